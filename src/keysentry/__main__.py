@@ -1,0 +1,3 @@
+from keysentry.cli import main
+
+raise SystemExit(main())

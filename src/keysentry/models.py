@@ -1,0 +1,156 @@
+"""Values that flow between the stages. All frozen; secrets never reach a repr."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+Severity = Literal["info", "low", "medium", "high", "critical"]
+SEVERITIES: tuple[Severity, ...] = ("info", "low", "medium", "high", "critical")
+
+GitStatus = Literal["tracked", "untracked", "ignored"]
+Exposure = Literal["head", "branch", "pushed", "tag", "stash", "reflog-only", "unreachable"]
+ValidationStatus = Literal["live", "invalid", "unknown"]
+
+_EMPTY: Mapping[str, object] = MappingProxyType({})
+
+
+def fingerprint_of(secret: str) -> str:
+    """Lowercase hex SHA-256 of the key string: OpenRouter's key ``hash``."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def redact(secret: str) -> str:
+    """``sk-or-v1-abc...def``: the prefix, the first 3 and the last 3 characters of the body."""
+    prefix, sep, body = secret.rpartition("-")
+    if not sep or len(body) < 12:
+        return (secret[:3] + "...") if len(secret) > 3 else "..."
+    return f"{prefix}-{body[:3]}...{body[-3:]}"
+
+
+@dataclass(frozen=True, slots=True)
+class CommitInfo:
+    """Where a git object first appeared."""
+
+    id: str
+    author: str
+    date: str
+    """ISO-8601 author date."""
+    summary: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """One place a secret was seen."""
+
+    path: str
+    """File path as given or found, ``<stdin>``, or the path in a git tree."""
+    line: int
+    """1-based line in the innermost container (the archive member, or the file)."""
+    column: int
+    """1-based column, in characters of the line's text."""
+    members: tuple[str, ...] = ()
+    """Archive member chain below ``path``: ``("release/pkg.whl", "pkg/settings.py")``."""
+    decoders: tuple[str, ...] = ()
+    """Decoding chain that revealed the key, outermost first: ``("gzip", "base64")``."""
+    source: str = "file"
+    """What kind of thing was read: file, stdin, blob, staged, commit-message, tag-message."""
+    git_status: GitStatus | None = None
+    """For working-tree files inside a git repository."""
+    blob: str | None = None
+    """Git object id of the blob (or commit/tag for messages)."""
+    commit: CommitInfo | None = None
+    """The commit that introduced this blob at this path (history scans)."""
+    exposure: Exposure | None = None
+    in_head: bool | None = None
+    snippet: str = ""
+    """The line, with every key on it redacted, trimmed to a readable length."""
+
+    @property
+    def display_path(self) -> str:
+        """``dist/release.tar.gz!release/pkg.whl!pkg/settings.py``."""
+        return "!".join((self.path, *self.members))
+
+    def sort_key(self) -> tuple[str, int, int, tuple[str, ...]]:
+        return (self.display_path, self.line, self.column, self.decoders)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyDetails:
+    """What a live ``GET /key`` told us about a key (all optional: older responses omit fields)."""
+
+    label: str | None = None
+    limit: float | None = None
+    limit_remaining: float | None = None
+    usage: float | None = None
+    usage_monthly: float | None = None
+    is_free_tier: bool | None = None
+    is_management_key: bool | None = None
+    expires_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    """The outcome of probing a key."""
+
+    status: ValidationStatus
+    reason: str = ""
+    details: KeyDetails | None = None
+    checked_at: str = ""
+    """ISO-8601 UTC time of the probe (or of the cached probe)."""
+    cached: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One distinct secret for one rule, with every place it was seen."""
+
+    rule_id: str
+    severity: Severity
+    fingerprint: str
+    redacted: str
+    locations: tuple[Location, ...]
+    secret: str = field(repr=False, compare=False)
+    description: str = ""
+    placeholder: bool = False
+    """True when the placeholder model matched and ``--include-placeholders`` listed it."""
+    validation: Validation | None = None
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} {self.redacted} ({len(self.locations)} location(s))"
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """Something that was not (fully) scanned, and why. Always reported, never dropped."""
+
+    kind: str
+    """symlink, unreadable, size-cap, archive-cap, depth-cap, decode-error, corrupt-object, ..."""
+    path: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ScanStats:
+    counters: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    """Named counts: files, bytes, blobs, placeholders_suppressed, allowed_inline, ..."""
+    issues: tuple[Issue, ...] = ()
+    duration_s: float = 0.0
+    notes: tuple[str, ...] = ()
+    """Plain-language facts about the scan (the range chosen, a shallow boundary, ...)."""
+
+    def get(self, name: str) -> int:
+        return self.counters.get(name, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    command: str
+    targets: tuple[str, ...]
+    findings: tuple[Finding, ...]
+    stats: ScanStats
+    show_secrets: bool = False
+    extra: Mapping[str, object] = field(default_factory=lambda: _EMPTY)
