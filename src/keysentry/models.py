@@ -154,3 +154,16 @@ class ScanResult:
     stats: ScanStats
     show_secrets: bool = False
     extra: Mapping[str, object] = field(default_factory=lambda: _EMPTY)
+
+
+_KEYLIKE = None
+
+
+def scrub_secrets(text: str) -> str:
+    """Redact anything key-shaped in free text (exception messages, log lines)."""
+    global _KEYLIKE
+    if _KEYLIKE is None:
+        import re
+
+        _KEYLIKE = re.compile(r"sk-or-v[0-9]+-[0-9a-fA-F]{6,}")
+    return _KEYLIKE.sub(lambda m: redact(m.group(0)), text)

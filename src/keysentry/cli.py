@@ -1,0 +1,75 @@
+"""Command line entry point. Parses, calls one pipeline function, renders, picks the exit code."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from keysentry import __version__
+from keysentry.cli_common import build_request, collect_options, emit, scan_options
+from keysentry.errors import ExitCode, KeysentryError
+from keysentry.models import scrub_secrets
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="keysentry")
+def cli() -> None:
+    """Find leaked OpenRouter API keys, check whether they are live, and clean up.
+
+    Exit codes: 0 nothing found, 1 findings, 2 usage or configuration error,
+    3 the scan or operation could not complete."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1)
+@click.option("--exclude", multiple=True, metavar="PATTERN",
+              help="Skip paths matching this gitignore-style pattern (repeatable).")
+@scan_options
+def scan(paths: tuple[str, ...], exclude: tuple[str, ...], **kwargs: Any) -> int:
+    """Scan files and directories (default: the current directory); '-' reads stdin.
+
+    Symbolic links are not followed and .git directories are skipped (use
+    `keysentry history` for the repository's history)."""
+    from keysentry.pipeline import scan_paths
+
+    opts = collect_options(kwargs)
+    targets = paths or (".",)
+    request = build_request(opts, "scan", targets, extra_excludes=exclude)
+    stdin = sys.stdin.buffer if "-" in targets else None
+    return emit(scan_paths(request, stdin), opts)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        rv = cli.main(args=list(argv) if argv is not None else None, prog_name="keysentry",
+                      standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("keysentry: aborted", err=True)
+        return ExitCode.INTERRUPTED
+    except click.ClickException as exc:
+        # click uses exit 1 for its own errors; 1 means "findings" here.
+        exc.show()
+        return ExitCode.USAGE
+    except KeysentryError as exc:
+        click.echo(f"keysentry: error: {scrub_secrets(str(exc))}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("keysentry: interrupted", err=True)
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        return ExitCode.INCOMPLETE
+    except Exception as exc:  # never a traceback, never a secret in the message
+        click.echo(
+            f"keysentry: internal error: {type(exc).__name__}: {scrub_secrets(str(exc))[:500]}\n"
+            "Please report this at the project's issue tracker.",
+            err=True,
+        )
+        return ExitCode.INCOMPLETE
+    return int(rv) if isinstance(rv, int) else ExitCode.CLEAN
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,148 @@
+"""What every scanning command shares: its options, building the request, and emitting.
+
+The commands only parse, call one pipeline function, render and pick the exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from keysentry.config import Config, load_config
+from keysentry.errors import ExitCode, UsageError
+from keysentry.models import ScanResult
+from keysentry.pipeline import ScanRequest
+from keysentry.rules import load_rules
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FORMATS = ("text", "json", "jsonl", "sarif", "github", "csv", "junit")
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOptions:
+    format: str
+    output: Path | None
+    config_path: Path | None
+    rules: tuple[Path, ...]
+    show_secrets: bool
+    include_placeholders: bool
+    validate: bool
+    fail_on: str
+    no_cache: bool
+    baseline: Path | None
+    quiet: bool
+    verbose: int
+
+
+def scan_options(func: F) -> F:
+    """The options shared by scan, history and staged."""
+    options = [
+        click.option("--format", "format_", type=click.Choice(FORMATS), default="text",
+                     show_default=True, help="Report format."),
+        click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write the report to FILE instead of standard output."),
+        click.option("--config", "config_path", type=click.Path(path_type=Path),
+                     help="Configuration file (default: .keysentry.toml, else pyproject.toml)."),
+        click.option("--rules", "rules", multiple=True, type=click.Path(path_type=Path),
+                     help="Extra rule file (repeatable)."),
+        click.option("--show-secrets", is_flag=True,
+                     help="Print the keys themselves. Everything is redacted without it."),
+        click.option("--include-placeholders", is_flag=True,
+                     help="List placeholder-shaped keys (at info severity) instead of counting them."),
+        click.option("--validate", is_flag=True,
+                     help="Check each key found against the OpenRouter API (GET /key)."),
+        click.option("--fail-on", type=click.Choice(["any", "live"]), default="any",
+                     show_default=True,
+                     help="Exit 1 on any finding, or only on keys confirmed live (needs --validate)."),
+        click.option("--no-cache", is_flag=True, help="Do not use the validation cache."),
+        click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Suppress the findings listed in this baseline file."),
+        click.option("--quiet", "-q", is_flag=True, help="No summary on stderr."),
+        click.option("--verbose", "-v", count=True, help="List every skipped input."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def collect_options(kwargs: dict[str, Any]) -> ScanOptions:
+    return ScanOptions(
+        format=kwargs.pop("format_"),
+        output=kwargs.pop("output"),
+        config_path=kwargs.pop("config_path"),
+        rules=tuple(kwargs.pop("rules")),
+        show_secrets=kwargs.pop("show_secrets"),
+        include_placeholders=kwargs.pop("include_placeholders"),
+        validate=kwargs.pop("validate"),
+        fail_on=kwargs.pop("fail_on"),
+        no_cache=kwargs.pop("no_cache"),
+        baseline=kwargs.pop("baseline"),
+        quiet=kwargs.pop("quiet"),
+        verbose=kwargs.pop("verbose"),
+    )
+
+
+def build_request(
+    opts: ScanOptions, command: str, targets: tuple[str, ...], **extra: Any
+) -> ScanRequest:
+    if opts.fail_on == "live" and not opts.validate:
+        raise UsageError("--fail-on live needs --validate")
+    config = load_config(opts.config_path, Path.cwd())
+    rules = load_rules([*config.rules, *opts.rules])
+    validation = None
+    if opts.validate:
+        from keysentry.validate.settings import ValidationSettings
+
+        validation = ValidationSettings.from_config(
+            config.validation, os.environ, no_cache=opts.no_cache
+        )
+    return ScanRequest(
+        command=command,
+        targets=targets,
+        config=config,
+        rules=rules,
+        include_placeholders=opts.include_placeholders or config.include_placeholders,
+        show_secrets=opts.show_secrets,
+        validation=validation,
+        **extra,
+    )
+
+
+def baseline_path(opts: ScanOptions, config: Config) -> Path | None:
+    return opts.baseline or config.baseline
+
+
+def emit(result: ScanResult, opts: ScanOptions) -> int:
+    """Render the report, write it where asked, print the summary, choose the exit code."""
+    from keysentry.report import REPORTERS
+    from keysentry.report.text import render_summary
+
+    if opts.format not in REPORTERS:
+        raise UsageError(f"the {opts.format} format is not available in this build")
+    to_tty = opts.output is None and sys.stdout.isatty()
+    colour = to_tty and opts.format == "text" and not os.environ.get("NO_COLOR")
+    report = REPORTERS[opts.format](result, colour)
+    if opts.output is not None:
+        try:
+            opts.output.write_text(report, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {opts.output}: {exc.strerror or exc}") from None
+    elif report:
+        click.echo(report, nl=False)
+    if not opts.quiet:
+        click.echo(render_summary(result, verbose=opts.verbose > 0), err=True, nl=False)
+    return int(exit_code(result, opts.fail_on))
+
+
+def exit_code(result: ScanResult, fail_on: str) -> ExitCode:
+    real = [f for f in result.findings if not f.placeholder]
+    if fail_on == "live":
+        real = [f for f in real if f.validation is not None and f.validation.status == "live"]
+    return ExitCode.FINDINGS if real else ExitCode.CLEAN

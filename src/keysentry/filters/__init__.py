@@ -1,0 +1,1 @@
+"""Filters between findings and reports: inline allow markers, allowlists, baselines."""

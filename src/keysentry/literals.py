@@ -1,0 +1,84 @@
+"""Find every occurrence of a set of literal byte strings in one pass.
+
+This is the prefilter of the hot path: the rules' keywords and the decoders'
+trigger needles are searched together, and nothing else runs on bytes that hold
+none of them. Hyperscan does it in one SIMD pass (and releases the GIL, so
+threads scan in parallel); without it, one ``bytes.find`` loop per needle.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+_DISABLE_ENV = "KEYSENTRY_NO_HYPERSCAN"
+
+
+def _load_hyperscan() -> Any:
+    if os.environ.get(_DISABLE_ENV):
+        return None
+    try:
+        import hyperscan
+    except ImportError:  # not available on this platform: the find() path serves
+        return None
+    return hyperscan
+
+
+class LiteralSearch:
+    """All (needle index, start offset) pairs of the needles in a buffer."""
+
+    def __init__(self, needles: Sequence[bytes]) -> None:
+        if not needles or any(not n for n in needles):
+            raise ValueError("needles must be non-empty byte strings")
+        self.needles = tuple(needles)
+        self._lengths = tuple(len(n) for n in self.needles)
+        self._hs = _load_hyperscan()
+        self._local = threading.local()
+
+    @property
+    def backend(self) -> str:
+        return "hyperscan" if self._hs is not None else "find"
+
+    def _database(self) -> Any:
+        # One database (with its scratch space) per thread: scratch is not shareable.
+        db = getattr(self._local, "db", None)
+        if db is None:
+            hs = self._hs
+            db = hs.Database(mode=hs.HS_MODE_BLOCK)
+            db.compile(
+                expressions=[re.escape(n) for n in self.needles],
+                ids=list(range(len(self.needles))),
+                elements=len(self.needles),
+                flags=[0] * len(self.needles),
+            )
+            self._local.db = db
+        return db
+
+    def scan(self, data: bytes) -> list[tuple[int, int]]:
+        """Every occurrence, sorted by offset; overlapping occurrences included."""
+        if not data:
+            return []
+        if self._hs is None:
+            return self._scan_find(data)
+        found: list[tuple[int, int]] = []
+        lengths = self._lengths
+
+        def on_match(ident: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
+            found.append((ident, end - lengths[ident]))
+
+        self._database().scan(data, match_event_handler=on_match)
+        found.sort(key=lambda hit: hit[1])
+        return found
+
+    def _scan_find(self, data: bytes) -> list[tuple[int, int]]:
+        found: list[tuple[int, int]] = []
+        for ident, needle in enumerate(self.needles):
+            pos = data.find(needle)
+            while pos != -1:
+                found.append((ident, pos))
+                pos = data.find(needle, pos + 1)
+        found.sort(key=lambda hit: hit[1])
+        return found

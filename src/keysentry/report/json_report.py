@@ -1,0 +1,117 @@
+"""JSON and JSON Lines reports. The schema is versioned (``schema_version``) and in README.md."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from keysentry import __version__
+from keysentry.models import Finding, Location, ScanResult, ScanStats, Validation
+
+SCHEMA_VERSION = 1
+
+
+def location_dict(loc: Location) -> dict[str, Any]:
+    return {
+        "path": loc.path,
+        "display_path": loc.display_path,
+        "line": loc.line,
+        "column": loc.column,
+        "members": list(loc.members),
+        "decoders": list(loc.decoders),
+        "source": loc.source,
+        "git_status": loc.git_status,
+        "blob": loc.blob,
+        "commit": None
+        if loc.commit is None
+        else {
+            "id": loc.commit.id,
+            "author": loc.commit.author,
+            "date": loc.commit.date,
+            "summary": loc.commit.summary,
+        },
+        "exposure": loc.exposure,
+        "in_head": loc.in_head,
+        "snippet": loc.snippet,
+    }
+
+
+def validation_dict(v: Validation | None) -> dict[str, Any] | None:
+    if v is None:
+        return None
+    d = v.details
+    return {
+        "status": v.status,
+        "reason": v.reason,
+        "checked_at": v.checked_at,
+        "cached": v.cached,
+        "details": None
+        if d is None
+        else {
+            "label": d.label,
+            "limit": d.limit,
+            "limit_remaining": d.limit_remaining,
+            "usage": d.usage,
+            "usage_monthly": d.usage_monthly,
+            "is_free_tier": d.is_free_tier,
+            "is_management_key": d.is_management_key,
+            "expires_at": d.expires_at,
+        },
+    }
+
+
+def finding_dict(f: Finding, show_secrets: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "rule_id": f.rule_id,
+        "severity": f.severity,
+        "description": f.description,
+        "fingerprint": f.fingerprint,
+        "redacted": f.redacted,
+        "placeholder": f.placeholder,
+        "validation": validation_dict(f.validation),
+        "locations": [location_dict(loc) for loc in f.locations],
+    }
+    if show_secrets:
+        out["secret"] = f.secret
+    return out
+
+
+def stats_dict(stats: ScanStats) -> dict[str, Any]:
+    return {
+        "counters": dict(stats.counters),
+        "issues": [{"kind": i.kind, "path": i.path, "detail": i.detail} for i in stats.issues],
+        "duration_s": stats.duration_s,
+        "notes": list(stats.notes),
+    }
+
+
+def report_dict(result: ScanResult) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "keysentry", "version": __version__},
+        "command": result.command,
+        "targets": list(result.targets),
+        "findings": [finding_dict(f, result.show_secrets) for f in result.findings],
+        "stats": stats_dict(result.stats),
+        **dict(result.extra),
+    }
+
+
+def render_json(result: ScanResult) -> str:
+    return json.dumps(report_dict(result), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_jsonl(result: ScanResult) -> str:
+    lines = [
+        json.dumps({"type": "finding", **finding_dict(f, result.show_secrets)}, ensure_ascii=False)
+        for f in result.findings
+    ]
+    summary = {
+        "type": "summary",
+        "schema_version": SCHEMA_VERSION,
+        "command": result.command,
+        "targets": list(result.targets),
+        "stats": stats_dict(result.stats),
+    }
+    lines.append(json.dumps(summary, ensure_ascii=False))
+    return "\n".join(lines) + "\n"

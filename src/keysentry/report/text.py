@@ -1,0 +1,136 @@
+"""The human report (stdout) and the summary (stderr)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from keysentry.models import Finding, Location, ScanResult, Validation
+
+_COLOURS = {"critical": "1;31", "high": "31", "medium": "33", "low": "36", "info": "2"}
+_EXPOSURE = {
+    "head": "in the current tree (HEAD)",
+    "branch": "on a local branch, not in HEAD",
+    "pushed": "pushed: reachable from a remote-tracking branch",
+    "tag": "reachable from a tag",
+    "stash": "only in a stash",
+    "reflog-only": "only in the reflog (no branch or tag reaches it)",
+    "unreachable": "unreachable (dangling) object",
+}
+MAX_ISSUES_SHOWN = 20
+
+
+def _paint(text: str, code: str, colour: bool) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if colour else text
+
+
+def describe_location(loc: Location) -> str:
+    text = f"{loc.display_path}:{loc.line}:{loc.column}"
+    extras = []
+    if loc.decoders:
+        extras.append("via " + " > ".join(loc.decoders))
+    if loc.source not in ("file",):
+        extras.append(loc.source)
+    if loc.git_status:
+        extras.append(loc.git_status)
+    if loc.commit is not None:
+        extras.append(f"commit {loc.commit.id[:12]} by {loc.commit.author} on {loc.commit.date}")
+    if loc.exposure:
+        extras.append(_EXPOSURE.get(loc.exposure, loc.exposure))
+    return text + (f"  ({'; '.join(extras)})" if extras else "")
+
+
+def describe_validation(v: Validation) -> str:
+    if v.status == "live":
+        d = v.details
+        bits = ["LIVE"]
+        if d is not None:
+            if d.is_management_key:
+                bits.append("MANAGEMENT KEY: it can create and delete every key of the account")
+            if d.label:
+                bits.append(f"label {d.label}")
+            bits.append("no credit limit" if d.limit is None else f"limit ${d.limit:g}")
+            if d.limit_remaining is not None:
+                bits.append(f"remaining ${d.limit_remaining:g}")
+            if d.usage is not None:
+                bits.append(f"used ${d.usage:g}")
+            if d.expires_at:
+                bits.append(f"expires {d.expires_at}")
+        return ", ".join(bits)
+    if v.status == "invalid":
+        return "invalid (revoked, disabled, expired or never issued)"
+    return f"unknown ({v.reason})" if v.reason else "unknown"
+
+
+def render_finding(f: Finding, show_secrets: bool, colour: bool) -> str:
+    head = _paint(f"{f.severity.upper():8}", _COLOURS.get(f.severity, "0"), colour)
+    shown = f.secret if show_secrets else f.redacted
+    lines = [f"{head} {f.rule_id}  {shown}  fingerprint {f.fingerprint[:16]}"]
+    if f.placeholder:
+        lines.append("         placeholder-shaped: probably not a real key")
+    if f.validation is not None:
+        lines.append(f"         validation: {describe_validation(f.validation)}")
+    for loc in f.locations:
+        lines.append(f"  {describe_location(loc)}")
+        if loc.snippet:
+            lines.append(f"      {loc.snippet}")
+    return "\n".join(lines)
+
+
+def render_text(result: ScanResult, colour: bool = False) -> str:
+    if not result.findings:
+        return ""
+    blocks = [render_finding(f, result.show_secrets, colour) for f in result.findings]
+    return "\n\n".join(blocks) + "\n"
+
+
+def render_summary(result: ScanResult, *, verbose: bool = False) -> str:
+    """Plain-language summary for stderr: what was scanned, found, skipped and what to do."""
+    c = result.stats.counters
+    real = [f for f in result.findings if not f.placeholder]
+    parts = [
+        f"keysentry {result.command}: scanned {c.get('files', 0) + c.get('blobs', 0)} "
+        f"input(s), {_size(c.get('bytes', 0))} in {result.stats.duration_s:.2f}s"
+    ]
+    for note in result.stats.notes:
+        parts.append(f"  {note}")
+    found = f"{len(real)} finding(s)"
+    live = sum(1 for f in real if f.validation is not None and f.validation.status == "live")
+    if any(f.validation is not None for f in real):
+        found += f", {live} confirmed live"
+    extra = []
+    for key, label in (
+        ("placeholders_suppressed", "placeholder(s) suppressed"),
+        ("allowed_inline", "allowed inline"),
+        ("allowlisted", "allow-listed"),
+        ("baselined", "in the baseline"),
+    ):
+        if c.get(key):
+            extra.append(f"{c[key]} {label}")
+    parts.append("  " + found + (f"; {', '.join(extra)}" if extra else ""))
+    issues = result.stats.issues
+    if issues:
+        kinds = Counter(i.kind for i in issues)
+        parts.append(
+            f"  not fully scanned: {len(issues)} ("
+            + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+            + ")"
+        )
+        shown = issues if verbose else issues[:MAX_ISSUES_SHOWN]
+        for issue in shown:
+            parts.append(f"    {issue.kind}: {issue.path}" + (f": {issue.detail}" if issue.detail else ""))
+        if len(shown) < len(issues):
+            parts.append(f"    ... and {len(issues) - len(shown)} more (-v or --format json lists all)")
+    if real:
+        parts.append(
+            "  next: treat every key found as compromised; check it with --validate, then "
+            "disable or delete it (`keysentry revoke`) and remove it from the code and history."
+        )
+    return "\n".join(parts) + "\n"
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} B"

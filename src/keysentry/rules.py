@@ -1,0 +1,171 @@
+"""Load and check rule files: rules are data (TOML), shipped in the package."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from keysentry.errors import RuleError
+from keysentry.models import SEVERITIES, Severity
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+BUILTIN_RULE_FILES = ("openrouter.toml",)
+SUPPORTED_SCHEMA = 1
+_RULE_KEYS = {
+    "id",
+    "description",
+    "severity",
+    "keywords",
+    "regex",
+    "placeholder_model",
+    "remediation",
+    "known_examples_sha256",
+    "examples",
+    "negatives",
+}
+_REQUIRED = ("id", "description", "severity", "keywords", "regex")
+_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,63}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    description: str
+    severity: Severity
+    keywords: tuple[bytes, ...]
+    """Literal byte strings; a chunk without any of them is never matched by the regex."""
+    pattern: re.Pattern[bytes] = field(compare=False)
+    placeholder_model: bool = True
+    remediation: str = ""
+    known_examples: frozenset[str] = frozenset()
+    """sha256 digests of published example keys, suppressed as placeholders."""
+    examples: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    negatives: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    origin: str = ""
+    """The rule file it came from."""
+
+    @property
+    def secret_group(self) -> int | str:
+        return "secret" if "secret" in self.pattern.groupindex else 0
+
+
+def load_rules(extra: Iterable[Path] = (), *, builtin: bool = True) -> tuple[Rule, ...]:
+    """The built-in rules followed by those of each extra file; ids must be unique."""
+    rules: list[Rule] = []
+    if builtin:
+        package = resources.files("keysentry.builtin_rules")
+        for name in BUILTIN_RULE_FILES:
+            text = package.joinpath(name).read_text(encoding="utf-8")
+            rules.extend(parse_rule_file(text, f"<builtin>/{name}"))
+    for path in extra:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise RuleError(f"cannot read rule file {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise RuleError(f"rule file {path} is not UTF-8 text") from None
+        rules.extend(parse_rule_file(text, str(path)))
+    seen: dict[str, str] = {}
+    for rule in rules:
+        if rule.id in seen:
+            raise RuleError(
+                f"{rule.origin}: rule {rule.id!r}: duplicate id (also defined in {seen[rule.id]})"
+            )
+        seen[rule.id] = rule.origin
+    return tuple(rules)
+
+
+def parse_rule_file(text: str, origin: str) -> list[Rule]:
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleError(f"{origin}: not valid TOML: {exc}") from None
+    version = doc.get("schema_version", SUPPORTED_SCHEMA)
+    if version != SUPPORTED_SCHEMA:
+        raise RuleError(f"{origin}: unsupported schema_version {version!r} (expected 1)")
+    unknown = set(doc) - {"schema_version", "rules"}
+    if unknown:
+        raise RuleError(f"{origin}: unknown top-level key(s): {', '.join(sorted(unknown))}")
+    entries = doc.get("rules")
+    if not isinstance(entries, list) or not entries:
+        raise RuleError(f"{origin}: expected at least one [[rules]] table")
+    return [_parse_rule(entry, origin, index) for index, entry in enumerate(entries, 1)]
+
+
+def _parse_rule(entry: object, origin: str, index: int) -> Rule:
+    if not isinstance(entry, dict):
+        raise RuleError(f"{origin}: rule #{index}: expected a table")
+    rule_id = entry.get("id")
+    where = f"{origin}: rule {rule_id!r}" if isinstance(rule_id, str) else f"{origin}: rule #{index}"
+
+    def fail(problem: str) -> RuleError:
+        return RuleError(f"{where}: {problem}")
+
+    for key in _REQUIRED:
+        if key not in entry:
+            raise fail(f"missing required key {key!r}")
+    unknown = set(entry) - _RULE_KEYS
+    if unknown:
+        raise fail(f"unknown key(s): {', '.join(sorted(unknown))}")
+    if not isinstance(rule_id, str) or not _ID.fullmatch(rule_id):
+        raise fail("'id' must be lowercase letters, digits and dashes (2-64 characters)")
+    severity = entry["severity"]
+    if severity not in SEVERITIES:
+        raise fail(f"'severity' must be one of {', '.join(SEVERITIES)}, not {severity!r}")
+    keywords = _strings(entry, "keywords", fail)
+    if not keywords or any(not k for k in keywords):
+        raise fail("'keywords' must list at least one non-empty literal")
+    regex = entry["regex"]
+    if not isinstance(regex, str) or not regex:
+        raise fail("'regex' must be a non-empty string")
+    try:
+        pattern = re.compile(regex.encode("utf-8"))
+    except re.error as exc:
+        raise fail(f"'regex' does not compile: {exc}") from None
+    if not all(_keyword_reachable(k, regex) for k in keywords):
+        raise fail("every keyword must appear literally in the regex (it is the prefilter)")
+    digests = _strings(entry, "known_examples_sha256", fail)
+    for digest in digests:
+        if not _SHA256.fullmatch(digest):
+            raise fail(f"'known_examples_sha256' entry {digest!r} is not a lowercase sha256 hex")
+    placeholder = entry.get("placeholder_model", True)
+    if not isinstance(placeholder, bool):
+        raise fail("'placeholder_model' must be true or false")
+    description = entry["description"]
+    remediation = entry.get("remediation", "")
+    if not isinstance(description, str) or not isinstance(remediation, str):
+        raise fail("'description' and 'remediation' must be strings")
+    return Rule(
+        id=rule_id,
+        description=description,
+        severity=severity,
+        keywords=tuple(k.encode("utf-8") for k in keywords),
+        pattern=pattern,
+        placeholder_model=placeholder,
+        remediation=remediation.strip(),
+        known_examples=frozenset(digests),
+        examples=tuple(_strings(entry, "examples", fail)),
+        negatives=tuple(_strings(entry, "negatives", fail)),
+        origin=origin,
+    )
+
+
+def _strings(entry: Mapping[str, object], key: str, fail: Callable[[str], RuleError]) -> Sequence[str]:
+    value = entry.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise fail(f"{key!r} must be a list of strings")
+    return value
+
+
+def _keyword_reachable(keyword: str, regex: str) -> bool:
+    # A cheap sanity check, not a proof: the literal must occur in the pattern text.
+    return keyword in regex or re.escape(keyword) in regex

@@ -1,0 +1,70 @@
+"""Shared fixtures. Keys are always built at run time: no key-shaped literal is committed."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+PREFIX = "sk-or-" + "v1-"
+
+
+def make_key() -> str:
+    return PREFIX + secrets.token_hex(32)
+
+
+@pytest.fixture
+def key() -> str:
+    return make_key()
+
+
+@pytest.fixture
+def keys() -> Callable[[int], list[str]]:
+    return lambda n: [make_key() for _ in range(n)]
+
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Test Author",
+    "GIT_AUTHOR_EMAIL": "author@example.test",
+    "GIT_COMMITTER_NAME": "Test Committer",
+    "GIT_COMMITTER_EMAIL": "committer@example.test",
+    "GIT_AUTHOR_DATE": "2024-01-01T00:00:00+00:00",
+    "GIT_COMMITTER_DATE": "2024-01-01T00:00:00+00:00",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test reaches the real API, a user cache, or the user's git configuration."""
+    for name, value in GIT_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("OPENROUTER_BASE_URL", "http://127.0.0.1:9/api/v1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.delenv("OPENROUTER_MANAGEMENT_KEY", raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.delenv("GITLAB_CI", raising=False)
+
+
+def git(cwd: Path, *args: str, input: bytes | None = None) -> str:
+    proc = subprocess.run(
+        ["git", *args], cwd=cwd, input=input, capture_output=True, check=False,
+        env={**os.environ, **GIT_ENV},
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr.decode()}")
+    return proc.stdout.decode()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "repo"
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    yield path
