@@ -42,6 +42,9 @@ def scan(paths: tuple[str, ...], exclude: tuple[str, ...], **kwargs: Any) -> int
     return emit(scan_paths(request, stdin), opts)
 
 
+# Command modules register here.
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         rv = cli.main(args=list(argv) if argv is not None else None, prog_name="keysentry",
