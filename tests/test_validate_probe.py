@@ -1,0 +1,359 @@
+"""The liveness probe against the fake OpenRouter server (scenarios S1-S9, S14 of section 8.10)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from fake_openrouter import FakeOpenRouter, fake_openrouter_fixture, hash_of, make_key
+from keysentry.errors import UsageError
+from keysentry.validate.http import USER_AGENT, check_base_url, make_session
+from keysentry.validate.management import ManagementClient
+from keysentry.validate.probe import ProbeContext, probe_key
+from keysentry.validate.ratelimit import TokenBucket, backoff_seconds, retry_after_seconds
+
+fake = fake_openrouter_fixture()
+
+
+@pytest.fixture
+def session(fake: FakeOpenRouter) -> Iterator[requests.Session]:
+    with make_session(fake.base_url) as s:
+        yield s
+
+
+def context(fake: FakeOpenRouter, **overrides: object) -> ProbeContext:
+    values: dict[str, object] = {
+        "base_url": fake.base_url,
+        "limiter": TokenBucket(1000),
+        "deadline": time.monotonic() + 30,
+        "timeout": 5.0,
+        "retries": 2,
+        "backoff_base": 0.01,
+    }
+    values.update(overrides)
+    return ProbeContext(**values)  # type: ignore[arg-type]
+
+
+def probe(fake: FakeOpenRouter, session: requests.Session, key: str, **kw: object):  # type: ignore[no-untyped-def]
+    return probe_key(session, key, context(fake, **kw))
+
+
+def test_s1_live_regular_key_reports_details(fake, session):
+    key = fake.add_key(limit=10.0, usage=2.5, usage_monthly=2.0, expires_at="2099-01-01T00:00:00Z")
+    v = probe(fake, session, key)
+    assert v.status == "live"
+    assert v.details is not None
+    assert v.details.limit == 10.0
+    assert v.details.limit_remaining == 7.5
+    assert v.details.usage == 2.5
+    assert v.details.usage_monthly == 2.0
+    assert v.details.is_management_key is False
+    assert v.details.is_free_tier is False
+    assert v.details.expires_at == "2099-01-01T00:00:00Z"
+    assert v.details.label and v.details.label.startswith("sk-or-v1-")
+    assert v.checked_at.endswith("Z")
+    [request] = fake.requests
+    assert (request.method, request.path, request.token_hash) == (
+        "GET",
+        "/api/v1/key",
+        hash_of(key),
+    )
+
+
+def test_s2_live_management_key(fake, session):
+    key = fake.add_key("management")
+    v = probe(fake, session, key)
+    assert v.status == "live"
+    assert v.details is not None and v.details.is_management_key is True
+    assert "management" in v.reason
+
+
+def test_legacy_minimal_body_is_parsed(fake, session):
+    key = fake.add_key(legacy_minimal=True)
+    v = probe(fake, session, key)
+    assert v.status == "live"
+    assert v.details is not None
+    assert v.details.limit == 5.0
+    assert v.details.usage_monthly is None
+    assert v.details.is_management_key is False  # from the deprecated is_provisioning_key
+
+
+def test_s3_unknown_key_is_invalid(fake, session):
+    v = probe(fake, session, make_key())
+    assert v.status == "invalid"
+    assert len(fake.requests) == 1, "a 401 is final: no retry"
+
+
+def test_s4_disabled_key_is_invalid_and_management_lookup_shows_disabled(fake, session):
+    key = fake.add_key(status="disabled")
+    assert probe(fake, session, key).status == "invalid"
+    with ManagementClient(fake.add_key("management"), base_url=fake.base_url) as client:
+        record = client.get_key(hash_of(key))
+    assert record is not None and record.disabled is True
+
+
+def test_s5_deleted_key_is_invalid_and_management_lookup_is_not_found(fake, session):
+    key = fake.add_key(status="deleted")
+    assert probe(fake, session, key).status == "invalid"
+    with ManagementClient(fake.add_key("management"), base_url=fake.base_url) as client:
+        assert client.get_key(hash_of(key)) is None
+        assert client.delete_key(hash_of(key)) is False
+
+
+def test_expired_key_is_invalid(fake, session):
+    key = fake.add_key(expires_at="2020-01-01T00:00:00Z")
+    assert probe(fake, session, key).status == "invalid"
+
+
+def test_s6_rate_limited_once_honours_retry_after_then_live(fake, session):
+    key = fake.add_key()
+    fake.set_controls(key, force_status=429, fail_times=1, retry_after=1)
+    started = time.monotonic()
+    v = probe(fake, session, key)
+    elapsed = time.monotonic() - started
+    assert v.status == "live"
+    assert elapsed >= 0.95, "Retry-After: 1 must be honoured"
+    first, second = fake.requests_for(key)
+    assert second.at - first.at >= 0.95
+
+
+def test_s6_rate_limit_hint_from_error_metadata_only(fake, session):
+    key = fake.add_key()
+    # No Retry-After and no X-RateLimit-* headers: only error.metadata.headers has the reset.
+    fake.set_controls(
+        key,
+        force_status=429,
+        fail_times=1,
+        retry_after=0.6,
+        retry_after_header=False,
+        ratelimit_headers=False,
+    )
+    started = time.monotonic()
+    assert probe(fake, session, key).status == "live"
+    assert time.monotonic() - started >= 0.5
+
+
+def test_s6_rate_limited_forever_is_unknown_after_bounded_attempts(fake, session):
+    key = fake.add_key()
+    fake.set_controls(key, force_status=429, retry_after=0.05)
+    v = probe(fake, session, key, retries=3)
+    assert v.status == "unknown"
+    assert "rate limited" in v.reason
+    assert len(fake.requests_for(key)) == 4
+
+
+def test_rate_limit_wait_beyond_the_budget_gives_up_at_once(fake, session):
+    key = fake.add_key()
+    fake.set_controls(key, force_status=429, retry_after=30)
+    started = time.monotonic()
+    v = probe(fake, session, key, deadline=time.monotonic() + 2)
+    assert v.status == "unknown"
+    assert "budget" in v.reason
+    assert time.monotonic() - started < 1
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_s7_server_error_is_unknown_after_bounded_retries(fake, session, status):
+    key = fake.add_key()
+    fake.set_controls(key, force_status=status, retry_after=0.05)
+    v = probe(fake, session, key, retries=2)
+    assert v.status == "unknown"
+    assert f"HTTP {status}" in v.reason
+    assert len(fake.requests_for(key)) == 3
+
+
+def test_s7_server_error_once_then_live(fake, session):
+    key = fake.add_key()
+    fake.set_controls(key, force_status=503, fail_times=1, retry_after=0.05)
+    assert probe(fake, session, key).status == "live"
+
+
+@pytest.mark.parametrize("status", [403, 429, 200])
+def test_s8_non_json_body_is_unknown_without_crash(fake, session, status):
+    key = fake.add_key()
+    fake.set_controls(key, force_status=status, non_json_body=True, retry_after=0.01)
+    v = probe(fake, session, key, retries=1)
+    assert v.status == "unknown"
+
+
+def test_200_without_data_object_is_unknown(fake, session):
+    key = fake.add_key()
+    fake.set_controls(key, force_status=200, body={"label": "no data wrapper"})
+    v = probe(fake, session, key)
+    assert v.status == "unknown"
+    assert "data" in v.reason
+
+
+def test_403_from_a_proxy_is_unknown_not_invalid(fake, session):
+    key = fake.add_key()
+    fake.set_controls(key, force_status=403)
+    v = probe(fake, session, key)
+    assert v.status == "unknown"
+    assert len(fake.requests_for(key)) == 1
+
+
+def test_402_is_not_reported_live(fake, session):
+    key = fake.add_key()
+    fake.set_controls(key, force_status=402)
+    assert probe(fake, session, key).status == "unknown"
+
+
+def test_s9_missing_auth_gets_401_and_the_probe_always_sends_it(fake, session):
+    answer = requests.get(fake.base_url + "/key", timeout=5)
+    assert answer.status_code == 401
+    assert answer.json()["error"]["message"] == "Missing Authentication header"
+    probe(fake, session, fake.add_key())
+    probe(fake, session, make_key())
+    probes = [r for r in fake.requests if r.user_agent == USER_AGENT]
+    assert len(probes) == 2
+    assert all(r.has_auth and r.token_hash for r in probes)
+
+
+def test_s14_falls_back_to_legacy_path_on_404(fake, session):
+    key = fake.add_key()
+    fake.set_missing("/api/v1/key")
+    ctx = context(fake)
+    assert probe_key(session, key, ctx).status == "live"
+    assert [r.path for r in fake.requests] == ["/api/v1/key", "/api/v1/auth/key"]
+    # The run remembers the switch: the next key goes straight to the legacy path.
+    other = fake.add_key()
+    assert probe_key(session, other, ctx).status == "live"
+    assert [r.path for r in fake.requests_for(other)] == ["/api/v1/auth/key"]
+
+
+def test_404_on_both_paths_is_unknown(fake, session):
+    fake.set_missing("/api/v1/key")
+    fake.set_missing("/api/v1/auth/key")
+    v = probe(fake, session, fake.add_key())
+    assert v.status == "unknown"
+    assert len(fake.requests) == 2
+
+
+def test_redirect_is_not_followed(fake, session):
+    key = fake.add_key()
+    fake.set_controls(key, force_status=302, location=fake.base_url + "/key?followed=1")
+    v = probe(fake, session, key)
+    assert v.status == "unknown"
+    assert "redirect" in v.reason
+    assert len(fake.requests) == 1
+
+
+def test_timeout_is_unknown(fake, session):
+    key = fake.add_key()
+    fake.set_controls(key, latency_ms=800)
+    v = probe(fake, session, key, timeout=0.2, retries=0)
+    assert v.status == "unknown"
+    assert "timeout" in v.reason
+
+
+def test_connection_failure_is_unknown(session):
+    with FakeOpenRouter() as gone:
+        base = gone.base_url
+    limiter = TokenBucket(1000)
+    ctx = ProbeContext(base, limiter, time.monotonic() + 5, timeout=1, retries=1, backoff_base=0.01)
+    v = probe_key(session, make_key(), ctx)
+    assert v.status == "unknown"
+    assert "connection" in v.reason
+
+
+def test_safe_headers_only(fake, session):
+    probe(fake, session, fake.add_key())
+    [request] = fake.requests
+    assert request.user_agent == USER_AGENT
+    for name in ("http-referer", "x-title", "x-openrouter-title", "cookie"):
+        assert name not in request.header_names
+
+
+def test_x_api_key_header_is_accepted_by_the_fake(fake):
+    key = fake.add_key()
+    answer = requests.get(fake.base_url + "/key", headers={"x-api-key": key}, timeout=5)
+    assert answer.status_code == 200
+
+
+def test_label_holding_a_key_is_redacted(fake, session):
+    key = fake.add_key()
+    leaked = make_key()
+    fake.set_controls(key, force_status=200, body={"data": {"label": f"copy of {leaked}"}})
+    v = probe(fake, session, key)
+    assert v.details is not None and v.details.label is not None
+    assert leaked not in v.details.label
+    assert "..." in v.details.label
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://openrouter.ai/api/v1", "ftp://127.0.0.1/x", "https://", "http://10.0.0.1/api"],
+)
+def test_base_url_must_be_https_or_loopback(url):
+    with pytest.raises(UsageError):
+        check_base_url(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://openrouter.ai/api/v1/",
+        "http://127.0.0.1:8080/api/v1",
+        "http://localhost/api/v1",
+        "http://[::1]:9/api/v1",
+    ],
+)
+def test_https_and_loopback_urls_are_accepted(url):
+    assert not check_base_url(url).endswith("/")
+
+
+def test_base_url_with_credentials_is_refused():
+    with pytest.raises(UsageError):
+        check_base_url("https://user:pw@openrouter.ai/api/v1")
+
+
+# -- ratelimit helpers ------------------------------------------------------------------------
+
+
+def test_retry_after_seconds_and_http_date():
+    assert retry_after_seconds({"Retry-After": "3"}) == 3.0
+    now = 1_700_000_000.0
+    date = "Tue, 14 Nov 2023 22:13:30 GMT"  # now + 10 s
+    assert retry_after_seconds({"Retry-After": date}, now=now) == pytest.approx(10.0)
+
+
+def test_ratelimit_reset_epoch_ms_in_headers_and_body():
+    now = 1_700_000_000.0
+    reset = str(int((now + 4) * 1000))
+    assert retry_after_seconds({"X-RateLimit-Reset": reset}, now=now) == pytest.approx(4.0)
+    body = {"error": {"code": 429, "metadata": {"headers": {"X-RateLimit-Reset": reset}}}}
+    assert retry_after_seconds({}, body, now=now) == pytest.approx(4.0)
+    assert retry_after_seconds({}, {"error": "x"}, now=now) is None
+    assert retry_after_seconds({"Retry-After": "soon"}, now=now) is None
+
+
+def test_hint_in_the_past_means_no_wait():
+    assert retry_after_seconds({"X-RateLimit-Reset": "1000000000000"}, now=2e9) == 0.0
+
+
+def test_backoff_grows_and_is_capped():
+    assert backoff_seconds(0, rng=lambda: 1.0) == 0.5
+    assert backoff_seconds(3, rng=lambda: 1.0) == 4.0
+    assert backoff_seconds(10, rng=lambda: 1.0) == 8.0
+    assert backoff_seconds(10, rng=lambda: 0.0) == 4.0
+
+
+def test_token_bucket_spaces_requests():
+    clock = [0.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock[0] += seconds
+
+    bucket = TokenBucket(4, clock=lambda: clock[0], sleep=sleep)
+    for _ in range(5):
+        assert bucket.acquire()
+    assert clock[0] == pytest.approx(1.0)  # 5 requests at 4/s: the last starts at t=1.0
+    bucket.defer_until(clock[0] + 3)
+    assert bucket.acquire()
+    assert clock[0] == pytest.approx(4.0)
+    assert not bucket.acquire(deadline=clock[0] + 0.1)
