@@ -621,6 +621,10 @@ def _valid_patch(body: dict[str, Any]) -> bool:
 def _handler_for(fake: FakeOpenRouter) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, like the real API
+        # Headers and body leave in one write (flushed by handle_one_request): two small
+        # writes meet the client's delayed ACK and cost ~40 ms per request.
+        wbufsize = 1 << 16
+        disable_nagle_algorithm = True
 
         def _serve(self) -> None:
             fake._enter()
@@ -639,6 +643,8 @@ def _handler_for(fake: FakeOpenRouter) -> type[BaseHTTPRequestHandler]:
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client gave up (a timeout test)
             finally:
                 fake._leave()
 

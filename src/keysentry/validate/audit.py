@@ -90,8 +90,18 @@ def audit_keys(
     return tuple(sorted(audited, key=lambda a: (not a.leaked, a.record.name, a.record.hash)))
 
 
-def report_fingerprints(report: object, *, source: str = "report") -> frozenset[str]:
-    """The fingerprints of every finding in a keysentry JSON report (schema_version 1)."""
+@dataclass(frozen=True, slots=True)
+class LeakReport:
+    """What keys-related commands need from a keysentry JSON report."""
+
+    fingerprints: frozenset[str]
+    """sha256 of every leaked key: the management API's ``hash``."""
+    management: frozenset[str]
+    """Fingerprints the report's validation saw as live management keys."""
+
+
+def read_report(report: object, *, source: str = "report") -> LeakReport:
+    """Parse a keysentry JSON report (schema_version 1); UsageError for anything else."""
     if not isinstance(report, Mapping):
         raise UsageError(f"{source}: not a keysentry JSON report (expected an object)")
     if report.get("schema_version") != 1:
@@ -103,16 +113,29 @@ def report_fingerprints(report: object, *, source: str = "report") -> frozenset[
     if not isinstance(findings, list):
         raise UsageError(f"{source}: the report has no findings list")
     fingerprints: set[str] = set()
+    management: set[str] = set()
     for index, finding in enumerate(findings):
         fp = finding.get("fingerprint") if isinstance(finding, Mapping) else None
         if not isinstance(fp, str) or not _FINGERPRINT.fullmatch(fp):
             raise UsageError(f"{source}: finding {index} has no valid fingerprint")
         fingerprints.add(fp)
-    return frozenset(fingerprints)
+        if _is_live_management(finding):
+            management.add(fp)
+    return LeakReport(frozenset(fingerprints), frozenset(management))
 
 
-def load_report(path: str | Path) -> frozenset[str]:
-    """Read a report file and return its fingerprints; UsageError for anything unusable."""
+def _is_live_management(finding: Mapping[str, object]) -> bool:
+    # The management API's key object does not say whether a key is a management key; a
+    # report written with --validate does.
+    validation = finding.get("validation")
+    if not isinstance(validation, Mapping) or validation.get("status") != "live":
+        return False
+    details = validation.get("details")
+    return isinstance(details, Mapping) and details.get("is_management_key") is True
+
+
+def load_report(path: str | Path) -> LeakReport:
+    """Read a report file; UsageError for anything unusable."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -124,7 +147,7 @@ def load_report(path: str | Path) -> frozenset[str]:
     except ValueError as exc:
         # The position only: the message of a JSON error can quote the document.
         raise UsageError(f"report {path} is not valid JSON (line {_line(exc)})") from None
-    return report_fingerprints(data, source=str(path))
+    return read_report(data, source=str(path))
 
 
 def parse_hash_lines(lines: Iterable[str], *, source: str = "stdin") -> frozenset[str]:

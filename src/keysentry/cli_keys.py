@@ -1,0 +1,498 @@
+"""CLI commands that talk to the OpenRouter API: check-key, keys list/audit, revoke.
+
+Keys are read from stdin or the environment only, never from argv (argv lands in shell
+history and in the process list). The base URL comes from ``OPENROUTER_BASE_URL`` or the
+public default, never from a repository's config file: these commands send the user's own
+keys, and a cloned repository must not be able to redirect them. ``requests`` and the
+validate package are imported inside the commands so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+import click
+
+from keysentry.errors import ApiError, ExitCode, UsageError
+from keysentry.models import Validation, fingerprint_of, redact
+
+if TYPE_CHECKING:
+    from keysentry.validate.audit import AuditedKey
+    from keysentry.validate.management import ApiKeyRecord, ManagementClient
+
+MANAGEMENT_KEY_ENV = "OPENROUTER_MANAGEMENT_KEY"
+_KEY = re.compile(r"sk-or-v\d+-[0-9a-f]{64}")
+_HANDLER_NAME = "keysentry-cli-keys"
+
+_verbose_option = click.option(
+    "--verbose", "-v", count=True, help="Log progress to stderr (-vv for every request)."
+)
+
+
+def register(group: click.Group) -> None:
+    """Add ``check-key``, ``keys`` (list, audit) and ``revoke`` to the main group."""
+    group.add_command(check_key)
+    group.add_command(keys_group)
+    group.add_command(revoke)
+
+
+# -- check-key ---------------------------------------------------------------------------
+
+
+@click.command("check-key")
+@click.argument("argv_keys", nargs=-1, metavar="")
+@click.option(
+    "--env",
+    "env_name",
+    metavar="NAME",
+    help="Read the key(s) from this environment variable (one per line) instead of stdin.",
+)
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+@_verbose_option
+def check_key(argv_keys: tuple[str, ...], env_name: str | None, format_: str, verbose: int) -> int:
+    """Check whether OpenRouter keys are live (GET /key; costs no credits).
+
+    Keys are read from stdin, one per line, or from the variable named by --env; never
+    from the command line. Output is redacted. The cache is not used: every key is probed.
+
+    Exit codes: 0 no key is live; 1 at least one key is live; 2 usage error (no key, or a
+    line that is not a key); 3 at least one key could not be checked and none is live.
+    """
+    from keysentry.validate import ValidationSettings, validate_secrets
+
+    _configure_logging(verbose)
+    if argv_keys:
+        # Caught here rather than left to click, whose error message would echo the key.
+        raise UsageError(
+            "check-key takes no arguments: keys on the command line end up in shell history "
+            "and the process list. Pipe them on stdin, or use --env NAME."
+        )
+    if env_name is not None:
+        if env_name not in os.environ:
+            raise UsageError(f"environment variable {env_name} is not set")
+        lines, source = os.environ[env_name].splitlines(), f"${env_name}"
+    else:
+        lines, source = _stdin_lines(), "stdin"
+    secrets = _read_keys(lines, source)
+    settings = ValidationSettings.from_config({}, os.environ, no_cache=True)
+    results = validate_secrets(secrets, settings)
+    rows = [(s, results[fingerprint_of(s)]) for s in secrets]
+    if format_ == "json":
+        click.echo(_check_json(rows))
+    else:
+        for secret, validation in rows:
+            click.echo(_describe(redact(secret), validation))
+    statuses = {v.status for _, v in rows}
+    if "live" in statuses:
+        return int(ExitCode.FINDINGS)
+    return int(ExitCode.INCOMPLETE if "unknown" in statuses else ExitCode.CLEAN)
+
+
+def _read_keys(lines: Iterable[str], source: str) -> list[str]:
+    """Distinct keys in input order; blank lines and # comments are skipped."""
+    found: dict[str, None] = {}
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not _KEY.fullmatch(line):
+            # Name the line, never echo it: it may be a mistyped key.
+            raise UsageError(
+                f"{source} line {number} is not an OpenRouter key "
+                "(expected sk-or-v1- followed by 64 lowercase hex characters)"
+            )
+        found[line] = None
+    if not found:
+        raise UsageError(f"no key on {source}: give one key per line")
+    return list(found)
+
+
+def _check_json(rows: Sequence[tuple[str, Validation]]) -> str:
+    from keysentry.validate import validation_to_dict
+
+    keys = [
+        {
+            "redacted": redact(secret),
+            "fingerprint": fingerprint_of(secret),
+            "validation": validation_to_dict(validation),
+        }
+        for secret, validation in rows
+    ]
+    return json.dumps({"schema_version": 1, "keys": keys}, indent=2)
+
+
+def _describe(redacted: str, v: Validation) -> str:
+    head = f"{redacted}  {v.status}"
+    if v.status != "live":
+        return f"{head}  ({v.reason})" if v.reason else head
+    d = v.details
+    if d is None:
+        return head
+    management = "MANAGEMENT KEY (critical)" if d.is_management_key else "regular key"
+    parts = [
+        f"label: {d.label or '-'}",
+        f"limit: {_money(d.limit, none='unlimited')}",
+        f"remaining: {_money(d.limit_remaining, none='unlimited')}",
+        f"usage: {_money(d.usage)} (this month {_money(d.usage_monthly)})",
+        f"free tier: {_yes_no(d.is_free_tier)}",
+        f"expires: {d.expires_at or 'never'}",
+    ]
+    return f"{head}  {management}\n    " + ", ".join(parts)
+
+
+# -- keys list / audit -------------------------------------------------------------------
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """Inspect the account's keys with a management key.
+
+    The management key is read from OPENROUTER_MANAGEMENT_KEY (create one at
+    https://openrouter.ai/settings/management-keys)."""
+
+
+@keys_group.command("list")
+@click.option(
+    "--include-disabled/--exclude-disabled",
+    default=True,
+    show_default=True,
+    help="Also list disabled keys.",
+)
+@click.option("--workspace", metavar="ID", help="List this workspace (default: the default one).")
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+)
+@_verbose_option
+def list_keys(include_disabled: bool, workspace: str | None, format_: str, verbose: int) -> int:
+    """List every key of the account (follows pages of 100).
+
+    Exit codes: 0 listed; 2 usage error (no management key); 3 the API call failed (also for
+    a key that is invalid or not a management key)."""
+    _configure_logging(verbose)
+    with _management_client() as client:
+        records = client.list_keys(include_disabled=include_disabled, workspace_id=workspace)
+    if format_ == "json":
+        click.echo(json.dumps({"schema_version": 1, "keys": [_record_json(r) for r in records]}))
+    else:
+        click.echo(_table(_LIST_COLUMNS, [_list_row(r) for r in records]), nl=False)
+        click.echo(f"{len(records)} key(s)", err=True)
+    return int(ExitCode.CLEAN)
+
+
+@keys_group.command("audit")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A keysentry JSON report: mark the account keys it found leaked.",
+)
+@click.option("--workspace", metavar="ID", help="Audit this workspace (default: the default one).")
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+)
+@_verbose_option
+def audit_keys(report_path: Path | None, workspace: str | None, format_: str, verbose: int) -> int:
+    """Flag risky keys: leaked, management, no credit limit, no expiry, never used or unused
+    this month, disabled but not deleted.
+
+    With --report, a report's fingerprints are matched to the keys' hash (a redacted report
+    is enough). Exit codes: 0 no key flagged; 1 at least one key flagged; 2 usage error;
+    3 the API call failed."""
+    from keysentry.validate.audit import audit_keys as run_audit
+    from keysentry.validate.audit import load_report
+
+    _configure_logging(verbose)
+    report = load_report(report_path) if report_path is not None else None
+    leaked = report.fingerprints if report is not None else frozenset()
+    with _management_client() as client:
+        own_hash = fingerprint_of(client_key())
+        records = {r.hash: r for r in client.list_keys(workspace_id=workspace)}
+        # Leaked keys in other workspaces and management keys are not in the list: look
+        # them up one by one (a leaked management key is the worst case of all).
+        for key_hash in sorted((leaked | {own_hash}) - records.keys()):
+            record = client.get_key(key_hash)
+            if record is not None:
+                records[key_hash] = record
+    management = {own_hash} | (report.management if report is not None else set())
+    audited = run_audit(records.values(), leaked=leaked, management=frozenset(management))
+    missing = sorted(leaked - records.keys())
+    if format_ == "json":
+        click.echo(_audit_json(audited, missing))
+    else:
+        click.echo(_table(_AUDIT_COLUMNS, [_audit_row(a) for a in audited]), nl=False)
+        _audit_summary(audited, missing, report_path is not None)
+    flagged = any(a.flags for a in audited)
+    return int(ExitCode.FINDINGS if flagged else ExitCode.CLEAN)
+
+
+def _audit_json(audited: Sequence[AuditedKey], missing: Sequence[str]) -> str:
+    keys = [{**_record_json(a.record), "flags": list(a.flags), "leaked": a.leaked} for a in audited]
+    return json.dumps({"schema_version": 1, "keys": keys, "leaked_not_in_account": list(missing)})
+
+
+def _audit_summary(audited: Sequence[AuditedKey], missing: Sequence[str], had_report: bool) -> None:
+    from keysentry.validate.audit import FLAG_HELP
+
+    counts: dict[str, int] = {}
+    for a in audited:
+        for flag in a.flags:
+            counts[flag] = counts.get(flag, 0) + 1
+    for flag, text in FLAG_HELP.items():
+        if counts.get(flag):
+            click.echo(f"{counts[flag]:>4} {flag}: {text}", err=True)
+    if had_report and missing:
+        click.echo(
+            f"{len(missing)} leaked key(s) from the report are not in this account "
+            "(or were already deleted).",
+            err=True,
+        )
+
+
+# -- revoke ------------------------------------------------------------------------------
+
+
+@click.command("revoke")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Revoke the keys in this keysentry JSON report (a redacted report is enough).",
+)
+@click.option("--delete", is_flag=True, help="Delete the keys instead of disabling them.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--dry-run", is_flag=True, help="Only show what would be done.")
+@_verbose_option
+def revoke(report_path: Path | None, delete: bool, yes: bool, dry_run: bool, verbose: int) -> int:
+    """Disable (default) or delete leaked keys in your account.
+
+    The keys come from --report FILE or from stdin: raw keys or 64-hex fingerprints, one
+    per line. Needs OPENROUTER_MANAGEMENT_KEY. Shows the plan, then asks for confirmation
+    unless --yes (required when the keys come from stdin); --dry-run only shows the plan.
+    Disabling can be undone on the OpenRouter dashboard; deleting cannot.
+
+    Exit codes: 0 done, nothing to do, or declined; 2 usage error; 3 an API call failed.
+    """
+    from keysentry.validate.audit import load_report, parse_hash_lines
+
+    _configure_logging(verbose)
+    if report_path is not None:
+        hashes = load_report(report_path).fingerprints
+    else:
+        if not (yes or dry_run):
+            raise UsageError(
+                "keys read from stdin leave no way to confirm: pass --yes (or --dry-run)"
+            )
+        hashes = parse_hash_lines(_stdin_lines(), source="stdin")
+    if not hashes:
+        click.echo("Nothing to revoke: no keys given.", err=True)
+        return int(ExitCode.CLEAN)
+    verb = "delete" if delete else "disable"
+    with _management_client() as client:
+        own_hash = fingerprint_of(client_key())
+        # The management key itself goes last: revoking it ends this session's access.
+        ordered = sorted(hashes, key=lambda h: (h == own_hash, h))
+        planned, skipped = _plan(client, ordered, delete)
+        _show_plan(verb, planned, skipped, own_hash)
+        if not planned or dry_run:
+            return int(ExitCode.CLEAN)
+        if not yes and not _confirm(f"{verb.capitalize()} {len(planned)} key(s)?"):
+            click.echo("Nothing changed.", err=True)
+            return int(ExitCode.CLEAN)
+        failures = _execute(client, planned, delete)
+    if failures:
+        raise ApiError(f"{failures} of {len(planned)} key(s) could not be {verb}d (see above)")
+    return int(ExitCode.CLEAN)
+
+
+def _plan(
+    client: ManagementClient, hashes: Sequence[str], delete: bool
+) -> tuple[list[ApiKeyRecord], list[tuple[str, str]]]:
+    planned: list[ApiKeyRecord] = []
+    skipped: list[tuple[str, str]] = []
+    for key_hash in hashes:
+        record = client.get_key(key_hash)
+        if record is None:
+            skipped.append((key_hash, "not in this account or already deleted"))
+        elif record.disabled and not delete:
+            skipped.append((key_hash, "already disabled"))
+        else:
+            planned.append(record)
+    return planned, skipped
+
+
+def _show_plan(
+    verb: str, planned: Sequence[ApiKeyRecord], skipped: Sequence[tuple[str, str]], own: str
+) -> None:
+    if planned:
+        click.echo(f"Will {verb} {len(planned)} key(s):")
+        for r in planned:
+            note = "  <- the management key in use" if r.hash == own else ""
+            click.echo(f"  {verb:<9} {r.hash[:16]}  {r.name!r}  {r.label}{note}")
+    for key_hash, why in skipped:
+        click.echo(f"  {'skip':<9} {key_hash[:16]}  {why}")
+    if not planned:
+        click.echo(f"Nothing to {verb}.")
+
+
+def _execute(client: ManagementClient, planned: Sequence[ApiKeyRecord], delete: bool) -> int:
+    failures = 0
+    for r in planned:
+        try:
+            done = client.delete_key(r.hash) if delete else client.disable_key(r.hash) is not None
+        except ApiError as exc:
+            failures += 1
+            click.echo(f"  {'failed':<9} {r.hash[:16]}  {exc}", err=True)
+            continue
+        status = ("deleted" if delete else "disabled") if done else "already gone"
+        click.echo(f"  {status:<9} {r.hash[:16]}  {r.name!r}")
+    return failures
+
+
+def _confirm(question: str) -> bool:
+    try:
+        return click.confirm(question, default=False, err=True)
+    except click.Abort:
+        # EOF on stdin (CI) lands here; Ctrl-C is reported the same way by click.
+        raise UsageError("no answer to the confirmation prompt; pass --yes to proceed") from None
+
+
+# -- shared helpers ----------------------------------------------------------------------
+
+
+def client_key() -> str:
+    """The management key from the environment (checked by :func:`_management_client`)."""
+    return os.environ.get(MANAGEMENT_KEY_ENV, "").strip()
+
+
+def _management_client() -> ManagementClient:
+    from keysentry.validate.management import ManagementClient
+    from keysentry.validate.settings import ValidationSettings
+
+    key = client_key()
+    if not key:
+        raise UsageError(
+            f"{MANAGEMENT_KEY_ENV} is not set. These commands need a management key "
+            "(create one at https://openrouter.ai/settings/management-keys) in that variable."
+        )
+    if not _KEY.fullmatch(key):
+        raise UsageError(
+            f"{MANAGEMENT_KEY_ENV} does not hold an OpenRouter key "
+            "(expected sk-or-v1- followed by 64 lowercase hex characters)"
+        )
+    settings = ValidationSettings.from_config({}, os.environ)
+    return ManagementClient(
+        key,
+        base_url=settings.base_url,
+        timeout=settings.timeout,
+        retries=settings.retries,
+        rate_limit=settings.rate_limit,
+    )
+
+
+def _stdin_lines() -> list[str]:
+    stream: TextIO = sys.stdin
+    if stream.isatty():
+        click.echo("Reading keys from stdin, one per line; end with Ctrl-D.", err=True)
+    return stream.read().splitlines()
+
+
+def _configure_logging(verbose: int) -> None:
+    """Send keysentry's log records to stderr at -v (INFO) or -vv (DEBUG)."""
+    logger = logging.getLogger("keysentry")
+    handler = next((h for h in logger.handlers if h.get_name() == _HANDLER_NAME), None)
+    if verbose <= 0:
+        if handler is not None:
+            logger.removeHandler(handler)
+        return
+    if handler is None:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.set_name(_HANDLER_NAME)
+        handler.setFormatter(logging.Formatter("keysentry: %(levelname)s: %(message)s"))
+        logger.addHandler(handler)
+    level = logging.DEBUG if verbose > 1 else logging.INFO
+    handler.setLevel(level)
+    if logger.getEffectiveLevel() > level:
+        logger.setLevel(level)
+
+
+_LIST_COLUMNS = (
+    "name",
+    "label",
+    "hash",
+    "disabled",
+    "limit",
+    "remaining",
+    "usage",
+    "created",
+    "updated",
+    "expires",
+)
+_AUDIT_COLUMNS = ("name", "hash", "leaked", "flags")
+
+
+def _list_row(r: ApiKeyRecord) -> tuple[str, ...]:
+    return (
+        r.name,
+        r.label,
+        r.hash[:16],
+        "yes" if r.disabled else "no",
+        _money(r.limit, none="unlimited"),
+        _money(r.limit_remaining, none="unlimited"),
+        _money(r.usage),
+        _date(r.created_at),
+        _date(r.updated_at),
+        _date(r.expires_at, none="never"),
+    )
+
+
+def _audit_row(a: AuditedKey) -> tuple[str, ...]:
+    return (a.record.name, a.record.hash[:16], "LEAKED" if a.leaked else "", ",".join(a.flags))
+
+
+def _record_json(r: ApiKeyRecord) -> dict[str, object]:
+    return asdict(r)
+
+
+def _table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [len(c) for c in columns]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    lines = [columns, *rows]
+    return "".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() + "\n"
+        for line in lines
+    )
+
+
+def _money(value: float | None, *, none: str = "-") -> str:
+    return none if value is None else f"${value:,.2f}"
+
+
+def _date(value: str | None, *, none: str = "-") -> str:
+    return value[:10] if value else none
+
+
+def _yes_no(value: bool | None) -> str:
+    return "unknown" if value is None else ("yes" if value else "no")

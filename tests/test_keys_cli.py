@@ -1,0 +1,533 @@
+"""check-key, keys list/audit, revoke and the management client, against the fake server."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import pytest
+
+from fake_openrouter import FakeOpenRouter, fake_openrouter_fixture, hash_of, make_key
+from keysentry.errors import ApiError, ExitCode
+from keysentry.validate.audit import audit_key
+from keysentry.validate.http import make_session
+from keysentry.validate.management import ApiKeyRecord, ManagementClient
+from keysentry.validate.probe import ProbeContext, probe_key
+from keysentry.validate.ratelimit import TokenBucket
+
+fake = fake_openrouter_fixture()
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def run(fake, monkeypatch, capsys):
+    """Run the keysentry entry point with OPENROUTER_BASE_URL at the fake server."""
+    monkeypatch.setenv("OPENROUTER_BASE_URL", fake.base_url)
+
+    def invoke(*args: str, stdin: str = "") -> Run:
+        main = _entry_point()
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        capsys.readouterr()
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return Run(int(code), captured.out, captured.err)
+
+    return invoke
+
+
+def _entry_point():  # DEV-ONLY fallback until keysentry.cli registers cli_keys
+    try:
+        from keysentry.cli import cli, main
+
+        if "check-key" in cli.commands:
+            return main
+    except ImportError:
+        pass
+    from keysentry.cli_keys import register
+    from keysentry.errors import KeysentryError
+
+    group = click.Group("keysentry")
+    register(group)
+
+    def local_main(argv):
+        try:
+            rv = group.main(args=argv, prog_name="keysentry", standalone_mode=False)
+        except click.ClickException as exc:
+            exc.show()
+            return ExitCode.USAGE
+        except KeysentryError as exc:
+            click.echo(f"keysentry: error: {exc}", err=True)
+            return exc.exit_code
+        return int(rv) if isinstance(rv, int) else 0
+
+    return local_main
+
+
+@pytest.fixture
+def manager(fake, monkeypatch) -> str:
+    key = fake.add_key("management", name="ops")
+    monkeypatch.setenv("OPENROUTER_MANAGEMENT_KEY", key)
+    return key
+
+
+def write_report(path: Path, *secrets: str, management: tuple[str, ...] = ()) -> Path:
+    """A keysentry JSON report (redacted: fingerprints only) listing ``secrets``."""
+
+    def validation(secret: str) -> dict[str, object] | None:
+        if secret not in management:
+            return None
+        details = {"is_management_key": True, "limit": None}
+        return {
+            "status": "live",
+            "reason": "",
+            "checked_at": "",
+            "cached": False,
+            "details": details,
+        }
+
+    findings = [
+        {
+            "rule_id": "openrouter-api-key",
+            "severity": "high",
+            "fingerprint": hash_of(secret),
+            "redacted": "sk-or-v1-abc...def",
+            "locations": [{"path": "app.py", "line": 1, "column": 1}],
+            "validation": validation(secret),
+        }
+        for secret in secrets
+    ]
+    path.write_text(json.dumps({"schema_version": 1, "findings": findings, "stats": {}}))
+    return path
+
+
+def probe(fake: FakeOpenRouter, key: str) -> str:
+    ctx = ProbeContext(fake.base_url, TokenBucket(100), time.monotonic() + 10, retries=0)
+    with make_session(fake.base_url) as session:
+        return probe_key(session, key, ctx).status
+
+
+# -- check-key --------------------------------------------------------------------------------
+
+
+def test_check_key_from_stdin_live_exits_1(fake, run):
+    key = fake.add_key()
+    result = run("check-key", stdin=f"{key}\n")
+    assert result.code == ExitCode.FINDINGS
+    assert "live" in result.out
+    assert "sk-or-v1-" in result.out and key not in result.out + result.err
+    assert len(fake.requests) == 1
+
+
+def test_check_key_from_env_in_json(fake, run, monkeypatch):
+    live, mgmt, dead = fake.add_key(), fake.add_key("management"), make_key()
+    monkeypatch.setenv("LEAKED", f"{live}\n\n# comment\n{mgmt}\n{dead}\n{live}\n")
+    result = run("check-key", "--env", "LEAKED", "--format", "json")
+    assert result.code == ExitCode.FINDINGS
+    data = json.loads(result.out)
+    assert data["schema_version"] == 1
+    statuses = [(k["fingerprint"], k["validation"]["status"]) for k in data["keys"]]
+    assert statuses == [
+        (hash_of(live), "live"),
+        (hash_of(mgmt), "live"),
+        (hash_of(dead), "invalid"),
+    ]
+    assert data["keys"][1]["validation"]["details"]["is_management_key"] is True
+    assert set(data["keys"][0]["validation"]) == {
+        "status",
+        "reason",
+        "checked_at",
+        "cached",
+        "details",
+    }
+    for k in (live, mgmt, dead):
+        assert k not in result.out
+
+
+def test_check_key_invalid_only_exits_0(fake, run):
+    result = run("check-key", stdin=make_key())
+    assert result.code == ExitCode.CLEAN
+    assert "invalid" in result.out
+
+
+def test_check_key_unknown_exits_3(fake, run):
+    key = fake.add_key()
+    fake.set_controls(key, force_status=403)
+    result = run("check-key", stdin=key)
+    assert result.code == ExitCode.INCOMPLETE
+    assert "unknown" in result.out
+
+
+def test_check_key_refuses_keys_on_the_command_line(fake, run):
+    key = make_key()
+    result = run("check-key", key)
+    assert result.code == ExitCode.USAGE
+    assert key not in result.out + result.err
+    assert "stdin" in result.err
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("stdin", ["", "\n# only a comment\n", "not-a-key\n"])
+def test_check_key_bad_input_is_a_usage_error(fake, run, stdin):
+    result = run("check-key", stdin=stdin)
+    assert result.code == ExitCode.USAGE
+    assert "Traceback" not in result.err
+
+
+def test_check_key_names_the_bad_line_without_echoing_it(fake, run):
+    typo = make_key()[:-1] + "Z"
+    result = run("check-key", stdin=f"{fake.add_key()}\n{typo}\n")
+    assert result.code == ExitCode.USAGE
+    assert "line 2" in result.err
+    assert typo not in result.err
+
+
+def test_check_key_missing_env_var(run):
+    result = run("check-key", "--env", "NOT_SET_ANYWHERE")
+    assert result.code == ExitCode.USAGE
+    assert "NOT_SET_ANYWHERE" in result.err
+
+
+# -- management key problems (S13) ------------------------------------------------------------
+
+
+def test_missing_management_key(run):
+    result = run("keys", "list")
+    assert result.code == ExitCode.USAGE
+    assert "OPENROUTER_MANAGEMENT_KEY" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_malformed_management_key(run, monkeypatch):
+    monkeypatch.setenv("OPENROUTER_MANAGEMENT_KEY", "hunter2")
+    result = run("keys", "list")
+    assert result.code == ExitCode.USAGE
+    assert "hunter2" not in result.err
+
+
+def test_s13_regular_key_used_as_management_key(fake, run, monkeypatch):
+    regular = fake.add_key()
+    monkeypatch.setenv("OPENROUTER_MANAGEMENT_KEY", regular)
+    for args in (("keys", "list"), ("keys", "audit")):
+        result = run(*args)
+        assert result.code == ExitCode.INCOMPLETE
+        assert "not a management key" in result.err
+        assert regular not in result.err
+    client = ManagementClient(regular, base_url=fake.base_url)
+    with client, pytest.raises(ApiError, match="not a management key"):
+        client.credits()
+
+
+def test_invalid_management_key(fake, run, monkeypatch):
+    monkeypatch.setenv("OPENROUTER_MANAGEMENT_KEY", make_key())
+    result = run("keys", "list")
+    assert result.code == ExitCode.INCOMPLETE
+    assert "rejected (401)" in result.err
+
+
+def test_credits_with_a_management_key(fake, manager):
+    with ManagementClient(manager, base_url=fake.base_url) as client:
+        credits = client.credits()
+    assert (credits.total_credits, credits.total_usage) == (100.5, 25.75)
+
+
+def test_management_client_hides_its_key(fake, manager):
+    client = ManagementClient(manager, base_url=fake.base_url)
+    assert manager not in repr(client)
+    client.close()
+
+
+def test_management_retries_server_errors_then_explains(fake, manager):
+    fake.set_controls(manager, force_status=500)
+    client = ManagementClient(manager, base_url=fake.base_url, retries=1)
+    with client, pytest.raises(ApiError, match="server error") as err:
+        client.list_keys()
+    assert manager not in str(err.value)
+    assert len(fake.requests) == 2
+
+
+def test_management_honours_retry_after_on_429(fake, manager):
+    fake.set_controls(manager, force_status=429, fail_times=1, retry_after=0.5)
+    started = time.monotonic()
+    with ManagementClient(manager, base_url=fake.base_url) as client:
+        assert client.list_keys() == ()
+    assert time.monotonic() - started >= 0.45
+
+
+# -- keys list (S12) --------------------------------------------------------------------------
+
+
+def test_s12_list_follows_offset_until_empty(fake, run, manager):
+    fake.add_keys(250)
+    fake.add_keys(5, status="disabled")
+    fake.add_keys(3, status="deleted")
+    result = run("keys", "list", "--format", "json")
+    assert result.code == ExitCode.CLEAN
+    listed = json.loads(result.out)["keys"]
+    assert len(listed) == 255
+    assert len({k["hash"] for k in listed}) == 255
+    pages = fake.requests_for(manager, path="/api/v1/keys")
+    assert [r.query["offset"] for r in pages] == [["0"], ["100"], ["200"], ["300"]]
+    assert all(r.query["include_disabled"] == ["true"] for r in pages)
+
+
+def test_list_can_leave_out_disabled_keys(fake, run, manager):
+    fake.add_keys(2)
+    fake.add_keys(2, status="disabled")
+    result = run("keys", "list", "--exclude-disabled", "--format", "json")
+    assert len(json.loads(result.out)["keys"]) == 2
+    assert fake.requests_for(manager)[0].query["include_disabled"] == ["false"]
+
+
+def test_list_table_shows_the_columns(fake, run, manager):
+    fake.add_key(name="ci-runner")
+    result = run("keys", "list")
+    assert result.code == ExitCode.CLEAN
+    header = result.out.splitlines()[0].split()
+    assert header == [
+        "name",
+        "label",
+        "hash",
+        "disabled",
+        "limit",
+        "remaining",
+        "usage",
+        "created",
+        "updated",
+        "expires",
+    ]
+    assert "ci-runner" in result.out
+
+
+# -- keys audit -------------------------------------------------------------------------------
+
+
+def test_audit_flags(tmp_path):
+    base = ApiKeyRecord(hash="a" * 64, name="k", limit=5.0, expires_at="2099-01-01T00:00:00Z")
+    clean = ApiKeyRecord(**{**_fields(base), "usage": 1.0, "usage_monthly": 1.0})
+    assert audit_key(clean).flags == ()
+    risky = ApiKeyRecord(hash="b" * 64, name="r", disabled=True, usage=0.0, usage_monthly=0.0)
+    flags = audit_key(risky, leaked=frozenset({"b" * 64})).flags
+    assert flags == ("leaked", "no-limit", "no-expiry", "never-used", "disabled-not-deleted")
+    stale = ApiKeyRecord(**{**_fields(base), "usage": 3.0, "usage_monthly": 0.0})
+    assert audit_key(stale).flags == ("unused-this-month",)
+    assert "management-key" in audit_key(base, management=frozenset({"a" * 64})).flags
+
+
+def _fields(record: ApiKeyRecord) -> dict[str, object]:
+    return {name: getattr(record, name) for name in record.__dataclass_fields__}
+
+
+def test_audit_marks_leaked_keys_from_a_report(fake, run, manager, tmp_path):
+    leaked = fake.add_key(name="leaked", expires_at="2099-01-01T00:00:00Z")
+    tidy = fake.add_key(name="tidy", expires_at="2099-01-01T00:00:00Z")
+    fake.add_key(name="no-limit", limit=None)
+    report = write_report(tmp_path / "report.json", leaked, make_key())
+    result = run("keys", "audit", "--report", str(report), "--format", "json")
+    assert result.code == ExitCode.FINDINGS
+    data = json.loads(result.out)
+    by_name = {k["name"]: k for k in data["keys"]}
+    assert by_name["leaked"]["leaked"] is True
+    assert by_name["leaked"]["flags"][0] == "leaked"
+    assert by_name["tidy"]["flags"] == []
+    assert "no-limit" in by_name["no-limit"]["flags"]
+    assert by_name["ops"]["flags"][:1] == ["management-key"], "the management key in use"
+    assert len(data["leaked_not_in_account"]) == 1
+    assert data["keys"][0]["name"] == "leaked", "leaked keys first"
+    assert hash_of(tidy) in {k["hash"] for k in data["keys"]}
+
+
+def test_audit_finds_a_leaked_management_key_by_hash(fake, run, manager, tmp_path):
+    other_mgmt = fake.add_key("management", name="old-admin")
+    report = write_report(tmp_path / "r.json", other_mgmt, management=(other_mgmt,))
+    result = run("keys", "audit", "--report", str(report))
+    assert result.code == ExitCode.FINDINGS
+    line = next(x for x in result.out.splitlines() if x.startswith("old-admin"))
+    assert "LEAKED" in line and "management-key" in line
+    assert other_mgmt not in result.out + result.err
+
+
+def test_audit_with_nothing_flagged_exits_0(fake, run, monkeypatch):
+    mgmt = fake.add_key("management", limit=1.0, expires_at="2099-01-01T00:00:00Z")
+    monkeypatch.setenv("OPENROUTER_MANAGEMENT_KEY", mgmt)
+    fake.add_key(expires_at="2099-01-01T00:00:00Z")
+    # The management key itself is always flagged, so only it and a tidy key remain.
+    result = run("keys", "audit", "--format", "json")
+    flagged = {k["name"]: k["flags"] for k in json.loads(result.out)["keys"]}
+    assert result.code == ExitCode.FINDINGS
+    assert sorted(flagged.values()) == [[], ["management-key"]]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{nope", "not valid JSON"),
+        ('{"schema_version": 2, "findings": []}', "schema_version"),
+        ('{"schema_version": 1, "findings": [{"fingerprint": "xyz"}]}', "fingerprint"),
+    ],
+)
+def test_audit_rejects_a_bad_report(fake, run, manager, tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    result = run("keys", "audit", "--report", str(path))
+    assert result.code == ExitCode.USAGE
+    assert message in result.err
+
+
+# -- revoke (S10) -----------------------------------------------------------------------------
+
+
+def test_s10_revoke_disables_from_a_redacted_report(fake, run, manager, tmp_path):
+    leaked = fake.add_key(name="leaked")
+    assert probe(fake, leaked) == "live"
+    report = write_report(tmp_path / "report.json", leaked)
+    result = run("revoke", "--report", str(report), "--yes")
+    assert result.code == ExitCode.CLEAN, result.err
+    [patch] = fake.requests_for(manager, method="PATCH")
+    assert patch.path == f"/api/v1/keys/{hash_of(leaked)}"
+    assert patch.body == {"disabled": True}
+    assert probe(fake, leaked) == "invalid"
+    assert fake.key(leaked).status == "disabled"
+    assert "disabled" in result.out
+
+
+def test_s10_revoke_delete(fake, run, manager, tmp_path):
+    leaked = fake.add_key()
+    result = run(
+        "revoke", "--report", str(write_report(tmp_path / "r.json", leaked)), "--delete", "--yes"
+    )
+    assert result.code == ExitCode.CLEAN, result.err
+    [delete] = fake.requests_for(manager, method="DELETE")
+    assert delete.path == f"/api/v1/keys/{hash_of(leaked)}"
+    assert probe(fake, leaked) == "invalid"
+    with ManagementClient(manager, base_url=fake.base_url) as client:
+        assert client.get_key(hash_of(leaked)) is None
+
+
+def test_revoke_dry_run_changes_nothing(fake, run, manager, tmp_path):
+    leaked = fake.add_key()
+    result = run("revoke", "--report", str(write_report(tmp_path / "r.json", leaked)), "--dry-run")
+    assert result.code == ExitCode.CLEAN
+    assert "Will disable 1 key(s)" in result.out
+    assert fake.requests_for(manager, method="PATCH") == []
+    assert probe(fake, leaked) == "live"
+
+
+def test_revoke_asks_and_respects_no(fake, run, manager, tmp_path):
+    leaked = fake.add_key()
+    report = str(write_report(tmp_path / "r.json", leaked))
+    result = run("revoke", "--report", report, stdin="n\n")
+    assert result.code == ExitCode.CLEAN
+    assert "Nothing changed" in result.err
+    assert fake.key(leaked).status == "live"
+    result = run("revoke", "--report", report, stdin="y\n")
+    assert result.code == ExitCode.CLEAN
+    assert fake.key(leaked).status == "disabled"
+
+
+def test_revoke_without_an_answer_is_a_usage_error(fake, run, manager, tmp_path):
+    leaked = fake.add_key()
+    result = run("revoke", "--report", str(write_report(tmp_path / "r.json", leaked)))
+    assert result.code == ExitCode.USAGE
+    assert "--yes" in result.err
+    assert fake.key(leaked).status == "live"
+
+
+def test_revoke_from_stdin_needs_yes(fake, run, manager):
+    result = run("revoke", stdin=fake.add_key())
+    assert result.code == ExitCode.USAGE
+    assert "--yes" in result.err
+
+
+def test_revoke_from_stdin_keys_and_fingerprints(fake, run, manager):
+    by_key, by_hash = fake.add_key(), fake.add_key()
+    stdin = f"{by_key}\n{hash_of(by_hash).upper()}\n"
+    result = run("revoke", "--delete", "--yes", stdin=stdin)
+    assert result.code == ExitCode.CLEAN, result.err
+    assert fake.key(by_key).status == "deleted"
+    assert fake.key(by_hash).status == "deleted"
+    assert by_key not in result.out + result.err
+
+
+def test_revoke_reports_keys_not_in_the_account(fake, run, manager, tmp_path):
+    deleted = fake.add_key(status="deleted")
+    disabled = fake.add_key(status="disabled")
+    report = write_report(tmp_path / "r.json", deleted, disabled, make_key())
+    result = run("revoke", "--report", str(report), "--yes")
+    assert result.code == ExitCode.CLEAN
+    assert result.out.count("not in this account or already deleted") == 2
+    assert "already disabled" in result.out
+    assert "Nothing to disable" in result.out
+    assert fake.requests_for(manager, method="PATCH") == []
+
+
+def test_revoke_puts_the_management_key_last(fake, run, manager):
+    other = fake.add_key()
+    result = run("revoke", "--yes", stdin=f"{manager}\n{other}\n")
+    assert result.code == ExitCode.CLEAN, result.err
+    patches = [r.path.rsplit("/", 1)[-1] for r in fake.requests_for(manager, method="PATCH")]
+    assert patches == [hash_of(other), hash_of(manager)]
+    assert "the management key in use" in result.out
+
+
+def test_revoke_failure_exits_3(fake, run, manager, tmp_path):
+    leaked = fake.add_key()
+    report = str(write_report(tmp_path / "r.json", leaked))
+    fake.set_controls(manager, force_status=400, fail_times=2)
+    # The lookup (GET) and the PATCH both fail: the lookup error aborts with exit 3.
+    result = run("revoke", "--report", report, "--yes")
+    assert result.code == ExitCode.INCOMPLETE
+    assert "400" in result.err
+    assert "Traceback" not in result.err
+
+
+# -- S11: rotation through the management client ----------------------------------------------
+
+
+def test_s11_rotate_with_the_client(fake, manager):
+    old = fake.add_key(name="service", limit=20.0)
+    with ManagementClient(manager, base_url=fake.base_url) as client:
+        created = client.create_key(
+            "service 2026-11", limit=20.0, expires_at="2099-01-01T00:00:00Z"
+        )
+        assert created.secret not in repr(created)
+        assert created.record.hash == hash_of(created.secret)
+        assert created.record.limit == 20.0
+        assert probe(fake, created.secret) == "live"
+        assert client.delete_key(hash_of(old)) is True
+        assert probe(fake, old) == "invalid"
+        assert client.delete_key(hash_of(old)) is False, "second delete: already gone"
+    [post] = fake.requests_for(manager, method="POST")
+    assert post.path == "/api/v1/keys"
+
+
+def test_create_rejects_bad_parameters_clearly(fake, manager):
+    client = ManagementClient(manager, base_url=fake.base_url)
+    with client, pytest.raises(ApiError, match="400"):
+        client.create_key("x", expires_at="2099-01-01T00:00:00+02:00")
+    assert len(fake.requests_for(manager, method="POST")) == 1, "a POST is never retried"
+
+
+def test_update_rejects_unknown_fields_before_sending(fake, manager):
+    with ManagementClient(manager, base_url=fake.base_url) as client, pytest.raises(ValueError):
+        client.update_key("a" * 64, disabld=True)
+    assert fake.requests == []
+
+
+def test_commands_are_registered_on_a_group():
+    from keysentry.cli_keys import register
+
+    group = click.Group("g")
+    register(group)
+    assert {"check-key", "keys", "revoke"} <= set(group.commands)
+    assert {"list", "audit"} <= set(group.commands["keys"].commands)  # type: ignore[attr-defined]
