@@ -1,0 +1,308 @@
+"""UTF-16 text, and keys written with escape sequences (``\\u002d``, ``\\x73``, ``%2D``).
+
+Both produce UTF-8 views with an exact map back to the source bytes: every
+decoded byte maps to the code unit or escape sequence it came from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+from keysentry.decoders.encoded import PREFIX
+from keysentry.decoders.views import Derived, Limits, SegmentMapBuilder, TextDecoder
+
+# -- UTF-16 -----------------------------------------------------------------
+
+_LE_TRIGGER = PREFIX.decode().encode("utf-16-le")
+_BE_TRIGGER = PREFIX.decode().encode("utf-16-be")
+_BOMS = {b"\xff\xfe": "le", b"\xfe\xff": "be"}
+
+# What counts as text in a code unit: printable ASCII and layout controls, Latin-1
+# letters, any other BMP character, a well-formed surrogate pair. NUL and the other
+# C0/C1 controls end a run, which is what stops it at the binary around a string
+# (in a PE resource, a registry hive, a .NET assembly).
+_ASCII = rb"[\t\n\x0c\r\x20-\x7e]"
+_LATIN1 = rb"[\xa0-\xff]"
+_ANY = rb"[\x00-\xff]"
+_BMP_HIGH = rb"[\x01-\xd7\xe0-\xff]"
+_HI_SURR = rb"[\xd8-\xdb]"
+_LO_SURR = rb"[\xdc-\xdf]"
+_UNITS = {
+    "le": rb"(?:%s\x00|%s\x00|%s%s|%s%s%s%s)*"
+    % (_ASCII, _LATIN1, _ANY, _BMP_HIGH, _ANY, _HI_SURR, _ANY, _LO_SURR),
+    "be": rb"(?:\x00%s|\x00%s|%s%s|%s%s%s%s)*"
+    % (_ASCII, _LATIN1, _BMP_HIGH, _ANY, _HI_SURR, _ANY, _LO_SURR, _ANY),
+}
+# The same units with their bytes reversed, to find where a run starts by matching
+# forwards over a reversed slice.
+_UNITS_REVERSED = {
+    "le": rb"(?:\x00%s|\x00%s|%s%s|%s%s%s%s)*"
+    % (_ASCII, _LATIN1, _BMP_HIGH, _ANY, _LO_SURR, _ANY, _HI_SURR, _ANY),
+    "be": rb"(?:%s\x00|%s\x00|%s%s|%s%s%s%s)*"
+    % (_ASCII, _LATIN1, _ANY, _BMP_HIGH, _ANY, _LO_SURR, _ANY, _HI_SURR),
+}
+_RUN = {k: re.compile(v) for k, v in _UNITS.items()}
+_RUN_BACK = {k: re.compile(v) for k, v in _UNITS_REVERSED.items()}
+# Characters by UTF-8 length, to map decoded bytes back to code units run by run.
+_WIDTHS = re.compile(
+    "([\x00-\x7f]+)|([\x80-\u07ff]+)|([\u0800-\uffff]+)|([\U00010000-\U0010ffff]+)"
+)
+
+
+def _run_end(data: bytes, unit: int, order: str, limit: int) -> int:
+    found = _RUN[order].match(data, unit, min(len(data), unit + limit))
+    return found.end() if found else unit
+
+
+def _run_start(data: bytes, unit: int, order: str, limit: int) -> int:
+    floor = max(0, unit - limit)
+    floor += (unit - floor) % 2  # whole units only
+    span = 512
+    while True:
+        lo = max(floor, unit - span)
+        found = _RUN_BACK[order].match(data[lo:unit][::-1])
+        size = found.end() if found else 0
+        # A surrogate pair cut by the slice's edge ends the match up to 2 bytes early.
+        if size + 2 < unit - lo or lo == floor:
+            return unit - size
+        span *= 8
+
+
+def _utf16_view(data: bytes, lo: int, hi: int, order: str) -> Derived | None:
+    try:
+        text = data[lo:hi].decode(f"utf-16-{order}", "surrogatepass")
+        encoded = text.encode("utf-8", "surrogatepass")
+    except UnicodeError:
+        return None
+    builder = SegmentMapBuilder()
+    parent = lo
+    for found in _WIDTHS.finditer(text):
+        width = found.lastindex or 1
+        chars = found.end() - found.start()
+        units = 2 if width == 4 else 1
+        builder.add(chars * width, parent, width, 2 * units)
+        parent += chars * 2 * units
+    return Derived(encoded, f"utf-16{order}", builder.build())
+
+
+def _utf16_units(data: bytes, offset: int) -> Iterator[int]:
+    """Where the 's' of a UTF-16 trigger is, at or near ``offset``."""
+    if data.startswith(_LE_TRIGGER, offset):
+        yield offset
+    elif data.startswith(_BE_TRIGGER, offset):
+        yield offset + 1
+    else:
+        reach = len(_LE_TRIGGER)
+        lo = max(0, offset - reach)
+        for trigger, shift in ((_LE_TRIGGER, 0), (_BE_TRIGGER, 1)):
+            found = data.find(trigger, lo, offset + 2 * reach)
+            if found >= 0:
+                yield found + shift
+
+
+def decode_utf16(data: bytes, offsets: Sequence[int], limits: Limits) -> list[Derived]:
+    """UTF-8 views of the UTF-16 text around the triggers: the whole input when it starts
+    with a byte order mark, else the run of text code units around each trigger."""
+    limit = max(limits.max_encoded_run, 64)
+    bom = _BOMS.get(data[:2])
+    out: list[Derived] = []
+    spans: list[tuple[int, int]] = []
+    for offset in sorted(set(offsets)):
+        for s in list(_utf16_units(data, offset)):
+            if any(lo <= s < hi for lo, hi in spans):
+                continue
+            if bom is not None and len(data) - 2 <= limit and (s - (bom == "be")) % 2 == 0:
+                span, order = (2, len(data) - len(data) % 2), bom
+            else:
+                # ASCII reads the same in both orders one byte apart: take the order
+                # whose run of text is longer (a BOM or non-ASCII text decides).
+                best: tuple[int, int, int, str] | None = None
+                for order, unit in (("le", s), ("be", s - 1)):
+                    if unit < 0:
+                        continue
+                    lo = _run_start(data, unit, order, limit // 2)
+                    hi = _run_end(data, unit, order, limit // 2)
+                    if best is None or hi - lo > best[0]:
+                        best = (hi - lo, lo, hi, order)
+                if best is None:
+                    continue
+                span, order = (best[1], best[2]), best[3]
+            view = _utf16_view(data, span[0], span[1], order)
+            spans.append(span)
+            if view is not None and view.data:
+                out.append(view)
+    return out
+
+
+UTF16 = TextDecoder("utf-16", (_LE_TRIGGER, _BE_TRIGGER), decode_utf16)
+"""Triggers: ``sk-or-v1-`` in UTF-16LE and in UTF-16BE."""
+
+
+# -- escape sequences -------------------------------------------------------
+
+# The key's only non-alphanumeric character is the hyphen, so an encoder that escapes
+# "special" characters touches the hyphens and nothing else; one that escapes
+# everything escapes the key's first character, 's'. Escaped hyphens and escaped 's'
+# are therefore both necessary and rare in ordinary text. Every notation is listed in
+# both hex cases where it has letters. A double escape (``\\u002d`` in a JSON string
+# holding JSON) contains the single one.
+ESCAPE_TRIGGERS: tuple[bytes, ...] = (
+    b"\\u002d", b"\\u002D", b"\\x2d", b"\\x2D", b"\\055", b"\\u{2d}", b"\\u{2D}",
+    b"\\U0000002d", b"\\U0000002D",
+    b"\\u0073", b"\\x73", b"\\163", b"\\u{73}", b"\\U00000073",
+)  # fmt: skip
+# RFC 3986 leaves '-' unreserved, so only over-eager encoders write %2D; a fully
+# encoded key starts with %73. %25 is a double-encoded '%'.
+PERCENT_TRIGGERS: tuple[bytes, ...] = (b"%2d", b"%2D", b"%73", b"%252d", b"%252D", b"%2573")
+
+_BEFORE = 512
+_AFTER = 1024
+_MARGIN = 72
+"""Plain bytes kept on each side of escapes, and the longest plain gap inside a view.
+One less than a key (73 bytes): a key found in a view always contains an escape, so a
+key that was plain to begin with is reported once, by the raw scan, never again here."""
+_KEY_SPAN = 1024
+"""Views longer than the limit are cut with this much overlap (a key in \\U escapes is
+730 bytes)."""
+
+_BACKSLASH = re.compile(
+    rb"\\(?:"
+    rb"u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})"  # 1, 2: surrogate pair
+    rb"|u\{([0-9a-fA-F]{1,6})\}"  # 3
+    rb"|u([0-9a-fA-F]{4})"  # 4
+    rb"|U([0-9a-fA-F]{8})"  # 5
+    rb"|x([0-9a-fA-F]{2})"  # 6
+    rb"|([0-7]{3})"  # 7
+    rb"|([\\\"'/nrtbf])"  # 8
+    rb")"
+)
+_PERCENT = re.compile(rb"%([0-9a-fA-F]{2})")
+_SIMPLE = {
+    ord("\\"): b"\\", ord('"'): b'"', ord("'"): b"'", ord("/"): b"/",
+    ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b", ord("f"): b"\f",
+}  # fmt: skip
+
+
+def _code_point(value: int) -> bytes | None:
+    if 0xD800 <= value <= 0xDFFF or value > 0x10FFFF:
+        return None  # a lone surrogate is no character: leave the escape as written
+    return chr(value).encode("utf-8")
+
+
+def _unescape_backslash(found: re.Match[bytes]) -> bytes | None:
+    high, low, braced, u4, u8, x2, octal, simple = found.groups()
+    if high is not None and low is not None:
+        pair = 0x10000 + ((int(high, 16) - 0xD800) << 10) + (int(low, 16) - 0xDC00)
+        return _code_point(pair)
+    for group in (braced, u4, u8):
+        if group is not None:
+            return _code_point(int(group, 16))
+    if x2 is not None:
+        return bytes((int(x2, 16),))
+    if octal is not None:
+        value = int(octal, 8)
+        return bytes((value,)) if value < 256 else None
+    return _SIMPLE.get(simple[0]) if simple else None
+
+
+def _unescape_percent(found: re.Match[bytes]) -> bytes | None:
+    return bytes((int(found.group(1), 16),))
+
+
+def _windows(offsets: Sequence[int], size: int) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for offset in sorted(set(offsets)):
+        if not 0 <= offset < size:
+            continue
+        lo, hi = max(0, offset - _BEFORE), min(size, offset + _AFTER)
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _clusters(
+    data: bytes, lo: int, hi: int, pattern: re.Pattern[bytes]
+) -> Iterator[tuple[int, int]]:
+    """Spans of escapes no more than a margin apart, with a margin of plain text around."""
+    start = end = -1
+    for found in pattern.finditer(data, lo, hi):
+        s, e = found.span()
+        if start >= 0 and s - end > _MARGIN:
+            yield max(lo, start - _MARGIN), min(hi, end + _MARGIN)
+            start = -1
+        if start < 0:
+            start = s
+        end = e
+    if start >= 0:
+        yield max(lo, start - _MARGIN), min(hi, end + _MARGIN)
+
+
+def _pieces(lo: int, hi: int, limit: int) -> Iterator[tuple[int, int]]:
+    """``[lo, hi)`` in pieces of at most ``limit`` that overlap by more than a key."""
+    while True:
+        yield lo, min(hi, lo + limit)
+        if lo + limit >= hi:
+            return
+        lo += limit - _KEY_SPAN
+
+
+def _unescape_span(
+    data: bytes, lo: int, hi: int, pattern: re.Pattern[bytes], percent: bool
+) -> Derived | None:
+    builder = SegmentMapBuilder()
+    parts: list[bytes] = []
+    pos = lo
+    decoded = 0
+    quoting = False
+    for found in pattern.finditer(data, lo, hi):
+        s, e = found.span()
+        value = _unescape_percent(found) if percent else _unescape_backslash(found)
+        if value is None:
+            continue
+        if s > pos:
+            parts.append(data[pos:s])
+            builder.add(s - pos, pos, 1, 1)
+        parts.append(value)
+        builder.add(len(value), s, len(value), e - s)
+        decoded += 1
+        quoting = quoting or (not percent and data[s + 1] in b'"\\')
+        pos = e
+    if not decoded:
+        return None
+    if hi > pos:
+        parts.append(data[pos:hi])
+        builder.add(hi - pos, pos, 1, 1)
+    step = "percent" if percent else ("json-string" if quoting else "escape")
+    return Derived(b"".join(parts), step, builder.build())
+
+
+def _decode_escapes(
+    data: bytes, offsets: Sequence[int], limits: Limits, pattern: re.Pattern[bytes], percent: bool
+) -> list[Derived]:
+    limit = max(limits.max_encoded_run, 2 * _KEY_SPAN)
+    out: list[Derived] = []
+    for lo, hi in _windows(offsets, len(data)):
+        for cluster in _clusters(data, lo, hi, pattern):
+            for start, stop in _pieces(*cluster, limit):
+                view = _unescape_span(data, start, stop, pattern, percent)
+                if view is not None:
+                    out.append(view)
+    return out
+
+
+def decode_escapes(data: bytes, offsets: Sequence[int], limits: Limits) -> list[Derived]:
+    """Undo one level of backslash escapes (``\\uXXXX`` with surrogate pairs, ``\\u{X}``,
+    ``\\UXXXXXXXX``, ``\\xXX``, octal, and ``\\" \\\\ \\/ \\n`` ...) near the triggers."""
+    return _decode_escapes(data, offsets, limits, _BACKSLASH, percent=False)
+
+
+def decode_percent(data: bytes, offsets: Sequence[int], limits: Limits) -> list[Derived]:
+    """Undo one level of percent-encoding near the triggers."""
+    return _decode_escapes(data, offsets, limits, _PERCENT, percent=True)
+
+
+ESCAPE = TextDecoder("escape", ESCAPE_TRIGGERS, decode_escapes)
+PERCENT = TextDecoder("percent", PERCENT_TRIGGERS, decode_percent)
