@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-from fake_openrouter import FakeOpenRouter, fake_openrouter_fixture, hash_of, make_key
 
+from fake_openrouter import FakeOpenRouter, fake_openrouter_fixture, hash_of, make_key
 from keysentry.errors import ConfigError, UsageError
 from keysentry.models import Finding, Location, fingerprint_of, redact
 from keysentry.validate import ValidationSettings, validate_findings
@@ -103,8 +103,8 @@ def test_global_rate_cap_holds(fake, tmp_path):
     validate_findings(
         [finding(k) for k in keys], settings(fake, tmp_path, rate_limit=20.0, cache=False)
     )
-    assert time.monotonic() - started >= (30 - 1) / 20 - 0.05
-    assert max_per_window([r.at for r in fake.requests]) <= 21
+    assert time.monotonic() - started >= (30 - 1) / 20
+    assert max_per_window([r.at for r in fake.requests]) <= 20
 
 
 def test_429_pauses_every_worker_and_the_cap_holds(fake, tmp_path):
@@ -118,7 +118,7 @@ def test_429_pauses_every_worker_and_the_cap_holds(fake, tmp_path):
     assert all(f.validation.status == "live" for f in result)
     assert len(fake.requests) == 8
     assert time.monotonic() - started >= 1.0
-    assert max_per_window([r.at for r in fake.requests]) <= 11
+    assert max_per_window([r.at for r in fake.requests]) <= 10
 
 
 def test_per_key_failures_never_raise(tmp_path):

@@ -1,9 +1,10 @@
 """A global request-rate cap and the retry delays a server asks for.
 
 The cap is a token bucket with a burst of one: requests are spaced at least ``1/rate`` apart
-across all threads, retries included, so no one-second window holds more than ``rate``
-requests (plus one at the window's closed edge). A 429 pushes the whole bucket back, so every
-worker honours the server's ``Retry-After``, not just the one that was told.
+across all threads, retries included, plus a small margin so that jitter on the way to the
+server never packs ``rate + 1`` requests into one second as the server sees it. A 429 pushes
+the whole bucket back, so every worker honours the server's ``Retry-After``, not just the one
+that was told.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ MAX_HINT_SECONDS = 300.0
 # epoch seconds instead (some proxies send seconds), and below a day as a relative delay.
 _EPOCH_MS_THRESHOLD = 100_000_000_000
 _ONE_DAY = 86_400.0
+# Spacing is 1/rate stretched by this factor (see the module docstring).
+_SPACING_MARGIN = 1.03
 
 
 class TokenBucket:
@@ -35,7 +38,7 @@ class TokenBucket:
     ) -> None:
         if not (math.isfinite(rate) and rate > 0):
             raise ValueError("rate must be a positive number")
-        self._interval = 1.0 / rate
+        self._interval = _SPACING_MARGIN / rate
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
