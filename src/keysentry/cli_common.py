@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
+from keysentry import progress
 from keysentry.config import Config, load_config
 from keysentry.errors import ExitCode, UsageError
 from keysentry.models import ScanResult
@@ -90,7 +91,12 @@ def collect_options(kwargs: dict[str, Any]) -> ScanOptions:
 
 
 def build_request(
-    opts: ScanOptions, command: str, targets: tuple[str, ...], **extra: Any
+    opts: ScanOptions,
+    command: str,
+    targets: tuple[str, ...],
+    *,
+    use_baseline: bool = True,
+    **extra: Any,
 ) -> ScanRequest:
     if opts.fail_on == "live" and not opts.validate:
         raise UsageError("--fail-on live needs --validate")
@@ -103,6 +109,11 @@ def build_request(
         validation = ValidationSettings.from_config(
             config.validation, os.environ, no_cache=opts.no_cache
         )
+    baseline = baseline_path(opts, config) if use_baseline else None
+    if baseline is not None:
+        from keysentry.filters.baseline import load_baseline
+
+        load_baseline(baseline)  # a malformed baseline fails now, not after a long scan
     return ScanRequest(
         command=command,
         targets=targets,
@@ -111,6 +122,8 @@ def build_request(
         include_placeholders=opts.include_placeholders or config.include_placeholders,
         show_secrets=opts.show_secrets,
         validation=validation,
+        baseline=baseline,
+        show_progress=progress.wanted(opts.quiet),
         **extra,
     )
 
@@ -136,9 +149,21 @@ def emit(result: ScanResult, opts: ScanOptions) -> int:
             raise UsageError(f"cannot write {opts.output}: {exc.strerror or exc}") from None
     elif report:
         click.echo(report, nl=False)
+    if opts.format == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
+        _github_summary(result, Path(os.environ["GITHUB_STEP_SUMMARY"]))
     if not opts.quiet:
         click.echo(render_summary(result, verbose=opts.verbose > 0), err=True, nl=False)
     return int(exit_code(result, opts.fail_on))
+
+
+def _github_summary(result: ScanResult, path: Path) -> None:
+    from keysentry.report.github import append_step_summary
+
+    try:
+        append_step_summary(result, path)
+    except OSError as exc:  # the report itself is out; a summary is not worth failing for
+        click.echo(f"keysentry: warning: cannot write $GITHUB_STEP_SUMMARY ({path}): "
+                   f"{exc.strerror or exc}", err=True)
 
 
 def exit_code(result: ScanResult, fail_on: str) -> ExitCode:

@@ -9,8 +9,10 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from keysentry import progress
 from keysentry.config import Config
 from keysentry.decoders import Limits
 from keysentry.filters.allowlist import apply_allowlist
@@ -38,6 +40,10 @@ class ScanRequest:
     validation: ValidationSettings | None = None
     """Probe the findings when set."""
     extra_excludes: tuple[str, ...] = ()
+    baseline: Path | None = None
+    """Suppress the findings listed in this baseline file."""
+    show_progress: bool = False
+    """Draw a progress line on stderr (decided by the CLI: a terminal, not CI, not quiet)."""
     workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
 
 
@@ -76,14 +82,18 @@ def scan_paths(request: ScanRequest, stdin: BinaryIO | None = None) -> ScanResul
         return tally, ctx
 
     items = walker.walk(request.targets)
-    if request.workers > 1:
-        # File reads and the hyperscan pass release the GIL: two threads use both cores.
-        with ThreadPoolExecutor(request.workers) as pool:
-            for tally, ctx in _bounded_map(pool, scan_one, items):
+    with progress.bar(request.show_progress, f"keysentry {request.command}") as bar:
+        if request.workers > 1:
+            # File reads and the hyperscan pass release the GIL: two threads use both cores.
+            with ThreadPoolExecutor(request.workers) as pool:
+                for tally, ctx in _bounded_map(pool, scan_one, items):
+                    collector.add(tally, ctx)
+                    bar.advance(objects=1, bytes=tally.counters["bytes"])
+        else:
+            for item in items:
+                tally, ctx = scan_one(item)
                 collector.add(tally, ctx)
-    else:
-        for item in items:
-            collector.add(*scan_one(item))
+                bar.advance(objects=1, bytes=tally.counters["bytes"])
     collector.issues.extend(walker.issues)
     if walker.skipped_git_dirs:
         collector.counters["git_dirs_skipped"] += walker.skipped_git_dirs
@@ -135,6 +145,10 @@ class Collector:
                             include_placeholders=request.include_placeholders)
         findings = build_findings(kept)
         findings = apply_allowlist(findings, request.config.allowlist, counters)
+        if request.baseline is not None:
+            from keysentry.filters.baseline import filter_findings
+
+            findings = filter_findings(findings, request.baseline, counters, self.notes)
         if request.validation is not None:
             from keysentry.validate import validate_findings
 

@@ -1,0 +1,163 @@
+"""A progress line on stderr for long scans: objects, bytes, rate and (when totals are known) ETA.
+
+Shown only on a terminal: never in pipes, files, CI logs or with ``--quiet``. Sources
+call ``advance`` from any thread; drawing is throttled, so the hot path pays a lock
+and two additions per object.
+
+    with progress.bar(enabled, label="history") as bar:
+        bar.set_total(objects=n, bytes=size)   # when known: enables the ETA
+        bar.advance(objects=1, bytes=len(data))
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Protocol, TextIO
+
+CI_VARIABLES = (
+    "CI", "GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE", "CIRCLECI", "TRAVIS", "JENKINS_URL",
+    "TF_BUILD", "TEAMCITY_VERSION", "BITBUCKET_BUILD_NUMBER", "DRONE", "APPVEYOR",
+    "CODEBUILD_BUILD_ID",
+)  # fmt: skip
+REDRAW_S = 0.1
+
+
+class Progress(Protocol):
+    def advance(self, objects: int = 0, bytes: int = 0) -> None: ...
+
+    def set_total(self, objects: int | None = None, bytes: int | None = None) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class NullProgress:
+    """What every scan gets when no bar is wanted: does nothing, costs nothing."""
+
+    def advance(self, objects: int = 0, bytes: int = 0) -> None:
+        pass
+
+    def set_total(self, objects: int | None = None, bytes: int | None = None) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def wanted(
+    quiet: bool, stream: TextIO | None = None, environ: Mapping[str, str] | None = None
+) -> bool:
+    """A bar only for a person watching a terminal: not quiet, a TTY, not CI, not TERM=dumb."""
+    env = os.environ if environ is None else environ
+    stream = sys.stderr if stream is None else stream
+    if quiet or env.get("TERM") == "dumb" or any(env.get(name) for name in CI_VARIABLES):
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # closed or replaced streams
+        return False
+
+
+class TerminalProgress:
+    def __init__(
+        self, label: str, stream: TextIO, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.label = label
+        self.stream = stream
+        self.clock = clock
+        self.objects = 0
+        self.bytes = 0
+        self.total_objects: int | None = None
+        self.total_bytes: int | None = None
+        self._lock = threading.Lock()
+        self._started = clock()
+        self._drawn_at = self._started
+        self._width = 0
+
+    def set_total(self, objects: int | None = None, bytes: int | None = None) -> None:
+        with self._lock:
+            self.total_objects = objects
+            self.total_bytes = bytes
+
+    def advance(self, objects: int = 0, bytes: int = 0) -> None:
+        with self._lock:
+            self.objects += objects
+            self.bytes += bytes
+            now = self.clock()
+            if now - self._drawn_at < REDRAW_S:
+                return
+            self._drawn_at = now
+            self._draw(self.line(now))
+
+    def line(self, now: float) -> str:
+        elapsed = max(now - self._started, 1e-6)
+        rate = self.bytes / elapsed
+        text = f"{self.label}: {self.objects:,}"
+        if self.total_objects:
+            text += f"/{self.total_objects:,}"
+        text += f" objects, {human_bytes(self.bytes)}"
+        if self.total_bytes:
+            text += f"/{human_bytes(self.total_bytes)}"
+        text += f", {human_bytes(rate)}/s"
+        eta = self._eta(elapsed)
+        if eta is not None:
+            text += f", ETA {format_seconds(eta)}"
+        return text
+
+    def _eta(self, elapsed: float) -> float | None:
+        if self.total_bytes and self.bytes:
+            return max(self.total_bytes - self.bytes, 0) * elapsed / self.bytes
+        if self.total_objects and self.objects:
+            return max(self.total_objects - self.objects, 0) * elapsed / self.objects
+        return None
+
+    def _draw(self, text: str) -> None:
+        pad = max(self._width - len(text), 0)
+        self._width = len(text)
+        try:
+            self.stream.write("\r" + text + " " * pad)
+            self.stream.flush()
+        except (OSError, ValueError):
+            pass
+
+    def close(self) -> None:
+        with self._lock:
+            if self._width:
+                self._draw("")
+                try:
+                    self.stream.write("\r")
+                    self.stream.flush()
+                except (OSError, ValueError):
+                    pass
+            self._width = 0
+
+
+@contextmanager
+def bar(enabled: bool, label: str = "scanning", stream: TextIO | None = None) -> Iterator[Progress]:
+    """A TerminalProgress when enabled, else a NullProgress; the line is cleared at the end."""
+    progress: Progress = (
+        TerminalProgress(label, stream or sys.stderr) if enabled else NullProgress()
+    )
+    try:
+        yield progress
+    finally:
+        progress.close()
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"  # pragma: no cover
+
+
+def format_seconds(seconds: float) -> str:
+    s = int(seconds + 0.5)
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"

@@ -1,0 +1,113 @@
+"""The progress line: only for a person at a terminal; correct figures; cleared at the end."""
+
+from __future__ import annotations
+
+import io
+import sys
+import threading
+
+import pytest
+
+from keysentry import progress
+from keysentry.cli import main
+
+
+class FakeTTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def no_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in progress.CI_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+
+
+def test_wanted_only_on_a_terminal_outside_ci(no_ci) -> None:
+    assert progress.wanted(False, FakeTTY(), {})
+    assert not progress.wanted(True, FakeTTY(), {})  # --quiet
+    assert not progress.wanted(False, io.StringIO(), {})  # a pipe or file
+    assert not progress.wanted(False, FakeTTY(), {"TERM": "dumb"})
+    for name in progress.CI_VARIABLES:
+        assert not progress.wanted(False, FakeTTY(), {name: "true"}), name
+    assert progress.wanted(False, FakeTTY(), {"CI": ""})  # set but empty is not CI
+
+
+def test_line_figures_rate_and_eta() -> None:
+    now = [100.0]
+    bar = progress.TerminalProgress("history", FakeTTY(), clock=lambda: now[0])
+    bar.advance(objects=10, bytes=3 * 2**20)
+    now[0] = 102.0
+    line = bar.line(now[0])
+    assert line == "history: 10 objects, 3.0 MiB, 1.5 MiB/s"  # no totals, no ETA
+    bar.set_total(objects=40, bytes=12 * 2**20)
+    assert bar.line(now[0]) == "history: 10/40 objects, 3.0 MiB/12.0 MiB, 1.5 MiB/s, ETA 0:06"
+    bar.set_total(objects=40)
+    assert bar.line(now[0]).endswith("ETA 0:06")  # from the object count alone
+    assert progress.format_seconds(3725) == "1:02:05"
+
+
+def test_drawing_is_throttled_and_cleared() -> None:
+    now = [0.0]
+    stream = FakeTTY()
+    bar = progress.TerminalProgress("scan", stream, clock=lambda: now[0])
+    for _ in range(50):
+        bar.advance(objects=1, bytes=10)  # same instant: nothing drawn
+    assert stream.getvalue() == ""
+    now[0] = 0.5
+    bar.advance(objects=1, bytes=10)
+    drawn = stream.getvalue()
+    assert drawn.startswith("\rscan: 51 objects, 510 B") and "\n" not in drawn
+    bar.close()
+    tail = stream.getvalue()[len(drawn) :]
+    assert tail.strip() == "" and tail.endswith("\r")  # the line is blanked, no newline left
+
+
+def test_null_progress_writes_nothing() -> None:
+    stream = FakeTTY()
+    with progress.bar(False, "x", stream) as bar:
+        bar.set_total(objects=1)
+        bar.advance(objects=1, bytes=1)
+    assert isinstance(bar, progress.NullProgress) and stream.getvalue() == ""
+
+
+def test_advance_is_thread_safe() -> None:
+    bar = progress.TerminalProgress("x", FakeTTY(), clock=lambda: 0.0)
+
+    def work() -> None:
+        for _ in range(5000):
+            bar.advance(objects=1, bytes=3)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert (bar.objects, bar.bytes) == (20000, 60000)
+
+
+def _scan_with_stderr(monkeypatch, tmp_path, stream, *args: str) -> str:
+    monkeypatch.setattr(progress, "REDRAW_S", 0.0)  # draw on every file
+    for i in range(5):
+        (tmp_path / f"f{i}.txt").write_text("nothing here\n" * 100)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "stderr", stream)
+    assert main(["scan", ".", *args]) == 0
+    return stream.getvalue()
+
+
+def test_scan_shows_progress_on_a_terminal(no_ci, monkeypatch, tmp_path) -> None:
+    err = _scan_with_stderr(monkeypatch, tmp_path, FakeTTY())
+    assert "\rkeysentry scan: " in err and " objects, " in err and "/s" in err
+    summary = err[err.rindex("\r") + 1 :]
+    assert summary.startswith("keysentry scan: scanned 5 input(s)")  # after the cleared line
+
+
+@pytest.mark.parametrize("case", ["ci", "quiet", "pipe"])
+def test_no_progress_in_ci_quiet_or_pipes(no_ci, monkeypatch, tmp_path, case) -> None:
+    if case == "ci":
+        monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    stream = io.StringIO() if case == "pipe" else FakeTTY()
+    err = _scan_with_stderr(monkeypatch, tmp_path, stream, *(["-q"] if case == "quiet" else []))
+    assert "\r" not in err and "objects" not in err
