@@ -40,8 +40,12 @@ GIT_ENV = {
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """No test reaches the real API, a user cache, or the user's git configuration."""
+def _isolated_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """No test reaches the real API, a user cache, the user's git configuration, or
+    this repository's own .keysentry.toml (tests run from an empty directory)."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     for name, value in GIT_ENV.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("OPENROUTER_BASE_URL", "http://127.0.0.1:9/api/v1")

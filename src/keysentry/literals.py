@@ -9,7 +9,6 @@ threads scan in parallel); without it, one ``bytes.find`` loop per needle.
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -25,6 +24,12 @@ def _load_hyperscan() -> Any:
     except ImportError:  # not available on this platform: the find() path serves
         return None
     return hyperscan
+
+
+def _hex_escaped(needle: bytes) -> bytes:
+    # Every byte as \xHH: the pattern reaches hyperscan as a C string, so a raw NUL
+    # byte (UTF-16 needles have them) would cut it short.
+    return b"".join(b"\\x%02x" % byte for byte in needle)
 
 
 class LiteralSearch:
@@ -49,7 +54,7 @@ class LiteralSearch:
             hs = self._hs
             db = hs.Database(mode=hs.HS_MODE_BLOCK)
             db.compile(
-                expressions=[re.escape(n) for n in self.needles],
+                expressions=[_hex_escaped(n) for n in self.needles],
                 ids=list(range(len(self.needles))),
                 elements=len(self.needles),
                 flags=[0] * len(self.needles),

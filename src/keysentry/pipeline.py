@@ -122,7 +122,7 @@ def _excludes(request: ScanRequest) -> PathSpec | None:
         return None
     from pathspec import PathSpec
 
-    return PathSpec.from_lines("gitwildmatch", patterns)
+    return PathSpec.from_lines("gitignore", patterns)
 
 
 @dataclass(slots=True)

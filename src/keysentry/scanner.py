@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
 from keysentry.decoders import TEXT_DECODERS, Limits, TextDecoder
@@ -25,6 +25,7 @@ CHUNK = 8 * 2**20
 OVERLAP = 16 * 2**10
 """Each window repeats this much of the previous one, so a key across a boundary is seen whole."""
 SNIPPET_CONTEXT = 60
+_SINGLE_STREAMS = frozenset({"gzip", "bzip2", "xz"})
 MAX_MARKER_LINE = 2**20
 
 
@@ -160,29 +161,34 @@ class Scanner:
                 failed = failed or item.kind == "decode-error"
                 continue
             tally.counters["members"] += 1
-            self._scan_member(item, frame.into(item.name, kind), tally)
+            self._scan_member(item, frame.into(item.name, kind), tally,
+                              stream=kind in _SINGLE_STREAMS)
         if failed and fileobj.seekable():
             # What could not be unpacked is still scanned as bytes: nothing is skipped.
             fileobj.seek(0)
             self._scan_windows(_chunks(b"", fileobj, self.chunk_size), frame, tally)
 
-    def _scan_member(self, member: Member, frame: _Frame, tally: Tally) -> None:
-        stream = _IterReader(member.chunks())
-        head = stream.peek(512)
+    def _scan_member(self, member: Member, frame: _Frame, tally: Tally, *, stream: bool) -> None:
+        reader = _IterReader(member.chunks())
+        head = reader.peek(512)
         kind = detect(head)
+        if stream and kind is not None:
+            # release.tar.gz!release/pkg.whl, not release.tar.gz!release.tar!release/pkg.whl:
+            # a compressed stream holding an archive adds a decoder, not a path level.
+            frame = replace(frame, members=frame.members[:-1])
         if kind == "zip":
             # zip needs random access: buffer the member when it is small enough.
-            data = stream.read(self.limits.max_member_bytes + 1)
+            data = reader.read(self.limits.max_member_bytes + 1)
             if len(data) > self.limits.max_member_bytes:
                 tally.issues.append(
                     Issue("size-cap", _display(frame), "nested zip larger than "
                           f"{self.limits.max_member_bytes} bytes: scanned as raw bytes")
                 )
-                self._scan_windows(_chain_chunks(data, stream, self.chunk_size), frame, tally)
+                self._scan_windows(_chain_chunks(data, reader, self.chunk_size), frame, tally)
                 return
             self._scan_content(io.BytesIO(data), len(data), frame, tally)
             return
-        self._scan_content(stream, member.size, frame, tally)
+        self._scan_content(reader, member.size, frame, tally)
 
     # -- raw windows and text decoders ---------------------------------------
 

@@ -59,6 +59,7 @@ class FileWalker:
         self.issues: list[Issue] = []
         self.skipped_git_dirs = 0
         self._indexes: dict[Path, _GitIndex | None] = {}
+        self._resolved: dict[Path, Path] = {}
 
     def walk(self, targets: Sequence[str]) -> Iterator[FileInput]:
         for target in targets:
@@ -140,20 +141,29 @@ class FileWalker:
     def _status(self, path: Path) -> GitStatus | None:
         if not self.git_status:
             return None
-        directory = path.parent.resolve()
-        if directory not in self._indexes:
-            self._indexes[directory] = self._index_for(directory)
-        index = self._indexes[directory]
-        return index.status(path.resolve()) if index is not None else None
+        directory = path.parent
+        if directory not in self._resolved:
+            resolved = directory.resolve()
+            self._resolved[directory] = resolved
+            if resolved not in self._indexes:
+                self._indexes[resolved] = self._index_for(resolved)
+        resolved = self._resolved[directory]
+        index = self._indexes[resolved]
+        return index.status(resolved / path.name) if index is not None else None
 
     def _index_for(self, directory: Path) -> _GitIndex | None:
-        for index in {id(i): i for i in self._indexes.values() if i is not None}.values():
-            if directory.is_relative_to(index.root) and not _repo_between(index.root, directory):
-                return index
+        # The walk is top-down, so the parent is known: a directory without its own
+        # .git belongs to the parent's work tree (or to none). One git call per tree.
+        parent = directory.parent
+        if parent != directory and parent in self._indexes and not (directory / ".git").exists():
+            return self._indexes[parent]
         root = gitio.work_tree_root(directory)
         if root is None:
             return None
         root = root.resolve()
+        for index in self._indexes.values():
+            if index is not None and index.root == root:
+                return index
         try:
             tracked = gitio.list_paths(root, ignored=False)
             ignored = gitio.list_paths(root, ignored=True)
@@ -161,15 +171,6 @@ class FileWalker:
             self.issues.append(Issue("git-status", str(directory), str(exc)))
             return None
         return _GitIndex(root, tracked, ignored)
-
-
-def _repo_between(root: Path, directory: Path) -> bool:
-    """A nested repository (submodule) starts below ``root`` on the way to ``directory``."""
-    while directory != root:
-        if (directory / ".git").exists():
-            return True
-        directory = directory.parent
-    return False
 
 
 def _shown(shown_root: str, root: Path, path: Path) -> str:
