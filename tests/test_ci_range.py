@@ -1,0 +1,377 @@
+"""`keysentry ci`: the commit range chosen on GitHub Actions, GitLab CI, pre-push and elsewhere.
+
+Each test builds a real repository with a bare remote; GitHub event payloads are
+written to files and GitLab's variables set, as the runners do.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from conftest import git, make_key
+from keysentry.cli import main
+from keysentry.cli_integrations import CommitRange, choose_ranges
+from keysentry.errors import ExitCode, UsageError
+from keysentry.models import fingerprint_of
+
+ZERO = "0" * 40
+
+
+@dataclass
+class History:
+    path: Path
+    old_key: str
+    """Committed on main before the branch: not new in any branch range."""
+    new_key: str
+    """Added by the feature branch's first commit."""
+    c1: str
+    c2: str
+    c3: str
+    c4: str
+
+
+def commit(repo: Path, name: str, text: str, message: str) -> str:
+    (repo / name).write_text(text)
+    git(repo, "add", name)
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+@pytest.fixture
+def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> History:
+    """main: c1 (old key), c2 -- pushed to origin; feature: c3 (new key), c4."""
+    for name in (
+        "CI",
+        "GITHUB_EVENT_NAME",
+        "GITHUB_EVENT_PATH",
+        "CI_COMMIT_SHA",
+        "PRE_COMMIT_FROM_REF",
+        "PRE_COMMIT_TO_REF",
+        "PRE_COMMIT_LOCAL_BRANCH",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    remote = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    repo = tmp_path / "work"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "remote", "add", "origin", str(remote))
+    old, new = make_key(), make_key()
+    c1 = commit(repo, "old.env", f"OPENROUTER_API_KEY={old}\n", "c1")
+    c2 = commit(repo, "README", "hello\n", "c2")
+    git(repo, "push", "-q", "origin", "main")
+    git(repo, "switch", "-q", "-c", "feature")
+    c3 = commit(repo, "app.py", f'KEY = "{new}"\n', "c3")
+    c4 = commit(repo, "notes.txt", "more\n", "c4")
+    monkeypatch.chdir(repo)
+    return History(repo, old, new, c1, c2, c3, c4)
+
+
+def github_env(monkeypatch, tmp_path: Path, event: str, payload: dict[str, object]) -> None:
+    path = tmp_path / f"{event}.json"
+    path.write_text(json.dumps(payload))
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_EVENT_NAME", event)
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(path))
+
+
+def ci(capsys, *args: str) -> tuple[int, dict[str, object], str]:
+    code = main(["ci", "--format", "json", *args])
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if out.strip() else {}), err
+
+
+def fingerprints(report: dict[str, object]) -> set[str]:
+    return {f["fingerprint"] for f in report.get("findings", [])}  # type: ignore[attr-defined,index]
+
+
+# -- GitHub Actions -------------------------------------------------------------------------
+
+
+def test_github_pull_request(history, monkeypatch, tmp_path, capsys) -> None:
+    pr = {"number": 7, "base": {"sha": history.c2}, "head": {"sha": history.c4}}
+    github_env(monkeypatch, tmp_path, "pull_request", {"pull_request": pr})
+    code, report, err = ci(capsys)
+    assert code == ExitCode.FINDINGS
+    assert fingerprints(report) == {fingerprint_of(history.new_key)}  # the old key is not new
+    assert (
+        f"pull_request #7: the pull request's commits ({history.c2[:12]}..{history.c4[:12]})" in err
+    )
+    assert any("pull request" in n for n in report["stats"]["notes"])  # type: ignore[index]
+
+
+def test_github_push_before_after(history, monkeypatch, tmp_path, capsys) -> None:
+    payload = {
+        "ref": "refs/heads/feature",
+        "before": history.c3,
+        "after": history.c4,
+        "repository": {"default_branch": "main"},
+    }
+    github_env(monkeypatch, tmp_path, "push", payload)
+    code, report, err = ci(capsys)
+    assert code == ExitCode.CLEAN and not fingerprints(report)  # c4 adds no key
+    assert f"GitHub push to refs/heads/feature: {history.c3[:12]}..{history.c4[:12]}" in err
+
+
+def test_github_push_of_a_new_branch(history, monkeypatch, tmp_path, capsys) -> None:
+    payload = {
+        "ref": "refs/heads/feature",
+        "before": ZERO,
+        "after": history.c4,
+        "created": True,
+        "repository": {"default_branch": "main"},
+    }
+    github_env(monkeypatch, tmp_path, "push", payload)
+    code, report, err = ci(capsys)
+    assert code == ExitCode.FINDINGS
+    assert fingerprints(report) == {fingerprint_of(history.new_key)}
+    assert "a new branch): the commits not on main (refs/remotes/origin/main.." in err
+
+
+def test_github_force_push_falls_back_to_the_default_branch(
+    history, monkeypatch, tmp_path, capsys
+) -> None:
+    gone = "1234567890" * 4
+    payload = {
+        "ref": "refs/heads/feature",
+        "before": gone,
+        "after": history.c4,
+        "forced": True,
+        "repository": {"default_branch": "main"},
+    }
+    github_env(monkeypatch, tmp_path, "push", payload)
+    code, _report, err = ci(capsys)
+    assert code == ExitCode.FINDINGS and "a force-push (123456789012 is gone)" in err
+
+
+def test_github_first_push_of_the_default_branch(history, monkeypatch, tmp_path, capsys) -> None:
+    payload = {
+        "ref": "refs/heads/main",
+        "before": ZERO,
+        "after": history.c2,
+        "repository": {"default_branch": "main"},
+    }
+    github_env(monkeypatch, tmp_path, "push", payload)
+    code, report, err = ci(capsys)
+    assert code == ExitCode.FINDINGS
+    assert fingerprints(report) == {fingerprint_of(history.old_key)}  # everything is new
+    assert "creating the default branch main: all its commits" in err
+
+
+def test_github_branch_deletion_scans_nothing(history, monkeypatch, tmp_path, capsys) -> None:
+    payload = {
+        "ref": "refs/heads/feature",
+        "before": history.c4,
+        "after": ZERO,
+        "deleted": True,
+        "repository": {"default_branch": "main"},
+    }
+    github_env(monkeypatch, tmp_path, "push", payload)
+    code, report, _ = ci(capsys)
+    assert code == ExitCode.CLEAN and "nothing to scan" in report["stats"]["notes"][0]  # type: ignore[index]
+
+
+def test_github_merge_group(history, monkeypatch, tmp_path, capsys) -> None:
+    group = {"base_sha": history.c2, "head_sha": history.c3}
+    github_env(monkeypatch, tmp_path, "merge_group", {"merge_group": group})
+    code, _report, err = ci(capsys)
+    assert code == ExitCode.FINDINGS and "merge queue" in err
+
+
+def test_github_event_without_a_range(history, monkeypatch, tmp_path, capsys) -> None:
+    github_env(monkeypatch, tmp_path, "workflow_dispatch", {})
+    code, _, err = ci(capsys)
+    assert code == ExitCode.USAGE
+    assert "'workflow_dispatch' has no commit range" in err and "--range" in err
+    code, report, err = ci(capsys, "--full-fallback")
+    assert code == ExitCode.FINDINGS  # the whole history, only because it was asked for
+    assert fingerprints(report) == {
+        fingerprint_of(history.old_key),
+        fingerprint_of(history.new_key),
+    }
+
+
+def test_github_shallow_clone_is_explained(history, monkeypatch, tmp_path, capsys) -> None:
+    pr = {"number": 1, "base": {"sha": "ab" * 20}, "head": {"sha": history.c4}}
+    github_env(monkeypatch, tmp_path, "pull_request", {"pull_request": pr})
+    code, _, err = ci(capsys)
+    assert code == ExitCode.USAGE and "base abababababab" in err and "fetch-depth: 0" in err
+
+
+def test_github_bad_payload(history, monkeypatch, tmp_path, capsys) -> None:
+    github_env(monkeypatch, tmp_path, "pull_request", {"pull_request": {"base": {}}})
+    code, _, err = ci(capsys)
+    assert code == ExitCode.USAGE and "no pull_request.base.sha" in err
+
+
+# -- GitLab CI ------------------------------------------------------------------------------
+
+
+def gitlab_env(monkeypatch, **variables: str) -> None:
+    monkeypatch.setenv("GITLAB_CI", "true")
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_gitlab_merge_request(history, monkeypatch, capsys) -> None:
+    gitlab_env(
+        monkeypatch,
+        CI_COMMIT_SHA=history.c4,
+        CI_MERGE_REQUEST_DIFF_BASE_SHA=history.c2,
+        CI_MERGE_REQUEST_IID="12",
+        CI_PIPELINE_SOURCE="merge_request_event",
+    )
+    code, report, err = ci(capsys)
+    assert code == ExitCode.FINDINGS
+    assert fingerprints(report) == {fingerprint_of(history.new_key)}
+    assert "GitLab merge request !12: the commits since the merge-request diff base" in err
+
+
+def test_gitlab_merged_results_uses_the_source_sha(history, monkeypatch, capsys) -> None:
+    git(history.path, "switch", "-q", "main")
+    git(history.path, "merge", "-q", "--no-ff", "-m", "merged result", "feature")
+    merge = git(history.path, "rev-parse", "HEAD").strip()
+    gitlab_env(
+        monkeypatch,
+        CI_COMMIT_SHA=merge,
+        CI_MERGE_REQUEST_DIFF_BASE_SHA=history.c2,
+        CI_MERGE_REQUEST_SOURCE_BRANCH_SHA=history.c4,
+        CI_MERGE_REQUEST_IID="3",
+    )
+    ranges = choose_ranges(dict(_gitlab_vars(monkeypatch)), history.path, None, None)
+    assert ranges is not None and ranges[0].spec == f"{history.c2}..{history.c4}"
+
+
+def _gitlab_vars(monkeypatch) -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if k.startswith(("CI_", "GITLAB"))}
+
+
+def test_gitlab_push(history, monkeypatch, capsys) -> None:
+    gitlab_env(
+        monkeypatch,
+        CI_COMMIT_SHA=history.c4,
+        CI_COMMIT_BEFORE_SHA=history.c3,
+        CI_COMMIT_BRANCH="feature",
+        CI_DEFAULT_BRANCH="main",
+    )
+    code, _report, err = ci(capsys)
+    assert code == ExitCode.CLEAN and f"GitLab push: {history.c3[:12]}..{history.c4[:12]}" in err
+
+
+def test_gitlab_new_branch(history, monkeypatch, capsys) -> None:
+    gitlab_env(
+        monkeypatch,
+        CI_COMMIT_SHA=history.c4,
+        CI_COMMIT_BEFORE_SHA=ZERO,
+        CI_COMMIT_BRANCH="feature",
+        CI_DEFAULT_BRANCH="main",
+    )
+    code, report, err = ci(capsys)
+    assert code == ExitCode.FINDINGS
+    assert fingerprints(report) == {fingerprint_of(history.new_key)}
+    assert "the commits not on main (refs/remotes/origin/main.." in err
+
+
+def test_gitlab_new_branch_without_the_default_branch(history, monkeypatch, capsys) -> None:
+    git(history.path, "update-ref", "-d", "refs/remotes/origin/main")
+    git(history.path, "branch", "-q", "-D", "main")
+    gitlab_env(
+        monkeypatch,
+        CI_COMMIT_SHA=history.c4,
+        CI_COMMIT_BEFORE_SHA=ZERO,
+        CI_COMMIT_BRANCH="feature",
+        CI_DEFAULT_BRANCH="main",
+    )
+    code, _, err = ci(capsys)
+    assert code == ExitCode.USAGE and "default branch 'main' is not in this clone" in err
+    assert "git fetch origin +refs/heads/main:refs/remotes/origin/main" in err
+
+
+def test_gitlab_pipeline_without_a_range(history, monkeypatch, capsys) -> None:
+    gitlab_env(
+        monkeypatch,
+        CI_COMMIT_SHA=history.c2,
+        CI_COMMIT_BEFORE_SHA=ZERO,
+        CI_COMMIT_BRANCH="main",
+        CI_DEFAULT_BRANCH="main",
+        CI_PIPELINE_SOURCE="schedule",
+    )
+    code, _, err = ci(capsys)
+    assert code == ExitCode.USAGE and "GitLab pipeline (schedule) has no commit range" in err
+
+
+# -- elsewhere ------------------------------------------------------------------------------
+
+
+def test_explicit_range(history, capsys) -> None:
+    code, report, err = ci(capsys, "--range", f"{history.c3}..{history.c4}")
+    assert code == ExitCode.CLEAN and f"--range {history.c3}..{history.c4}" in err
+    code, report, _ = ci(capsys, "--range", "main..feature")
+    assert code == ExitCode.FINDINGS and fingerprints(report) == {fingerprint_of(history.new_key)}
+
+
+@pytest.mark.parametrize("bad", ["main", "..feature", "main..", "main...feature"])
+def test_malformed_range(history, capsys, bad: str) -> None:
+    code, _, err = ci(capsys, "--range", bad)
+    assert code == ExitCode.USAGE and "BASE..HEAD" in err
+
+
+def test_no_ci_no_range_is_an_error(history, capsys) -> None:
+    code, report, err = ci(capsys)
+    assert code == ExitCode.USAGE and report == {}
+    assert "no commit range" in err and "--full-fallback" in err
+
+
+def test_pre_commit_framework_refs(history, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("PRE_COMMIT_FROM_REF", history.c2)
+    monkeypatch.setenv("PRE_COMMIT_TO_REF", history.c4)
+    monkeypatch.setenv("PRE_COMMIT_LOCAL_BRANCH", "refs/heads/feature")
+    code, _report, err = ci(capsys)
+    assert code == ExitCode.FINDINGS and "push of refs/heads/feature" in err
+
+
+def test_git_pre_push_protocol(history, monkeypatch, capsys) -> None:
+    lines = [
+        f"refs/heads/feature {history.c4} refs/heads/feature {ZERO}",  # a new branch
+        f"refs/heads/gone {ZERO} refs/heads/gone {history.c2}",  # a deletion: nothing
+        f"refs/heads/main {history.c2} refs/heads/main {history.c2}",  # nothing new
+    ]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(lines) + "\n"))
+    code, report, err = ci(capsys, "--pre-push", "origin")
+    assert code == ExitCode.FINDINGS
+    assert fingerprints(report) == {fingerprint_of(history.new_key)}
+    assert "push of refs/heads/feature to origin refs/heads/feature (a new branch): 2 new" in err
+
+
+def test_pre_push_ranges_of_existing_branch_and_root(history) -> None:
+    ranges = choose_ranges(
+        {},
+        history.path,
+        None,
+        "origin",
+        [f"refs/heads/feature {history.c4} refs/heads/feature {history.c2}"],
+    )
+    assert ranges == [CommitRange(history.c4, history.c2, ranges[0].why)]
+    # a remote that has nothing yet: the whole history is new, from the root commit
+    git(history.path, "update-ref", "-d", "refs/remotes/origin/main")
+    ranges = choose_ranges(
+        {}, history.path, None, "origin", [f"refs/heads/main {history.c2} refs/heads/main {ZERO}"]
+    )
+    assert ranges is not None and ranges[0].base is None and ranges[0].spec == history.c2
+
+
+def test_range_detection_is_pure_of_process_env(history) -> None:
+    with pytest.raises(UsageError, match="GITHUB_EVENT_PATH is not set"):
+        choose_ranges(
+            {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "push"}, history.path, None, None
+        )
+    with pytest.raises(UsageError, match="no commit range"):
+        choose_ranges({}, history.path, None, None)

@@ -1,0 +1,146 @@
+"""`keysentry install-hook`: a plain git hook, never clobbering someone else's."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import GIT_ENV, git
+from keysentry.cli import main
+from keysentry.cli_integrations import HOOK_MARKER, hook_script
+from keysentry.errors import ExitCode
+
+
+def install(capsys, *args: str) -> tuple[int, str]:
+    code = main(["install-hook", *args])
+    return code, capsys.readouterr().err
+
+
+def test_installs_an_executable_pre_commit_hook(repo: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(repo)
+    code, err = install(capsys)
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    assert code == 0 and f"installed {hook}" in err
+    text = hook.read_text()
+    assert text.startswith("#!/bin/sh\n") and HOOK_MARKER in text
+    assert "-m keysentry staged" in text and "--no-verify" in text
+    assert hook.stat().st_mode & stat.S_IXUSR
+    # ours: re-installing updates it without --force
+    assert install(capsys)[0] == 0
+
+
+def test_pre_push(repo: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(repo)
+    assert install(capsys, "--pre-push")[0] == 0
+    text = (repo / ".git" / "hooks" / "pre-push").read_text()
+    assert 'ci --pre-push "$1"' in text
+
+
+def test_refuses_a_foreign_hook_without_force(repo: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(repo)
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    hook.parent.mkdir(exist_ok=True)
+    hook.write_text("#!/bin/sh\nexec lint-everything\n")
+    code, err = install(capsys)
+    assert code == ExitCode.USAGE and "was not written by keysentry" in err and "--force" in err
+    assert hook.read_text() == "#!/bin/sh\nexec lint-everything\n"
+    code, err = install(capsys, "--force")
+    assert code == 0 and HOOK_MARKER in hook.read_text()
+    backup = hook.with_name("pre-commit.keysentry-backup")
+    assert backup.read_text() == "#!/bin/sh\nexec lint-everything\n" and str(backup) in err
+
+
+def test_honours_core_hooks_path(repo: Path, monkeypatch, capsys) -> None:
+    git(repo, "config", "core.hooksPath", ".githooks")
+    (repo / "sub").mkdir()
+    monkeypatch.chdir(repo / "sub")
+    assert install(capsys)[0] == 0
+    assert HOOK_MARKER in (repo / ".githooks" / "pre-commit").read_text()
+    assert not (repo / ".git" / "hooks" / "pre-commit").exists()
+
+
+def test_worktree_uses_the_common_hooks(repo: Path, monkeypatch, capsys, tmp_path) -> None:
+    (repo / "f").write_text("x\n")
+    git(repo, "add", "f")
+    git(repo, "commit", "-q", "-m", "one")
+    git(repo, "worktree", "add", "-q", str(tmp_path / "wt"), "-b", "other")
+    monkeypatch.chdir(tmp_path / "wt")
+    assert install(capsys)[0] == 0
+    assert (repo / ".git" / "hooks" / "pre-commit").is_file()
+
+
+def test_outside_a_repository(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    code, err = install(capsys)
+    assert code == ExitCode.USAGE and "not inside a git repository" in err
+
+
+def test_script_quotes_the_interpreter_path() -> None:
+    text = hook_script(False, "/opt/my env/it's/python")
+    assert "KEYSENTRY_PYTHON='/opt/my env/it'\"'\"'s/python'" in text
+
+
+def _commit(repo: Path, message: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", "commit", "-q", "-m", message],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_ENV},
+        check=False,
+    )
+
+
+def test_the_hook_blocks_a_staged_key(repo: Path, monkeypatch, capsys, key: str) -> None:
+    pytest.importorskip("keysentry.sources.staged", reason="needs `keysentry staged`")
+    monkeypatch.chdir(repo)
+    assert install(capsys)[0] == 0
+    (repo / "ok.txt").write_text("fine\n")
+    git(repo, "add", "ok.txt")
+    assert _commit(repo, "clean").returncode == 0
+    (repo / "app.env").write_text(f"OPENROUTER_API_KEY={key}\n")
+    git(repo, "add", "app.env")
+    proc = _commit(repo, "leak")
+    assert proc.returncode != 0
+    assert "app.env:1" in proc.stdout + proc.stderr and key not in proc.stdout + proc.stderr
+    # an unstaged edit is not what is being committed
+    git(repo, "rm", "-q", "--cached", "app.env")
+    (repo / "ok.txt").write_text("fine\nmore\n")
+    git(repo, "add", "ok.txt")
+    (repo / "ok.txt").write_text(f"fine\nmore\n{key}\n")
+    assert _commit(repo, "staged part is clean").returncode == 0
+
+
+def test_the_pre_push_hook_blocks_a_pushed_key(repo: Path, monkeypatch, capsys, key, tmp_path):
+    pytest.importorskip("keysentry.sources.history", reason="needs the history source")
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(repo, "remote", "add", "origin", str(remote))
+    monkeypatch.chdir(repo)
+    assert install(capsys, "--pre-push")[0] == 0
+    (repo / "a.txt").write_text("clean\n")
+    git(repo, "add", "a.txt")
+    git(repo, "commit", "-q", "-m", "clean")
+
+    def push() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", "push", "-q", "origin", "main"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **GIT_ENV},
+            check=False,
+        )
+
+    assert push().returncode == 0
+    (repo / "b.txt").write_text(f"token: {key}\n")
+    git(repo, "add", "b.txt")
+    git(repo, "commit", "-q", "-m", "leak")
+    proc = push()
+    assert proc.returncode != 0 and "b.txt" in proc.stdout + proc.stderr
+    assert git(remote, "rev-parse", "main").strip() != git(repo, "rev-parse", "HEAD").strip()
