@@ -138,6 +138,23 @@ def test_base64_wrapped_env_file_with_two_keys(newline: bytes, indent: bytes) ->
         assert base64.b64decode(data[expected : expected + 4]) == env[at // 3 * 3 :][:3]
 
 
+@pytest.mark.parametrize("where", [0.0, 0.5, 1.0])
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n"])
+def test_long_wrapped_block_is_decoded_whole(where: float, newline: bytes) -> None:
+    key = new_key()
+    noise = secrets.token_bytes(200_000)
+    cut = int(len(noise) * where)
+    raw = noise[:cut] + b"KEY=" + key + b"\n" + noise[cut:]
+    body = newline.join(base64.encodebytes(raw).splitlines())
+    data = b"Content-Transfer-Encoding: base64" + newline * 2 + body + newline * 2 + b"--end--"
+    (view,) = run(BASE64, data)
+    assert view.data == raw
+    top = data.index(body)
+    for offset in (0, 3 * 57 * 100, len(raw) - 1):  # 57 bytes per 76-character line
+        row, col = divmod(offset // 3 * 4, 76)
+        assert view.origin(offset) == top + row * (76 + len(newline)) + col
+
+
 def test_base64_trigger_split_by_every_line_break_position() -> None:
     """Wherever 76-column wrapping cuts the encoded prefix, one half-trigger survives."""
     key = new_key()

@@ -101,6 +101,16 @@ def test_utf16_without_bom_whole_text() -> None:
     assert view.data == f"line one\nkey = '{key}'\nline three\n".encode()
 
 
+@pytest.mark.parametrize("order", ["le", "be"])
+def test_utf16_surrogate_pair_across_the_first_slice_edge(order: str) -> None:
+    key = new_key()
+    # 146 bytes of key, then filler, so that an emoji straddles 4096 bytes from the key.
+    text = "😀" * 3 + "b" * 1974 + key + "a" * 1974 + "😀" * 3
+    data = b"\x00\x00" + text.encode(f"utf-16-{order}") + b"\x00\x00"
+    (view,) = run(UTF16, data)
+    assert view.data == text.encode()
+
+
 # -- backslash escapes ------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ import binascii
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from keysentry.decoders.views import Derived, Limits, RunMap, TextDecoder
 
@@ -76,12 +77,16 @@ class _Code:
     """A fixed-rate text encoding of bytes, and the triggers that reveal a key in it."""
 
     name: str
-    chars: re.Pattern[bytes]
+    alphabet: bytes
+    """A regular-expression character class."""
     quantum: int
     """Characters per group."""
     group_bytes: int
     """Bytes per group."""
     halves: tuple[tuple[bytes, int], ...]
+    """Trigger needles with their phase: the needle's first character's index in a group."""
+    by_head: dict[bytes, tuple[tuple[bytes, int], ...]]
+    """The halves by their first ``_KEY_LEN`` bytes: one dict lookup per offset."""
     unwrap: Callable[[bytes], bytes | None]
     step_of: Callable[[bytes], str]
 
@@ -96,6 +101,13 @@ def _halves(needles: Sequence[tuple[bytes, int]], quantum: int) -> tuple[tuple[b
         for half in split_for_wrapping(needle, phase, quantum):
             out[half] = None
     return tuple(out)
+
+
+def _by_head(halves: tuple[tuple[bytes, int], ...]) -> dict[bytes, tuple[tuple[bytes, int], ...]]:
+    table: dict[bytes, list[tuple[bytes, int]]] = {}
+    for half in halves:
+        table.setdefault(half[0][:_KEY_LEN], []).append(half)
+    return {head: tuple(group) for head, group in table.items()}
 
 
 def _unbase64(body: bytes) -> bytes | None:
@@ -125,27 +137,36 @@ def _unhex(body: bytes) -> bytes | None:
 
 ENCODING_DEPTH = Limits().max_encoding_depth
 
+_BASE64_HALVES = _halves(_base64_needles(ENCODING_DEPTH), 4)
+_HEX_HALVES = _halves(_hex_needles(), 2)
 _BASE64 = _Code(
     name="base64",
-    chars=re.compile(rb"[A-Za-z0-9+/_-]*"),
+    alphabet=rb"[A-Za-z0-9+/_-]",
     quantum=4,
     group_bytes=3,
-    halves=_halves(_base64_needles(ENCODING_DEPTH), 4),
+    halves=_BASE64_HALVES,
+    by_head=_by_head(_BASE64_HALVES),
     unwrap=_unbase64,
     step_of=_base64_step,
 )
 _HEX = _Code(
     name="hex",
-    chars=re.compile(rb"[0-9A-Fa-f]*"),
+    alphabet=rb"[0-9A-Fa-f]",
     quantum=2,
     group_bytes=1,
-    halves=_halves(_hex_needles(), 2),
+    halves=_HEX_HALVES,
+    by_head=_by_head(_HEX_HALVES),
     unwrap=_unhex,
     step_of=lambda _body: "hex",
 )
 
 
 # -- finding the run --------------------------------------------------------
+
+
+@lru_cache(maxsize=8)
+def _chars(alphabet: bytes) -> re.Pattern[bytes]:
+    return re.compile(alphabet + b"*")
 
 
 def _right_edge(data: bytes, pos: int, chars: re.Pattern[bytes], limit: int) -> int:
@@ -206,15 +227,31 @@ def _ends_line(data: bytes, pos: int) -> bool:
     return pos == len(data) or data[pos] in b"\r\n="
 
 
+@lru_cache(maxsize=64)
+def _lines_below(alphabet: bytes, width: int, joint: bytes) -> re.Pattern[bytes]:
+    """Whole lines of ``width`` after a line: each is ``joint`` (line break and indent),
+    then ``width`` characters, then another line break."""
+    return re.compile(rb"(?:%s%s{%d}(?=\r?\n))*" % (re.escape(joint), alphabet, width))
+
+
+@lru_cache(maxsize=64)
+def _lines_above(alphabet: bytes, width: int, joint: bytes) -> re.Pattern[bytes]:
+    """The same lines above a line, matched over the reversed bytes before it."""
+    back = re.escape(joint[::-1])
+    return re.compile(rb"(?:%s%s{%d}(?=%s|\Z))*" % (back, alphabet, width, back))
+
+
 def gather_run(
-    data: bytes, pos: int, chars: re.Pattern[bytes], quantum: int, limit: int
+    data: bytes, pos: int, alphabet: bytes, quantum: int, limit: int
 ) -> list[tuple[int, int]]:
-    """The pieces (one per line) of the run of ``chars`` around ``pos``.
+    """The pieces (one per line) of the run of ``alphabet`` characters around ``pos``.
 
     A run continues over a line break only as wrapping tools write it: every line but
     the last is exactly as long as the others, a whole number of groups, and holds
-    nothing else; the last line is not longer.
+    nothing else; the last line is not longer. Regular stretches of lines are taken by
+    one regular expression each way, so a long wrapped block costs no Python loop per line.
     """
+    chars = _chars(alphabet)
     first = (_left_edge(data, pos, chars, limit), _right_edge(data, pos, chars, limit))
     above: list[tuple[int, int]] = []
     below: list[tuple[int, int]] = []
@@ -232,9 +269,17 @@ def gather_run(
         if width is not None and size != width:
             break
         width = size
+        joint = data[end:top]
         above.append((start, end))
         total += size
         top = start
+        step = len(joint) + width
+        back = data[max(0, top - (limit - total) // width * step - len(joint)) : top][::-1]
+        found = _lines_above(alphabet, width, joint).match(back)
+        count = found.end() // step if found else 0
+        above.extend((top - k * step, top - k * step + width) for k in range(1, count + 1))
+        total += count * width
+        top -= count * step
     last = first
     while total < limit:
         size = last[1] - last[0]
@@ -247,6 +292,18 @@ def gather_run(
         following = _next_line_start(data, last[1])
         if following is None:
             break
+        joint = data[last[1] : following]
+        step = len(joint) + width
+        found = _lines_below(alphabet, width, joint).match(
+            data, last[1], min(len(data), last[1] + (limit - total) // width * step)
+        )
+        count = (found.end() - last[1]) // step if found else 0
+        if count:
+            base = last[1]
+            below.extend((base + k * step - width, base + k * step) for k in range(1, count + 1))
+            total += count * width
+            last = below[-1]
+            continue
         end = _right_edge(data, following, chars, limit)
         if end == following or end - following > width or not _ends_line(data, end):
             break
@@ -263,7 +320,8 @@ def gather_run(
 
 def _trigger_hits(data: bytes, pos: int, code: _Code) -> Iterator[tuple[int, int]]:
     """(offset, phase) of the triggers at ``pos``; near it when ``pos`` is not a start."""
-    here = [(pos, phase) for half, phase in code.halves if data.startswith(half, pos)]
+    candidates = code.by_head.get(data[pos : pos + _KEY_LEN], ())
+    here = [(pos, phase) for half, phase in candidates if data.startswith(half, pos)]
     if here:
         yield from here
         return
@@ -309,7 +367,7 @@ def _decode_runs(data: bytes, offsets: Sequence[int], limits: Limits, code: _Cod
         for pos, phase in list(_trigger_hits(data, offset, code)):
             if _covered(done, pos, phase, q):
                 continue
-            lines = gather_run(data, pos, code.chars, q, limit)
+            lines = gather_run(data, pos, code.alphabet, q, limit)
             at = 0  # index of pos in the run without line breaks
             for lo, hi in lines:
                 if lo <= pos < hi:
@@ -321,7 +379,7 @@ def _decode_runs(data: bytes, offsets: Sequence[int], limits: Limits, code: _Cod
             start = max(0, min(at - limit // 2, total - limit)) if total > limit else 0
             start += (alignment - start) % q  # where the trigger says groups start
             stop = min(total, start + limit)
-            body = b"".join(data[lo:hi] for lo, hi in lines)[start:stop]
+            body = b"".join([data[lo:hi] for lo, hi in lines])[start:stop]
             decoded = code.unwrap(body)
             if not decoded:
                 continue

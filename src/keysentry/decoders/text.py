@@ -18,54 +18,45 @@ _LE_TRIGGER = PREFIX.decode().encode("utf-16-le")
 _BE_TRIGGER = PREFIX.decode().encode("utf-16-be")
 _BOMS = {b"\xff\xfe": "le", b"\xfe\xff": "be"}
 
-# What counts as text in a code unit: printable ASCII and layout controls, Latin-1
-# letters, any other BMP character, a well-formed surrogate pair. NUL and the other
-# C0/C1 controls end a run, which is what stops it at the binary around a string
-# (in a PE resource, a registry hive, a .NET assembly).
-_ASCII = rb"[\t\n\x0c\r\x20-\x7e]"
-_LATIN1 = rb"[\xa0-\xff]"
-_ANY = rb"[\x00-\xff]"
-_BMP_HIGH = rb"[\x01-\xd7\xe0-\xff]"
-_HI_SURR = rb"[\xd8-\xdb]"
-_LO_SURR = rb"[\xdc-\xdf]"
-_UNITS = {
-    "le": rb"(?:%s\x00|%s\x00|%s%s|%s%s%s%s)*"
-    % (_ASCII, _LATIN1, _ANY, _BMP_HIGH, _ANY, _HI_SURR, _ANY, _LO_SURR),
-    "be": rb"(?:\x00%s|\x00%s|%s%s|%s%s%s%s)*"
-    % (_ASCII, _LATIN1, _BMP_HIGH, _ANY, _HI_SURR, _ANY, _LO_SURR, _ANY),
-}
-# The same units with their bytes reversed, to find where a run starts by matching
-# forwards over a reversed slice.
-_UNITS_REVERSED = {
-    "le": rb"(?:\x00%s|\x00%s|%s%s|%s%s%s%s)*"
-    % (_ASCII, _LATIN1, _BMP_HIGH, _ANY, _LO_SURR, _ANY, _HI_SURR, _ANY),
-    "be": rb"(?:%s\x00|%s\x00|%s%s|%s%s%s%s)*"
-    % (_ASCII, _LATIN1, _ANY, _BMP_HIGH, _ANY, _LO_SURR, _ANY, _HI_SURR),
-}
-_RUN = {k: re.compile(v) for k, v in _UNITS.items()}
-_RUN_BACK = {k: re.compile(v) for k, v in _UNITS_REVERSED.items()}
+# What counts as text: printable characters and layout controls, and a well-formed
+# surrogate pair. NUL, the other C0/C1 controls and a lone surrogate end a run, which
+# is what stops it at the binary around a string (a PE resource, a registry hive).
+_TEXT = re.compile("[^\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ud800-\udfff]*")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 # Characters by UTF-8 length, to map decoded bytes back to code units run by run.
 _WIDTHS = re.compile(
     "([\x00-\x7f]+)|([\x80-\u07ff]+)|([\u0800-\uffff]+)|([\U00010000-\U0010ffff]+)"
 )
 
 
-def _run_end(data: bytes, unit: int, order: str, limit: int) -> int:
-    found = _RUN[order].match(data, unit, min(len(data), unit + limit))
-    return found.end() if found else unit
+def _text_bytes(text: str, chars: int) -> int:
+    """UTF-16 bytes of the first ``chars`` characters (astral ones take two units)."""
+    return 2 * (chars + len(_ASTRAL.findall(text, 0, chars)))
 
 
-def _run_start(data: bytes, unit: int, order: str, limit: int) -> int:
-    floor = max(0, unit - limit)
-    floor += (unit - floor) % 2  # whole units only
-    span = 512
+def _run_edge(data: bytes, unit: int, order: str, limit: int, forward: bool) -> int:
+    """Where the run of text code units that starts (or ends) at ``unit`` ends (starts).
+
+    The bytes are decoded in C and the run is one character-class match; the slice
+    grows only while the run fills it, so a short string costs a short slice.
+    """
+    span = 4096
     while True:
-        lo = max(floor, unit - span)
-        found = _RUN_BACK[order].match(data[lo:unit][::-1])
+        if forward:
+            lo, hi = unit, min(len(data), unit + span, unit + limit)
+            hi -= (hi - lo) % 2
+        else:
+            lo, hi = max(0, unit - span, unit - limit), unit
+            lo += (hi - lo) % 2
+        text = data[lo:hi].decode(f"utf-16-{order}", "surrogatepass")
+        if not forward:
+            text = text[::-1]
+        found = _TEXT.match(text)
         size = found.end() if found else 0
-        # A surrogate pair cut by the slice's edge ends the match up to 2 bytes early.
-        if size + 2 < unit - lo or lo == floor:
-            return unit - size
+        whole = hi - lo >= limit - 1 or (hi >= len(data) - 1 if forward else lo <= 1)
+        # A surrogate pair cut by the slice's edge stops the match one character early.
+        if size + 1 < len(text) or whole:
+            return unit + _text_bytes(text, size) * (1 if forward else -1)
         span *= 8
 
 
@@ -115,19 +106,13 @@ def decode_utf16(data: bytes, offsets: Sequence[int], limits: Limits) -> list[De
             if bom is not None and len(data) - 2 <= limit and (s - (bom == "be")) % 2 == 0:
                 span, order = (2, len(data) - len(data) % 2), bom
             else:
-                # ASCII reads the same in both orders one byte apart: take the order
-                # whose run of text is longer (a BOM or non-ASCII text decides).
-                best: tuple[int, int, int, str] | None = None
-                for order, unit in (("le", s), ("be", s - 1)):
-                    if unit < 0:
-                        continue
-                    lo = _run_start(data, unit, order, limit // 2)
-                    hi = _run_end(data, unit, order, limit // 2)
-                    if best is None or hi - lo > best[0]:
-                        best = (hi - lo, lo, hi, order)
-                if best is None:
-                    continue
-                span, order = (best[1], best[2]), best[3]
+                # ASCII reads the same in both orders one byte apart, and any byte pair
+                # is some character, so the text cannot tell. Alignment can: files and
+                # the strings in binaries start their code units at even offsets.
+                order = "le" if s % 2 == 0 else "be"
+                unit = s if order == "le" else s - 1
+                lo = _run_edge(data, unit, order, limit // 2, forward=False)
+                span = (lo, _run_edge(data, unit, order, limit // 2, forward=True))
             view = _utf16_view(data, span[0], span[1], order)
             spans.append(span)
             if view is not None and view.data:

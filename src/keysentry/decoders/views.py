@@ -11,6 +11,7 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,13 +143,9 @@ class RunMap(OffsetMap):
     def __init__(
         self, lines: Sequence[tuple[int, int]], first: int, g_in: int, g_out: int, size: int
     ) -> None:
-        self._compact: array[int] = array("q")
-        self._raw: array[int] = array("q")
-        total = 0
-        for lo, hi in lines:
-            self._compact.append(total)
-            self._raw.append(lo)
-            total += hi - lo
+        self._raw: array[int] = array("q", [lo for lo, _ in lines])
+        self._compact: array[int] = array("q", accumulate((hi - lo for lo, hi in lines), initial=0))
+        total = self._compact.pop() if self._compact else 0
         self._total = total
         self._first = first
         self._g_in = g_in
