@@ -1,0 +1,483 @@
+"""Archives and compressed streams: detection by content, members, caps and damage."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import secrets
+import tarfile
+import time
+import tracemalloc
+import zipfile
+from collections.abc import Callable, Iterator
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from keysentry.decoders import Limits
+from keysentry.decoders.archives import (
+    Budget,
+    Member,
+    detect,
+    detect_data,
+    iter_members,
+)
+from keysentry.models import Issue
+
+
+def new_key() -> bytes:
+    return ("sk-or-" + "v1-" + secrets.token_hex(32)).encode()
+
+
+def walk(
+    data: bytes, name: str, limits: Limits | None = None, budget: Budget | None = None
+) -> tuple[dict[str, bytes], list[Issue]]:
+    """Scanner-style recursion: {member chain: content} of the leaves, and the issues."""
+    limits = limits or Limits()
+    budget = budget or Budget(limits)
+    leaves: dict[str, bytes] = {}
+    issues: list[Issue] = []
+
+    def visit(content: bytes, chain: str, depth: int) -> None:
+        kind = detect_data(content)
+        if kind is None or depth >= limits.max_depth:
+            leaves[chain] = content
+            return
+        for item in iter_members(kind, content, chain.rsplit("!", 1)[-1], limits, budget):
+            if isinstance(item, Issue):
+                issues.append(
+                    Issue(item.kind, "!".join(filter(None, (chain, item.path))), item.detail)
+                )
+            else:
+                visit(b"".join(item.chunks()), f"{chain}!{item.name}", depth + 1)
+
+    visit(data, name, 0)
+    return leaves, issues
+
+
+def members(
+    kind: str, source: bytes | io.BytesIO, limits: Limits | None = None
+) -> list[tuple[str, bytes] | Issue]:
+    """Each member's name and content (read in turn, as the contract asks), and issues."""
+    limits = limits or Limits()
+    out: list[tuple[str, bytes] | Issue] = []
+    for item in iter_members(kind, source, "input", limits, Budget(limits)):
+        if isinstance(item, Issue):
+            out.append(item)
+        else:
+            chunks = list(item.chunks())
+            assert all(len(c) <= 8 * 2**20 for c in chunks)
+            out.append((item.name, b"".join(chunks)))
+    return out
+
+
+def issues_of(items: list[tuple[str, bytes] | Issue]) -> list[tuple[str, str]]:
+    return [(i.kind, i.path) for i in items if isinstance(i, Issue)]
+
+
+def names_of(items: list[tuple[str, bytes] | Issue]) -> list[str]:
+    return [i[0] for i in items if not isinstance(i, Issue)]
+
+
+def zip_bytes(files: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def tar_bytes(files: dict[str, bytes], mode: str = "w") -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode=mode) as archive:  # type: ignore[call-overload]
+        for name, content in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            archive.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+# -- detection --------------------------------------------------------------
+
+
+def test_detect_by_content_only() -> None:
+    payload = b"hello " * 100
+    assert detect(zip_bytes({"a": payload})[:512]) == "zip"
+    assert detect(tar_bytes({"a": payload})[:512]) == "tar"
+    assert detect(gzip.compress(payload)[:512]) == "gzip"
+    assert detect(bz2.compress(payload)[:512]) == "bzip2"
+    assert detect(bz2.compress(b"")[:512]) == "bzip2"
+    assert detect(lzma.compress(payload)[:512]) == "xz"
+    for text in (b"", b"PK", b"BZh9 is not bzip2", b"plain text\n" * 60, b"\x1f\x8b"):
+        assert detect(text[:512]) is None
+
+
+def test_zip_behind_a_prefix_is_found_by_its_tail() -> None:
+    key = new_key()
+    app = b"#!/usr/bin/env python3\n" + zip_bytes({"__main__.py": b"K='" + key + b"'"})
+    assert detect(app[:512]) is None
+    assert detect_data(app) == "zip"
+    assert detect_data(io.BytesIO(app)) == "zip"
+    leaves, issues = walk(app, "tool.pyz")
+    assert key in leaves["tool.pyz!__main__.py"] and not issues
+    assert detect_data(b"text that mentions PK\x05\x06 near its end" + bytes(30)) is None
+
+
+# -- members ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA]
+)
+def test_zip_members_every_method(method: int) -> None:
+    key = new_key()
+    files = {"pkg/": b"", "pkg/settings.py": b"KEY = '" + key + b"'\n", "big.bin": bytes(3 * 2**20)}
+    items = members("zip", zip_bytes(files, method))
+    assert items == [("pkg/settings.py", files["pkg/settings.py"]), ("big.bin", files["big.bin"])]
+
+
+def test_office_documents_and_wheels_are_zips_by_content() -> None:
+    key = new_key()
+    docx = zip_bytes(
+        {"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<t>" + key + b"</t>"}
+    )
+    leaves, issues = walk(docx, "report.docx")
+    assert key in leaves["report.docx!word/document.xml"] and not issues
+
+
+def test_whl_inside_tar_gz_recursion() -> None:
+    key = new_key()
+    wheel = zip_bytes({"pkg/__init__.py": b"", "pkg/settings.py": b"API_KEY = '" + key + b"'\n"})
+    tgz = tar_bytes({"release/pkg-1.0-py3-none-any.whl": wheel, "release/README": b"hi"}, "w:gz")
+    leaves, issues = walk(tgz, "dist/release.tar.gz")
+    chain = "dist/release.tar.gz!release.tar!release/pkg-1.0-py3-none-any.whl!pkg/settings.py"
+    assert key in leaves[chain]
+    assert leaves["dist/release.tar.gz!release.tar!release/README"] == b"hi"
+    assert not issues
+
+
+@pytest.mark.parametrize(
+    ("compress", "outer", "inner"),
+    [
+        (gzip.compress, "notes.txt.gz", "notes.txt"),
+        (gzip.compress, "backup.tgz", "backup.tar"),
+        (bz2.compress, "dump.sql.bz2", "dump.sql"),
+        (lzma.compress, "log.xz", "log"),
+        (lzma.compress, "unnamed", "<xz>"),
+    ],
+)
+def test_single_streams(compress: Callable[[bytes], bytes], outer: str, inner: str) -> None:
+    key = new_key()
+    data = compress(b"token=" + key + b"\n")
+    leaves, issues = walk(data, outer)
+    assert leaves == {f"{outer}!{inner}": b"token=" + key + b"\n"} and not issues
+
+
+def test_gzip_header_name_and_concatenated_members() -> None:
+    buffer = io.BytesIO()
+    with gzip.GzipFile(filename="secrets.env", mode="wb", fileobj=buffer, mtime=0) as f:
+        f.write(b"part one\n")
+    data = buffer.getvalue() + gzip.compress(b"part two\n") + bytes(512)  # tar-style padding
+    leaves, issues = walk(data, "whatever.gz")
+    assert leaves == {"whatever.gz!secrets.env": b"part one\npart two\n"} and not issues
+
+
+def test_streaming_source_and_tar_members_from_a_stream() -> None:
+    key = new_key()
+    tgz = tar_bytes({"a.txt": b"one", "b/c.env": key}, "w:gz")
+    limits = Limits()
+    budget = Budget(limits)
+    gz = next(iter_members("gzip", io.BytesIO(tgz), "src.tgz", limits, budget))
+    assert isinstance(gz, Member) and gz.name == "src.tar"
+    inner = io.BufferedReader(_Reader(gz.chunks()))  # decompressed as tar reads it
+    got = {}
+    for item in iter_members("tar", inner, gz.name, limits, budget):
+        assert isinstance(item, Member)
+        got[item.name] = b"".join(item.chunks())
+    assert got == {"a.txt": b"one", "b/c.env": key}
+
+
+def test_chunks_must_be_read_before_advancing_a_stream() -> None:
+    data = tar_bytes({"a": b"1", "b": b"2"})
+    limits = Limits()
+    walker = iter_members("tar", io.BytesIO(data), "t.tar", limits, Budget(limits))
+    first = next(walker)
+    assert isinstance(first, Member)
+    next(walker)
+    with pytest.raises(RuntimeError):
+        first.chunks()
+
+
+def test_links_directories_and_devices_in_tar() -> None:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, kind in (("d", tarfile.DIRTYPE), ("s", tarfile.SYMTYPE), ("h", tarfile.LNKTYPE),
+                           ("fifo", tarfile.FIFOTYPE), ("dev", tarfile.CHRTYPE)):  # fmt: skip
+            info = tarfile.TarInfo(name)
+            info.type = kind
+            info.linkname = "../../etc/passwd" if kind in (tarfile.SYMTYPE, tarfile.LNKTYPE) else ""
+            archive.addfile(info)
+        info = tarfile.TarInfo("../escape.txt")  # only a name: nothing is extracted
+        info.size = 3
+        archive.addfile(info, io.BytesIO(b"abc"))
+    items = members("tar", buffer.getvalue())
+    assert issues_of(items) == [("symlink", "s"), ("symlink", "h")]
+    assert names_of(items) == ["../escape.txt"]
+
+
+def test_undecodable_tar_name_becomes_printable() -> None:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as archive:
+        info = tarfile.TarInfo("caf\udce9.txt")  # the byte 0xE9, not UTF-8
+        info.size = 1
+        archive.addfile(info, io.BytesIO(b"x"))
+    (item,) = members("tar", buffer.getvalue())
+    assert not isinstance(item, Issue)
+    assert item[0] == "caf\ufffd.txt"
+    assert item[0].encode("utf-8")
+
+
+def test_zip_symlink_and_encrypted_member() -> None:
+    link = zipfile.ZipInfo("link")
+    link.create_system = 3
+    link.external_attr = 0o120777 << 16
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(link, "target")
+        archive.writestr("secret.txt", "ciphertext")
+        archive.writestr("open.txt", "plain")
+    data = bytearray(buffer.getvalue())
+    # zipfile cannot encrypt: set flag bit 0 of secret.txt in its local and central headers.
+    for signature, flags_at, name_at in ((b"PK\x03\x04", 6, 30), (b"PK\x01\x02", 8, 46)):
+        pos = data.find(signature)
+        while pos >= 0:
+            if data[pos + name_at : pos + name_at + 10] == b"secret.txt":
+                data[pos + flags_at] |= 1
+            pos = data.find(signature, pos + 4)
+    items = members("zip", bytes(data))
+    assert issues_of(items) == [("symlink", "link"), ("encrypted", "secret.txt")]
+    assert names_of(items) == ["open.txt"]
+
+
+# -- caps -------------------------------------------------------------------
+
+
+def _zeros_zip(megabytes: int) -> bytes:
+    buffer = io.BytesIO()
+    block = bytes(2**20)
+    with (
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive,
+        archive.open("zeros.bin", "w", force_zip64=True) as f,
+    ):
+        for _ in range(megabytes):
+            f.write(block)
+    return buffer.getvalue()
+
+
+def test_zip_bomb_is_stopped_by_the_budget_in_bounded_memory() -> None:
+    bomb = _zeros_zip(300)  # 300 MiB of zeros in well under 1 MiB
+    assert len(bomb) < 2**20
+    limits = Limits()
+    budget = Budget(limits)
+    seen = 0
+    issues = []
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        for item in iter_members("zip", bomb, "bomb.zip", limits, budget):
+            if isinstance(item, Issue):
+                issues.append(item)
+                continue
+            for chunk in item.chunks():
+                seen += len(chunk)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert seen == limits.max_decoded_bytes
+    assert [(i.kind, i.path) for i in issues] == [("size-cap", "zeros.bin")]
+    assert peak < 16 * 2**20  # one chunk and the decompressor, never the content
+    assert time.monotonic() - started < 10
+    # The whole input is spent: a nested level started later yields nothing.
+    assert list(iter_members("gzip", gzip.compress(b"x"), "x.gz", limits, budget)) == []
+
+
+def test_nested_bomb_shares_one_budget() -> None:
+    inner = gzip.compress(bytes(8 * 2**20))
+    outer = tar_bytes({f"part{i}.gz": inner for i in range(4)}, "w:gz")
+    limits = Limits(max_decoded_bytes=20 * 2**20)
+    leaves, issues = walk(outer, "nest.tar.gz", limits)
+    assert sum(len(v) for v in leaves.values()) < 20 * 2**20
+    assert [i.kind for i in issues] == ["size-cap"]
+
+
+def test_too_many_members() -> None:
+    files = {f"f{i}.txt": b"x" for i in range(8)}
+    limits = Limits(max_members=5)
+    for kind, data in (("zip", zip_bytes(files)), ("tar", tar_bytes(files))):
+        items = members(kind, data, limits)
+        assert len(names_of(items)) == 5
+        assert issues_of(items) == [("archive-cap", "")]
+
+
+# -- damage -----------------------------------------------------------------
+
+
+def test_corrupt_zip_member_is_reported_and_the_others_are_read() -> None:
+    key = new_key()
+    good = b"KEY=" + key
+    data = bytearray(zip_bytes({"a.txt": b"A" * 5000, "b.env": good}, zipfile.ZIP_STORED))
+    data[data.find(b"AAAA") + 100] = ord("B")
+    leaves, issues = walk(bytes(data), "x.zip")
+    assert leaves["x.zip!b.env"] == good
+    assert [(i.kind, i.path) for i in issues] == [("decode-error", "x.zip!a.txt")]
+    assert "CRC" in issues[0].detail
+
+
+def test_truncated_zip_recovers_members_from_local_headers() -> None:
+    key = new_key()
+    data = zip_bytes({"first.env": b"K=" + key, "second.txt": b"two" * 100, "third": b"3" * 99})
+    cut = data[: data.find(b"PK\x01\x02") - 3]  # the directory and the end of "third" are gone
+    leaves, issues = walk(cut, "partial.zip")
+    assert leaves["partial.zip!first.env"] == b"K=" + key
+    assert leaves["partial.zip!second.txt"] == b"two" * 100
+    assert issues[0].kind == "decode-error" and "central directory" in issues[0].detail
+    assert [i.path for i in issues[1:]] == ["partial.zip!third"]
+
+
+def test_zip_with_data_descriptors_and_no_directory() -> None:
+    key = new_key()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(_Unseekable(buffer), "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("a.env", b"K=" + key)  # streamed: sizes follow the data
+        archive.writestr("b.txt", b"bbb" * 1000)
+    data = buffer.getvalue()
+    cut = data[: data.find(b"PK\x01\x02")]
+    leaves, _ = walk(cut, "streamed.zip")
+    assert leaves["streamed.zip!a.env"] == b"K=" + key
+    assert leaves["streamed.zip!b.txt"] == b"bbb" * 1000
+
+
+def test_not_a_zip_at_all() -> None:
+    items = members("zip", b"PK\x03\x04" + secrets.token_bytes(100))
+    assert [kind for kind, _ in issues_of(items)][:1] == ["decode-error"]
+
+
+def test_truncated_gzip_keeps_what_was_read() -> None:
+    content = secrets.token_hex(50_000).encode()
+    data = gzip.compress(content)
+    leaves, issues = walk(data[: len(data) // 2], "log.gz")
+    (got,) = leaves.values()
+    assert content.startswith(got) and len(got) > 0
+    assert [(i.kind, i.path) for i in issues] == [("decode-error", "log.gz!log")]
+    assert "truncated" in issues[0].detail
+
+
+@pytest.mark.parametrize(("compress", "kind"), [(gzip.compress, "gzip"), (bz2.compress, "bzip2")])
+def test_corrupt_stream_is_reported_after_its_content(
+    compress: Callable[[bytes], bytes], kind: str
+) -> None:
+    data = bytearray(compress(secrets.token_bytes(50_000)))
+    data[len(data) // 2] ^= 0xFF
+    items = members(kind, bytes(data))
+    assert names_of(items) == ["<" + kind + ">"]
+    assert [k for k, _ in issues_of(items)] == ["decode-error"]
+    assert "corrupt" in next(i for i in items if isinstance(i, Issue)).detail
+
+
+def test_truncated_tar_and_damaged_header() -> None:
+    key = new_key()
+    data = tar_bytes({"a.env": b"K=" + key, "b.txt": b"b" * 5000, "c.txt": b"c"})
+    leaves, issues = walk(data[:1800], "cut.tar")
+    assert leaves["cut.tar!a.env"] == b"K=" + key
+    assert [i.kind for i in issues] == ["decode-error"]
+    damaged = bytearray(data)
+    damaged[1024 + 148 : 1024 + 156] = b"garbage!"  # the second header's checksum
+    leaves, issues = walk(bytes(damaged), "bad.tar")
+    assert list(leaves) == ["bad.tar!a.env"]
+    assert [i.kind for i in issues] == ["decode-error"]
+    assert "header" in issues[0].detail
+
+
+def test_random_bytes_never_raise() -> None:
+    limits = Limits()
+    for kind in ("zip", "tar", "gzip", "bzip2", "xz", "rar"):
+        for size in (0, 10, 600, 5000):
+            blob = secrets.token_bytes(size)
+            for item in iter_members(kind, blob, "r", limits, Budget(limits)):
+                if isinstance(item, Member):
+                    for _ in item.chunks():
+                        pass
+
+
+_KINDS = {"decode-error", "size-cap", "archive-cap", "encrypted", "symlink"}
+_SAMPLES = {
+    "zip": zip_bytes({"a.txt": b"alpha " * 50, "b/": b"", "c.bin": bytes(range(256)) * 4}),
+    "tar": tar_bytes({"a.txt": b"alpha " * 50, "c.bin": bytes(range(256)) * 4}),
+    "gzip": tar_bytes({"a.txt": b"alpha " * 50}, "w:gz"),
+    "bzip2": bz2.compress(b"alpha " * 500),
+    "xz": lzma.compress(b"alpha " * 500),
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    kind=st.sampled_from(sorted(_SAMPLES)),
+    cut=st.floats(0, 1),
+    flips=st.lists(st.tuples(st.floats(0, 1), st.integers(1, 255)), max_size=4),
+)
+def test_damaged_archives_never_raise(
+    kind: str, cut: float, flips: list[tuple[float, int]]
+) -> None:
+    data = bytearray(_SAMPLES[kind][: int(len(_SAMPLES[kind]) * cut)])
+    for where, mask in flips:
+        if data:
+            data[int(where * (len(data) - 1))] ^= mask
+    _, issues = walk(bytes(data), "damaged")  # returns, whatever the damage
+    assert all(i.kind in _KINDS for i in issues)
+
+
+# -- helpers ----------------------------------------------------------------
+
+
+class _Reader(io.RawIOBase):
+    """A non-seekable file over chunks, like the scanner's."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._rest = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if not self._rest:
+            self._rest = next(self._chunks, b"")
+        size = min(len(buffer), len(self._rest))
+        buffer[:size] = self._rest[:size]
+        self._rest = self._rest[size:]
+        return size
+
+
+class _Unseekable(io.RawIOBase):
+    """A write-only stream that cannot seek, so zipfile writes data descriptors."""
+
+    def __init__(self, target: io.BytesIO) -> None:
+        self._target = target
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        return self._target.write(data)
+
+    def tell(self) -> int:
+        return self._target.tell()
+
+    def seekable(self) -> bool:
+        return False
+
+    def flush(self) -> None:
+        pass
