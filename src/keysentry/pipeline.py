@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 from keysentry import progress
 from keysentry.config import Config
@@ -63,51 +63,89 @@ def scan_paths(request: ScanRequest, stdin: BinaryIO | None = None) -> ScanResul
     scanner = make_scanner(request)
     walker = FileWalker(_excludes(request))
     collector = Collector()
+    whole = scanner.chunk_size
 
-    def scan_one(item: FileInput) -> tuple[Tally, InputContext]:
-        ctx = InputContext(item.path, "stdin" if item.fs_path is None else "file",
-                           item.git_status)
-        tally = Tally()
+    def scan_one(item: FileInput) -> tuple[Tally | None, int, InputContext]:
+        source = "stdin" if item.fs_path is None else "file"
         try:
             if item.fs_path is None:
                 if stdin is None:
                     raise OSError("standard input is not available")
-                tally = scanner.scan_file(stdin, None, item.path)
+                tally: Tally | None = scanner.scan_file(stdin, None, item.path)
             else:
-                with open(item.fs_path, "rb") as fh:
-                    tally = scanner.scan_file(fh, item.size, item.path)
-            tally.counters["files"] += 1
+                with open(item.fs_path, "rb", buffering=0) as fh:
+                    if os.fstat(fh.fileno()).st_size <= whole:
+                        # The common case: the whole file in one read, one prefilter pass.
+                        data = fh.readall()
+                        tally = scanner.scan_whole(data, item.path)
+                        return tally, len(data), InputContext(item.path, source, item.git_status)
+                    tally = scanner.scan_file(fh, None, item.path)  # type: ignore[arg-type]
         except OSError as exc:
+            tally = Tally()
             tally.issues.append(Issue("unreadable", item.path, exc.strerror or str(exc)))
-        return tally, ctx
+            return tally, -1, InputContext(item.path, source, item.git_status)
+        assert tally is not None
+        return tally, tally.counters.pop("bytes", 0), InputContext(item.path, source,
+                                                                     item.git_status)
 
-    items = walker.walk(request.targets)
+    def scan_batch(batch: list[FileInput]) -> list[tuple[Tally | None, int, InputContext]]:
+        return [scan_one(item) for item in batch]
+
+    batches = _batches(walker.walk(request.targets), 32)
     with progress.bar(request.show_progress, f"keysentry {request.command}") as bar:
         if request.workers > 1:
-            # File reads and the hyperscan pass release the GIL: two threads use both cores.
+            # File reads and the hyperscan pass release the GIL: threads use every core.
             with ThreadPoolExecutor(request.workers) as pool:
-                for tally, ctx in _bounded_map(pool, scan_one, items):
-                    collector.add(tally, ctx)
-                    bar.advance(objects=1, bytes=tally.counters["bytes"])
+                results = _bounded_map(pool, scan_batch, batches)
+                for result in results:
+                    _collect(collector, result, bar)
         else:
-            for item in items:
-                tally, ctx = scan_one(item)
-                collector.add(tally, ctx)
-                bar.advance(objects=1, bytes=tally.counters["bytes"])
+            for batch in batches:
+                _collect(collector, scan_batch(batch), bar)
     collector.issues.extend(walker.issues)
     if walker.skipped_git_dirs:
         collector.counters["git_dirs_skipped"] += walker.skipped_git_dirs
     return collector.finish(request, started)
 
 
+def _collect(
+    collector: Collector,
+    results: list[tuple[Tally | None, int, InputContext]],
+    bar: progress.Progress,
+) -> None:
+    """``nbytes`` is -1 for an input that could not be read (its tally says why)."""
+    size = files = 0
+    for tally, nbytes, ctx in results:
+        if nbytes >= 0:
+            files += 1
+            size += nbytes
+        if tally is not None:
+            collector.add(tally, ctx)
+    collector.counters["files"] += files
+    collector.counters["bytes"] += size
+    bar.advance(objects=len(results), bytes=size)
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def _bounded_map(
-    pool: ThreadPoolExecutor,
-    fn: Callable[[FileInput], tuple[Tally, InputContext]],
-    items: Iterable[FileInput],
-    ahead: int = 64,
-) -> Iterator[tuple[Tally, InputContext]]:
+    pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T], ahead: int = 8
+) -> Iterator[R]:
     """``pool.map`` in input order with at most ``ahead`` inputs in flight (bounded memory)."""
-    pending: deque[Future[tuple[Tally, InputContext]]] = deque()
+    pending: deque[Future[R]] = deque()
     for item in items:
         pending.append(pool.submit(fn, item))
         if len(pending) >= ahead:

@@ -125,6 +125,14 @@ class Scanner:
         self._scan_content(io.BytesIO(data), len(data), self._root(path), tally)
         return tally
 
+    def scan_whole(self, data: bytes, path: str) -> Tally | None:
+        """Scan an input held whole in memory; None when it holds nothing at all.
+
+        The common case costs one prefilter pass and no allocation."""
+        if detect(data[:512]) is None and not self.engine.hits(data):
+            return None
+        return self.scan_bytes(data, path)
+
     def scan_file(self, fileobj: BinaryIO, size: int | None, path: str) -> Tally:
         """Scan an open, seekable file without reading it into memory at once."""
         tally = Tally()
