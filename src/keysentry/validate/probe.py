@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -19,7 +18,7 @@ from datetime import datetime, timezone
 
 import requests
 
-from keysentry.models import KeyDetails, Validation, fingerprint_of, redact
+from keysentry.models import KeyDetails, Validation, fingerprint_of, redact, scrub_secrets
 from keysentry.validate.http import bearer
 from keysentry.validate.ratelimit import TokenBucket, backoff_seconds, retry_after_seconds
 
@@ -28,9 +27,6 @@ log = logging.getLogger(__name__)
 PROBE_PATH = "/key"
 LEGACY_PROBE_PATH = "/auth/key"
 MAX_BODY_BYTES = 1 << 20
-# Anything key-shaped inside a server-supplied string (the label) is redacted before it is
-# stored: a label is free text and could, in principle, hold a key.
-_KEYLIKE = re.compile(r"sk-or-v\d+-[A-Za-z0-9_-]{8,}")
 
 
 class ProbePath:
@@ -219,7 +215,8 @@ def parse_details(data: Mapping[str, object]) -> KeyDetails:
     label = data.get("label")
     expires_at = data.get("expires_at")
     return KeyDetails(
-        label=_KEYLIKE.sub(lambda m: redact(m.group(0)), label) if isinstance(label, str) else None,
+        # A label is free text and could, in principle, hold a key: scrub it before storing.
+        label=scrub_secrets(label) if isinstance(label, str) else None,
         limit=_number(data.get("limit")),
         limit_remaining=_number(data.get("limit_remaining")),
         usage=_number(data.get("usage")),

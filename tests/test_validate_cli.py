@@ -1,0 +1,219 @@
+"""End to end through keysentry.cli.main: scan --validate, --fail-on, the cache, and the rule
+that a key never appears in any output, log record or exception text."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import sys
+from pathlib import Path
+
+import pytest
+
+from fake_openrouter import FakeOpenRouter, fake_openrouter_fixture, hash_of, make_key
+from keysentry.errors import ExitCode, KeysentryError
+from keysentry.validate.management import ManagementClient
+
+fake = fake_openrouter_fixture()
+
+
+@pytest.fixture
+def main(fake: FakeOpenRouter, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    from keysentry.cli import cli, main
+
+    if "check-key" not in cli.commands:  # DEV-ONLY until keysentry.cli calls register(cli)
+        from keysentry.cli_keys import register
+
+        register(cli)
+    monkeypatch.setenv("OPENROUTER_BASE_URL", fake.base_url)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    # No project config from the checkout: the scan reads config from the working directory.
+    # Its own config raises the request cap (default 10/s) to keep the suite fast; the
+    # base URL still comes from OPENROUTER_BASE_URL because the config does not set one.
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / ".keysentry.toml").write_text("[validation]\nrate_limit = 500\n")
+    monkeypatch.chdir(work)
+    return main
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    root = tmp_path / "tree"
+    root.mkdir()
+    return root
+
+
+def plant(tree: Path, *keys: str) -> None:
+    for n, key in enumerate(keys):
+        (tree / f"settings_{n}.py").write_text(f'OPENROUTER_API_KEY = "{key}"\n')
+
+
+def scan_json(main, tmp_path: Path, tree: Path, *extra: str) -> tuple[int, dict]:
+    out = tmp_path / "report.json"
+    code = main(["scan", str(tree), "--validate", "--format", "json", "--output", str(out), *extra])
+    return code, json.loads(out.read_text())
+
+
+def by_fingerprint(report: dict) -> dict[str, dict]:
+    return {f["fingerprint"]: f for f in report["findings"]}
+
+
+def test_scan_validate_reports_every_outcome(main, fake, tree, tmp_path):
+    live, mgmt, dead = fake.add_key(), fake.add_key("management"), make_key()
+    flaky = fake.add_key()
+    fake.set_controls(flaky, force_status=403)
+    plant(tree, live, mgmt, dead, flaky)
+    code, report = scan_json(main, tmp_path, tree)
+    assert code == ExitCode.FINDINGS
+    found = by_fingerprint(report)
+    assert found[hash_of(live)]["validation"]["status"] == "live"
+    assert found[hash_of(live)]["validation"]["details"]["limit"] == 10.0
+    assert found[hash_of(mgmt)]["validation"]["details"]["is_management_key"] is True
+    assert found[hash_of(mgmt)]["severity"] == "critical"
+    assert found[hash_of(dead)]["validation"]["status"] == "invalid"
+    assert found[hash_of(flaky)]["validation"]["status"] == "unknown"
+    assert found[hash_of(flaky)]["validation"]["reason"]
+    assert sorted(r.token_hash for r in fake.requests) == sorted(
+        hash_of(k) for k in (live, mgmt, dead, flaky)
+    )
+
+
+def test_same_key_in_many_files_is_probed_once(main, fake, tree, tmp_path):
+    key = fake.add_key()
+    plant(tree, key, key, key)
+    code, _ = scan_json(main, tmp_path, tree)
+    assert code == ExitCode.FINDINGS
+    assert len(fake.requests) == 1
+
+
+def test_fail_on_live(main, fake, tree, tmp_path):
+    dead = make_key()
+    flaky = fake.add_key()
+    # A 503 with a short Retry-After: a server error that keeps the retries fast.
+    fake.set_controls(flaky, force_status=503, retry_after=0.05)
+    plant(tree, dead, flaky)
+    code, _ = scan_json(main, tmp_path, tree, "--fail-on", "live", "--no-cache")
+    assert code == ExitCode.CLEAN, "invalid and unknown keys do not fail --fail-on live"
+    code, _ = scan_json(main, tmp_path, tree, "--no-cache")
+    assert code == ExitCode.FINDINGS, "--fail-on any is the default"
+    plant(tree, dead, flaky, fake.add_key())
+    code, _ = scan_json(main, tmp_path, tree, "--fail-on", "live", "--no-cache")
+    assert code == ExitCode.FINDINGS
+
+
+def test_cache_between_runs_and_no_cache(main, fake, tree, tmp_path):
+    live = fake.add_key()
+    plant(tree, live)
+    scan_json(main, tmp_path, tree)
+    _, report = scan_json(main, tmp_path, tree)
+    assert len(fake.requests) == 1
+    assert report["findings"][0]["validation"]["cached"] is True
+    cache = tmp_path / "xdg" / "keysentry" / "validation-cache.json"
+    assert hash_of(live) in cache.read_text() and live not in cache.read_text()
+    _, report = scan_json(main, tmp_path, tree, "--no-cache")
+    assert len(fake.requests) == 2
+    assert report["findings"][0]["validation"]["cached"] is False
+
+
+def test_text_report_shows_validation(main, fake, tree, capsys):
+    plant(tree, fake.add_key("management"))
+    assert main(["scan", str(tree), "--validate"]) == ExitCode.FINDINGS
+    out = capsys.readouterr().out
+    assert "LIVE" in out and "MANAGEMENT KEY" in out
+
+
+def test_plain_http_base_url_is_refused(main, fake, tree, monkeypatch, capsys):
+    monkeypatch.setenv("OPENROUTER_BASE_URL", "http://openrouter.example/api/v1")
+    plant(tree, make_key())
+    assert main(["scan", str(tree), "--validate"]) == ExitCode.USAGE
+    assert "OPENROUTER_BASE_URL" in capsys.readouterr().err
+
+
+def test_without_validate_nothing_is_sent(main, fake, tree, tmp_path):
+    plant(tree, fake.add_key())
+    out = tmp_path / "r.json"
+    assert main(["scan", str(tree), "--format", "json", "--output", str(out)]) == 1
+    assert fake.requests == []
+    assert json.loads(out.read_text())["findings"][0]["validation"] is None
+
+
+# -- a key never appears ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("verbosity", [(), ("-v",), ("-vv",)], ids=["quiet", "v", "vv"])
+def test_no_key_in_any_output_log_or_exception(
+    main, fake, tree, tmp_path, monkeypatch, capsys, caplog, verbosity
+):
+    caplog.set_level(logging.DEBUG)  # every logger, urllib3 included
+    live, mgmt, dead = fake.add_key(), fake.add_key("management"), make_key()
+    flaky, html, slow = fake.add_key(), fake.add_key(), fake.add_key()
+    fake.set_controls(flaky, force_status=503, retry_after=0.05)
+    fake.set_controls(html, force_status=403, non_json_body=True)
+    fake.set_controls(slow, force_status=429, fail_times=1, retry_after=0.05)
+    manager = fake.add_key("management", name="ops")
+    leaked = (live, mgmt, dead, flaky, html, slow)
+    secrets = (*leaked, manager)
+    plant(tree, *leaked)
+    report = tmp_path / "report.json"
+    texts: list[str] = []
+
+    def run(*args: str, stdin: str = "") -> int:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        code = main(list(args))
+        captured = capsys.readouterr()
+        texts.extend((captured.out, captured.err))
+        return code
+
+    v = list(verbosity)
+    assert run("scan", str(tree), "--validate", "--format", "json", "-o", str(report), *v) == 1
+    assert run("scan", str(tree), "--validate", "--no-cache", *v) == 1
+    assert run("check-key", *v, stdin="\n".join(leaked)) == 1
+    # check-key reads no config (so runs at 10 requests/s): the quick outcomes will do here.
+    assert run("check-key", "--format", "json", *v, stdin="\n".join(leaked[:3])) == 1
+    monkeypatch.setenv("LEAKED_KEYS", "\n".join(leaked[:3]))
+    assert run("check-key", "--env", "LEAKED_KEYS", *v) == 1
+    assert run("check-key", live, *v) == 2, "argv is refused without echoing the key"
+    assert run("check-key", *v, stdin=live[:-1] + "X") == 2, "a typo is not echoed"
+    # Management commands, first with keys that fail in every way the API can.
+    for wrong in (live, dead, "sk-or-v1-" + live[9:-1]):
+        monkeypatch.setenv("OPENROUTER_MANAGEMENT_KEY", wrong)
+        assert run("keys", "list", *v) in (2, 3)
+    monkeypatch.setenv("OPENROUTER_MANAGEMENT_KEY", manager)
+    assert run("keys", "list", *v) == 0
+    assert run("keys", "list", "--format", "json", *v) == 0
+    assert run("keys", "audit", "--report", str(report), *v) == 1
+    assert run("keys", "audit", "--report", str(report), "--format", "json", *v) == 1
+    assert run("revoke", "--report", str(report), "--dry-run", *v) == 0
+    assert run("revoke", "--report", str(report), "--yes", *v) == 0
+    assert run("revoke", "--delete", "--yes", *v, stdin="\n".join(secrets)) == 0
+
+    exceptions: list[BaseException] = []
+    with ManagementClient(live, base_url=fake.base_url) as client:
+        try:
+            client.list_keys()
+        except KeysentryError as exc:
+            exceptions.append(exc)
+    exceptions.append(_chain(exceptions[0]))
+    texts.extend(str(e) for e in exceptions)
+    texts.extend(repr(e) for e in exceptions)
+    texts.append(report.read_text())
+    texts.append((tmp_path / "xdg" / "keysentry" / "validation-cache.json").read_text())
+    texts.append(caplog.text)  # formatted records, tracebacks included
+    texts.extend(repr(r.args) for r in caplog.records)
+    if verbosity:
+        assert any(
+            "probe" in r.getMessage() or "validated" in r.getMessage() for r in caplog.records
+        )
+    everything = "\n".join(texts)
+    for secret in secrets:
+        assert secret not in everything
+        assert secret[9:] not in everything, "not even the body without its prefix"
+
+
+def _chain(exc: BaseException) -> BaseException:
+    """The innermost exception in the cause/context chain."""
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return exc
