@@ -12,7 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keysentry.decoders import TEXT_DECODERS, TRIGGERS, Derived, Limits, TextDecoder
+from keysentry.decoders import (
+    TEXT_DECODERS,
+    TRIGGERS,
+    Derived,
+    Limits,
+    TextDecoder,
+    text_decoders,
+)
 from keysentry.decoders.encoded import BASE64, HEX, PREFIX, decode_base64, decode_hex
 
 KEY = re.compile(rb"sk-or-v1-[0-9a-f]{64}(?![0-9a-fA-F])")
@@ -71,6 +78,16 @@ def test_base64_triggers_cover_every_alignment_and_url_safe_changes_nothing() ->
     # URL-safe alphabet adds no trigger of its own.
     assert not any(c in t for t in BASE64.triggers for c in b"+/-_")
     assert min(len(t) for t in BASE64.triggers) >= 6
+
+
+def test_fewer_levels_fewer_needles() -> None:
+    counts = [len(text_decoders(depth)[0].triggers) for depth in (1, 2, 3)]
+    assert counts == [6, 24, 78]
+    assert set(text_decoders(1)[0].triggers) < set(text_decoders(3)[0].triggers)
+    assert text_decoders(3) == TEXT_DECODERS
+    twice = base64.b64encode(base64.b64encode(new_key()))
+    shallow = text_decoders(1)[0]
+    assert not offsets(shallow, twice) and offsets(text_decoders(2)[0], twice)
 
 
 def test_hex_triggers() -> None:

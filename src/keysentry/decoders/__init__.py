@@ -7,14 +7,29 @@ compressed streams are recognised by their content, never by a file name.
 
 from __future__ import annotations
 
-from keysentry.decoders.encoded import BASE64, HEX
+from keysentry.decoders.encoded import HEX, base64_decoder
 from keysentry.decoders.text import ESCAPE, PERCENT, UTF16
 from keysentry.decoders.views import Derived, Limits, OffsetMap, TextDecoder
 
-TEXT_DECODERS: tuple[TextDecoder, ...] = (BASE64, HEX, UTF16, ESCAPE, PERCENT)
-"""Every text decoder, each with its literal trigger needles."""
+
+def text_decoders(max_encoding_depth: int = Limits().max_encoding_depth) -> tuple[TextDecoder, ...]:
+    """Every text decoder, with base64 triggers for ``max_encoding_depth`` nested
+    encodings (each level triples base64's needles: 6, 24, 78)."""
+    return (base64_decoder(max_encoding_depth), HEX, UTF16, ESCAPE, PERCENT)
+
+
+TEXT_DECODERS: tuple[TextDecoder, ...] = text_decoders()
+"""Every text decoder, each with its literal trigger needles, for the default depth."""
 
 TRIGGERS: dict[str, tuple[bytes, ...]] = {d.name: d.triggers for d in TEXT_DECODERS}
 """Decoder name -> its trigger needles."""
 
-__all__ = ["TEXT_DECODERS", "TRIGGERS", "Derived", "Limits", "OffsetMap", "TextDecoder"]
+__all__ = [
+    "TEXT_DECODERS",
+    "TRIGGERS",
+    "Derived",
+    "Limits",
+    "OffsetMap",
+    "TextDecoder",
+    "text_decoders",
+]

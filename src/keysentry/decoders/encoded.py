@@ -13,7 +13,7 @@ import binascii
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from keysentry.decoders.views import Derived, Limits, RunMap, TextDecoder
 
@@ -137,18 +137,24 @@ def _unhex(body: bytes) -> bytes | None:
 
 ENCODING_DEPTH = Limits().max_encoding_depth
 
-_BASE64_HALVES = _halves(_base64_needles(ENCODING_DEPTH), 4)
 _HEX_HALVES = _halves(_hex_needles(), 2)
-_BASE64 = _Code(
-    name="base64",
-    alphabet=rb"[A-Za-z0-9+/_-]",
-    quantum=4,
-    group_bytes=3,
-    halves=_BASE64_HALVES,
-    by_head=_by_head(_BASE64_HALVES),
-    unwrap=_unbase64,
-    step_of=_base64_step,
-)
+
+
+def _base64_code(depth: int) -> _Code:
+    halves = _halves(_base64_needles(depth), 4)
+    return _Code(
+        name="base64",
+        alphabet=rb"[A-Za-z0-9+/_-]",
+        quantum=4,
+        group_bytes=3,
+        halves=halves,
+        by_head=_by_head(halves),
+        unwrap=_unbase64,
+        step_of=_base64_step,
+    )
+
+
+_BASE64 = _base64_code(ENCODING_DEPTH)
 _HEX = _Code(
     name="hex",
     alphabet=rb"[0-9A-Fa-f]",
@@ -399,9 +405,18 @@ def decode_hex(data: bytes, offsets: Sequence[int], limits: Limits) -> list[Deri
     return _decode_runs(data, offsets, limits, _HEX)
 
 
-BASE64 = TextDecoder("base64", _BASE64.triggers, decode_base64)
-"""Triggers: both overlapping halves of every stable base64 encoding of the prefix at
-its 3 byte alignments, standard and URL-safe, and of those encodings again, up to
-``Limits.max_encoding_depth`` levels deep."""
+@lru_cache(maxsize=8)
+def base64_decoder(depth: int) -> TextDecoder:
+    """The base64 decoder whose triggers reveal up to ``depth`` nested encodings.
+
+    Triggers: both overlapping halves of every stable base64 encoding of the prefix at
+    its 3 byte alignments (standard and URL-safe, which turn out to be the same), and
+    of those encodings again, ``depth`` levels deep: 6, 24, 78 needles for 1, 2, 3.
+    """
+    code = _BASE64 if depth == ENCODING_DEPTH else _base64_code(max(1, depth))
+    return TextDecoder("base64", code.triggers, partial(_decode_runs, code=code))
+
+
+BASE64 = base64_decoder(ENCODING_DEPTH)
 HEX = TextDecoder("hex", _HEX.triggers, decode_hex)
 """Triggers: both overlapping halves of the hex of ``sk-or-v1``, lower and upper case."""
