@@ -40,8 +40,10 @@ def main() -> None:
     for run in range(args.runs):
         floors.append(timed(floor))
         scans.append(timed(ours))
-        print(f"run {run + 1}: cat {floors[-1]:.2f}s  keysentry {scans[-1]:.2f}s  "
-              f"ratio {scans[-1] / floors[-1]:.2f}x")
+        print(
+            f"run {run + 1}: cat {floors[-1]:.2f}s  keysentry {scans[-1]:.2f}s  "
+            f"ratio {scans[-1] / floors[-1]:.2f}x"
+        )
     f, s = statistics.median(floors), statistics.median(scans)
     print(f"median: cat {f:.2f}s  keysentry {s:.2f}s  ratio {s / f:.2f}x (target <= 1.5x)")
 

@@ -17,11 +17,49 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-WORDS = (
-    "def return import class self value result config request response client model token "
-    "async await const let function export default interface string number boolean null "
-    "true false if else for while try except finally raise yield lambda with open read write"
-).split()
+WORDS = [
+    "def",
+    "return",
+    "import",
+    "class",
+    "self",
+    "value",
+    "result",
+    "config",
+    "request",
+    "response",
+    "client",
+    "model",
+    "token",
+    "async",
+    "await",
+    "const",
+    "let",
+    "function",
+    "export",
+    "default",
+    "interface",
+    "string",
+    "number",
+    "boolean",
+    "null",
+    "true",
+    "false",
+    "if",
+    "else",
+    "for",
+    "while",
+    "try",
+    "except",
+    "finally",
+    "raise",
+    "yield",
+    "lambda",
+    "with",
+    "open",
+    "read",
+    "write",
+]
 
 
 def text_blob(rng: random.Random, size: int) -> bytes:
@@ -62,11 +100,18 @@ def main() -> None:
             data, name = binary_pool[start : start + size], f"blob{i}.bin"
         else:
             start = rng.randrange(0, len(pool) - size) if size < len(pool) else 0
-            data, name = pool[start : start + size], f"file{i}.{rng.choice(['py', 'js', 'json', 'log', 'md'])}"
+            data, name = (
+                pool[start : start + size],
+                f"file{i}.{rng.choice(['py', 'js', 'json', 'log', 'md'])}",
+            )
         if i in key_at:
             key = "sk-or-" + "v1-" + rng.randbytes(32).hex()
             fingerprints.append(hashlib.sha256(key.encode()).hexdigest())
-            data = data[: len(data) // 2] + f"\nOPENROUTER_API_KEY={key}\n".encode() + data[len(data) // 2 :]
+            data = (
+                data[: len(data) // 2]
+                + f"\nOPENROUTER_API_KEY={key}\n".encode()
+                + data[len(data) // 2 :]
+            )
         if i % 5000 == 4999:
             buf = io.BytesIO()
             with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:

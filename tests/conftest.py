@@ -58,7 +58,11 @@ def _isolated_env(
 
 def git(cwd: Path, *args: str, input: bytes | None = None) -> str:
     proc = subprocess.run(
-        ["git", *args], cwd=cwd, input=input, capture_output=True, check=False,
+        ["git", *args],
+        cwd=cwd,
+        input=input,
+        capture_output=True,
+        check=False,
         env={**os.environ, **GIT_ENV},
     )
     if proc.returncode != 0:

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from scanhelpers import run_json
 
 from conftest import make_key
 from keysentry.cli import main
+from scanhelpers import run_json
 
 
 @pytest.fixture
@@ -76,8 +76,9 @@ def test_exclude_patterns(tree: Path, tmp_path: Path) -> None:
     (tree / "node_modules" / "x" / "k.js").write_text(make_key())
     (tree / "b.min.js").write_text(make_key())
     (tree / "keep.js").write_text(make_key())
-    _, report = run_json(tmp_path, "scan", str(tree), "--exclude", "node_modules/",
-                         "--exclude", "*.min.js")
+    _, report = run_json(
+        tmp_path, "scan", str(tree), "--exclude", "node_modules/", "--exclude", "*.min.js"
+    )
     paths = [loc["path"] for f in report["findings"] for loc in f["locations"]]
     assert len(paths) == 1 and paths[0].endswith("keep.js")
 
@@ -88,7 +89,9 @@ def test_config_file_allowlist_markers_and_unknown_key(
     import hashlib
 
     a, b, c = make_key(), make_key(), make_key()
-    (tree / "a.py").write_text(f"A = '{a}'  # reviewed-ok\nB = '{b}'  # gitleaks:allow\nC = '{c}'\n")
+    (tree / "a.py").write_text(
+        f"A = '{a}'  # reviewed-ok\nB = '{b}'  # gitleaks:allow\nC = '{c}'\n"
+    )
     config = tmp_path / "ks.toml"
     config.write_text(
         'allow_markers = ["reviewed-ok"]\n'
@@ -98,7 +101,9 @@ def test_config_file_allowlist_markers_and_unknown_key(
     )
     code, report = run_json(tmp_path, "scan", str(tree), "--config", str(config))
     assert code == 1
-    assert [f["fingerprint"] for f in report["findings"]] == [hashlib.sha256(b.encode()).hexdigest()]
+    assert [f["fingerprint"] for f in report["findings"]] == [
+        hashlib.sha256(b.encode()).hexdigest()
+    ]
     counters = report["stats"]["counters"]
     assert counters["allowed_inline"] == 1 and counters["allowlisted"] == 1
     config.write_text('exclude = ["x"]\ncolour = "red"\n')
@@ -107,8 +112,14 @@ def test_config_file_allowlist_markers_and_unknown_key(
 
 
 def test_default_markers_cover_other_scanners(tree: Path, tmp_path: Path) -> None:
-    markers = ["keysentry:allow", "gitleaks:allow", "betterleaks:allow",
-               "pragma: allowlist secret", "trufflehog:ignore", "kingfisher:ignore"]
+    markers = [
+        "keysentry:allow",
+        "gitleaks:allow",
+        "betterleaks:allow",
+        "pragma: allowlist secret",
+        "trufflehog:ignore",
+        "kingfisher:ignore",
+    ]
     (tree / "a.py").write_text("".join(f"k = '{make_key()}'  # {m}\n" for m in markers))
     code, report = run_json(tmp_path, "scan", str(tree))
     assert code == 0 and report["stats"]["counters"]["allowed_inline"] == len(markers)
@@ -125,10 +136,14 @@ def test_pyproject_tool_table(tree: Path, tmp_path: Path, monkeypatch: pytest.Mo
     assert code == 1
 
 
-def test_malformed_rule_file_exits_2(tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_malformed_rule_file_exits_2(
+    tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text('[[rules]]\nid = "my-rule"\ndescription = "d"\nseverity = "high"\n'
-                   'keywords = ["x"]\nregex = "x("\n')
+    bad.write_text(
+        '[[rules]]\nid = "my-rule"\ndescription = "d"\nseverity = "high"\n'
+        'keywords = ["x"]\nregex = "x("\n'
+    )
     assert main(["scan", str(tree), "--rules", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "bad.toml" in err and "my-rule" in err and "does not compile" in err
@@ -136,8 +151,10 @@ def test_malformed_rule_file_exits_2(tree: Path, tmp_path: Path, capsys: pytest.
 
 def test_extra_rule_file_finds_its_secret(tree: Path, tmp_path: Path) -> None:
     rules = tmp_path / "r.toml"
-    rules.write_text('[[rules]]\nid = "exco-token"\ndescription = "d"\nseverity = "low"\n'
-                     "keywords = [\"exco_\"]\nregex = 'exco_[0-9a-f]{40}'\n")
+    rules.write_text(
+        '[[rules]]\nid = "exco-token"\ndescription = "d"\nseverity = "low"\n'
+        "keywords = [\"exco_\"]\nregex = 'exco_[0-9a-f]{40}'\n"
+    )
     import secrets
 
     (tree / "a").write_text("t = exco_" + secrets.token_hex(20))
@@ -160,8 +177,10 @@ def test_git_status_per_location(repo: Path, tmp_path: Path) -> None:
     (repo / "new.py").write_text(f"K='{keys[1]}'\n")
     (repo / "secret.env").write_text(f"K={keys[2]}\n")
     _, report = run_json(tmp_path, "scan", str(repo))
-    status = {f["locations"][0]["path"].rsplit("/", 1)[-1]: f["locations"][0]["git_status"]
-              for f in report["findings"]}
+    status = {
+        f["locations"][0]["path"].rsplit("/", 1)[-1]: f["locations"][0]["git_status"]
+        for f in report["findings"]
+    }
     assert status == {"tracked.py": "tracked", "new.py": "untracked", "secret.env": "ignored"}
 
 
@@ -170,6 +189,10 @@ def test_python_dash_m(tree: Path) -> None:
     import sys
 
     (tree / "a").write_text(make_key())
-    proc = subprocess.run([sys.executable, "-m", "keysentry", "scan", str(tree), "-q"],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "keysentry", "scan", str(tree), "-q"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 1 and "openrouter-api-key" in proc.stdout

@@ -87,7 +87,7 @@ def test_pyc_letters_around_the_key() -> None:
 
 def test_column_counts_characters() -> None:
     key = fresh_key()
-    data = "# é ü\nname = 'ñ' ; key='{}'\n".format(key).encode()
+    data = f"# é ü\nname = 'ñ' ; key='{key}'\n".encode()
     hit = Scanner(RULES).scan_bytes(data, "x").hits[0]
     assert (hit.line, hit.column) == (2, len("name = 'ñ' ; key='") + 1)
 

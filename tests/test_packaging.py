@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_every_subpackage_is_listed_in_pyproject() -> None:
     import tomllib
 
-    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
     found = {
         "keysentry" + "".join("." + p for p in d.relative_to(ROOT / "src" / "keysentry").parts)
         for d in (ROOT / "src" / "keysentry").rglob("*")
@@ -31,21 +33,28 @@ def test_wheel_installs_outside_the_repo_and_scans(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(ROOT)],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     wheel = next(dist.glob("keysentry-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "keysentry/builtin_rules/openrouter.toml" in names
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(wheel)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", str(wheel)], check=True, capture_output=True
+    )
     work = tmp_path / "elsewhere"
     work.mkdir()
     key = make_key()
     (work / "config.env").write_text(f"OPENROUTER_API_KEY={key}\n")
-    proc = subprocess.run([str(venv / "bin" / "keysentry"), "scan", "."], cwd=work,
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [str(venv / "bin" / "keysentry"), "scan", "."],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 1, proc.stderr
     assert "config.env:1:20" in proc.stdout
     assert key not in proc.stdout + proc.stderr

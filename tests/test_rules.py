@@ -50,8 +50,9 @@ CASES = [(r, ex, True) for r in RULES for ex in r.examples] + [
 
 
 @pytest.mark.parametrize(
-    ("rule", "template", "positive"), CASES, ids=[f"{r.id}:{'pos' if p else 'neg'}:{i}"
-                                                  for i, (r, _, p) in enumerate(CASES)]
+    ("rule", "template", "positive"),
+    CASES,
+    ids=[f"{r.id}:{'pos' if p else 'neg'}:{i}" for i, (r, _, p) in enumerate(CASES)],
 )
 def test_rule_examples(rule: Rule, template: str, positive: bool) -> None:
     for _ in range(3):  # fresh random keys each round
@@ -104,7 +105,12 @@ def test_malformed_rule_file_names_file_rule_and_problem(text: str, message: str
         parse_rule_file(text, "custom.toml")
     assert "custom.toml" in str(err.value)
     assert message in str(err.value)
-    if "x-rule" in text and "TOML" not in message and "schema" not in message and "'id'" not in message:
+    if (
+        "x-rule" in text
+        and "TOML" not in message
+        and "schema" not in message
+        and "'id'" not in message
+    ):
         assert "x-rule" in str(err.value)
 
 

@@ -18,9 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from scanhelpers import locations, run_json
 
 from conftest import make_key
+from scanhelpers import locations, run_json
 
 
 def fp(key: str) -> str:
@@ -39,16 +39,36 @@ def scan_one(tmp_path: Path, name: str, content: bytes) -> tuple[int, dict]:
 TEXT_CASES: dict[str, Callable[[str], tuple[str, bytes, int, int]]] = {
     # name -> builder(key) -> (file name, bytes, line, column)
     "dotenv": lambda k: (".env", f"A=1\nOPENROUTER_API_KEY={k}\n".encode(), 2, 20),
-    "python": lambda k: ("app.py", f"import os\nclient = Client(api_key=\"{k}\")\n".encode(), 2, 26),
+    "python": lambda k: ("app.py", f'import os\nclient = Client(api_key="{k}")\n'.encode(), 2, 26),
     "typescript": lambda k: ("a.ts", f"const key: string = `{k}`;\n".encode(), 1, 22),
     "yaml": lambda k: ("c.yaml", f"openrouter:\n  api_key: '{k}'\n".encode(), 2, 13),
     "json": lambda k: ("c.json", json.dumps({"x": {"key": k}}).encode(), 1, 16),
-    "curl": lambda k: ("run.sh", f"curl https://openrouter.ai/api/v1/key \\\n  -H 'Authorization: Bearer {k}'\n".encode(), 2, 29),
-    "dockerfile": lambda k: ("Dockerfile", f"FROM python:3.12\nENV OPENROUTER_API_KEY={k}\n".encode(), 2, 24),
-    "markdown": lambda k: ("README.md", f"# Setup\n\n```sh\nexport OPENROUTER_API_KEY={k}\n```\n".encode(), 4, 27),
+    "curl": lambda k: (
+        "run.sh",
+        f"curl https://openrouter.ai/api/v1/key \\\n  -H 'Authorization: Bearer {k}'\n".encode(),
+        2,
+        29,
+    ),
+    "dockerfile": lambda k: (
+        "Dockerfile",
+        f"FROM python:3.12\nENV OPENROUTER_API_KEY={k}\n".encode(),
+        2,
+        24,
+    ),
+    "markdown": lambda k: (
+        "README.md",
+        f"# Setup\n\n```sh\nexport OPENROUTER_API_KEY={k}\n```\n".encode(),
+        4,
+        27,
+    ),
     "crlf": lambda k: ("win.ini", f"[a]\r\nkey={k}\r\n".encode(), 2, 5),
     "offset0": lambda k: ("bare.txt", k.encode(), 1, 1),
-    "minified": lambda k: ("app.min.js", (b"var a=1;" * 25_000) + f"k=\"{k}\";".encode() + b"b=2;" * 1000, 1, 200_004),
+    "minified": lambda k: (
+        "app.min.js",
+        (b"var a=1;" * 25_000) + f'k="{k}";'.encode() + b"b=2;" * 1000,
+        1,
+        200_004,
+    ),
 }
 
 
@@ -69,10 +89,15 @@ def test_notebook_source_and_outputs(tmp_path: Path) -> None:
     a, b = make_key(), make_key()
     nb = {
         "cells": [
-            {"cell_type": "code", "source": [f"key = \"{a}\"\n", "print(key)"],
-             "outputs": [{"output_type": "stream", "text": [f"{b}\n"]}]}
+            {
+                "cell_type": "code",
+                "source": [f'key = "{a}"\n', "print(key)"],
+                "outputs": [{"output_type": "stream", "text": [f"{b}\n"]}],
+            }
         ],
-        "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
     }
     code, report = scan_one(tmp_path, "nb.ipynb", json.dumps(nb, indent=1).encode())
     assert code == 1
@@ -170,7 +195,9 @@ def test_pyc_and_sqlite(tmp_path: Path) -> None:
     root = tmp_path / "tree"
     root.mkdir()
     code_obj = compile(f"KEY = {a!r}\n", "settings.py", "exec")
-    (root / "settings.cpython-311.pyc").write_bytes(b"\xa7\r\r\n" + b"\0" * 12 + marshal.dumps(code_obj))
+    (root / "settings.cpython-311.pyc").write_bytes(
+        b"\xa7\r\r\n" + b"\0" * 12 + marshal.dumps(code_obj)
+    )
     db = sqlite3.connect(root / "app.db")
     db.execute("create table t (k text)")
     db.execute("insert into t values (?)", (b,))
@@ -213,8 +240,12 @@ def test_negatives_produce_nothing(tmp_path: Path) -> None:
     import secrets
 
     lines = [
-        n.format(p="sk-or-" + "v1-", hex63=secrets.token_hex(32)[:63],
-                 hex70=secrets.token_hex(35), hex64=secrets.token_hex(32))
+        n.format(
+            p="sk-or-" + "v1-",
+            hex63=secrets.token_hex(32)[:63],
+            hex70=secrets.token_hex(35),
+            hex64=secrets.token_hex(32),
+        )
         for n in NEGATIVES
     ]
     code, report = scan_one(tmp_path, "negatives.txt", "\n".join(lines).encode())
@@ -239,11 +270,11 @@ def test_same_key_in_two_files_is_one_finding(tmp_path: Path) -> None:
     root.mkdir()
     (root / "a.env").write_text(f"K={key}\n")
     (root / "b.py").write_text(f"\n\nK = '{key}'\n")
-    code, report = run_json(tmp_path, "scan", str(root))
+    _code, report = run_json(tmp_path, "scan", str(root))
     assert len(report["findings"]) == 1
-    assert [(loc["path"].rsplit("/", 1)[-1], loc["line"]) for loc in report["findings"][0]["locations"]] == [
-        ("a.env", 1), ("b.py", 3)
-    ]
+    assert [
+        (loc["path"].rsplit("/", 1)[-1], loc["line"]) for loc in report["findings"][0]["locations"]
+    ] == [("a.env", 1), ("b.py", 3)]
     assert report["findings"][0]["fingerprint"] == fp(key)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from keysentry import __version__, cli_integrations
+from keysentry import __version__, cli_git, cli_integrations
 from keysentry.cli_common import build_request, collect_options, emit, scan_options
 from keysentry.errors import ExitCode, KeysentryError
 from keysentry.models import scrub_secrets
@@ -25,8 +25,12 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1)
-@click.option("--exclude", multiple=True, metavar="PATTERN",
-              help="Skip paths matching this gitignore-style pattern (repeatable).")
+@click.option(
+    "--exclude",
+    multiple=True,
+    metavar="PATTERN",
+    help="Skip paths matching this gitignore-style pattern (repeatable).",
+)
 @scan_options
 def scan(paths: tuple[str, ...], exclude: tuple[str, ...], **kwargs: Any) -> int:
     """Scan files and directories (default: the current directory); '-' reads stdin.
@@ -44,12 +48,16 @@ def scan(paths: tuple[str, ...], exclude: tuple[str, ...], **kwargs: Any) -> int
 
 # Command modules register here.
 cli_integrations.register(cli)
+cli_git.register(cli)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        rv = cli.main(args=list(argv) if argv is not None else None, prog_name="keysentry",
-                      standalone_mode=False)
+        rv = cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="keysentry",
+            standalone_mode=False,
+        )
     except click.exceptions.Abort:
         click.echo("keysentry: aborted", err=True)
         return ExitCode.INTERRUPTED

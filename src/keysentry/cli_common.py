@@ -45,26 +45,61 @@ class ScanOptions:
 def scan_options(func: F) -> F:
     """The options shared by scan, history and staged."""
     options = [
-        click.option("--format", "format_", type=click.Choice(FORMATS), default="text",
-                     show_default=True, help="Report format."),
-        click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-                     help="Write the report to FILE instead of standard output."),
-        click.option("--config", "config_path", type=click.Path(path_type=Path),
-                     help="Configuration file (default: .keysentry.toml, else pyproject.toml)."),
-        click.option("--rules", "rules", multiple=True, type=click.Path(path_type=Path),
-                     help="Extra rule file (repeatable)."),
-        click.option("--show-secrets", is_flag=True,
-                     help="Print the keys themselves. Everything is redacted without it."),
-        click.option("--include-placeholders", is_flag=True,
-                     help="List placeholder-shaped keys (at info severity) instead of counting them."),
-        click.option("--validate", is_flag=True,
-                     help="Check each key found against the OpenRouter API (GET /key)."),
-        click.option("--fail-on", type=click.Choice(["any", "live"]), default="any",
-                     show_default=True,
-                     help="Exit 1 on any finding, or only on keys confirmed live (needs --validate)."),
+        click.option(
+            "--format",
+            "format_",
+            type=click.Choice(FORMATS),
+            default="text",
+            show_default=True,
+            help="Report format.",
+        ),
+        click.option(
+            "--output",
+            "-o",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Write the report to FILE instead of standard output.",
+        ),
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(path_type=Path),
+            help="Configuration file (default: .keysentry.toml, else pyproject.toml).",
+        ),
+        click.option(
+            "--rules",
+            "rules",
+            multiple=True,
+            type=click.Path(path_type=Path),
+            help="Extra rule file (repeatable).",
+        ),
+        click.option(
+            "--show-secrets",
+            is_flag=True,
+            help="Print the keys themselves. Everything is redacted without it.",
+        ),
+        click.option(
+            "--include-placeholders",
+            is_flag=True,
+            help="List placeholder-shaped keys (at info severity) instead of counting them.",
+        ),
+        click.option(
+            "--validate",
+            is_flag=True,
+            help="Check each key found against the OpenRouter API (GET /key).",
+        ),
+        click.option(
+            "--fail-on",
+            type=click.Choice(["any", "live"]),
+            default="any",
+            show_default=True,
+            help="Exit 1 on any finding, or only on keys confirmed live (needs --validate).",
+        ),
         click.option("--no-cache", is_flag=True, help="Do not use the validation cache."),
-        click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path),
-                     help="Suppress the findings listed in this baseline file."),
+        click.option(
+            "--baseline",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Suppress the findings listed in this baseline file.",
+        ),
         click.option("--quiet", "-q", is_flag=True, help="No summary on stderr."),
         click.option("--verbose", "-v", count=True, help="List every skipped input."),
     ]
@@ -162,8 +197,11 @@ def _github_summary(result: ScanResult, path: Path) -> None:
     try:
         append_step_summary(result, path)
     except OSError as exc:  # the report itself is out; a summary is not worth failing for
-        click.echo(f"keysentry: warning: cannot write $GITHUB_STEP_SUMMARY ({path}): "
-                   f"{exc.strerror or exc}", err=True)
+        click.echo(
+            f"keysentry: warning: cannot write $GITHUB_STEP_SUMMARY ({path}): "
+            f"{exc.strerror or exc}",
+            err=True,
+        )
 
 
 def exit_code(result: ScanResult, fail_on: str) -> ExitCode:

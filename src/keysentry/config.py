@@ -66,10 +66,10 @@ def load_config(explicit: Path | None, cwd: Path) -> Config:
     if explicit is not None:
         if not explicit.is_file():
             raise ConfigError(f"config file not found: {explicit}")
-        table = _read(explicit)
+        table: dict[str, object] | None = _read(explicit)
         if explicit.name == "pyproject.toml":
-            table = _tool_table(table, explicit) or {}
-        return parse_config(table, str(explicit), explicit.parent)
+            table = _tool_table(table or {}, explicit)
+        return parse_config(table or {}, str(explicit), explicit.parent)
     dotfile = cwd / ".keysentry.toml"
     if dotfile.is_file():
         return parse_config(_read(dotfile), str(dotfile), cwd)
@@ -84,7 +84,8 @@ def load_config(explicit: Path | None, cwd: Path) -> Config:
 def _read(path: Path) -> dict[str, object]:
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
+            doc: dict[str, object] = tomllib.load(fh)
+            return doc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except OSError as exc:
@@ -107,8 +108,10 @@ def parse_config(table: Mapping[str, object], source: str, base: Path) -> Config
 
     unknown = sorted(set(table) - _KEYS)
     if unknown:
-        raise ConfigError(f"{source}: unknown key {unknown[0]!r}"
-                          + (f" (and {', '.join(map(repr, unknown[1:]))})" if unknown[1:] else ""))
+        raise ConfigError(
+            f"{source}: unknown key {unknown[0]!r}"
+            + (f" (and {', '.join(map(repr, unknown[1:]))})" if unknown[1:] else "")
+        )
     values: dict[str, object] = {"source": source}
     for key in ("rules", "exclude", "allow_markers"):
         if key in table:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from keysentry import progress
 from keysentry.config import Config
@@ -79,14 +79,17 @@ def scan_paths(request: ScanRequest, stdin: BinaryIO | None = None) -> ScanResul
                         data = fh.readall()
                         tally = scanner.scan_whole(data, item.path)
                         return tally, len(data), InputContext(item.path, source, item.git_status)
-                    tally = scanner.scan_file(fh, None, item.path)  # type: ignore[arg-type]
+                    tally = scanner.scan_file(fh, None, item.path)
         except OSError as exc:
             tally = Tally()
             tally.issues.append(Issue("unreadable", item.path, exc.strerror or str(exc)))
             return tally, -1, InputContext(item.path, source, item.git_status)
         assert tally is not None
-        return tally, tally.counters.pop("bytes", 0), InputContext(item.path, source,
-                                                                     item.git_status)
+        return (
+            tally,
+            tally.counters.pop("bytes", 0),
+            InputContext(item.path, source, item.git_status),
+        )
 
     def scan_batch(batch: list[FileInput]) -> list[tuple[Tally | None, int, InputContext]]:
         return [scan_one(item) for item in batch]
@@ -154,7 +157,7 @@ def _bounded_map(
         yield pending.popleft().result()
 
 
-def _excludes(request: ScanRequest) -> PathSpec | None:
+def _excludes(request: ScanRequest) -> PathSpec[Any] | None:
     patterns = [*request.config.exclude, *request.extra_excludes]
     if not patterns:
         return None
@@ -179,8 +182,7 @@ class Collector:
 
     def finish(self, request: ScanRequest, started: float) -> ScanResult:
         counters = self.counters
-        kept = drop_allowed(self.pairs, counters,
-                            include_placeholders=request.include_placeholders)
+        kept = drop_allowed(self.pairs, counters, include_placeholders=request.include_placeholders)
         findings = build_findings(kept)
         findings = apply_allowlist(findings, request.config.allowlist, counters)
         if request.baseline is not None:
@@ -200,5 +202,6 @@ class Collector:
             duration_s=round(time.monotonic() - started, 3),
             notes=tuple(self.notes),
         )
-        return ScanResult(request.command, request.targets, findings, stats,
-                          show_secrets=request.show_secrets)
+        return ScanResult(
+            request.command, request.targets, findings, stats, show_secrets=request.show_secrets
+        )

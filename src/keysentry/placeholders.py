@@ -8,6 +8,8 @@ is below 2**-100). Published documentation examples are matched by digest.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from keysentry.models import fingerprint_of
 
 _HEX = "0123456789abcdef"
@@ -45,7 +47,7 @@ def _period(body: str) -> int | None:
 
 
 def _is_monotone(body: str) -> bool:
-    pairs = list(zip(body, body[1:]))
+    pairs = list(pairwise(body))
     return all(a <= b for a, b in pairs) or all(a >= b for a, b in pairs)
 
 
@@ -53,5 +55,5 @@ def _is_cyclic_step(body: str) -> bool:
     # 0123...f0123... or f e d ... with any start: each digit one step from the last.
     if any(c not in _HEX for c in body):
         return False
-    steps = {(_HEX.index(b) - _HEX.index(a)) % 16 for a, b in zip(body, body[1:])}
+    steps = {(_HEX.index(b) - _HEX.index(a)) % 16 for a, b in pairwise(body)}
     return steps in ({1}, {15})

@@ -105,7 +105,9 @@ def _parse_rule(entry: object, origin: str, index: int) -> Rule:
     if not isinstance(entry, dict):
         raise RuleError(f"{origin}: rule #{index}: expected a table")
     rule_id = entry.get("id")
-    where = f"{origin}: rule {rule_id!r}" if isinstance(rule_id, str) else f"{origin}: rule #{index}"
+    where = (
+        f"{origin}: rule {rule_id!r}" if isinstance(rule_id, str) else f"{origin}: rule #{index}"
+    )
 
     def fail(problem: str) -> RuleError:
         return RuleError(f"{where}: {problem}")
@@ -159,7 +161,9 @@ def _parse_rule(entry: object, origin: str, index: int) -> Rule:
     )
 
 
-def _strings(entry: Mapping[str, object], key: str, fail: Callable[[str], RuleError]) -> Sequence[str]:
+def _strings(
+    entry: Mapping[str, object], key: str, fail: Callable[[str], RuleError]
+) -> Sequence[str]:
     value = entry.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise fail(f"{key!r} must be a list of strings")

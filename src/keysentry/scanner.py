@@ -12,7 +12,7 @@ import io
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import BinaryIO
+from typing import BinaryIO, Protocol, cast
 
 from keysentry.decoders import TEXT_DECODERS, Limits, TextDecoder
 from keysentry.decoders.archives import Budget, Member, detect, iter_members
@@ -27,6 +27,16 @@ OVERLAP = 16 * 2**10
 SNIPPET_CONTEXT = 60
 _SINGLE_STREAMS = frozenset({"gzip", "bzip2", "xz"})
 MAX_MARKER_LINE = 2**20
+
+
+class ByteSource(Protocol):
+    """What the scanner reads from: a file, a pipe, or a stream of archive member bytes."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def seekable(self) -> bool: ...
+
+    def seek(self, offset: int, whence: int = 0, /) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +80,9 @@ class _Frame:
     budget: Budget
 
     def into(self, member: str, kind: str) -> _Frame:
-        return _Frame(self.path, (*self.members, member), (*self.chain, kind), self.depth + 1,
-                      self.budget)
+        return _Frame(
+            self.path, (*self.members, member), (*self.chain, kind), self.depth + 1, self.budget
+        )
 
 
 @dataclass(slots=True)
@@ -133,7 +144,7 @@ class Scanner:
             return None
         return self.scan_bytes(data, path)
 
-    def scan_file(self, fileobj: BinaryIO, size: int | None, path: str) -> Tally:
+    def scan_file(self, fileobj: ByteSource, size: int | None, path: str) -> Tally:
         """Scan an open, seekable file without reading it into memory at once."""
         tally = Tally()
         self._scan_content(fileobj, size, self._root(path), tally)
@@ -145,14 +156,18 @@ class Scanner:
     # -- containers ---------------------------------------------------------
 
     def _scan_content(
-        self, fileobj: BinaryIO, size: int | None, frame: _Frame, tally: Tally
+        self, fileobj: ByteSource, size: int | None, frame: _Frame, tally: Tally
     ) -> None:
         head = fileobj.read(512)
         kind = detect(head)
         if kind is not None and frame.depth >= self.limits.max_depth:
             tally.issues.append(
-                Issue("depth-cap", _display(frame), f"{kind} nested deeper than "
-                      f"{self.limits.max_depth}: scanned as raw bytes, not unpacked")
+                Issue(
+                    "depth-cap",
+                    _display(frame),
+                    f"{kind} nested deeper than "
+                    f"{self.limits.max_depth}: scanned as raw bytes, not unpacked",
+                )
             )
             kind = None
         if kind is None:
@@ -160,7 +175,7 @@ class Scanner:
             return
         tally.counters["archives"] += 1
         fileobj.seek(0) if fileobj.seekable() else None
-        source: BinaryIO = fileobj if fileobj.seekable() else _Rewound(head, fileobj)
+        source = cast(BinaryIO, fileobj if fileobj.seekable() else _Rewound(head, fileobj))
         failed = False
         outer = frame.members[-1] if frame.members else frame.path
         for item in iter_members(kind, source, outer, self.limits, frame.budget):
@@ -169,8 +184,9 @@ class Scanner:
                 failed = failed or item.kind == "decode-error"
                 continue
             tally.counters["members"] += 1
-            self._scan_member(item, frame.into(item.name, kind), tally,
-                              stream=kind in _SINGLE_STREAMS)
+            self._scan_member(
+                item, frame.into(item.name, kind), tally, stream=kind in _SINGLE_STREAMS
+            )
         if failed and fileobj.seekable():
             # What could not be unpacked is still scanned as bytes: nothing is skipped.
             fileobj.seek(0)
@@ -189,8 +205,12 @@ class Scanner:
             data = reader.read(self.limits.max_member_bytes + 1)
             if len(data) > self.limits.max_member_bytes:
                 tally.issues.append(
-                    Issue("size-cap", _display(frame), "nested zip larger than "
-                          f"{self.limits.max_member_bytes} bytes: scanned as raw bytes")
+                    Issue(
+                        "size-cap",
+                        _display(frame),
+                        "nested zip larger than "
+                        f"{self.limits.max_member_bytes} bytes: scanned as raw bytes",
+                    )
                 )
                 self._scan_windows(_chain_chunks(data, reader, self.chunk_size), frame, tally)
                 return
@@ -255,8 +275,9 @@ class Scanner:
             try:
                 views = decoder.decode(data, where, self.limits)
             except Exception as exc:  # a decoder bug must not end the scan; it is reported
-                tally.issues.append(Issue("decode-error", _display(frame),
-                                          f"{decoder.name}: {type(exc).__name__}"))
+                tally.issues.append(
+                    Issue("decode-error", _display(frame), f"{decoder.name}: {type(exc).__name__}")
+                )
                 continue
             for view in views:
                 tally.counters["decoded_views"] += 1
@@ -268,10 +289,12 @@ class Scanner:
                     continue
                 chain = (*steps, view.step)
                 for cand in self.engine.match(view.data, sub_hits):
-                    self._record(tally, frame, window, view_origin(cand.start), view.data,
-                                 cand, chain)
-                self._decode(view.data, sub_hits, window, frame, tally, view_origin, chain,
-                             level + 1)
+                    self._record(
+                        tally, frame, window, view_origin(cand.start), view.data, cand, chain
+                    )
+                self._decode(
+                    view.data, sub_hits, window, frame, tally, view_origin, chain, level + 1
+                )
 
     def _record(
         self,
@@ -347,7 +370,7 @@ def _display(frame: _Frame, member: str | None = None) -> str:
     return "!".join(parts)
 
 
-def _chunks(head: bytes, fileobj: BinaryIO, size: int) -> Iterator[bytes]:
+def _chunks(head: bytes, fileobj: ByteSource, size: int) -> Iterator[bytes]:
     if head:
         rest = fileobj.read(max(size - len(head), 1))
         yield head + rest
@@ -358,7 +381,7 @@ def _chunks(head: bytes, fileobj: BinaryIO, size: int) -> Iterator[bytes]:
         yield block
 
 
-def _chain_chunks(first: bytes, stream: BinaryIO, size: int) -> Iterator[bytes]:
+def _chain_chunks(first: bytes, stream: ByteSource, size: int) -> Iterator[bytes]:
     for start in range(0, len(first), size):
         yield first[start : start + size]
     yield from _chunks(b"", stream, size)
@@ -400,6 +423,6 @@ class _IterReader(io.RawIOBase):
 class _Rewound(_IterReader):
     """A non-seekable stream with its already-read head put back in front."""
 
-    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+    def __init__(self, head: bytes, rest: ByteSource) -> None:
         super().__init__(iter(lambda: rest.read(CHUNK), b""))
         self._buffer = head

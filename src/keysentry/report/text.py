@@ -117,9 +117,13 @@ def render_summary(result: ScanResult, *, verbose: bool = False) -> str:
         )
         shown = issues if verbose else issues[:MAX_ISSUES_SHOWN]
         for issue in shown:
-            parts.append(f"    {issue.kind}: {issue.path}" + (f": {issue.detail}" if issue.detail else ""))
+            parts.append(
+                f"    {issue.kind}: {issue.path}" + (f": {issue.detail}" if issue.detail else "")
+            )
         if len(shown) < len(issues):
-            parts.append(f"    ... and {len(issues) - len(shown)} more (-v or --format json lists all)")
+            parts.append(
+                f"    ... and {len(issues) - len(shown)} more (-v or --format json lists all)"
+            )
     if real:
         parts.append(
             "  next: treat every key found as compromised; check it with --validate, then "

@@ -12,7 +12,7 @@ import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from keysentry import gitio
 from keysentry.errors import GitError, UsageError
@@ -57,7 +57,7 @@ class _GitIndex:
 class FileWalker:
     """Yields the regular files under the targets; everything else becomes an Issue."""
 
-    def __init__(self, excludes: PathSpec | None = None, *, git_status: bool = True) -> None:
+    def __init__(self, excludes: PathSpec[Any] | None = None, *, git_status: bool = True) -> None:
         self.excludes = excludes
         self.git_status = git_status
         self.issues: list[Issue] = []
@@ -86,8 +86,9 @@ class FileWalker:
                 index = self._dir_index(directory)
                 status = None
                 if index is not None:
-                    status = index.status(os.path.join(os.path.realpath(directory),
-                                                       os.path.basename(target)))
+                    status = index.status(
+                        os.path.join(os.path.realpath(directory), os.path.basename(target))
+                    )
                 yield FileInput(target, target, status)
 
     def _walk_dir(self, root: str) -> Iterator[FileInput]:
@@ -101,8 +102,9 @@ class FileWalker:
                 with os.scandir(fs_dir) as it:
                     entries = sorted(it, key=lambda e: e.name)
             except OSError as exc:
-                self.issues.append(Issue("unreadable", shown_root + rel_dir or root,
-                                         exc.strerror or str(exc)))
+                self.issues.append(
+                    Issue("unreadable", shown_root + rel_dir or root, exc.strerror or str(exc))
+                )
                 continue
             index = self._dir_index(fs_dir)
             real_dir = os.path.realpath(fs_dir) + "/" if index is not None else ""
@@ -112,7 +114,8 @@ class FileWalker:
                 try:
                     if entry.is_symlink():
                         self.issues.append(
-                            Issue("symlink", shown_root + rel, "symbolic link not followed"))
+                            Issue("symlink", shown_root + rel, "symbolic link not followed")
+                        )
                         continue
                     if entry.is_dir(follow_symlinks=False):
                         if entry.name == ".git":
@@ -122,14 +125,14 @@ class FileWalker:
                         continue
                     regular = entry.is_file(follow_symlinks=False)
                 except OSError as exc:
-                    self.issues.append(Issue("unreadable", shown_root + rel,
-                                             exc.strerror or str(exc)))
+                    self.issues.append(
+                        Issue("unreadable", shown_root + rel, exc.strerror or str(exc))
+                    )
                     continue
                 if self._excluded(rel):
                     continue
                 if not regular:
-                    self.issues.append(Issue("not-regular", shown_root + rel,
-                                             "not a regular file"))
+                    self.issues.append(Issue("not-regular", shown_root + rel, "not a regular file"))
                 elif entry.name == ".git":  # a worktree's or submodule's .git file: a path only
                     self.skipped_git_dirs += 1
                 else:
