@@ -46,32 +46,14 @@ def run(fake, monkeypatch, capsys):
     return invoke
 
 
-def _entry_point():  # DEV-ONLY fallback until keysentry.cli registers cli_keys
-    try:
-        from keysentry.cli import cli, main
+def _entry_point():
+    from keysentry.cli import cli, main
 
-        if "check-key" in cli.commands:
-            return main
-    except ImportError:
-        pass
-    from keysentry.cli_keys import register
-    from keysentry.errors import KeysentryError
+    if "check-key" not in cli.commands:  # DEV-ONLY until keysentry.cli calls register(cli)
+        from keysentry.cli_keys import register
 
-    group = click.Group("keysentry")
-    register(group)
-
-    def local_main(argv):
-        try:
-            rv = group.main(args=argv, prog_name="keysentry", standalone_mode=False)
-        except click.ClickException as exc:
-            exc.show()
-            return ExitCode.USAGE
-        except KeysentryError as exc:
-            click.echo(f"keysentry: error: {exc}", err=True)
-            return exc.exit_code
-        return int(rv) if isinstance(rv, int) else 0
-
-    return local_main
+        register(cli)
+    return main
 
 
 @pytest.fixture
@@ -509,6 +491,54 @@ def test_s11_rotate_with_the_client(fake, manager):
         assert client.delete_key(hash_of(old)) is False, "second delete: already gone"
     [post] = fake.requests_for(manager, method="POST")
     assert post.path == "/api/v1/keys"
+
+
+def test_s11_keys_rotate_command(fake, run, manager, tmp_path):
+    old = fake.add_key(name="service", limit=20.0)
+    out = tmp_path / "new-key"
+    result = run("keys", "rotate", hash_of(old), "--yes", "--output", str(out))
+    assert result.code == ExitCode.CLEAN, result.err
+    new = out.read_text().strip()
+    assert new.startswith("sk-or-v1-") and new != old
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert new not in result.out + result.err and old not in result.out + result.err
+    assert probe(fake, new) == "live"
+    assert probe(fake, old) == "invalid"
+    assert fake.key(new).limit == 20.0
+    assert fake.key(new).name.startswith("service (rotated ")
+    methods = [(r.method, r.path.rsplit("/", 1)[-1]) for r in fake.requests_for(manager)]
+    assert methods == [("GET", hash_of(old)), ("POST", "keys"), ("DELETE", hash_of(old))]
+    assert len(fake.requests_for(new, path="/api/v1/key")) == 2  # the command's check + ours
+
+
+def test_rotate_can_keep_or_disable_the_old_key_and_prints_to_stdout(fake, run, manager):
+    old = fake.add_key(name="service")
+    result = run("keys", "rotate", hash_of(old), "--old", "disable", "--yes")
+    assert result.code == ExitCode.CLEAN, result.err
+    new = result.out.strip()
+    assert probe(fake, new) == "live"
+    assert fake.key(old).status == "disabled"
+    result = run("keys", "rotate", hash_of(new), "--old", "keep", "--yes", "--name", "v3")
+    assert result.code == ExitCode.CLEAN
+    assert fake.key(new).status == "live"
+    assert fake.key(result.out.strip()).name == "v3"
+
+
+def test_rotate_leaves_the_old_key_if_the_new_one_is_not_live(fake, run, manager):
+    old = fake.add_key()
+    # Neither probe path answers, so the new key cannot be confirmed live.
+    fake.set_missing("/api/v1/key")
+    fake.set_missing("/api/v1/auth/key")
+    result = run("keys", "rotate", hash_of(old), "--yes")
+    assert result.code == ExitCode.INCOMPLETE
+    assert "left as it is" in result.err
+    assert fake.key(old).status == "live"
+
+
+def test_rotate_unknown_hash_is_a_usage_error(fake, run, manager):
+    result = run("keys", "rotate", "ab" * 32, "--yes")
+    assert result.code == ExitCode.USAGE
+    assert fake.requests_for(manager, method="POST") == []
 
 
 def test_create_rejects_bad_parameters_clearly(fake, manager):

@@ -185,6 +185,8 @@ def test_no_key_in_any_output_log_or_exception(
     assert run("keys", "list", "--format", "json", *v) == 0
     assert run("keys", "audit", "--report", str(report), *v) == 1
     assert run("keys", "audit", "--report", str(report), "--format", "json", *v) == 1
+    new_key = tmp_path / "rotated.key"
+    assert run("keys", "rotate", hash_of(live), "--yes", "-o", str(new_key), *v) == 0
     assert run("revoke", "--report", str(report), "--dry-run", *v) == 0
     assert run("revoke", "--report", str(report), "--yes", *v) == 0
     assert run("revoke", "--delete", "--yes", *v, stdin="\n".join(secrets)) == 0

@@ -38,7 +38,7 @@ _verbose_option = click.option(
 
 
 def register(group: click.Group) -> None:
-    """Add ``check-key``, ``keys`` (list, audit) and ``revoke`` to the main group."""
+    """Add ``check-key``, ``keys`` (list, audit, rotate) and ``revoke`` to the main group."""
     group.add_command(check_key)
     group.add_command(keys_group)
     group.add_command(revoke)
@@ -376,6 +376,99 @@ def _confirm(question: str) -> bool:
     except click.Abort:
         # EOF on stdin (CI) lands here; Ctrl-C is reported the same way by click.
         raise UsageError("no answer to the confirmation prompt; pass --yes to proceed") from None
+
+
+# -- keys rotate (S11) -------------------------------------------------------------------
+
+
+@keys_group.command("rotate")
+@click.argument("key_hash", metavar="HASH")
+@click.option("--name", help="Name of the new key (default: the old name plus today's date).")
+@click.option(
+    "--old",
+    "old_action",
+    type=click.Choice(["delete", "disable", "keep"]),
+    default="delete",
+    show_default=True,
+    help="What to do with the old key once the new one answers live.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the new key to FILE (created with mode 600) instead of stdout.",
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@_verbose_option
+def rotate_key(
+    key_hash: str,
+    name: str | None,
+    old_action: str,
+    output: Path | None,
+    yes: bool,
+    verbose: int,
+) -> int:
+    """Replace the key with fingerprint HASH: create a new key with the same credit limit,
+    check that it answers live, then delete (or disable, or keep) the old one.
+
+    The new key is printed once, on stdout (or written to --output); it cannot be
+    retrieved later. Exit codes: 0 rotated; 2 usage error (unknown HASH, no management key);
+    3 an API call failed (the old key is left untouched unless the new one is live)."""
+    from datetime import datetime, timezone
+
+    from keysentry.validate import ValidationSettings, validate_secrets
+
+    _configure_logging(verbose)
+    key_hash = key_hash.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", key_hash):
+        raise UsageError("HASH must be a key fingerprint: 64 hexadecimal characters")
+    if output is not None and output.exists():
+        raise UsageError(f"{output} exists; refusing to overwrite it with a key")
+    with _management_client() as client:
+        old = client.get_key(key_hash)
+        if old is None:
+            raise UsageError(f"no key {key_hash[:16]} in this account (or it was deleted)")
+        today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+        new_name = name or f"{old.name} (rotated {today})"
+        click.echo(
+            f"Create {new_name!r} (limit {_money(old.limit, none='unlimited')}), then "
+            f"{old_action} {old.hash[:16]} {old.name!r}.",
+            err=True,
+        )
+        if not yes and not _confirm("Rotate?"):
+            click.echo("Nothing changed.", err=True)
+            return int(ExitCode.CLEAN)
+        created = client.create_key(new_name, limit=old.limit, limit_reset=old.limit_reset)
+        _deliver(created.secret, output)
+        settings = ValidationSettings.from_config({}, os.environ, no_cache=True)
+        check = validate_secrets([created.secret], settings)[created.record.hash]
+        if check.status != "live":
+            raise ApiError(
+                f"the new key {created.record.hash[:16]} does not answer live "
+                f"({check.status}: {check.reason}); the old key was left as it is"
+            )
+        if old_action == "delete":
+            client.delete_key(old.hash)
+        elif old_action == "disable":
+            client.disable_key(old.hash)
+    done = {"delete": "deleted", "disable": "disabled", "keep": "kept"}[old_action]
+    click.echo(f"New key {created.record.hash[:16]} is live; old key {done}.", err=True)
+    return int(ExitCode.CLEAN)
+
+
+def _deliver(secret: str, output: Path | None) -> None:
+    """Hand the new key to the user: the one place keysentry prints a key on purpose."""
+    if output is None:
+        click.echo(secret)
+        return
+    try:
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(secret + "\n")
+    except OSError as exc:
+        # The key exists now: it must not be lost, so fall back to stdout.
+        click.echo(f"cannot write {output}: {exc.strerror}; the new key follows", err=True)
+        click.echo(secret)
 
 
 # -- shared helpers ----------------------------------------------------------------------
