@@ -10,16 +10,17 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from keysentry import progress
-from keysentry.config import Config, load_config
 from keysentry.errors import ExitCode, UsageError
 from keysentry.models import ScanResult
-from keysentry.pipeline import ScanRequest
-from keysentry.rules import load_rules
+
+if TYPE_CHECKING:
+    from keysentry.config import Config
+    from keysentry.pipeline import ScanRequest
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -135,6 +136,11 @@ def build_request(
 ) -> ScanRequest:
     if opts.fail_on == "live" and not opts.validate:
         raise UsageError("--fail-on live needs --validate")
+    # Imported here, not at the top: `keysentry --help` and the hook start-up stay light.
+    from keysentry.config import load_config
+    from keysentry.pipeline import ScanRequest
+    from keysentry.rules import load_rules
+
     config = load_config(opts.config_path, Path.cwd())
     rules = load_rules([*config.rules, *opts.rules])
     validation = None
