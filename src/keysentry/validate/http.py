@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import ipaddress
 from collections.abc import Callable
-from http.cookiejar import DefaultCookiePolicy
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -62,6 +61,8 @@ def check_base_url(url: str) -> str:
 
 def make_session(base_url: str, *, pool_size: int = 4) -> requests.Session:
     """A ``requests.Session`` configured for keysentry's API calls to ``base_url``."""
+    from http.cookiejar import DefaultCookiePolicy  # pulls in urllib.request: import late
+
     import requests.adapters
 
     session_class, _ = _classes()
