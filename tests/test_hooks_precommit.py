@@ -223,6 +223,11 @@ def test_installed_hooks_on_real_commit_and_push(hook_repo, user_repo: Path, key
         )
 
     assert run("push", "-q", "origin", "main").returncode == 0  # a new history, no key
+    # git commit -a commits through a temporary index: the framework passes the file
+    (user_repo / "README.md").write_text(f"# project\ntoken {key}\n")
+    blocked = run("commit", "-q", "-a", "-m", "leak via -a")
+    assert blocked.returncode != 0 and "README.md:2:7" in blocked.stdout + blocked.stderr
+    run("checkout", "--", "README.md")
     (user_repo / "cfg.yaml").write_text(f"api_key: {key}\n")
     run("add", "cfg.yaml")
     blocked = run("commit", "-q", "-m", "leak")

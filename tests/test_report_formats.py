@@ -156,3 +156,29 @@ def test_validation_in_every_format(key) -> None:
     result = ScanResult("scan", (), (f,), ScanStats())
     for name, reporter in REPORTERS.items():
         assert "invalid" in reporter(result, False), name
+
+
+def test_github_format_writes_the_step_summary(tmp_path, monkeypatch, capsys, key) -> None:
+    from keysentry.cli import main
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.py").write_text(f'KEY = "{key}"\n')
+    summary = tmp_path / "summary.md"
+    summary.write_text("previous step\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert main(["scan", "src", "--format", "github"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("::error file=src/a.py,line=1,col=8,")
+    text = summary.read_text()
+    assert text.startswith("previous step\n## :rotating_light: keysentry scan: 1 leaked key(s)")
+    assert redact(key) in text and key not in text
+    # a summary that cannot be written is a warning, not a failure of the scan
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "missing" / "x.md"))
+    assert main(["scan", "src", "--format", "github"]) == 1
+    assert "warning: cannot write $GITHUB_STEP_SUMMARY" in capsys.readouterr().err
+    # other formats leave it alone
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    before = summary.read_text()
+    assert main(["scan", "src", "--format", "json"]) == 1
+    assert summary.read_text() == before

@@ -203,3 +203,37 @@ def test_absolute_paths_become_file_uris(validator, keys) -> None:
     validator.validate(doc)
     art = doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
     assert art == {"uri": "file:///tmp/x%20y/a.py"}
+
+
+def test_real_scans_validate(validator, repo, monkeypatch, capsys, keys) -> None:
+    """Archive members, a file, history blobs and a commit message, through the CLI."""
+    import io
+    import zipfile
+
+    from conftest import git
+    from keysentry.cli import main
+
+    k_file, k_zip, k_msg = keys(3)
+    (repo / "app.env").write_text(f"OPENROUTER_API_KEY={k_file}\n")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("pkg/settings.py", f'\n\nKEY = "{k_zip}"\n')
+    (repo / "dist.zip").write_bytes(buf.getvalue())
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", f"add config\n\nused {k_msg} for testing")
+    monkeypatch.chdir(repo)
+    for command in (["scan", "."], ["history"]):
+        assert main([*command, "--format", "sarif"]) == 1
+        doc = json.loads(capsys.readouterr().out)
+        validator.validate(doc)
+        results = doc["runs"][0]["results"]
+        uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results}
+        assert {"app.env", "dist.zip"} <= uris
+        member = next(r for r in results if r["properties"].get("members"))
+        assert member["properties"]["members"] == ["pkg/settings.py"]
+        assert member["properties"]["memberLine"] == 3
+        text = json.dumps(doc)
+        assert all(k not in text for k in (k_file, k_zip, k_msg))
+    message = next(r for r in results if r["properties"]["source"] == "commit-message")
+    uri = message["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri.startswith(".git/commit/") and message["properties"]["commit"]["id"] in uri
