@@ -26,6 +26,8 @@ _MIN_LINE = 16
 """Shorter lines are not taken for wrapped output (real wrappers use 60 to 76)."""
 _MAX_INDENT = 64
 _KEY_LEN = 6
+_REACH = 32
+"""How far from a reported offset a trigger is looked for (longer than any trigger)."""
 """Triggers are looked up by their first bytes; every trigger is at least this long."""
 
 
@@ -331,9 +333,8 @@ def _trigger_hits(data: bytes, pos: int, code: _Code) -> Iterator[tuple[int, int
     if here:
         yield from here
         return
-    reach = max(len(h) for h, _ in code.halves)
     for half, phase in code.halves:
-        found = data.find(half, max(0, pos - reach), pos + reach)
+        found = data.find(half, max(0, pos - _REACH), pos + _REACH)
         if found >= 0:
             yield found, phase
 
@@ -370,6 +371,9 @@ def _decode_runs(data: bytes, offsets: Sequence[int], limits: Limits, code: _Cod
     for offset in sorted(set(offsets)):
         if not 0 <= offset < len(data):
             continue
+        # Offsets ascend: a run that ended before this one cannot hold a later trigger,
+        # so the list stays short however many runs a buffer has.
+        done = [item for item in done if item.hi > offset - _REACH]
         for pos, phase in list(_trigger_hits(data, offset, code)):
             if _covered(done, pos, phase, q):
                 continue

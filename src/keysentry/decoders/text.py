@@ -100,6 +100,7 @@ def decode_utf16(data: bytes, offsets: Sequence[int], limits: Limits) -> list[De
     out: list[Derived] = []
     spans: list[tuple[int, int]] = []
     for offset in sorted(set(offsets)):
+        spans = [span for span in spans if span[1] > offset - 2 * len(_LE_TRIGGER)]
         for s in list(_utf16_units(data, offset)):
             if any(lo <= s < hi for lo, hi in spans):
                 continue
