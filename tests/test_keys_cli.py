@@ -298,9 +298,14 @@ def test_audit_flags(tmp_path):
     base = ApiKeyRecord(hash="a" * 64, name="k", limit=5.0, expires_at="2099-01-01T00:00:00Z")
     clean = ApiKeyRecord(**{**_fields(base), "usage": 1.0, "usage_monthly": 1.0})
     assert audit_key(clean).flags == ()
-    risky = ApiKeyRecord(hash="b" * 64, name="r", disabled=True, usage=0.0, usage_monthly=0.0)
-    flags = audit_key(risky, leaked=frozenset({"b" * 64})).flags
-    assert flags == ("leaked", "no-limit", "no-expiry", "never-used", "disabled-not-deleted")
+    risky = ApiKeyRecord(hash="b" * 64, name="r", usage=0.0, usage_monthly=0.0)
+    audited = audit_key(risky, leaked=frozenset({"b" * 64}))
+    assert audited.leaked
+    assert audited.flags == ("leaked", "no-limit", "no-expiry", "never-used")
+    revoked = ApiKeyRecord(**{**_fields(risky), "disabled": True})
+    audited = audit_key(revoked, leaked=frozenset({"b" * 64}))
+    assert audited.leaked, "still marked as leaked"
+    assert audited.flags == ("no-limit", "no-expiry", "never-used", "disabled-not-deleted")
     stale = ApiKeyRecord(**{**_fields(base), "usage": 3.0, "usage_monthly": 0.0})
     assert audit_key(stale).flags == ("unused-this-month",)
     assert "management-key" in audit_key(base, management=frozenset({"a" * 64})).flags
@@ -339,15 +344,27 @@ def test_audit_finds_a_leaked_management_key_by_hash(fake, run, manager, tmp_pat
     assert other_mgmt not in result.out + result.err
 
 
-def test_audit_with_nothing_flagged_exits_0(fake, run, monkeypatch):
-    mgmt = fake.add_key("management", limit=1.0, expires_at="2099-01-01T00:00:00Z")
-    monkeypatch.setenv("OPENROUTER_MANAGEMENT_KEY", mgmt)
-    fake.add_key(expires_at="2099-01-01T00:00:00Z")
-    # The management key itself is always flagged, so only it and a tidy key remain.
-    result = run("keys", "audit", "--format", "json")
-    flagged = {k["name"]: k["flags"] for k in json.loads(result.out)["keys"]}
-    assert result.code == ExitCode.FINDINGS
-    assert sorted(flagged.values()) == [[], ["management-key"]]
+def test_audit_exit_code_follows_fail_on(fake, run, manager, tmp_path):
+    leaked = fake.add_key(expires_at="2099-01-01T00:00:00Z")
+    fake.add_key(limit=None, expires_at="2099-01-01T00:00:00Z")
+    report = str(write_report(tmp_path / "r.json", leaked))
+    assert run("keys", "audit").code == ExitCode.CLEAN, "no report: nothing leaked"
+    assert run("keys", "audit", "--fail-on", "no-limit").code == ExitCode.FINDINGS
+    assert run("keys", "audit", "--fail-on", "any").code == ExitCode.FINDINGS
+    assert run("keys", "audit", "--report", report).code == ExitCode.FINDINGS
+    assert run("revoke", "--report", report, "--yes").code == ExitCode.CLEAN
+    result = run("keys", "audit", "--report", report, "--format", "json")
+    assert result.code == ExitCode.CLEAN, "the gate clears once the leaked key is disabled"
+    [entry] = [k for k in json.loads(result.out)["keys"] if k["hash"] == hash_of(leaked)]
+    assert entry["leaked"] is True
+    assert entry["flags"] == ["disabled-not-deleted"]
+
+
+def test_audit_flag_names_match_the_cli_choices():
+    from keysentry.cli_keys import _AUDIT_FLAG_NAMES
+    from keysentry.validate.audit import AUDIT_FLAGS
+
+    assert _AUDIT_FLAG_NAMES == AUDIT_FLAGS
 
 
 @pytest.mark.parametrize(

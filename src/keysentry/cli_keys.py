@@ -1,4 +1,4 @@
-"""CLI commands that talk to the OpenRouter API: check-key, keys list/audit, revoke.
+"""CLI commands that talk to the OpenRouter API: check-key, keys list/audit/rotate, revoke.
 
 Keys are read from stdin or the environment only, never from argv (argv lands in shell
 history and in the process list). The base URL comes from ``OPENROUTER_BASE_URL`` or the
@@ -31,6 +31,17 @@ if TYPE_CHECKING:
 MANAGEMENT_KEY_ENV = "OPENROUTER_MANAGEMENT_KEY"
 _KEY = re.compile(r"sk-or-v\d+-[0-9a-f]{64}")
 _HANDLER_NAME = "keysentry-cli-keys"
+# Kept in step with keysentry.validate.audit.AUDIT_FLAGS (a test checks), which is not
+# imported here so that building the click options stays cheap.
+_AUDIT_FLAG_NAMES = (
+    "leaked",
+    "management-key",
+    "no-limit",
+    "no-expiry",
+    "never-used",
+    "unused-this-month",
+    "disabled-not-deleted",
+)
 
 _verbose_option = click.option(
     "--verbose", "-v", count=True, help="Log progress to stderr (-vv for every request)."
@@ -206,6 +217,14 @@ def list_keys(include_disabled: bool, workspace: str | None, format_: str, verbo
 )
 @click.option("--workspace", metavar="ID", help="Audit this workspace (default: the default one).")
 @click.option(
+    "--fail-on",
+    multiple=True,
+    type=click.Choice([*_AUDIT_FLAG_NAMES, "any"]),
+    default=("leaked",),
+    show_default=True,
+    help="Exit 1 when a key has this flag (repeatable; 'any' for every flag).",
+)
+@click.option(
     "--format",
     "format_",
     type=click.Choice(["table", "json"]),
@@ -213,13 +232,20 @@ def list_keys(include_disabled: bool, workspace: str | None, format_: str, verbo
     show_default=True,
 )
 @_verbose_option
-def audit_keys(report_path: Path | None, workspace: str | None, format_: str, verbose: int) -> int:
-    """Flag risky keys: leaked, management, no credit limit, no expiry, never used or unused
-    this month, disabled but not deleted.
+def audit_keys(
+    report_path: Path | None,
+    workspace: str | None,
+    fail_on: tuple[str, ...],
+    format_: str,
+    verbose: int,
+) -> int:
+    """Flag risky keys: leaked (and still enabled), management, no credit limit, no expiry,
+    never used or unused this month, disabled but not deleted.
 
     With --report, a report's fingerprints are matched to the keys' hash (a redacted report
-    is enough). Exit codes: 0 no key flagged; 1 at least one key flagged; 2 usage error;
-    3 the API call failed."""
+    is enough). Exit codes: 0 no key has a --fail-on flag; 1 at least one key has one (by
+    default: a leaked key that is still enabled, so the gate clears once it is revoked);
+    2 usage error; 3 the API call failed."""
     from keysentry.validate.audit import audit_keys as run_audit
     from keysentry.validate.audit import load_report
 
@@ -243,8 +269,9 @@ def audit_keys(report_path: Path | None, workspace: str | None, format_: str, ve
     else:
         click.echo(_table(_AUDIT_COLUMNS, [_audit_row(a) for a in audited]), nl=False)
         _audit_summary(audited, missing, report_path is not None)
-    flagged = any(a.flags for a in audited)
-    return int(ExitCode.FINDINGS if flagged else ExitCode.CLEAN)
+    gate = set(_AUDIT_FLAG_NAMES) if "any" in fail_on else set(fail_on)
+    failed = any(gate.intersection(a.flags) for a in audited)
+    return int(ExitCode.FINDINGS if failed else ExitCode.CLEAN)
 
 
 def _audit_json(audited: Sequence[AuditedKey], missing: Sequence[str]) -> str:

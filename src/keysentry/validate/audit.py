@@ -29,7 +29,7 @@ AuditFlag = Literal[
 ]
 
 FLAG_HELP: Mapping[AuditFlag, str] = {
-    "leaked": "found in the given keysentry report: revoke it",
+    "leaked": "found in the given keysentry report and still enabled: revoke it",
     "management-key": "a management key can create and delete every key of the account",
     "no-limit": "no credit limit: a leak can spend without bound",
     "no-expiry": "no expiry date",
@@ -42,14 +42,15 @@ _FINGERPRINT = re.compile(r"[0-9a-f]{64}")
 _KEY = re.compile(r"sk-or-v\d+-[0-9a-f]{64}")
 
 
+AUDIT_FLAGS: tuple[AuditFlag, ...] = tuple(FLAG_HELP)
+
+
 @dataclass(frozen=True, slots=True)
 class AuditedKey:
     record: ApiKeyRecord
     flags: tuple[AuditFlag, ...]
-
-    @property
-    def leaked(self) -> bool:
-        return "leaked" in self.flags
+    leaked: bool = False
+    """In the report, enabled or not (the ``leaked`` flag is only for enabled keys)."""
 
 
 def audit_key(
@@ -60,7 +61,9 @@ def audit_key(
 ) -> AuditedKey:
     """Flags for one key. ``leaked`` and ``management`` are sets of key hashes."""
     flags: list[AuditFlag] = []
-    if record.hash in leaked:
+    is_leaked = record.hash in leaked
+    if is_leaked and not record.disabled:
+        # A disabled leaked key no longer works; it keeps "disabled-not-deleted" below.
         flags.append("leaked")
     if record.hash in management or record.is_management_key:
         flags.append("management-key")
@@ -76,7 +79,7 @@ def audit_key(
         flags.append("unused-this-month")
     if record.disabled:
         flags.append("disabled-not-deleted")
-    return AuditedKey(record, tuple(flags))
+    return AuditedKey(record, tuple(flags), is_leaked)
 
 
 def audit_keys(
