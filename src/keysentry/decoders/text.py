@@ -7,7 +7,7 @@ decoded byte maps to the code unit or escape sequence it came from.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from keysentry.decoders.encoded import PREFIX
 from keysentry.decoders.views import Derived, Limits, SegmentMapBuilder, TextDecoder
@@ -209,12 +209,17 @@ def _windows(offsets: Sequence[int], size: int) -> list[tuple[int, int]]:
     return merged
 
 
+_Unescape = Callable[[re.Match[bytes]], bytes | None]
+
+
 def _clusters(
-    data: bytes, lo: int, hi: int, pattern: re.Pattern[bytes]
+    data: bytes, lo: int, hi: int, pattern: re.Pattern[bytes], unescape: _Unescape
 ) -> Iterator[tuple[int, int]]:
     """Spans of escapes no more than a margin apart, with a margin of plain text around."""
     start = end = -1
     for found in pattern.finditer(data, lo, hi):
+        if unescape(found) is None:
+            continue  # kept as written: plain text, as far as the margins go
         s, e = found.span()
         if start >= 0 and s - end > _MARGIN:
             yield max(lo, start - _MARGIN), min(hi, end + _MARGIN)
@@ -236,7 +241,7 @@ def _pieces(lo: int, hi: int, limit: int) -> Iterator[tuple[int, int]]:
 
 
 def _unescape_span(
-    data: bytes, lo: int, hi: int, pattern: re.Pattern[bytes], percent: bool
+    data: bytes, lo: int, hi: int, pattern: re.Pattern[bytes], unescape: _Unescape, step: str
 ) -> Derived | None:
     builder = SegmentMapBuilder()
     parts: list[bytes] = []
@@ -245,7 +250,7 @@ def _unescape_span(
     quoting = False
     for found in pattern.finditer(data, lo, hi):
         s, e = found.span()
-        value = _unescape_percent(found) if percent else _unescape_backslash(found)
+        value = unescape(found)
         if value is None:
             continue
         if s > pos:
@@ -254,26 +259,32 @@ def _unescape_span(
         parts.append(value)
         builder.add(len(value), s, len(value), e - s)
         decoded += 1
-        quoting = quoting or (not percent and data[s + 1] in b'"\\')
+        quoting = quoting or data[s : s + 2] in (b'\\"', b"\\\\")
         pos = e
     if not decoded:
         return None
     if hi > pos:
         parts.append(data[pos:hi])
         builder.add(hi - pos, pos, 1, 1)
-    step = "percent" if percent else ("json-string" if quoting else "escape")
+    # Escaped quotes and backslashes are a string inside a string (JSON in JSON).
+    step = "json-string" if quoting and step == "escape" else step
     return Derived(b"".join(parts), step, builder.build())
 
 
 def _decode_escapes(
-    data: bytes, offsets: Sequence[int], limits: Limits, pattern: re.Pattern[bytes], percent: bool
+    data: bytes,
+    offsets: Sequence[int],
+    limits: Limits,
+    pattern: re.Pattern[bytes],
+    unescape: _Unescape,
+    step: str,
 ) -> list[Derived]:
     limit = max(limits.max_encoded_run, 2 * _KEY_SPAN)
     out: list[Derived] = []
     for lo, hi in _windows(offsets, len(data)):
-        for cluster in _clusters(data, lo, hi, pattern):
+        for cluster in _clusters(data, lo, hi, pattern, unescape):
             for start, stop in _pieces(*cluster, limit):
-                view = _unescape_span(data, start, stop, pattern, percent)
+                view = _unescape_span(data, start, stop, pattern, unescape, step)
                 if view is not None:
                     out.append(view)
     return out
@@ -282,12 +293,12 @@ def _decode_escapes(
 def decode_escapes(data: bytes, offsets: Sequence[int], limits: Limits) -> list[Derived]:
     """Undo one level of backslash escapes (``\\uXXXX`` with surrogate pairs, ``\\u{X}``,
     ``\\UXXXXXXXX``, ``\\xXX``, octal, and ``\\" \\\\ \\/ \\n`` ...) near the triggers."""
-    return _decode_escapes(data, offsets, limits, _BACKSLASH, percent=False)
+    return _decode_escapes(data, offsets, limits, _BACKSLASH, _unescape_backslash, "escape")
 
 
 def decode_percent(data: bytes, offsets: Sequence[int], limits: Limits) -> list[Derived]:
     """Undo one level of percent-encoding near the triggers."""
-    return _decode_escapes(data, offsets, limits, _PERCENT, percent=True)
+    return _decode_escapes(data, offsets, limits, _PERCENT, _unescape_percent, "percent")
 
 
 ESCAPE = TextDecoder("escape", ESCAPE_TRIGGERS, decode_escapes)
