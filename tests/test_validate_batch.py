@@ -223,6 +223,16 @@ def test_corrupt_cache_is_ignored_with_a_warning(fake, tmp_path, caplog):
     assert json.loads(path.read_text())["version"] == 1, "rewritten"
 
 
+def test_no_cache_does_not_read_or_write_the_cache(fake, tmp_path, caplog):
+    path = tmp_path / "cache" / CACHE_FILE
+    path.parent.mkdir(parents=True)
+    path.write_text("{not json")
+    with caplog.at_level(logging.WARNING, logger="keysentry"):
+        validate_findings([finding(fake.add_key())], settings(fake, tmp_path, cache=False))
+    assert caplog.records == []
+    assert path.read_text() == "{not json"
+
+
 def test_unwritable_cache_is_not_fatal(fake, tmp_path, caplog):
     blocker = tmp_path / "file"
     blocker.write_text("")

@@ -44,15 +44,16 @@ def validate_secrets(secrets: Iterable[str], settings: ValidationSettings) -> di
     if not distinct:
         return {}
     results: dict[str, Validation] = {}
-    cache = ValidationCache.open(settings.cache_dir, base_url, settings.cache_ttl)
+    cache = None
     if settings.cache:
+        cache = ValidationCache.open(settings.cache_dir, base_url, settings.cache_ttl)
         for fp in distinct:
             hit = cache.get(fp)
             if hit is not None:
                 results[fp] = hit
     todo = {fp: s for fp, s in distinct.items() if fp not in results}
     results.update(_probe_all(todo, replace(settings, base_url=base_url)))
-    if settings.cache:
+    if cache is not None:
         for fp in todo:
             cache.put(fp, results[fp])
         cache.save()
