@@ -26,9 +26,9 @@ _MIN_LINE = 16
 """Shorter lines are not taken for wrapped output (real wrappers use 60 to 76)."""
 _MAX_INDENT = 64
 _KEY_LEN = 6
+"""Triggers are looked up by their first bytes; every trigger is at least this long."""
 _REACH = 32
 """How far from a reported offset a trigger is looked for (longer than any trigger)."""
-"""Triggers are looked up by their first bytes; every trigger is at least this long."""
 
 
 def _stable_base64(raw: bytes) -> list[tuple[bytes, int]]:
@@ -43,7 +43,7 @@ def _stable_base64(raw: bytes) -> list[tuple[bytes, int]]:
     return out
 
 
-def split_for_wrapping(needle: bytes, phase: int, quantum: int) -> list[tuple[bytes, int]]:
+def _split_for_wrapping(needle: bytes, phase: int, quantum: int) -> list[tuple[bytes, int]]:
     """Two overlapping halves of a needle: if a line break falls anywhere inside the
     needle, one half still lies whole on one line. Each half comes with its phase."""
     size = len(needle)
@@ -74,7 +74,7 @@ def _hex_needles() -> list[tuple[bytes, int]]:
     return [(core, 0), (core.upper(), 0)]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class _Code:
     """A fixed-rate text encoding of bytes, and the triggers that reveal a key in it."""
 
@@ -100,7 +100,7 @@ class _Code:
 def _halves(needles: Sequence[tuple[bytes, int]], quantum: int) -> tuple[tuple[bytes, int], ...]:
     out: dict[tuple[bytes, int], None] = {}
     for needle, phase in needles:
-        for half in split_for_wrapping(needle, phase, quantum):
+        for half in _split_for_wrapping(needle, phase, quantum):
             out[half] = None
     return tuple(out)
 
