@@ -7,13 +7,20 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fake_openrouter import FakeOpenRouter, fake_openrouter_fixture, hash_of, make_key
 from keysentry.errors import UsageError
 from keysentry.validate.http import USER_AGENT, check_base_url, make_session
 from keysentry.validate.management import ManagementClient
 from keysentry.validate.probe import ProbeContext, probe_key
-from keysentry.validate.ratelimit import TokenBucket, backoff_seconds, retry_after_seconds
+from keysentry.validate.ratelimit import (
+    MAX_HINT_SECONDS,
+    TokenBucket,
+    backoff_seconds,
+    retry_after_seconds,
+)
 
 fake = fake_openrouter_fixture()
 
@@ -267,6 +274,15 @@ def test_safe_headers_only(fake, session):
         assert name not in request.header_names
 
 
+def test_the_fake_logs_token_hashes_only(fake, session):
+    key = fake.add_key()
+    probe(fake, session, key)
+    requests.get(fake.base_url + "/key", headers={"Authorization": f"Bearer {key}"}, timeout=5)
+    assert [r.token_hash for r in fake.requests] == [hash_of(key)] * 2
+    assert key not in repr(fake.requests)
+    assert key[9:] not in repr(fake.requests)
+
+
 def test_x_api_key_header_is_accepted_by_the_fake(fake):
     key = fake.add_key()
     answer = requests.get(fake.base_url + "/key", headers={"x-api-key": key}, timeout=5)
@@ -328,6 +344,17 @@ def test_ratelimit_reset_epoch_ms_in_headers_and_body():
     assert retry_after_seconds({}, body, now=now) == pytest.approx(4.0)
     assert retry_after_seconds({}, {"error": "x"}, now=now) is None
     assert retry_after_seconds({"Retry-After": "soon"}, now=now) is None
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["Retry-After", "retry-after", "X-RateLimit-Reset", "Other"]),
+        st.one_of(st.text(max_size=40), st.integers().map(str), st.floats().map(str)),
+    )
+)
+def test_any_header_value_gives_a_bounded_delay_or_none(headers):
+    delay = retry_after_seconds(headers, {"error": {"metadata": {"headers": headers}}})
+    assert delay is None or 0.0 <= delay <= MAX_HINT_SECONDS
 
 
 def test_hint_in_the_past_means_no_wait():
