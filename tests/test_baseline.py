@@ -63,17 +63,17 @@ def test_dump_is_sorted_one_entry_per_line_and_round_trips() -> None:
             "entry 1: 'fingerprint' must be 64 lowercase hex",
         ),
         (
-            '{"keysentry_baseline": 1, "entries": [{"fingerprint": "%s"}]}' % FP_A,
+            f'{{"keysentry_baseline": 1, "entries": [{{"fingerprint": "{FP_A}"}}]}}',
             "entry 1: 'rule_id' must be a non-empty string",
         ),
         (
-            '{"keysentry_baseline": 1, "entries": [{"rule_id": "r", "fingerprint": "%s", '
-            '"line": 3}]}' % FP_A,
+            f'{{"keysentry_baseline": 1, "entries": [{{"rule_id": "r", "fingerprint": "{FP_A}", '
+            '"line": 3}]}',
             "entry 1: unknown key 'line'",
         ),
         (
-            '{"keysentry_baseline": 1, "entries": [{"rule_id": "r", "fingerprint": "%s", '
-            '"reason": 5}]}' % FP_A,
+            f'{{"keysentry_baseline": 1, "entries": [{{"rule_id": "r", "fingerprint": "{FP_A}", '
+            '"reason": 5}]}',
             "entry 1: 'reason' must be a string",
         ),
     ],
@@ -87,7 +87,7 @@ def test_malformed_baselines_name_file_and_problem(text: str, problem: str) -> N
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(BaselineError, match="not found: .*nope.json.*baseline create"):
+    with pytest.raises(BaselineError, match=r"not found: .*nope\.json.*baseline create"):
         load_baseline(tmp_path / "nope.json")
 
 
@@ -209,7 +209,7 @@ def test_configured_baseline_is_used(tmp_path, monkeypatch, capsys, key) -> None
 def test_from_report(tmp_path, monkeypatch, capsys, key) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "x.cfg").write_text(f"key={key}\n")
-    code, out, _ = run(capsys, "scan", ".", "--format", "json", "--output", "r.json")
+    code, _, _ = run(capsys, "scan", ".", "--format", "json", "--output", "r.json")
     assert code == 1
     (tmp_path / "x.cfg").unlink()
     code, _, _ = run(capsys, "baseline", "create", "--from-report", "r.json")
