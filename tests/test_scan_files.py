@@ -309,3 +309,28 @@ def test_symlinks_unreadable_and_git_dirs_are_reported_not_followed(tmp_path: Pa
     if os.geteuid() != 0:  # root reads anything
         assert "unreadable" in kinds
     assert report["stats"]["counters"]["git_dirs_skipped"] == 1
+
+
+def test_caps_are_reported_not_silent(tmp_path: Path) -> None:
+    key = make_key()
+    root = tmp_path / "tree"
+    root.mkdir()
+    # A bomb: 300 MiB of zeros compressed, then a key the cap keeps us from reaching.
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb") as gz:
+        block = b"\0" * 2**20
+        for _ in range(300):
+            gz.write(block)
+        gz.write(key.encode())
+    (root / "bomb.gz").write_bytes(buf.getvalue())
+    # Five levels of nesting with the default depth of 4.
+    data = f"K={key}\n".encode()
+    for level in range(5):
+        data = _zip({f"level{level}.txt" if level == 0 else f"level{level}.zip": data})
+    (root / "deep.zip").write_bytes(data)
+    config = tmp_path / "ks.toml"
+    config.write_text("max_decoded_bytes = 8388608\n")
+    code, report = run_json(tmp_path, "scan", str(root), "--config", str(config))
+    kinds = {i["kind"] for i in report["stats"]["issues"]}
+    assert "size-cap" in kinds and "depth-cap" in kinds, report["stats"]
+    assert report["stats"]["counters"]["skipped_size_cap"] >= 1
