@@ -333,4 +333,5 @@ def test_caps_are_reported_not_silent(tmp_path: Path) -> None:
     code, report = run_json(tmp_path, "scan", str(root), "--config", str(config))
     kinds = {i["kind"] for i in report["stats"]["issues"]}
     assert "size-cap" in kinds and "depth-cap" in kinds, report["stats"]
+    assert code == 0
     assert report["stats"]["counters"]["skipped_size_cap"] >= 1
