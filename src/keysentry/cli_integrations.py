@@ -2,7 +2,7 @@
 
 For ``ci`` each detector reads the environment (and GitHub's event payload) and
 returns :class:`CommitRange` values with a plain-language reason, which ``ci``
-states before scanning.
+states in the summary and in every report's notes.
 """
 
 from __future__ import annotations
