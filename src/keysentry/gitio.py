@@ -1,22 +1,34 @@
 """The only module that runs git.
 
 Every call is hardened so that nothing configured by a scanned repository can
-run: no hooks, no fsmonitor, no pager, no external diff or textconv, no
-credential helpers or ssh, and no network at all (so a partial clone cannot
-lazily fetch). Bytes in, bytes out; errors carry the command and stderr.
+run: no hooks, no fsmonitor, no pager, no external diff or textconv, no clean or
+smudge filters, no signature programs, no credential helpers or ssh, and no
+network at all (so a partial clone cannot lazily fetch a missing object). Bytes
+in, bytes out; errors carry the command and stderr.
+
+gitpython is deliberately not used here: importing it costs ~65 ms (the whole
+pre-commit budget is 150 ms) and runs ``git version`` outside this hardening,
+and everything keysentry needs is a single plumbing call.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+import tempfile
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
-from keysentry.errors import GitError
+from keysentry.errors import ExitCode, GitError
 
 DEFAULT_TIMEOUT = 600.0
+PIPE_SIZE = 2**20
+"""Size asked for the pipe of streamed output: fewer, larger reads and context switches."""
 
 # -c overrides win over every configuration file, the repository's included.
 HARDENING: tuple[str, ...] = (
@@ -25,13 +37,28 @@ HARDENING: tuple[str, ...] = (
     "-c", "core.pager=cat",
     "-c", "core.sshCommand=false",
     "-c", "core.askPass=false",
+    "-c", "core.editor=false",
+    "-c", "sequence.editor=false",
     "-c", "credential.helper=",
     "-c", "diff.external=",
+    "-c", "diff.relative=false",
     "-c", "protocol.allow=never",
     "-c", "fetch.recurseSubmodules=false",
+    "-c", "submodule.recurse=false",
     "-c", "core.untrackedCache=false",
     "-c", "gc.auto=0",
     "-c", "maintenance.auto=false",
+    # `git log` would run gpg.program on every signed commit with this set.
+    "-c", "log.showSignature=false",
+    "-c", "gpg.program=false",
+    "-c", "gpg.ssh.program=false",
+    "-c", "gpg.x509.program=false",
+    # Rename detection reads blobs (in a partial clone: fetches them); never wanted.
+    "-c", "diff.renames=false",
+    # Parsed output must not change shape with the repository's taste.
+    "-c", "log.showRoot=true",
+    "-c", "color.ui=false",
+    "-c", "core.quotePath=false",
 )  # fmt: skip
 
 _DROP_ENV = (
@@ -40,6 +67,8 @@ _DROP_ENV = (
     "GIT_INDEX_FILE",
     "GIT_OBJECT_DIRECTORY",
     "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
     "GIT_EXTERNAL_DIFF",
     "GIT_PAGER",
     "GIT_SSH",
@@ -47,11 +76,21 @@ _DROP_ENV = (
     "GIT_ASKPASS",
     "SSH_ASKPASS",
     "GIT_EDITOR",
+    "GIT_SEQUENCE_EDITOR",
     "GIT_CONFIG_PARAMETERS",
     "GIT_CONFIG_COUNT",
     "GIT_EXEC_PATH",
     "GIT_TRACE",
+    "GIT_SHALLOW_FILE",
+    "GIT_REPLACE_REF_BASE",
+    "GIT_QUARANTINE_PATH",
 )
+
+
+class NotARepositoryError(GitError):
+    """The path is not inside a git repository: the user pointed at the wrong place."""
+
+    exit_code = ExitCode.USAGE
 
 
 def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -100,8 +139,7 @@ def run_git(
             command,
             cwd=cwd,
             input=input,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            capture_output=True,
             stdin=None if input is not None else subprocess.DEVNULL,
             env=git_env(env),
             timeout=timeout,
@@ -110,13 +148,30 @@ def run_git(
     except subprocess.TimeoutExpired:
         raise GitError(f"git {' '.join(args[:2])} timed out after {timeout:.0f}s") from None
     except OSError as exc:
-        raise GitError(f"cannot run git: {exc.strerror or exc}") from None
+        raise GitError(f"cannot run git in {cwd}: {exc.strerror or exc}") from None
     if check and proc.returncode != 0:
-        raise GitError(
-            f"git {' '.join(args[:3])} failed (exit {proc.returncode}): "
-            f"{proc.stderr.decode('utf-8', 'replace').strip()[:500]}"
-        )
+        raise git_failure(args, proc.returncode, proc.stderr, cwd)
     return proc
+
+
+def git_failure(args: Sequence[str], code: int, stderr: bytes, cwd: str | Path) -> GitError:
+    """A GitError whose text says what went wrong and what to do about it."""
+    text = stderr.decode("utf-8", "replace").strip()
+    lower = text.lower()
+    if "not a git repository" in lower:
+        return NotARepositoryError(f"not a git repository: {cwd}")
+    if "dubious ownership" in lower:
+        return GitError(
+            f"git refuses to read {cwd}: it is owned by another user. If you trust it, run "
+            f"`git config --global --add safe.directory {cwd}` (or scan a copy you own)"
+        )
+    what = f"git {' '.join(args[:3])} failed (exit {code})"
+    if any(s in lower for s in ("corrupt", "inflate", "bad object", "unable to read", "fsck")):
+        return GitError(
+            f"{what}: the repository has a corrupt or unreadable object; `git fsck` shows "
+            f"which. git said: {text[:400]}"
+        )
+    return GitError(f"{what}: {text[:500]}")
 
 
 def work_tree_root(path: Path) -> Path | None:
@@ -141,3 +196,210 @@ def list_paths(root: Path, *, ignored: bool) -> set[bytes]:
         args = ["ls-files", "-z", "--cached"]
     out = run_git(args, root).stdout
     return {p for p in out.split(b"\0") if p}
+
+
+# -- repositories ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RepoInfo:
+    """What one ``git rev-parse`` says about a repository."""
+
+    git_dir: Path
+    """The repository (for a linked worktree, its private directory)."""
+    common_dir: Path
+    """Where objects and refs live (differs from git_dir in linked worktrees)."""
+    work_tree: Path | None
+    """Top of the work tree; None for a bare repository."""
+    shallow: bool
+    object_format: str
+    """sha1 or sha256."""
+    head: str | None
+    """HEAD's commit id; None while HEAD is unborn (before the first commit)."""
+
+    @property
+    def cwd(self) -> Path:
+        """Where to run git: the work tree, else the repository itself."""
+        return self.work_tree or self.git_dir
+
+    @property
+    def bare(self) -> bool:
+        return self.work_tree is None
+
+
+def discover(path: Path) -> RepoInfo:
+    """The repository containing ``path`` (a work tree, a subdirectory, or a git dir)."""
+    if not path.exists():
+        raise NotARepositoryError(f"path does not exist: {path}")
+    directory = path if path.is_dir() else path.parent
+    args = [
+        "rev-parse", "--path-format=absolute", "--git-dir", "--git-common-dir",
+        "--is-shallow-repository", "--show-object-format", "--is-inside-work-tree",
+        "--show-cdup", "--verify", "-q", "HEAD",
+    ]  # fmt: skip
+    proc = run_git(args, directory, check=False, timeout=60)
+    lines = proc.stdout.decode("utf-8", "surrogateescape").split("\n")
+    # Exit 1 with all the facts printed means only HEAD did not verify: it is unborn.
+    if proc.returncode not in (0, 1) or len(lines) < 5:
+        raise git_failure(args, proc.returncode, proc.stderr, directory)
+    git_dir, common_dir, shallow, object_format, inside = lines[:5]
+    work_tree = None
+    rest = lines[5:]
+    if inside == "true":
+        work_tree = (directory / rest.pop(0)).resolve()
+    head = rest[0] if proc.returncode == 0 and rest and rest[0] else None
+    return RepoInfo(
+        git_dir=Path(git_dir),
+        common_dir=Path(common_dir),
+        work_tree=work_tree,
+        shallow=shallow == "true",
+        object_format=object_format or "sha1",
+        head=head,
+    )
+
+
+def read_config(repo: RepoInfo, pattern: str) -> list[tuple[str, str]]:
+    """(key, value) of the configuration entries whose key matches ``pattern`` (a regex).
+
+    Reading configuration runs nothing; keys come back lowercased except subsections."""
+    proc = run_git(["config", "-z", "--get-regexp", pattern], repo.cwd, check=False, timeout=60)
+    if proc.returncode not in (0, 1):  # 1: nothing matched
+        raise git_failure(["config"], proc.returncode, proc.stderr, repo.cwd)
+    out: list[tuple[str, str]] = []
+    for record in proc.stdout.split(b"\0"):
+        if record:
+            key, _, value = record.decode("utf-8", "surrogateescape").partition("\n")
+            out.append((key, value))
+    return out
+
+
+def neutral_filters(repo: RepoInfo) -> dict[str, str]:
+    """Environment that switches off every clean/smudge/process filter the repository
+    configures. Needed for commands that may hash work-tree files (``diff-files``).
+
+    GIT_CONFIG_KEY_n is used rather than ``-c`` because a filter's name can hold any
+    character, ``=`` included, which ``-c name=value`` cannot express."""
+    drivers = set()
+    for key, _value in read_config(repo, r"^filter\..+\.(clean|smudge|process|required)$"):
+        drivers.add(key[len("filter.") : key.rindex(".")])
+    env: dict[str, str] = {}
+    entries = [(f"filter.{d}.{var}", value) for d in sorted(drivers)
+               for var, value in (("clean", ""), ("smudge", ""), ("process", ""),
+                                  ("required", "false"))]  # fmt: skip
+    for i, (key, value) in enumerate(entries):
+        env[f"GIT_CONFIG_KEY_{i}"] = key
+        env[f"GIT_CONFIG_VALUE_{i}"] = value
+    env["GIT_CONFIG_COUNT"] = str(len(entries))
+    return env
+
+
+def is_partial_clone(repo: RepoInfo) -> bool:
+    return bool(read_config(repo, r"^(extensions\.partialclone|remote\..*\.promisor)$"))
+
+
+# -- streaming ---------------------------------------------------------------
+
+
+class GitStream:
+    """A running git command whose output is read as a stream (cat-file, log).
+
+    ``stdout`` is an unbuffered pipe, enlarged where the OS allows. Input, if any, is
+    written by a thread so that a full output pipe can never deadlock the writer.
+    Use as a context manager; :meth:`finish` raises GitError if git failed."""
+
+    def __init__(
+        self,
+        args: Sequence[str],
+        cwd: str | Path,
+        *,
+        input: Iterable[bytes] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.args = tuple(args)
+        self.cwd = cwd
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        read_fd, write_fd = os.pipe()
+        _enlarge(read_fd)
+        try:
+            self._proc = subprocess.Popen(
+                git_command(args),
+                cwd=cwd,
+                stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                stdout=write_fd,
+                stderr=self._stderr,
+                env=git_env(env),
+            )
+        except OSError as exc:
+            os.close(read_fd)
+            self._stderr.close()
+            raise GitError(f"cannot run git in {cwd}: {exc.strerror or exc}") from None
+        finally:
+            os.close(write_fd)
+        self.stdout: IO[bytes] = open(read_fd, "rb", buffering=0)  # noqa: SIM115
+        self._writer: threading.Thread | None = None
+        self._write_error: BaseException | None = None
+        if input is not None:
+            self._writer = threading.Thread(target=self._feed, args=(input,), daemon=True)
+            self._writer.start()
+
+    def _feed(self, lines: Iterable[bytes]) -> None:
+        stdin = self._proc.stdin
+        assert stdin is not None
+        try:
+            for line in lines:
+                stdin.write(line)
+        except (BrokenPipeError, OSError):
+            pass  # git stopped reading: its exit status tells why
+        except BaseException as exc:  # reported by finish()
+            self._write_error = exc
+        finally:
+            with contextlib.suppress(OSError):
+                stdin.close()
+
+    def finish(self) -> None:
+        """Wait for git; raise GitError if it failed."""
+        code = self._proc.wait()
+        if self._writer is not None:
+            self._writer.join()
+        if self._write_error is not None:
+            raise self._write_error
+        if code != 0:
+            self._stderr.seek(0)
+            raise git_failure(self.args, code, self._stderr.read(65536), self.cwd)
+
+    def stderr_text(self) -> str:
+        """What git said on stderr so far (warnings about unreadable objects, say)."""
+        self._stderr.seek(0)
+        return self._stderr.read(65536).decode("utf-8", "replace")
+
+    def raise_if_failed(self, timeout: float = 5.0) -> None:
+        """After trouble reading the output: raise git's own error if git failed."""
+        try:
+            code = self._proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return
+        if code != 0:
+            self._stderr.seek(0)
+            raise git_failure(self.args, code, self._stderr.read(65536), self.cwd)
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait()
+        self.stdout.close()
+        self._stderr.close()
+
+    def __enter__(self) -> GitStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _enlarge(fd: int) -> None:
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_SIZE)
+    except (ImportError, OSError):  # not Linux, or above the system's limit: keep the default
+        pass
