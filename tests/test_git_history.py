@@ -1,0 +1,410 @@
+"""`keysentry history` on real repositories: where a key hides in a history, and how
+exposed each place is."""
+
+from __future__ import annotations
+
+import io
+import py_compile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import git, make_key
+from gitrepo_helpers import commit, head, locations, only, run, write
+from keysentry.errors import ExitCode
+from keysentry.sources import attach, provenance
+
+
+def history(tmp_path: Path, repo: Path, *args: str) -> dict:
+    code, report = run(tmp_path, "history", str(repo), *args)
+    assert code in (ExitCode.CLEAN, ExitCode.FINDINGS), report
+    return report
+
+
+def test_key_in_a_file_later_deleted(tmp_path: Path, repo: Path, key: str) -> None:
+    commit(repo, {"README": "hi\n"}, "init")
+    added = commit(repo, {".env": f"A=1\nOPENROUTER_API_KEY={key}\n"}, "add env")
+    commit(repo, {".env": None}, "remove env")
+    loc = only(history(tmp_path, repo), key)
+    assert (loc["path"], loc["line"], loc["column"]) == (".env", 2, 20)
+    assert loc["source"] == "blob"
+    assert loc["commit"]["id"] == added
+    assert loc["commit"]["author"] == "Test Author <author@example.test>"
+    assert loc["commit"]["date"].startswith("2024-01-01T00:00:00")
+    assert loc["commit"]["summary"] == "add env"
+    assert loc["in_head"] is False
+    assert loc["exposure"] == "branch"
+
+
+def test_key_edited_out_and_a_key_still_in_head(tmp_path: Path, repo: Path) -> None:
+    old, current = make_key(), make_key()
+    added = commit(repo, {"app.py": f'KEY = "{old}"\n'}, "add key")
+    commit(repo, {"app.py": 'KEY = os.environ["KEY"]\n'}, "use the environment")
+    commit(repo, {"conf/settings.toml": f'key = "{current}"\n'}, "settings")
+    report = history(tmp_path, repo)
+    gone = only(report, old)
+    assert gone["commit"]["id"] == added and gone["in_head"] is False
+    assert gone["exposure"] == "branch"
+    kept = only(report, current)
+    assert kept["path"] == "conf/settings.toml"
+    assert kept["in_head"] is True and kept["exposure"] == "head"
+
+
+def test_key_only_on_an_unmerged_branch(tmp_path: Path, repo: Path, key: str) -> None:
+    commit(repo, {"README": "hi\n"})
+    git(repo, "switch", "-q", "-c", "experiment")
+    on_branch = commit(repo, {"try.py": f"k = '{key}'\n"}, "try it")
+    git(repo, "switch", "-q", "main")
+    loc = only(history(tmp_path, repo), key)
+    assert loc["commit"]["id"] == on_branch
+    assert (loc["exposure"], loc["in_head"]) == ("branch", False)
+
+
+def test_key_only_in_a_merge_resolution(tmp_path: Path, repo: Path, key: str) -> None:
+    commit(repo, {"conf.py": "x = 1\n"})
+    git(repo, "switch", "-q", "-c", "side")
+    commit(repo, {"conf.py": "x = 2\n"}, "side")
+    git(repo, "switch", "-q", "main")
+    commit(repo, {"conf.py": "x = 3\n"}, "main")
+    with pytest.raises(AssertionError):  # a conflict, resolved by hand below
+        git(repo, "merge", "-q", "side", "-m", "merge side")
+    write(repo, {"conf.py": f"x = 4\nkey = '{key}'\n"})
+    git(repo, "add", "conf.py")
+    git(repo, "commit", "-q", "--no-edit")
+    merge = head(repo)
+    loc = only(history(tmp_path, repo), key)
+    assert loc["commit"]["id"] == merge  # neither parent has it: only the resolution
+    assert (loc["path"], loc["line"]) == ("conf.py", 2)
+    assert loc["exposure"] == "head"
+
+
+def test_key_in_a_stash(tmp_path: Path, repo: Path, key: str) -> None:
+    commit(repo, {"app.py": "pass\n"})
+    write(repo, {"app.py": f"KEY = '{key}'\n"})
+    git(repo, "stash", "-q")
+    loc = only(history(tmp_path, repo), key)
+    assert loc["path"] == "app.py"
+    assert loc["exposure"] == "stash"
+
+
+def test_key_in_an_older_stash_entry(tmp_path: Path, repo: Path, key: str) -> None:
+    commit(repo, {"app.py": "pass\n"})
+    write(repo, {"app.py": f"KEY = '{key}'\n"})
+    git(repo, "stash", "-q")
+    write(repo, {"app.py": "print(1)\n"})
+    git(repo, "stash", "-q")  # the key is now stash@{1}: only in refs/stash's reflog
+    assert only(history(tmp_path, repo), key)["exposure"] == "stash"
+
+
+def test_key_in_a_git_note(tmp_path: Path, repo: Path, key: str) -> None:
+    annotated = commit(repo, {"README": "hi\n"})
+    git(repo, "notes", "add", "-m", f"deploy token {key}", annotated)
+    loc = only(history(tmp_path, repo), key)
+    assert loc["path"] == annotated  # notes are stored under the annotated commit's id
+    assert loc["exposure"] == "branch"  # refs/notes/commits: a local ref
+
+
+def test_key_in_a_commit_message(tmp_path: Path, repo: Path, key: str) -> None:
+    commit(repo, {"README": "hi\n"})
+    leaky = commit(repo, {}, f"fix auth\n\nused {key} for testing")
+    loc = only(history(tmp_path, repo), key)
+    assert loc["source"] == "commit-message"
+    assert (loc["line"], loc["column"]) == (3, 6)  # within the message
+    assert loc["blob"] == leaky and loc["commit"]["id"] == leaky
+    assert loc["commit"]["summary"] == "fix auth"
+    assert loc["exposure"] == "branch"
+
+
+def test_messages_can_be_left_out(tmp_path: Path, repo: Path, key: str) -> None:
+    commit(repo, {}, f"token {key}")
+    report = history(tmp_path, repo, "--no-messages")
+    assert locations(report, key) == []
+    assert any("--no-messages" in n for n in report["stats"]["notes"])
+
+
+def test_key_in_an_annotated_tag_message(tmp_path: Path, repo: Path, key: str) -> None:
+    commit(repo, {"README": "hi\n"})
+    git(repo, "tag", "-a", "v1.0", "-m", f"release\n\ntoken {key}")
+    tag = head(repo, "v1.0")
+    loc = only(history(tmp_path, repo), key)
+    assert loc["source"] == "tag-message"
+    assert loc["path"] == "<tag v1.0 message>"
+    assert loc["blob"] == tag
+    assert loc["commit"]["author"] == "Test Committer <committer@example.test>"  # the tagger
+    assert loc["exposure"] == "tag"
+
+
+def test_key_reachable_only_from_the_reflog(tmp_path: Path, repo: Path, key: str) -> None:
+    commit(repo, {"README": "hi\n"})
+    lost = commit(repo, {"app.py": f"k = '{key}'\n"}, "oops")
+    git(repo, "reset", "-q", "--hard", "HEAD~1")
+    loc = only(history(tmp_path, repo), key)
+    assert loc["commit"]["id"] == lost
+    assert loc["exposure"] == "reflog-only"
+
+
+def test_key_in_a_dangling_commit(tmp_path: Path, repo: Path, key: str) -> None:
+    commit(repo, {"README": "hi\n"})
+    lost = commit(repo, {"app.py": f"k = '{key}'\n"}, "oops")
+    git(repo, "reset", "-q", "--hard", "HEAD~1")
+    git(repo, "reflog", "expire", "--expire=now", "--all")
+    loc = only(history(tmp_path, repo), key)
+    assert loc["commit"]["id"] == lost  # found among the commits fsck calls unreachable
+    assert loc["path"] == "app.py"
+    assert loc["exposure"] == "unreachable"
+
+
+def test_key_in_a_blob_no_commit_holds(tmp_path: Path, repo: Path, key: str) -> None:
+    commit(repo, {"README": "hi\n"})
+    blob = git(repo, "hash-object", "-w", "--stdin", input=f"k={key}\n".encode()).strip()
+    loc = only(history(tmp_path, repo), key)
+    assert loc["blob"] == blob
+    assert loc["path"] == attach.UNATTACHED
+    assert loc["exposure"] == "unreachable"
+
+
+def test_keys_in_a_pyc_and_a_zip_later_removed(tmp_path: Path, repo: Path) -> None:
+    in_pyc, in_zip = make_key(), make_key()
+    source = tmp_path / "settings.py"
+    source.write_text(f"KEY = '{in_pyc}'\n")
+    pyc = tmp_path / "settings.pyc"
+    py_compile.compile(str(source), cfile=str(pyc))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("pkg/config.py", f"TOKEN = '{in_zip}'\n")
+    commit(repo, {"build/settings.pyc": pyc.read_bytes(), "dist/app.zip": buf.getvalue()})
+    commit(repo, {"build/settings.pyc": None, "dist/app.zip": None}, "clean up")
+    report = history(tmp_path, repo)
+    assert only(report, in_pyc)["path"] == "build/settings.pyc"
+    loc = only(report, in_zip)
+    assert loc["display_path"] == "dist/app.zip!pkg/config.py"
+    assert loc["decoders"] == ["zip"] and loc["in_head"] is False
+
+
+def test_same_key_in_two_files_is_one_finding(tmp_path: Path, repo: Path, key: str) -> None:
+    commit(repo, {".env": f"KEY={key}\n", "deploy/app.yaml": f"key: {key}\n"})
+    commit(repo, {"copy/.env": f"KEY={key}\n"}, "same blob, another path")
+    report = history(tmp_path, repo)
+    assert len(report["findings"]) == 1
+    paths = sorted(loc["path"] for loc in locations(report, key))
+    assert paths == [".env", "copy/.env", "deploy/app.yaml"]
+
+
+def test_pushed_versus_unpushed(tmp_path: Path, repo: Path) -> None:
+    pushed, local = make_key(), make_key()
+    remote = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    git(repo, "remote", "add", "origin", str(remote))
+    commit(repo, {"old.env": f"K={pushed}\n"}, "pushed")
+    git(repo, "push", "-q", "origin", "main")
+    commit(repo, {"new.env": f"K={local}\n"}, "not pushed yet")
+    report = history(tmp_path, repo)
+    assert only(report, pushed)["exposure"] == "pushed"
+    assert only(report, local)["exposure"] == "head"
+    # The bare remote itself: everything there is on a (local) branch of it.
+    remote_report = history(tmp_path, remote)
+    assert only(remote_report, pushed)["exposure"] == "head"
+    assert locations(remote_report, local) == []
+
+
+def test_clean_repository_pays_nothing_for_provenance(
+    tmp_path: Path, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commit(repo, {"README": "hello\n", "src/app.py": "print('hi')\n"})
+    commit(repo, {"README": "hello again\n"})
+
+    def forbidden(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("provenance must not run without findings")
+
+    monkeypatch.setattr(provenance, "locate", forbidden)
+    monkeypatch.setattr(provenance, "read_refs", forbidden)
+    code, report = run(tmp_path, "history", str(repo))
+    assert code == ExitCode.CLEAN and report["findings"] == []
+
+
+def test_every_unique_object_is_read_once(tmp_path: Path, repo: Path) -> None:
+    commit(repo, {"a.txt": "same\n", "b.txt": "same\n", "c.txt": "other\n"})
+    commit(repo, {"a.txt": "changed\n"})
+    git(repo, "repack", "-q", "-a", "-d")
+    # The same objects once more, in a second pack: stored twice, still read once.
+    everything = git(repo, "rev-list", "--objects", "--all", "--no-object-names")
+    git(repo, "pack-objects", "-q", ".git/objects/pack/pack", input=everything.encode())
+    assert len(list((repo / ".git/objects/pack").glob("*.pack"))) == 2
+    counters = history(tmp_path, repo)["stats"]["counters"]
+    listed = git(repo, "cat-file", "--batch-all-objects", "--batch-check=%(objecttype)")
+    assert counters["blobs"] == listed.split().count("blob") == 3
+    assert counters["commits"] == 2 and counters["messages"] == 2
+
+
+def test_large_blobs_are_streamed(tmp_path: Path, repo: Path) -> None:
+    tail_key, zipped = make_key(), make_key()
+    big = b"x" * (3 * 2**20) + f"\nKEY={tail_key}\n".encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("filler.bin", b"\0" * (3 * 2**20))
+        zf.writestr("conf/app.env", f"KEY={zipped}\n")
+    commit(repo, {"logs/big.log": big, "dist/big.zip": buf.getvalue()})
+    report = history(tmp_path, repo)
+    loc = only(report, tail_key)
+    assert (loc["path"], loc["line"], loc["column"]) == ("logs/big.log", 2, 5)
+    assert only(report, zipped)["display_path"] == "dist/big.zip!conf/app.env"
+
+
+# -- kinds of repositories --------------------------------------------------------
+
+
+def test_bare_repository(tmp_path: Path, repo: Path, key: str) -> None:
+    commit(repo, {"app.py": f"k = '{key}'\n"})
+    bare = tmp_path / "bare.git"
+    git(tmp_path, "clone", "-q", "--bare", str(repo), str(bare))
+    report = history(tmp_path, bare)
+    assert only(report, key)["exposure"] == "head"
+    assert any("bare repository" in n for n in report["stats"]["notes"])
+
+
+def test_shallow_clone_states_its_boundary(tmp_path: Path, repo: Path) -> None:
+    old, new = make_key(), make_key()
+    commit(repo, {"old.env": f"K={old}\n"}, "old")
+    commit(repo, {"README": "1\n"}, "one")
+    commit(repo, {"new.env": f"K={new}\n"}, "new")
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo}", str(shallow))
+    report = history(tmp_path, shallow)
+    # The old key is in the tree of the boundary commit: it is found, attributed to it.
+    assert only(report, old)["commit"]["id"] == head(shallow)
+    assert only(report, new)["exposure"] in ("head", "pushed")
+    notes = " ".join(report["stats"]["notes"])
+    assert "shallow clone" in notes and head(shallow)[:12] in notes
+
+
+def test_linked_worktree(tmp_path: Path, repo: Path) -> None:
+    main_key, wt_key = make_key(), make_key()
+    commit(repo, {"a.env": f"K={main_key}\n"})
+    linked = tmp_path / "linked"
+    git(repo, "worktree", "add", "-q", "-b", "wt", str(linked))
+    commit(linked, {"b.env": f"K={wt_key}\n"}, "in the worktree")
+    report = history(tmp_path, linked)
+    assert only(report, wt_key)["exposure"] == "head"  # HEAD of the linked worktree
+    assert only(report, main_key)["exposure"] == "head"
+    assert only(history(tmp_path, repo), wt_key)["exposure"] == "branch"
+
+
+def test_sha256_repository(tmp_path: Path, key: str) -> None:
+    repo = tmp_path / "s256"
+    git(tmp_path, "init", "-q", "-b", "main", "--object-format=sha256", str(repo))
+    added = commit(repo, {"app.py": f"k = '{key}'\n"})
+    commit(repo, {"app.py": "k = None\n"})
+    loc = only(history(tmp_path, repo), key)
+    assert len(added) == 64 and loc["commit"]["id"] == added
+    assert len(loc["blob"]) == 64
+
+
+def test_partial_clone_never_fetches(tmp_path: Path, repo: Path) -> None:
+    old, new = make_key(), make_key()
+    commit(repo, {"old.env": f"K={old}\n"}, "old")
+    commit(repo, {"old.env": None, "new.env": f"K={new}\n"}, "new")
+    git(repo, "config", "uploadpack.allowFilter", "true")
+    clone = tmp_path / "partial"
+    git(tmp_path, "clone", "-q", "--filter=blob:none", f"file://{repo}", str(clone))
+    marker = tmp_path / "fetched"
+    # Were a lazy fetch attempted, this remote would run a command that leaves a marker.
+    git(clone, "remote", "set-url", "origin", f"ext::sh -c touch% {marker}")
+    git(clone, "config", "protocol.ext.allow", "always")
+    before = git(clone, "count-objects", "-v")
+    code, report = run(tmp_path, "history", str(clone))
+    assert code == ExitCode.FINDINGS
+    assert only(report, new)["path"] == "new.env"  # checked out, so present
+    assert locations(report, old) == []  # only on the server: not fetched
+    counters = report["stats"]["counters"]
+    assert counters["missing_objects"] == 1
+    assert any("partial clone" in n for n in report["stats"]["notes"])
+    assert not marker.exists()
+    assert git(clone, "count-objects", "-v") == before
+
+
+def test_empty_repository(tmp_path: Path, repo: Path) -> None:
+    code, report = run(tmp_path, "history", str(repo))
+    assert code == ExitCode.CLEAN and report["findings"] == []
+
+
+def test_a_key_kept_through_edits_is_one_location(tmp_path: Path, repo: Path, key: str) -> None:
+    first = commit(repo, {"config.py": f"KEY = '{key}'\n"}, "add")
+    commit(repo, {"config.py": f"DEBUG = 1\nKEY = '{key}'\n"}, "debug")
+    commit(repo, {"config.py": f"DEBUG = 0\nKEY = '{key}'\n"}, "no debug")
+    loc = only(history(tmp_path, repo), key)
+    assert loc["commit"]["id"] == first and loc["line"] == 1  # where it first appeared
+    assert loc["in_head"] is True and loc["exposure"] == "head"  # and it is still there
+
+
+# -- the hot path's parts ------------------------------------------------------------
+
+
+def _batch(objects: list[tuple[str, str, bytes]]) -> bytes:
+    out = bytearray()
+    for oid, kind, content in objects:
+        out += f"{oid} {kind} {len(content)}\n".encode() + content + b"\n"
+    return bytes(out)
+
+
+@pytest.mark.parametrize("block", [4200, 5000, 9000])
+def test_batch_reader_across_block_boundaries(block: int) -> None:
+    from keysentry.sources.catfile import BatchReader, Block, LargeObject, Missing
+
+    objects = [
+        (f"{i:040x}", "blob" if i % 3 else "tree", bytes([65 + i % 26]) * (i * 37 % 3000))
+        for i in range(1, 60)
+    ]
+    objects.insert(20, ("f" * 40, "blob", b"L" * 5000))  # larger than `large`
+    stream = _batch(objects[:30]) + b"deadbeef missing\n" + _batch(objects[30:])
+    seen: list[tuple[str, str, bytes]] = []
+    missing = []
+    for item in BatchReader(io.BytesIO(stream), block_size=block, large=100):  # type: ignore[arg-type]
+        if isinstance(item, Block):
+            seen.extend(
+                (o.decode(), k.decode(), bytes(item.data[s:e])) for o, k, s, e in item.objects
+            )
+            item.release()
+        elif isinstance(item, LargeObject):
+            seen.append((item.oid.decode(), item.type.decode(), item.stream.read()))
+        elif isinstance(item, Missing):
+            missing.append(item.oid)
+    assert seen == objects and missing == [b"deadbeef"]
+
+
+def test_block_prefilter_agrees_with_the_scanner(key: str) -> None:
+    """Objects the block search skips are exactly those the full scanner finds nothing in."""
+    import base64
+    import gzip
+
+    from keysentry.cli_common import ScanOptions, build_request
+    from keysentry.pipeline import make_scanner
+    from keysentry.sources.catfile import BatchReader, Block
+    from keysentry.sources.objects import ObjectScanner
+
+    opts = ScanOptions("json", None, None, (), False, False, False, "any", False, None, True, 0)
+    scanner = make_scanner(build_request(opts, "history", (".",)))
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as zf:
+        zf.writestr("a/b.py", f"k='{key}'")
+    contents = [
+        b"plain text\n" * 50,
+        f"x = '{key}'\n".encode(),
+        base64.b64encode(f"KEY={key}\n".encode()),
+        key.encode("utf-16-le"),
+        key.replace("-", "%2d").encode(),
+        gzip.compress(f"{key}\n".encode()),
+        zipped.getvalue(),
+        b"#!/bin/sh\n" + zipped.getvalue(),  # a zip behind a prefix
+        b"\0\1binary" + key.encode() + b"\xff",
+    ]
+    objects = [(f"{i:040x}", "blob", c) for i, c in enumerate(contents)]
+    expected = {o for o, _k, c in objects if scanner.scan_bytes(c, o).hits}
+    found = set()
+    for item in BatchReader(io.BytesIO(_batch(objects))):  # type: ignore[arg-type]
+        assert isinstance(item, Block)
+        hits, totals = ObjectScanner(scanner).scan_block(item)
+        found |= {h.oid for h in hits if h.tally.hits}
+        assert totals["blob"] == len(contents)
+        item.release()
+    assert found == expected and len(expected) >= 7

@@ -1,0 +1,163 @@
+"""Scanning an untrusted repository runs nothing from it; git failures are clear.
+
+The hostile repository points every configurable command git might run (fsmonitor,
+hooks, pagers, external diff, textconv, clean/smudge/process filters, ssh, editors,
+signature verification, credential helpers) at a script that leaves a marker file.
+The test first shows that plain git does run it, then that keysentry never does.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import GIT_ENV, git, make_key
+from gitrepo_helpers import commit, locations, only, run, write
+from keysentry import gitio
+from keysentry.errors import ExitCode
+
+HOOKS = ("pre-commit", "post-checkout", "post-merge", "pre-push", "reference-transaction",
+         "post-index-change", "fsmonitor-watchman", "pre-auto-gc", "post-rewrite")  # fmt: skip
+
+
+def hostile_repo(tmp_path: Path) -> tuple[Path, Path, str, str]:
+    """A repository whose configuration and attributes run ``evil.sh`` everywhere."""
+    marker = tmp_path / "marker"
+    evil = tmp_path / "evil.sh"
+    evil.write_text(f'#!/bin/sh\necho "$0 $*" >> "{marker}"\ncat\n')
+    evil.chmod(evil.stat().st_mode | stat.S_IXUSR)
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    for name in HOOKS:
+        (hooks / name).write_text(evil.read_text())
+        (hooks / name).chmod(0o755)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    old, new = make_key(), make_key()
+    base = commit(repo, {"README": "hello\n", "app.py": f"KEY = '{old}'\n"}, "base")
+    commit(repo, {"app.py": f"KEY = '{new}'\n"}, "new key")
+    settings = {
+        "core.fsmonitor": str(evil),
+        "core.hooksPath": str(hooks),
+        "core.pager": str(evil),
+        "pager.log": str(evil),
+        "core.editor": str(evil),
+        "sequence.editor": str(evil),
+        "core.sshCommand": str(evil),
+        "core.askPass": str(evil),
+        "credential.helper": f"!{evil}",
+        "core.alternateRefsCommand": str(evil),
+        "diff.external": str(evil),
+        "diff.evil.textconv": str(evil),
+        "diff.evil.command": str(evil),
+        "filter.evil.clean": str(evil),
+        "filter.evil.smudge": str(evil),
+        "filter.evil.process": str(evil),
+        "filter.evil.required": "true",
+        "gpg.program": str(evil),
+        "log.showSignature": "true",
+        "remote.origin.url": "ssh://git@example.invalid/x.git",
+        "diff.renames": "copies",
+        "color.ui": "always",
+        "log.showRoot": "false",
+    }
+    for name, value in settings.items():
+        git(repo, "config", name, value)
+    write(repo, {".gitattributes": "* diff=evil filter=evil\n"})
+    (repo / ".git" / "info").mkdir(exist_ok=True)
+    (repo / ".git" / "info" / "attributes").write_text("* diff=evil filter=evil\n")
+    # A "signed" commit: log.showSignature would hand it to gpg.program.
+    tree = git(repo, "rev-parse", "HEAD^{tree}").strip()
+    parent = git(repo, "rev-parse", "HEAD").strip()
+    signed = (f"tree {tree}\nparent {parent}\nauthor A <a@x> 1704067200 +0000\n"
+              "committer A <a@x> 1704067200 +0000\ngpgsig -----BEGIN PGP SIGNATURE-----\n"
+              " iQEz\n -----END PGP SIGNATURE-----\n\nsigned\n")  # fmt: skip
+    oid = git(repo, "hash-object", "-t", "commit", "-w", "--stdin", input=signed.encode()).strip()
+    git(repo, "update-ref", "refs/heads/main", oid)
+    # Work-tree changes for `staged --all-changes`: edited, staged, untracked.
+    write(repo, {"README": "hello again\n", "staged.py": f"K = '{new}'\n", "new.txt": "x\n"})
+    subprocess.run(["git", "-c", "filter.evil.clean=cat", "-c", "filter.evil.required=false",
+                    "add", "staged.py"], cwd=repo, check=True, env={**os.environ, **GIT_ENV})  # fmt: skip
+    return repo, marker, base, new
+
+
+def test_plain_git_would_run_the_script(tmp_path: Path) -> None:
+    """The hostile configuration is real: ordinary git commands do run it."""
+    repo, marker, _base, _new = hostile_repo(tmp_path)
+    env = {**os.environ, **GIT_ENV}
+    for args in (["diff", "HEAD~1"], ["status"], ["log", "-1"], ["diff-files"]):
+        marker.unlink(missing_ok=True)
+        subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, check=False)
+        assert marker.exists(), args
+
+
+def test_keysentry_runs_nothing_from_the_repository(tmp_path: Path) -> None:
+    repo, marker, base, new = hostile_repo(tmp_path)
+    marker.unlink(missing_ok=True)
+    commands = [
+        ["scan", str(repo)],
+        ["history", str(repo)],
+        ["history", str(repo), "--range", f"{base}..main"],
+        ["staged", "--repo", str(repo)],
+        ["staged", "--repo", str(repo), "--all-changes"],
+    ]
+    for args in commands:
+        code, report = run(tmp_path, *args)
+        assert code == ExitCode.FINDINGS, (args, report)
+        assert not marker.exists(), (args, marker.read_text())
+    # ... and the results are still right under the hostile settings.
+    code, report = run(tmp_path, "history", str(repo))
+    found = {loc["path"]: loc for loc in locations(report, new)}
+    assert found["app.py"]["exposure"] == "head"
+    assert found["staged.py"]["source"] == "staged"  # in the index only, not committed
+    assert only(run(tmp_path, "staged", "--repo", str(repo))[1], new)["path"] == "staged.py"
+
+
+def test_not_a_repository(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    for args in (["history", str(plain)], ["staged", "--repo", str(plain)]):
+        code, _ = run(tmp_path, *args)
+        assert code == ExitCode.USAGE
+        assert f"not a git repository: {plain}" in capsys.readouterr().err
+    code, _ = run(tmp_path, "history", str(tmp_path / "missing"))
+    assert code == ExitCode.USAGE
+
+
+def test_corrupt_object(tmp_path: Path, repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    commit(repo, {"a.txt": "hello\n", "b.txt": "world\n"})
+    blob = git(repo, "rev-parse", "HEAD:a.txt").strip()
+    loose = repo / ".git" / "objects" / blob[:2] / blob[2:]
+    loose.chmod(0o644)
+    loose.write_bytes(b"not zlib at all")
+    code, report = run(tmp_path, "history", str(repo))
+    assert code == ExitCode.INCOMPLETE
+    issue = next(i for i in report["stats"]["issues"] if i["kind"] == "corrupt-object")
+    assert issue["path"] == blob and "inflate" in issue["detail"]
+    assert "could not be read" in capsys.readouterr().err
+
+
+def test_corrupt_object_does_not_hide_findings(tmp_path: Path, repo: Path, key: str) -> None:
+    commit(repo, {"a.txt": "hello\n", "b.env": f"K={key}\n"})
+    blob = git(repo, "rev-parse", "HEAD:a.txt").strip()
+    loose = repo / ".git" / "objects" / blob[:2] / blob[2:]
+    loose.chmod(0o644)
+    loose.write_bytes(b"not zlib at all")
+    code, report = run(tmp_path, "history", str(repo))
+    assert code == ExitCode.FINDINGS and only(report, key)["path"] == "b.env"
+
+
+def test_git_missing(
+    tmp_path: Path, repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    code, _ = run(tmp_path, "history", str(repo))
+    assert code == ExitCode.INCOMPLETE
+    assert "git is not installed" in capsys.readouterr().err
+    with pytest.raises(Exception, match="git is not installed"):
+        gitio.git_executable()
