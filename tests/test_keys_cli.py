@@ -47,12 +47,8 @@ def run(fake, monkeypatch, capsys):
 
 
 def _entry_point():
-    from keysentry.cli import cli, main
+    from keysentry.cli import main
 
-    if "check-key" not in cli.commands:  # DEV-ONLY until keysentry.cli calls register(cli)
-        from keysentry.cli_keys import register
-
-        register(cli)
     return main
 
 

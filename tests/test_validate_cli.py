@@ -20,16 +20,12 @@ fake = fake_openrouter_fixture()
 
 @pytest.fixture
 def main(fake: FakeOpenRouter, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    from keysentry.cli import cli, main
+    from keysentry.cli import main
 
-    if "check-key" not in cli.commands:  # DEV-ONLY until keysentry.cli calls register(cli)
-        from keysentry.cli_keys import register
-
-        register(cli)
     monkeypatch.setenv("OPENROUTER_BASE_URL", fake.base_url)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     # No project config from the checkout: the scan reads config from the working directory.
-    # Its own config raises the request cap (default 10/s) to keep the suite fast; the
+    # Its own config raises the request cap (default 80/s) to keep the suite fast; the
     # base URL still comes from OPENROUTER_BASE_URL because the config does not set one.
     work = tmp_path / "work"
     work.mkdir()

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from keysentry import __version__, cli_git, cli_integrations
+from keysentry import __version__, cli_git, cli_integrations, cli_keys
 from keysentry.cli_common import build_request, collect_options, emit, scan_options
 from keysentry.errors import ExitCode, KeysentryError
 from keysentry.models import scrub_secrets
@@ -49,6 +49,7 @@ def scan(paths: tuple[str, ...], exclude: tuple[str, ...], **kwargs: Any) -> int
 # Command modules register here.
 cli_integrations.register(cli)
 cli_git.register(cli)
+cli_keys.register(cli)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,7 +20,7 @@ class ValidationSettings:
     """API root; ``GET {base_url}/key`` is the probe. HTTPS, or plain HTTP on loopback only."""
     concurrency: int = 4
     """Probes in flight at once."""
-    rate_limit: float = 10.0
+    rate_limit: float = 80.0
     """Global cap on requests per second, retries included."""
     timeout: float = 10.0
     """Per-request timeout in seconds."""
