@@ -1,0 +1,136 @@
+"""Streaming decompressors behind one interface, each asked for at most ``CHUNK`` bytes.
+
+Used by the single compressed streams (gzip, bzip2, xz) and by zip members (deflate,
+bzip2, lzma). Imported only once a container is opened, so bz2 and lzma cost nothing
+to a scan that meets no archive.
+"""
+
+from __future__ import annotations
+
+import bz2
+import lzma
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from typing import Protocol
+
+from keysentry.decoders.members import CHUNK, Corrupt
+
+
+class Decompressor(Protocol):
+    @property
+    def eof(self) -> bool: ...
+    @property
+    def unused_data(self) -> bytes: ...
+    def feed(self, data: bytes) -> Iterator[bytes]: ...
+
+
+class Zlib:
+    """zlib keeps unread input in ``unconsumed_tail`` when the output limit is hit."""
+
+    __slots__ = ("_d",)
+
+    def __init__(self, wbits: int) -> None:
+        self._d = zlib.decompressobj(wbits)
+
+    @property
+    def eof(self) -> bool:
+        return self._d.eof
+
+    @property
+    def unused_data(self) -> bytes:
+        return self._d.unused_data
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        d = self._d
+        while True:
+            out = d.decompress(data, CHUNK)
+            if out:
+                yield out
+            data = d.unconsumed_tail
+            if d.eof or (not data and len(out) < CHUNK):
+                return
+
+
+class Buffered:
+    """bz2 and lzma keep unread input inside and say when they need more."""
+
+    __slots__ = ("_d",)
+
+    def __init__(self, d: bz2.BZ2Decompressor | lzma.LZMADecompressor) -> None:
+        self._d = d
+
+    @property
+    def eof(self) -> bool:
+        return self._d.eof
+
+    @property
+    def unused_data(self) -> bytes:
+        return self._d.unused_data
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        d = self._d
+        out = d.decompress(data, CHUNK)
+        while True:
+            if out:
+                yield out
+            if d.eof or d.needs_input or not out:
+                return
+            out = d.decompress(b"", CHUNK)
+
+
+_DECODE_ERRORS = (zlib.error, lzma.LZMAError, OSError, EOFError, ValueError)
+
+
+def inflate(
+    pieces: Iterable[bytes],
+    make: Callable[[], Decompressor],
+    what: str,
+    resume: Callable[[bytes], bytes | None] | None = None,
+    require_end: bool = True,
+) -> Iterator[bytes]:
+    """Decompress a stream given in pieces. ``resume`` decides whether bytes after the
+    end of a stream start another one (concatenated gzip/bzip2/xz members)."""
+    stream: Decompressor | None = make()
+    try:
+        for piece in pieces:
+            data = piece
+            while data:
+                if stream is None:
+                    following = resume(data) if resume else None
+                    if following is None:
+                        return  # trailing bytes that are no stream: ignored, like gzip -d
+                    if not following:
+                        break
+                    data, stream = following, make()
+                yield from stream.feed(data)
+                if not stream.eof:
+                    break
+                data, stream = stream.unused_data, None
+    except _DECODE_ERRORS as exc:
+        raise Corrupt(f"corrupt {what} data ({exc})") from None
+    if stream is not None and not stream.eof and require_end:
+        raise Corrupt(f"truncated {what} stream: the input ends inside it")
+
+
+def _resumer(magic: bytes) -> Callable[[bytes], bytes | None]:
+    def resume(data: bytes) -> bytes | None:
+        rest = data.lstrip(b"\x00")  # padding after a stream (tar.gz blocks, xz)
+        if not rest:
+            return b""
+        return rest if rest.startswith(magic) else None
+
+    return resume
+
+
+def single_stream(kind: str, pieces: Iterable[bytes]) -> Iterator[bytes]:
+    """The content of a gzip, bzip2 or xz stream (``kind``), concatenated members included."""
+    if kind == "gzip":
+        return inflate(pieces, lambda: Zlib(31), "gzip", _resumer(b"\x1f\x8b"))
+    if kind == "bzip2":
+        return inflate(pieces, lambda: Buffered(bz2.BZ2Decompressor()), "bzip2", _resumer(b"BZh"))
+    return inflate(
+        pieces,
+        lambda: Buffered(lzma.LZMADecompressor(lzma.FORMAT_XZ)),
+        "xz",
+        _resumer(b"\xfd7zXZ\x00"),
+    )
