@@ -408,3 +408,41 @@ def test_block_prefilter_agrees_with_the_scanner(key: str) -> None:
         assert totals["blob"] == len(contents)
         item.release()
     assert found == expected and len(expected) >= 7
+
+
+def test_parallel_readers_see_the_same_as_one(
+    tmp_path: Path, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from keysentry.sources import objectstore
+
+    planted = [make_key() for _ in range(6)]
+    for i, k in enumerate(planted):
+        filler = "".join(f"line {j} of file {i}\n" for j in range(2000))
+        commit(repo, {f"f{i}.py": filler + f"k = '{k}'\n"}, f"c{i}")
+    single = history(tmp_path, repo)
+    monkeypatch.setattr(objectstore, "PARALLEL_MIN", 0)
+    monkeypatch.setattr(objectstore, "LIST_CHUNK", 256)  # cut points even in a small listing
+    parts: list[int] = []
+    read = objectstore._read_parallel
+
+    def counting(repo_: object, feeds: list[object], *args: object, **kwargs: object) -> object:
+        parts.append(len(feeds))
+        return read(repo_, feeds, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(objectstore, "_read_parallel", counting)
+    split = history(tmp_path, repo)
+    assert parts == [2]
+    assert split["stats"]["counters"] == single["stats"]["counters"]
+    assert [f["fingerprint"] for f in split["findings"]] == [
+        f["fingerprint"] for f in single["findings"]
+    ]
+    assert all(only(split, k) for k in planted)
+
+
+def test_listing_is_split_by_content_size() -> None:
+    from keysentry.sources.objectstore import _split
+
+    checkpoints = [(0, 0), (10, 100), (20, 150), (30, 900), (40, 1000)]
+    assert _split(checkpoints, 1) == [(0, 40)]
+    assert _split(checkpoints, 2) == [(0, 30), (30, 40)]
+    assert _split([(0, 0)], 2) == []  # an empty repository

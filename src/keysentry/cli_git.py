@@ -6,13 +6,21 @@ its source when it runs, so ``keysentry staged`` never loads the history machine
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from keysentry.cli_common import build_request, collect_options, emit, scan_options
 from keysentry.errors import ExitCode
+
+if TYPE_CHECKING:
+    from keysentry.models import ScanResult
+    from keysentry.pipeline import ScanRequest
+    from keysentry.sources.gathered import Gathered
+    from keysentry.sources.history import HistoryOptions
 
 
 def register(group: click.Group) -> None:
@@ -47,12 +55,12 @@ def history(
     partial clone never fetches: missing objects are counted and reported.
     Exit codes: 0 nothing found, 1 findings, 2 usage error (not a repository, a
     bad range), 3 git failed (a corrupt object, git missing)."""
-    from keysentry.sources.history import HistoryOptions, scan_history
+    from keysentry.sources.history import HistoryOptions
 
     opts = collect_options(kwargs)
     request = build_request(opts, "history", (str(repo),))
     options = HistoryOptions(range=range_, since=since, messages=not no_messages)
-    result = scan_history(request, repo, options)
+    result = run_history(request, repo, options)
     code = emit(result, opts)
     corrupt = sum(1 for issue in result.stats.issues if issue.kind == "corrupt-object")
     if corrupt and code == ExitCode.CLEAN:
@@ -90,9 +98,44 @@ def staged(paths: tuple[str, ...], all_changes: bool, repo: Path, **kwargs: Any)
     is scanned (with `git add -p`, the staged part, not the working file), with line
     numbers of the staged version. PATHS, if given, limit the scan to those files.
     Submodules are skipped and said so."""
-    from keysentry.sources.staged import scan_staged
-
     opts = collect_options(kwargs)
     request = build_request(opts, "staged", paths or (str(repo),))
-    result = scan_staged(request, repo, all_changes=all_changes, paths=paths)
-    return emit(result, opts)
+    return emit(run_staged(request, repo, all_changes=all_changes, paths=paths), opts)
+
+
+# -- the pipeline for the git sources -----------------------------------------------
+# Sources only gather located hits; the pipeline's collector makes findings of them.
+
+
+def run_history(request: ScanRequest, repo: Path, options: HistoryOptions) -> ScanResult:
+    """``keysentry history`` as a function: also what ``keysentry ci`` runs per range."""
+    from keysentry.pipeline import make_scanner
+    from keysentry.sources.history import collect_history
+
+    started = time.monotonic()
+    gathered = collect_history(
+        make_scanner(request),
+        repo,
+        options,
+        include_placeholders=request.include_placeholders,
+        show_progress=request.show_progress,
+    )
+    return _finish(request, gathered, started)
+
+
+def run_staged(
+    request: ScanRequest, repo: Path, *, all_changes: bool = False, paths: Sequence[str] = ()
+) -> ScanResult:
+    from keysentry.pipeline import make_scanner
+    from keysentry.sources.staged import collect_staged
+
+    started = time.monotonic()
+    gathered = collect_staged(make_scanner(request), repo, all_changes=all_changes, paths=paths)
+    return _finish(request, gathered, started)
+
+
+def _finish(request: ScanRequest, gathered: Gathered, started: float) -> ScanResult:
+    from keysentry.pipeline import Collector
+
+    collector = Collector(gathered.pairs, gathered.issues, gathered.counters, gathered.notes)
+    return collector.finish(request, started)

@@ -20,9 +20,9 @@ from keysentry.errors import GitError
 from keysentry.findings import InputContext
 from keysentry.gitio import RepoInfo
 from keysentry.models import Exposure, Issue
-from keysentry.pipeline import Collector
 from keysentry.scanner import Hit, Tally
 from keysentry.sources import provenance
+from keysentry.sources.gathered import Gathered
 from keysentry.sources.objects import ObjectHits, ObjectScanner
 
 UNATTACHED = "<no path: blob in no commit>"
@@ -32,7 +32,7 @@ UNATTACHED = "<no path: blob in no commit>"
 def attach_locations(
     repo: RepoInfo,
     found: Sequence[ObjectHits],
-    collector: Collector,
+    gathered: Gathered,
     revs: Sequence[str] | None,
     objects: ObjectScanner,
     *,
@@ -42,18 +42,18 @@ def attach_locations(
     if not found:
         return
     if not any(_needs_provenance(h, include_placeholders) for h in found):
-        _without_provenance(found, collector)
+        _without_provenance(found, gathered)
         return
     try:
-        _attach(repo, found, collector, revs, objects, partial)
+        _attach(repo, found, gathered, revs, objects, partial)
     except GitError as exc:  # the findings stand; only where they came from is unknown
-        collector.issues.append(Issue("provenance", str(repo.cwd), str(exc)))
-        _without_provenance(found, collector)
+        gathered.issues.append(Issue("provenance", str(repo.cwd), str(exc)))
+        _without_provenance(found, gathered)
 
 
-def _without_provenance(found: Sequence[ObjectHits], collector: Collector) -> None:
+def _without_provenance(found: Sequence[ObjectHits], gathered: Gathered) -> None:
     for h in found:
-        collector.add(h.tally, InputContext(f"{h.kind} {h.oid}", _source(h), blob=h.oid))
+        gathered.add(h.tally, InputContext(f"{h.kind} {h.oid}", _source(h), blob=h.oid))
 
 
 @dataclass(slots=True)
@@ -72,7 +72,7 @@ class _Place:
 def _attach(
     repo: RepoInfo,
     found: Sequence[ObjectHits],
-    collector: Collector,
+    gathered: Gathered,
     revs: Sequence[str] | None,
     objects: ObjectScanner,
     partial: bool,
@@ -98,18 +98,18 @@ def _attach(
 
     places: dict[tuple[object, ...], _Place] = {}
     for oid, hits in blobs.items():
-        _issues_once(collector, hits.tally, oid, events.get(oid))
+        _issues_once(gathered, hits.tally, oid, events.get(oid))
         by_path = provenance.first_by_path(events.get(oid, ()))
         if not by_path:
             # In no commit: staged and not committed yet, or dropped from the index.
             for path in index.get(oid, []):
                 ctx = InputContext(path, "staged", blob=oid, in_head=False)
-                collector.add(Tally(hits=hits.tally.hits), ctx)
+                gathered.add(Tally(hits=hits.tally.hits), ctx)
             if oid not in index:
                 ctx = InputContext(
                     UNATTACHED, "blob", blob=oid, exposure="unreachable", in_head=False
                 )
-                collector.add(Tally(hits=hits.tally.hits), ctx)
+                gathered.add(Tally(hits=hits.tally.hits), ctx)
             continue
         for path, event in by_path.items():
             in_head = head.get(path) == oid
@@ -118,7 +118,7 @@ def _attach(
             ctx = InputContext(path, "blob", blob=oid, exposure=exposure, in_head=in_head)
             for hit in hits.tally.hits:
                 if hit.secret in old.get(oid, ()):
-                    collector.counters["not_new_in_range"] += 1
+                    gathered.counters["not_new_in_range"] += 1
                     continue
                 _merge(places, hit, ctx, (event.time, -event.order), event.commit)
 
@@ -132,7 +132,7 @@ def _attach(
             in_head=place.in_head,
             exposure=place.exposure,
         )
-        collector.add(Tally(hits=[place.hit]), ctx)
+        gathered.add(Tally(hits=[place.hit]), ctx)
     for h in messages:
         if h.kind == "commit":
             ctx = InputContext(
@@ -152,8 +152,8 @@ def _attach(
                 commit=infos.get(h.oid),
                 exposure="tag" if names else "unreachable",
             )
-        _issues_once(collector, h.tally, h.oid, None, ctx.path)
-        collector.add(Tally(hits=h.tally.hits), ctx)
+        _issues_once(gathered, h.tally, h.oid, None, ctx.path)
+        gathered.add(Tally(hits=h.tally.hits), ctx)
 
 
 def _merge(
@@ -203,7 +203,7 @@ def _source(h: ObjectHits) -> str:
 
 
 def _issues_once(
-    collector: Collector,
+    gathered: Gathered,
     tally: Tally,
     oid: str,
     events: list[provenance.Event] | None,
@@ -218,4 +218,4 @@ def _issues_once(
         Issue(i.kind, label + i.path[len(oid) :], i.detail) if i.path.startswith(oid) else i
         for i in tally.issues
     ]
-    collector.add(Tally(issues=issues, counters=tally.counters), InputContext(shown))
+    gathered.add(Tally(issues=issues, counters=tally.counters), InputContext(shown))

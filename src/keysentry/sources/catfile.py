@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import queue
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
@@ -22,6 +23,8 @@ from keysentry.errors import GitError
 BLOCK_SIZE = 4 * 2**20
 LARGE = 2 * 2**20
 """Objects above this size are streamed, not buffered (BLOCK_SIZE must exceed it)."""
+SHORT_READ = 2**16
+"""A read from the pipe shorter than this means git is writing in small pieces."""
 POOL = 4
 """Buffers in circulation: one being filled, the rest being scanned or waiting."""
 
@@ -134,22 +137,30 @@ class BatchReader:
     :class:`Missing` items. Memory is bounded by ``POOL`` buffers of ``block_size``:
     when every buffer is in use, reading waits for a consumer to release one."""
 
-    def __init__(self, raw: IO[bytes], *, block_size: int = BLOCK_SIZE, large: int = LARGE):
+    def __init__(
+        self,
+        raw: IO[bytes],
+        *,
+        block_size: int = BLOCK_SIZE,
+        large: int = LARGE,
+        settle: float = 0.0,
+    ) -> None:
         if block_size <= large + 4096:
             raise ValueError("block_size must exceed the large-object threshold")
         self._raw = raw
+        self._settle = settle
         self._block_size = block_size
         self._large = large
         self._pool: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
-        for _ in range(POOL):
-            self._pool.put(bytearray(block_size))
+        self._allocated = 0
 
     def __iter__(self) -> Iterator[Item]:
         raw = self._raw
+        settle = self._settle
         carry = b""
         eof = False
         while True:
-            buf = self._pool.get()
+            buf = self._buffer()
             view = memoryview(buf)
             filled = len(carry)
             view[:filled] = carry
@@ -160,6 +171,11 @@ class BatchReader:
                     eof = True
                     break
                 filled += n
+                if settle and n < SHORT_READ:
+                    # git writes every object header on its own: reading each one as it
+                    # comes costs a wake-up per write on both sides. Letting the pipe
+                    # fill up a little first costs neither (git does not block on it).
+                    time.sleep(settle)
             view.release()
             objects, pos, large, missing = self._parse(buf, filled)
             if objects:
@@ -180,6 +196,17 @@ class BatchReader:
                 carry = bytes(buf[pos:filled])
             elif eof:
                 return
+
+    def _buffer(self) -> bytearray:
+        """A free buffer; a new one only while fewer than POOL exist (a small output,
+        such as a pre-commit hook's few blobs, never pays for more than one)."""
+        if self._allocated < POOL:
+            try:
+                return self._pool.get_nowait()
+            except queue.Empty:
+                self._allocated += 1
+                return bytearray(self._block_size)
+        return self._pool.get()
 
     def _parse(
         self, buf: bytearray, filled: int

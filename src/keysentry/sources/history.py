@@ -1,40 +1,32 @@
 """`keysentry history`: every object in a repository, or the ones a range introduced.
 
-The full audit reads the object store once with ``git cat-file --batch-all-objects
---batch --unordered``: every unique object, whether a ref, a reflog entry, a stash
-or nothing at all reaches it, in pack order (the cheapest order to inflate). Blocks
-of objects are searched on worker threads (the literal search releases the GIL)
-while the main thread keeps reading, so git and the scan use both cores.
-
-A range (``--range BASE..HEAD``, ``--since REV``) reads only the objects reachable
-from the range's tips and not from its base: what the range introduced.
+The full audit reads the whole object store once (see objectstore): every unique
+object, whether a ref, a reflog entry, a stash or nothing at all reaches it. A range
+(``--range BASE..HEAD``, ``--since REV``) reads only the objects reachable from the
+range's tips and not from its base: what the range introduced. Either way,
+provenance is looked up afterwards, only for what was found (see attach).
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter, deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from keysentry import gitio, progress
-from keysentry.errors import GitError, UsageError
+from keysentry.errors import UsageError
 from keysentry.gitio import RepoInfo
 from keysentry.models import Issue, ScanResult
-from keysentry.pipeline import Collector, ScanRequest, make_scanner
+
+if TYPE_CHECKING:
+    from keysentry.pipeline import ScanRequest
+from keysentry.scanner import Scanner
+from keysentry.sources import objectstore
 from keysentry.sources.attach import attach_locations
-from keysentry.sources.catfile import BatchReader, Block, LargeObject, Missing
-from keysentry.sources.objects import ObjectHits, ObjectScanner
-
-WORKERS = 2
-"""Scanning threads. git cat-file is the other busy process: more threads only contend."""
-
-_COUNTER_NAMES = {
-    "blob": "blobs", "blob_bytes": "bytes", "commit": "commits", "tag": "tags",
-    "tree": "trees",
-}  # fmt: skip
+from keysentry.sources.gathered import Gathered
+from keysentry.sources.objects import ObjectScanner
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,115 +39,58 @@ class HistoryOptions:
     """Scan commit and annotated-tag messages too."""
 
 
-def scan_history(request: ScanRequest, target: Path, options: HistoryOptions) -> ScanResult:
-    started = time.monotonic()
+def collect_history(
+    scanner: Scanner,
+    target: Path,
+    options: HistoryOptions,
+    *,
+    include_placeholders: bool = False,
+    show_progress: bool = False,
+) -> Gathered:
+    """Scan a repository's history (or a range of it) and locate what was found."""
     repo = gitio.discover(target)
-    scanner = make_scanner(request)
     objects = ObjectScanner(scanner, messages=options.messages)
-    collector = Collector()
+    gathered = Gathered()
     partial = gitio.is_partial_clone(repo)
     revs = resolve_range(repo, options)
-    with progress.bar(request.show_progress, f"keysentry {request.command}") as bar:
+    with progress.bar(show_progress, "keysentry history") as bar:
         if revs is None:
-            args = ["cat-file", "--batch-all-objects", "--batch", "--unordered"]
-            found = _run_batch(repo, args, None, objects, collector, bar, partial)
+            harvest = objectstore.read_all(repo, objects, bar, partial=partial)
         else:
-            found = _scan_range(repo, revs, partial, objects, collector, bar)
+            harvest = _scan_range(repo, revs, partial, objects, bar)
+    gathered.counters.update(harvest.counters)
+    gathered.issues.extend(harvest.issues)
     if options.messages:
-        collector.counters["messages"] = collector.counters["commits"] + collector.counters["tags"]
-    _describe(repo, revs, options, partial, collector)
+        gathered.counters["messages"] = gathered.counters["commits"] + gathered.counters["tags"]
+    _describe(repo, revs, options, partial, gathered)
     attach_locations(
         repo,
-        found,
-        collector,
+        harvest.found,
+        gathered,
         revs,
         objects,
-        include_placeholders=request.include_placeholders,
+        include_placeholders=include_placeholders,
         partial=partial,
     )
+    return gathered
+
+
+def scan_history(request: ScanRequest, target: Path, options: HistoryOptions) -> ScanResult:
+    """Deprecated: use ``keysentry.cli_git.run_history``. Kept only until
+    cli_integrations switches; it is what breaks the import contract that sources
+    do not reach the filters (through the pipeline)."""
+    from keysentry.pipeline import Collector, make_scanner
+
+    started = time.monotonic()
+    gathered = collect_history(
+        make_scanner(request),
+        target,
+        options,
+        include_placeholders=request.include_placeholders,
+        show_progress=request.show_progress,
+    )
+    collector = Collector(gathered.pairs, gathered.issues, gathered.counters, gathered.notes)
     return collector.finish(request, started)
-
-
-# -- the hot path --------------------------------------------------------------
-
-
-def _run_batch(
-    repo: RepoInfo,
-    args: Sequence[str],
-    input: Iterator[bytes] | None,
-    objects: ObjectScanner,
-    collector: Collector,
-    bar: progress.Progress,
-    partial: bool,
-) -> list[ObjectHits]:
-    with gitio.GitStream(args, repo.cwd, input=input) as proc:
-        try:
-            found = _consume(BatchReader(proc.stdout), objects, collector, bar)
-        except GitError:
-            proc.raise_if_failed()  # git's own reason (a corrupt object) is the better one
-            raise
-        proc.finish()
-        unreadable = [i for i in collector.issues if i.kind == "missing-object"]
-        if unreadable and not partial:
-            # Not a partial clone: an object git lists but cannot read is corrupt.
-            said = " ".join(proc.stderr_text().split())[:300]
-            collector.issues[:] = [i for i in collector.issues if i.kind != "missing-object"]
-            collector.issues.extend(
-                Issue("corrupt-object", i.path, f"git cannot read it: {said or i.detail}")
-                for i in unreadable
-            )
-    return found
-
-
-def _consume(
-    reader: BatchReader, objects: ObjectScanner, collector: Collector, bar: progress.Progress
-) -> list[ObjectHits]:
-    found: list[ObjectHits] = []
-    counters = collector.counters
-
-    def absorb(result: tuple[list[ObjectHits], Counter[str]]) -> None:
-        hits, totals = result
-        found.extend(hits)
-        for name, value in totals.items():
-            counters[_COUNTER_NAMES.get(name, name)] += value
-        bar.advance(
-            objects=sum(v for k, v in totals.items() if not k.endswith("_bytes")),
-            bytes=totals["blob_bytes"],
-        )
-
-    with ThreadPoolExecutor(WORKERS, thread_name_prefix="keysentry-scan") as pool:
-        pending: deque[Future[tuple[list[ObjectHits], Counter[str]]]] = deque()
-        for item in reader:
-            if isinstance(item, Block):
-                pending.append(pool.submit(_scan_block, objects, item))
-                while pending and pending[0].done():
-                    absorb(pending.popleft().result())
-            elif isinstance(item, LargeObject):
-                # The stream must be read before the next item: scan it right here.
-                kind = item.type.decode()
-                totals = Counter({kind: 1, f"{kind}_bytes": item.size})
-                hits = objects.scan_large(item)
-                absorb(([hits] if hits is not None else [], totals))
-            elif isinstance(item, Missing):
-                oid = item.oid.decode()
-                collector.issues.append(Issue("missing-object", oid, _missing_detail(item)))
-                counters["missing_objects"] += 1
-        while pending:
-            absorb(pending.popleft().result())
-    return found
-
-
-def _scan_block(objects: ObjectScanner, block: Block) -> tuple[list[ObjectHits], Counter[str]]:
-    try:
-        return objects.scan_block(block)
-    finally:
-        block.release()
-
-
-def _missing_detail(item: Missing) -> str:
-    if item.reason == b"missing":
-        return "object not in this clone: not scanned"
-    return f"git answered {item.reason.decode()!r}: not scanned"
 
 
 # -- ranges --------------------------------------------------------------------
@@ -193,26 +128,23 @@ def _scan_range(
     revs: Sequence[str],
     partial: bool,
     objects: ObjectScanner,
-    collector: Collector,
     bar: progress.Progress,
-) -> list[ObjectHits]:
+) -> objectstore.Harvest:
     # --missing=print keeps a partial clone from fetching what it lacks: the missing
     # objects are listed (prefixed with "?") and counted instead.
     missing_opt = ["--missing=print"] if partial else []
+    # (--filter=object:type=blob would drop trees, but git 2.39 drops commits with them.)
     listing = ["rev-list", "--objects", "--no-object-names", *missing_opt, *revs, "--"]
     missing: list[str] = []
     with gitio.GitStream(listing, repo.cwd) as lister:
         feed = _object_ids(lister, missing)
-        found = _run_batch(
-            repo, ["cat-file", "--batch", "--buffer"], feed, objects, collector, bar, partial
-        )
+        harvest = objectstore.read_listed(repo, feed, objects, bar, partial=partial)
         lister.finish()
-    for oid in missing:
-        collector.issues.append(
-            Issue("missing-object", oid, "not in this partial clone: not scanned")
-        )
-    collector.counters["missing_objects"] += len(missing)
-    return found
+    harvest.issues.extend(
+        Issue("missing-object", oid, "not in this partial clone: not scanned") for oid in missing
+    )
+    harvest.counters["missing_objects"] += len(missing)
+    return harvest
 
 
 def _object_ids(lister: gitio.GitStream, missing: list[str]) -> Iterator[bytes]:
@@ -241,10 +173,10 @@ def _describe(
     revs: Sequence[str] | None,
     options: HistoryOptions,
     partial: bool,
-    collector: Collector,
+    gathered: Gathered,
 ) -> None:
     """Plain-language facts for the summary: what was read and what could not be."""
-    c = collector.counters
+    c = gathered.counters
     if revs is None:
         what = "every object in the repository (all refs, reflogs, stashes and unreachable objects)"
     else:
@@ -253,15 +185,15 @@ def _describe(
             f"only what {spec} introduced ({c['commits']} commit(s)); keys that "
             "already existed before it are not reported"
         )
-    collector.notes.append(f"history: {what}")
+    gathered.notes.append(f"history: {what}")
     if not options.messages:
-        collector.notes.append("commit and tag messages were not scanned (--no-messages)")
+        gathered.notes.append("commit and tag messages were not scanned (--no-messages)")
     if repo.bare:
-        collector.notes.append("bare repository: 'head' means in HEAD's tree")
+        gathered.notes.append("bare repository: 'head' means in HEAD's tree")
     if repo.shallow:
         boundary = _shallow_boundary(repo)
         shown = ", ".join(b[:12] for b in boundary[:5]) + (" ..." if len(boundary) > 5 else "")
-        collector.notes.append(
+        gathered.notes.append(
             f"shallow clone: history stops at {len(boundary)} boundary commit(s) ({shown}); "
             "older objects are not here and were not scanned, and a key first seen at the "
             "boundary may be older than the commit shown"
@@ -270,12 +202,12 @@ def _describe(
         if revs is None:
             c["missing_objects"] += _count_missing(repo)
         n = c["missing_objects"]
-        collector.notes.append(
+        gathered.notes.append(
             f"partial clone: {n} object(s) are not in this clone and were not scanned "
             "(nothing was fetched); scan a full clone to cover them"
         )
         if revs is None and n:
-            collector.issues.append(
+            gathered.issues.append(
                 Issue(
                     "missing-object",
                     str(repo.common_dir),

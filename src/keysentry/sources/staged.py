@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import stat
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +23,10 @@ from keysentry import gitio
 from keysentry.errors import UsageError
 from keysentry.findings import InputContext
 from keysentry.gitio import RepoInfo
-from keysentry.models import GitStatus, Issue, ScanResult
-from keysentry.pipeline import Collector, ScanRequest, make_scanner
+from keysentry.models import GitStatus, Issue
 from keysentry.scanner import Scanner, Tally
 from keysentry.sources.catfile import BatchReader, Block, LargeObject, Missing
+from keysentry.sources.gathered import Gathered
 
 GITLINK = "160000"
 SYMLINK = "120000"
@@ -43,37 +42,36 @@ class Entry:
     status: str
 
 
-def scan_staged(
-    request: ScanRequest,
+def collect_staged(
+    scanner: Scanner,
     target: Path,
     *,
     all_changes: bool = False,
     paths: Sequence[str] = (),
-) -> ScanResult:
-    started = time.monotonic()
+) -> Gathered:
+    """Scan the index versions of what is staged (and, asked, the work tree's changes)."""
     repo = gitio.discover(target)
     root = repo.work_tree
     if root is None:
         raise UsageError(f"{target} is a bare repository: it has no index to scan (use history)")
     pathspec = _pathspec(root, paths)
-    scanner = make_scanner(request)
-    collector = Collector()
+    gathered = Gathered()
     entries = staged_entries(repo, pathspec)
     wanted: dict[str, list[str]] = {}
     for entry in entries:
         if entry.mode == GITLINK:
-            collector.notes.append(f"submodule {entry.path}: gitlink skipped (scan it on its own)")
-            collector.counters["submodules_skipped"] += 1
+            gathered.notes.append(f"submodule {entry.path}: gitlink skipped (scan it on its own)")
+            gathered.counters["submodules_skipped"] += 1
         elif entry.status != "D":
             wanted.setdefault(entry.oid, []).append(entry.path)
-    _scan_blobs(repo, wanted, scanner, collector)
-    collector.notes.append(
+    _scan_blobs(repo, wanted, scanner, gathered)
+    gathered.notes.append(
         f"staged: {sum(len(p) for p in wanted.values())} file(s) in the index differ from "
         + ("HEAD" if repo.head is not None else "an empty tree (no commit yet)")
     )
     if all_changes:
-        _scan_work_tree(repo, root, pathspec, scanner, collector)
-    return collector.finish(request, started)
+        _scan_work_tree(repo, root, pathspec, scanner, gathered)
+    return gathered
 
 
 def _pathspec(root: Path, paths: Sequence[str]) -> list[str]:
@@ -140,50 +138,51 @@ def _shown(path: str) -> str:
 
 
 def _scan_blobs(
-    repo: RepoInfo, wanted: dict[str, list[str]], scanner: Scanner, collector: Collector
+    repo: RepoInfo, wanted: dict[str, list[str]], scanner: Scanner, gathered: Gathered
 ) -> None:
     if not wanted:
         return
     names = {oid: [_shown(p) for p in paths] for oid, paths in wanted.items()}
     lines = ["".join(oid + "\n" for oid in wanted).encode()]
     with gitio.GitStream(["cat-file", "--batch"], repo.cwd, input=lines) as proc:
-        for item in BatchReader(proc.stdout):
+        # Small buffers: a commit's few blobs; anything larger is streamed.
+        for item in BatchReader(proc.stdout, block_size=2**20, large=2**19):
             if isinstance(item, Block):
                 try:
                     for raw_oid, _kind, start, end in item.objects:
                         oid = raw_oid.decode()
                         tally = scanner.scan_bytes(bytes(item.data[start:end]), names[oid][0])
-                        _record(collector, names[oid], oid, end - start, tally)
+                        _record(gathered, names[oid], oid, end - start, tally)
                 finally:
                     item.release()
             elif isinstance(item, LargeObject):
                 oid = item.oid.decode()
                 stream = cast(BinaryIO, item.stream)
                 tally = scanner.scan_file(stream, item.size, names[oid][0])
-                _record(collector, names[oid], oid, item.size, tally)
+                _record(gathered, names[oid], oid, item.size, tally)
             elif isinstance(item, Missing):
                 for path in names.get(item.oid.decode(), []):
-                    collector.issues.append(
+                    gathered.issues.append(
                         Issue("missing-object", path, "staged blob is not in the object store")
                     )
         proc.finish()
 
 
-def _record(collector: Collector, paths: list[str], oid: str, size: int, tally: Tally) -> None:
+def _record(gathered: Gathered, paths: list[str], oid: str, size: int, tally: Tally) -> None:
     """One blob staged at one or more paths: the same hits at each; issues once."""
     tally.counters.pop("bytes", None)
-    collector.counters["blobs"] += 1
-    collector.counters["bytes"] += size
-    collector.add(tally, InputContext(paths[0], "staged", blob=oid))
+    gathered.counters["blobs"] += 1
+    gathered.counters["bytes"] += size
+    gathered.add(tally, InputContext(paths[0], "staged", blob=oid))
     for path in paths[1:]:
-        collector.add(Tally(hits=tally.hits), InputContext(path, "staged", blob=oid))
+        gathered.add(Tally(hits=tally.hits), InputContext(path, "staged", blob=oid))
 
 
 # -- --all-changes -------------------------------------------------------------
 
 
 def _scan_work_tree(
-    repo: RepoInfo, root: Path, pathspec: Sequence[str], scanner: Scanner, collector: Collector
+    repo: RepoInfo, root: Path, pathspec: Sequence[str], scanner: Scanner, gathered: Gathered
 ) -> None:
     """Unstaged edits of tracked files, and untracked files that are not ignored."""
     # diff-files may hash a work-tree file to compare it, which would run the
@@ -198,33 +197,33 @@ def _scan_work_tree(
     ).stdout
     untracked = [_decode(p) for p in out.split(b"\0") if p and not p.endswith(b"/")]
     for path in modified:
-        _scan_file(root, path, "tracked", scanner, collector)
+        _scan_file(root, path, "tracked", scanner, gathered)
     for path in untracked:
-        _scan_file(root, path, "untracked", scanner, collector)
-    collector.notes.append(
+        _scan_file(root, path, "untracked", scanner, gathered)
+    gathered.notes.append(
         f"--all-changes: {len(modified)} unstaged edit(s) and {len(untracked)} untracked "
         "file(s) from the work tree"
     )
 
 
 def _scan_file(
-    root: Path, path: str, status: GitStatus, scanner: Scanner, collector: Collector
+    root: Path, path: str, status: GitStatus, scanner: Scanner, gathered: Gathered
 ) -> None:
     fs_path = root / path
     shown = _shown(path)
     try:
         st = fs_path.lstat()
         if stat.S_ISLNK(st.st_mode):
-            collector.issues.append(Issue("symlink", shown, "symbolic link not followed"))
+            gathered.issues.append(Issue("symlink", shown, "symbolic link not followed"))
             return
         if not stat.S_ISREG(st.st_mode):
             return
         with open(fs_path, "rb") as fh:
             tally = scanner.scan_file(fh, st.st_size, shown)
     except OSError as exc:
-        collector.issues.append(Issue("unreadable", shown, exc.strerror or str(exc)))
+        gathered.issues.append(Issue("unreadable", shown, exc.strerror or str(exc)))
         return
     tally.counters.pop("bytes", None)
-    collector.counters["files"] += 1
-    collector.counters["bytes"] += st.st_size
-    collector.add(tally, InputContext(shown, "file", git_status=status))
+    gathered.counters["files"] += 1
+    gathered.counters["bytes"] += st.st_size
+    gathered.add(tally, InputContext(shown, "file", git_status=status))
