@@ -1,0 +1,237 @@
+"""Which commits a CI job or a push is about: GitHub Actions, GitLab CI, git's pre-push
+hook and the pre-commit framework's pre-push stage.
+
+Each detector reads the environment (and GitHub's event payload) and returns
+:class:`CommitRange` values with a plain-language reason, which ``keysentry ci``
+states in the summary and in every report's notes. Pure functions over the
+environment; git is asked only through :mod:`keysentry.gitio`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from keysentry import gitio
+from keysentry.errors import UsageError
+
+FETCH_HINT = (
+    "fetch the whole history first (GitHub: actions/checkout with `fetch-depth: 0`; "
+    'GitLab: `GIT_DEPTH: "0"`)'
+)
+
+
+class NoRange(UsageError):
+    """Nothing in the environment says which commits to scan (``--full-fallback`` applies)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"{reason}: pass --range BASE..HEAD, or --full-fallback to audit the whole history"
+        )
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class CommitRange:
+    """The commits to scan: reachable from ``head`` and not from ``base``."""
+
+    head: str
+    base: str | None
+    """None: every commit reachable from ``head`` (a history pushed for the first time)."""
+    why: str
+    """How the range was chosen, in plain words."""
+
+    @property
+    def spec(self) -> str:
+        return f"{self.base}..{self.head}" if self.base else self.head
+
+
+def _zero(sha: str | None) -> bool:
+    return not sha or set(sha) == {"0"}
+
+
+def _rev(repo: Path, rev: str) -> str | None:
+    """The commit id ``rev`` names in ``repo``, or None when it is not there."""
+    proc = gitio.run_git(["rev-parse", "--verify", "--quiet", "--end-of-options",
+                          f"{rev}^{{commit}}"], repo, check=False)  # fmt: skip
+    out = proc.stdout.decode("ascii", "replace").strip()
+    return out if proc.returncode == 0 and out else None
+
+
+def _need(repo: Path, rev: str, what: str) -> str:
+    if _rev(repo, rev) is None:
+        raise UsageError(f"{what} {rev} is not in this clone: {FETCH_HINT}")
+    return rev
+
+
+def _default_branch_ref(repo: Path, branch: str) -> str:
+    for ref in (f"refs/remotes/origin/{branch}", f"refs/heads/{branch}"):
+        if _rev(repo, ref) is not None:
+            return ref
+    raise UsageError(
+        f"the default branch {branch!r} is not in this clone, so the commits new on this "
+        f"branch cannot be told apart: {FETCH_HINT}, and fetch the default branch "
+        f"(git fetch origin +refs/heads/{branch}:refs/remotes/origin/{branch})"
+    )
+
+
+def github_ranges(env: Mapping[str, str], repo: Path) -> list[CommitRange]:
+    """pull_request: base..head; push: before..after, or a new branch against the default."""
+    event = env.get("GITHUB_EVENT_NAME", "")
+    payload = _event_payload(env.get("GITHUB_EVENT_PATH"))
+    if event in ("pull_request", "pull_request_target"):
+        pr = _get(payload, "pull_request")
+        base = str(_get(payload, "pull_request", "base", "sha"))
+        head = str(_get(payload, "pull_request", "head", "sha"))
+        why = (f"GitHub {event} #{pr.get('number', '?')}: the pull request's commits "
+               f"({base[:12]}..{head[:12]})")  # fmt: skip
+        return [CommitRange(_need(repo, head, "head"), _need(repo, base, "base"), why)]
+    if event == "merge_group":
+        base = str(_get(payload, "merge_group", "base_sha"))
+        head = str(_get(payload, "merge_group", "head_sha"))
+        why = f"GitHub merge queue: {base[:12]}..{head[:12]}"
+        return [CommitRange(_need(repo, head, "head"), _need(repo, base, "base"), why)]
+    if event != "push":
+        raise NoRange(f"the GitHub Actions event {event or '(unknown)'!r} has no commit range")
+    before, after = str(payload.get("before") or ""), str(payload.get("after") or "")
+    ref = str(payload.get("ref") or "")
+    if payload.get("deleted") or _zero(after):
+        return []
+    _need(repo, after, "pushed commit")
+    if not _zero(before) and _rev(repo, before) is not None:
+        return [CommitRange(after, before, f"GitHub push to {ref}: {before[:12]}..{after[:12]}")]
+    default = str(_get(payload, "repository", "default_branch"))
+    if ref == f"refs/heads/{default}":
+        if _zero(before):
+            why = f"GitHub push creating the default branch {default}: all its commits"
+            return [CommitRange(after, None, why)]
+        raise UsageError(f"the commit before this push ({before[:12]}) is not in this clone "
+                         f"(a force-push?): {FETCH_HINT}, or pass --range")  # fmt: skip
+    base = _default_branch_ref(repo, default)
+    reason = "a new branch" if _zero(before) else f"a force-push ({before[:12]} is gone)"
+    why = f"GitHub push of {ref} ({reason}): the commits not on {default} ({base}..{after[:12]})"
+    return [CommitRange(after, base, why)]
+
+
+def gitlab_ranges(env: Mapping[str, str], repo: Path) -> list[CommitRange]:
+    """Merge requests: the diff base..head; pushes: before..sha, or a new branch vs default."""
+    sha = env.get("CI_COMMIT_SHA", "")
+    if not sha:
+        raise UsageError("GitLab CI without CI_COMMIT_SHA: pass --range BASE..HEAD")
+    diff_base = env.get("CI_MERGE_REQUEST_DIFF_BASE_SHA", "")
+    if diff_base:
+        # In merged-results pipelines CI_COMMIT_SHA is a merge with the target branch.
+        head = env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA") or sha
+        why = (f"GitLab merge request !{env.get('CI_MERGE_REQUEST_IID', '?')}: the commits "
+               f"since the merge-request diff base ({diff_base[:12]}..{head[:12]})")  # fmt: skip
+        return [CommitRange(_need(repo, head, "head"), _need(repo, diff_base, "diff base"), why)]
+    _need(repo, sha, "commit")
+    before = env.get("CI_COMMIT_BEFORE_SHA", "")
+    if not _zero(before) and _rev(repo, before) is not None:
+        return [CommitRange(sha, before, f"GitLab push: {before[:12]}..{sha[:12]}")]
+    branch, default = env.get("CI_COMMIT_BRANCH", ""), env.get("CI_DEFAULT_BRANCH", "")
+    if branch and default and branch != default:
+        base = _default_branch_ref(repo, default)
+        why = (f"GitLab pipeline for branch {branch} without a previous push: the commits not "
+               f"on {default} ({base}..{sha[:12]})")  # fmt: skip
+        return [CommitRange(sha, base, why)]
+    source = env.get("CI_PIPELINE_SOURCE", "unknown")
+    raise NoRange(f"this GitLab pipeline ({source}) has no commit range")
+
+
+def pre_commit_ranges(env: Mapping[str, str], repo: Path) -> list[CommitRange] | None:
+    """The pre-commit framework's pre-push stage: PRE_COMMIT_FROM_REF / PRE_COMMIT_TO_REF."""
+    start, end = env.get("PRE_COMMIT_FROM_REF"), env.get("PRE_COMMIT_TO_REF")
+    if start and end:
+        why = f"pre-commit: {start[:12]}..{end[:12]}"
+        if env.get("PRE_COMMIT_LOCAL_BRANCH"):
+            why = f"push of {env['PRE_COMMIT_LOCAL_BRANCH']}: the commits not on the remote"
+            why += f" ({start[:12]}..{end[:12]})"
+        return [CommitRange(_need(repo, end, "to-ref"), _need(repo, start, "from-ref"), why)]
+    local = env.get("PRE_COMMIT_LOCAL_BRANCH")
+    if local and env.get("PRE_COMMIT_REMOTE_BRANCH"):
+        # pre-commit passes no refs when the push carries a root commit: all of it is new.
+        why = f"push of {local} to {env['PRE_COMMIT_REMOTE_BRANCH']}: a new history, all commits"
+        return [CommitRange(_need(repo, local, "local branch"), None, why)]
+    return None
+
+
+def pre_push_ranges(lines: Sequence[str], remote: str, repo: Path) -> list[CommitRange]:
+    """git's pre-push protocol: ``<local ref> <local sha> <remote ref> <remote sha>`` lines."""
+    out = []
+    for line in lines:
+        parts = line.split()
+        if len(parts) != 4 or _zero(parts[1]):  # malformed, or a deletion
+            continue
+        local_ref, local_sha, remote_ref, remote_sha = parts
+        if not _zero(remote_sha) and _rev(repo, remote_sha) is not None:
+            why = (
+                f"push of {local_ref} to {remote} {remote_ref}: {remote_sha[:12]}..{local_sha[:12]}"
+            )
+            out.append(CommitRange(local_sha, remote_sha, why))
+            continue
+        new = gitio.run_git(["rev-list", "--topo-order", "--reverse", local_sha, "--not",
+                             f"--remotes={remote}"], repo).stdout.split()  # fmt: skip
+        if not new:
+            continue  # every commit is already on the remote
+        first = new[0].decode("ascii")
+        parent = _rev(repo, f"{first}^")
+        what = "a new branch" if _zero(remote_sha) else "a force-push"
+        why = f"push of {local_ref} to {remote} {remote_ref} ({what}): {len(new)} new commit(s)"
+        out.append(CommitRange(local_sha, parent, why))
+    return out
+
+
+def choose_ranges(
+    env: Mapping[str, str],
+    repo: Path,
+    explicit: str | None,
+    pre_push: str | None,
+    stdin_lines: Sequence[str] = (),
+) -> list[CommitRange]:
+    """The ranges to scan (empty: nothing new). Raises NoRange when nothing says which."""
+    if explicit:
+        base, sep, head = explicit.partition("..")
+        if not sep or not base or not head or head.startswith("."):
+            raise UsageError(f"--range must be BASE..HEAD, not {explicit!r}")
+        return [
+            CommitRange(
+                _need(repo, head, "HEAD of --range"),
+                _need(repo, base, "BASE of --range"),
+                f"--range {explicit}",
+            )
+        ]
+    if pre_push is not None:
+        return pre_push_ranges(stdin_lines, pre_push, repo)
+    found = pre_commit_ranges(env, repo)
+    if found is not None:
+        return found
+    if env.get("GITHUB_ACTIONS") == "true":
+        return github_ranges(env, repo)
+    if env.get("GITLAB_CI") == "true":
+        return gitlab_ranges(env, repo)
+    raise NoRange("no commit range: not in GitHub Actions, GitLab CI or a pre-push hook")
+
+
+def _event_payload(path: str | None) -> dict[str, Any]:
+    if not path:
+        raise UsageError("GITHUB_EVENT_PATH is not set: pass --range BASE..HEAD")
+    try:
+        payload = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"cannot read the GitHub event payload {path}: {exc}") from None
+    if not isinstance(payload, dict):
+        raise UsageError(f"the GitHub event payload {path} is not a JSON object")
+    return payload
+
+
+def _get(obj: Mapping[str, Any], *keys: str) -> Any:
+    value: Any = obj
+    for key in keys:
+        if not isinstance(value, Mapping) or key not in value:
+            raise UsageError(f"the GitHub event payload has no {'.'.join(keys)}")
+        value = value[key]
+    return value
