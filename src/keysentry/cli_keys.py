@@ -9,23 +9,20 @@ validate package are imported inside the commands so importing this module stays
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from keysentry.errors import ApiError, ExitCode, UsageError
-from keysentry.models import Validation, fingerprint_of, redact
+from keysentry.models import fingerprint_of
 
 if TYPE_CHECKING:
-    from keysentry.validate.audit import AuditedKey
     from keysentry.validate.management import ApiKeyRecord, ManagementClient
 
 MANAGEMENT_KEY_ENV = "OPENROUTER_MANAGEMENT_KEY"
@@ -84,6 +81,7 @@ def check_key(argv_keys: tuple[str, ...], env_name: str | None, format_: str, ve
     line that is not a key); 3 at least one key could not be checked and none is live.
     """
     from keysentry.validate import ValidationSettings, validate_secrets
+    from keysentry.validate.render import check_json, check_text
 
     _configure_logging(verbose)
     if argv_keys:
@@ -103,10 +101,9 @@ def check_key(argv_keys: tuple[str, ...], env_name: str | None, format_: str, ve
     results = validate_secrets(secrets, settings)
     rows = [(s, results[fingerprint_of(s)]) for s in secrets]
     if format_ == "json":
-        click.echo(_check_json(rows))
+        click.echo(check_json(rows))
     else:
-        for secret, validation in rows:
-            click.echo(_describe(redact(secret), validation))
+        click.echo(check_text(rows), nl=False)
     statuses = {v.status for _, v in rows}
     if "live" in statuses:
         return int(ExitCode.FINDINGS)
@@ -130,39 +127,6 @@ def _read_keys(lines: Iterable[str], source: str) -> list[str]:
     if not found:
         raise UsageError(f"no key on {source}: give one key per line")
     return list(found)
-
-
-def _check_json(rows: Sequence[tuple[str, Validation]]) -> str:
-    from keysentry.validate import validation_to_dict
-
-    keys = [
-        {
-            "redacted": redact(secret),
-            "fingerprint": fingerprint_of(secret),
-            "validation": validation_to_dict(validation),
-        }
-        for secret, validation in rows
-    ]
-    return json.dumps({"schema_version": 1, "keys": keys}, indent=2)
-
-
-def _describe(redacted: str, v: Validation) -> str:
-    head = f"{redacted}  {v.status}"
-    if v.status != "live":
-        return f"{head}  ({v.reason})" if v.reason else head
-    d = v.details
-    if d is None:
-        return head
-    management = "MANAGEMENT KEY (critical)" if d.is_management_key else "regular key"
-    parts = [
-        f"label: {d.label or '-'}",
-        f"limit: {_money(d.limit, none='unlimited')}",
-        f"remaining: {_money(d.limit_remaining, none='unlimited')}",
-        f"usage: {_money(d.usage)} (this month {_money(d.usage_monthly)})",
-        f"free tier: {_yes_no(d.is_free_tier)}",
-        f"expires: {d.expires_at or 'never'}",
-    ]
-    return f"{head}  {management}\n    " + ", ".join(parts)
 
 
 # -- keys list / audit -------------------------------------------------------------------
@@ -197,13 +161,15 @@ def list_keys(include_disabled: bool, workspace: str | None, format_: str, verbo
 
     Exit codes: 0 listed; 2 usage error (no management key); 3 the API call failed (also for
     a key that is invalid or not a management key)."""
+    from keysentry.validate.render import keys_json, keys_table
+
     _configure_logging(verbose)
     with _management_client() as client:
         records = client.list_keys(include_disabled=include_disabled, workspace_id=workspace)
     if format_ == "json":
-        click.echo(json.dumps({"schema_version": 1, "keys": [_record_json(r) for r in records]}))
+        click.echo(keys_json(records))
     else:
-        click.echo(_table(_LIST_COLUMNS, [_list_row(r) for r in records]), nl=False)
+        click.echo(keys_table(records), nl=False)
         click.echo(f"{len(records)} key(s)", err=True)
     return int(ExitCode.CLEAN)
 
@@ -248,6 +214,7 @@ def audit_keys(
     2 usage error; 3 the API call failed."""
     from keysentry.validate.audit import audit_keys as run_audit
     from keysentry.validate.audit import load_report
+    from keysentry.validate.render import audit_json, audit_summary, audit_table
 
     _configure_logging(verbose)
     report = load_report(report_path) if report_path is not None else None
@@ -265,36 +232,13 @@ def audit_keys(
     audited = run_audit(records.values(), leaked=leaked, management=frozenset(management))
     missing = sorted(leaked - records.keys())
     if format_ == "json":
-        click.echo(_audit_json(audited, missing))
+        click.echo(audit_json(audited, missing))
     else:
-        click.echo(_table(_AUDIT_COLUMNS, [_audit_row(a) for a in audited]), nl=False)
-        _audit_summary(audited, missing, report_path is not None)
+        click.echo(audit_table(audited), nl=False)
+        click.echo(audit_summary(audited, missing, report_path is not None), nl=False, err=True)
     gate = set(_AUDIT_FLAG_NAMES) if "any" in fail_on else set(fail_on)
     failed = any(gate.intersection(a.flags) for a in audited)
     return int(ExitCode.FINDINGS if failed else ExitCode.CLEAN)
-
-
-def _audit_json(audited: Sequence[AuditedKey], missing: Sequence[str]) -> str:
-    keys = [{**_record_json(a.record), "flags": list(a.flags), "leaked": a.leaked} for a in audited]
-    return json.dumps({"schema_version": 1, "keys": keys, "leaked_not_in_account": list(missing)})
-
-
-def _audit_summary(audited: Sequence[AuditedKey], missing: Sequence[str], had_report: bool) -> None:
-    from keysentry.validate.audit import FLAG_HELP
-
-    counts: dict[str, int] = {}
-    for a in audited:
-        for flag in a.flags:
-            counts[flag] = counts.get(flag, 0) + 1
-    for flag, text in FLAG_HELP.items():
-        if counts.get(flag):
-            click.echo(f"{counts[flag]:>4} {flag}: {text}", err=True)
-    if had_report and missing:
-        click.echo(
-            f"{len(missing)} leaked key(s) from the report are not in this account "
-            "(or were already deleted).",
-            err=True,
-        )
 
 
 # -- revoke ------------------------------------------------------------------------------
@@ -322,6 +266,7 @@ def revoke(report_path: Path | None, delete: bool, yes: bool, dry_run: bool, ver
     Exit codes: 0 done, nothing to do, or declined; 2 usage error; 3 an API call failed.
     """
     from keysentry.validate.audit import load_report, parse_hash_lines
+    from keysentry.validate.render import revoke_plan
 
     _configure_logging(verbose)
     if report_path is not None:
@@ -341,7 +286,7 @@ def revoke(report_path: Path | None, delete: bool, yes: bool, dry_run: bool, ver
         # The management key itself goes last: revoking it ends this session's access.
         ordered = sorted(hashes, key=lambda h: (h == own_hash, h))
         planned, skipped = _plan(client, ordered, delete)
-        _show_plan(verb, planned, skipped, own_hash)
+        click.echo(revoke_plan(verb, planned, skipped, own_hash), nl=False)
         if not planned or dry_run:
             return int(ExitCode.CLEAN)
         if not yes and not _confirm(f"{verb.capitalize()} {len(planned)} key(s)?"):
@@ -367,20 +312,6 @@ def _plan(
         else:
             planned.append(record)
     return planned, skipped
-
-
-def _show_plan(
-    verb: str, planned: Sequence[ApiKeyRecord], skipped: Sequence[tuple[str, str]], own: str
-) -> None:
-    if planned:
-        click.echo(f"Will {verb} {len(planned)} key(s):")
-        for r in planned:
-            note = "  <- the management key in use" if r.hash == own else ""
-            click.echo(f"  {verb:<9} {r.hash[:16]}  {r.name!r}  {r.label}{note}")
-    for key_hash, why in skipped:
-        click.echo(f"  {'skip':<9} {key_hash[:16]}  {why}")
-    if not planned:
-        click.echo(f"Nothing to {verb}.")
 
 
 def _execute(client: ManagementClient, planned: Sequence[ApiKeyRecord], delete: bool) -> int:
@@ -444,6 +375,7 @@ def rotate_key(
     from datetime import datetime, timezone
 
     from keysentry.validate import ValidationSettings, validate_secrets
+    from keysentry.validate.render import money
 
     _configure_logging(verbose)
     key_hash = key_hash.strip().lower()
@@ -458,7 +390,7 @@ def rotate_key(
         today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
         new_name = name or f"{old.name} (rotated {today})"
         click.echo(
-            f"Create {new_name!r} (limit {_money(old.limit, none='unlimited')}), then "
+            f"Create {new_name!r} (limit {money(old.limit, none='unlimited')}), then "
             f"{old_action} {old.hash[:16]} {old.name!r}.",
             err=True,
         )
@@ -555,64 +487,3 @@ def _configure_logging(verbose: int) -> None:
     handler.setLevel(level)
     if logger.getEffectiveLevel() > level:
         logger.setLevel(level)
-
-
-_LIST_COLUMNS = (
-    "name",
-    "label",
-    "hash",
-    "disabled",
-    "limit",
-    "remaining",
-    "usage",
-    "created",
-    "updated",
-    "expires",
-)
-_AUDIT_COLUMNS = ("name", "hash", "leaked", "flags")
-
-
-def _list_row(r: ApiKeyRecord) -> tuple[str, ...]:
-    return (
-        r.name,
-        r.label,
-        r.hash[:16],
-        "yes" if r.disabled else "no",
-        _money(r.limit, none="unlimited"),
-        _money(r.limit_remaining, none="unlimited"),
-        _money(r.usage),
-        _date(r.created_at),
-        _date(r.updated_at),
-        _date(r.expires_at, none="never"),
-    )
-
-
-def _audit_row(a: AuditedKey) -> tuple[str, ...]:
-    return (a.record.name, a.record.hash[:16], "LEAKED" if a.leaked else "", ",".join(a.flags))
-
-
-def _record_json(r: ApiKeyRecord) -> dict[str, object]:
-    return asdict(r)
-
-
-def _table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [len(c) for c in columns]
-    for row in rows:
-        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
-    lines = [columns, *rows]
-    return "".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() + "\n"
-        for line in lines
-    )
-
-
-def _money(value: float | None, *, none: str = "-") -> str:
-    return none if value is None else f"${value:,.2f}"
-
-
-def _date(value: str | None, *, none: str = "-") -> str:
-    return value[:10] if value else none
-
-
-def _yes_no(value: bool | None) -> str:
-    return "unknown" if value is None else ("yes" if value else "no")
