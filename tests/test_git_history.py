@@ -413,7 +413,7 @@ def test_block_prefilter_agrees_with_the_scanner(key: str) -> None:
 def test_parallel_readers_see_the_same_as_one(
     tmp_path: Path, repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from keysentry.sources import objectstore
+    from keysentry.sources import listing, objectstore
 
     planted = [make_key() for _ in range(6)]
     for i, k in enumerate(planted):
@@ -421,17 +421,18 @@ def test_parallel_readers_see_the_same_as_one(
         commit(repo, {f"f{i}.py": filler + f"k = '{k}'\n"}, f"c{i}")
     single = history(tmp_path, repo)
     monkeypatch.setattr(objectstore, "PARALLEL_MIN", 0)
-    monkeypatch.setattr(objectstore, "LIST_CHUNK", 256)  # cut points even in a small listing
+    monkeypatch.setattr(listing, "CHUNK", 256)  # cut points even in a small listing
+    monkeypatch.setattr(listing, "FEED", 128)
     parts: list[int] = []
-    read = objectstore._read_parallel
+    read = objectstore._read_part
 
-    def counting(repo_: object, feeds: list[object], *args: object, **kwargs: object) -> object:
-        parts.append(len(feeds))
-        return read(repo_, feeds, *args, **kwargs)  # type: ignore[arg-type]
+    def counting(*args: object) -> object:
+        parts.append(1)
+        return read(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(objectstore, "_read_parallel", counting)
+    monkeypatch.setattr(objectstore, "_read_part", counting)
     split = history(tmp_path, repo)
-    assert parts == [2]
+    assert parts == [1, 1]
     assert split["stats"]["counters"] == single["stats"]["counters"]
     assert [f["fingerprint"] for f in split["findings"]] == [
         f["fingerprint"] for f in single["findings"]
@@ -439,10 +440,24 @@ def test_parallel_readers_see_the_same_as_one(
     assert all(only(split, k) for k in planted)
 
 
-def test_listing_is_split_by_content_size() -> None:
-    from keysentry.sources.objectstore import _split
+def test_listing_is_cut_where_half_the_content_is(tmp_path: Path, repo: Path) -> None:
+    from keysentry import gitio
+    from keysentry.sources.listing import Listing
 
-    checkpoints = [(0, 0), (10, 100), (20, 150), (30, 900), (40, 1000)]
-    assert _split(checkpoints, 1) == [(0, 40)]
-    assert _split(checkpoints, 2) == [(0, 30), (30, 40)]
-    assert _split([(0, 0)], 2) == []  # an empty repository
+    for i in range(40):
+        commit(repo, {f"f{i}.txt": "x" * (100 * (i + 1))}, f"c{i}")
+    info = gitio.discover(repo)
+    whole = Listing()
+    whole.fill(info, 1, 0)
+    assert whole.first_end == whole.written and b"".join(whole.rest()) == b""
+    ids = b"".join(whole.first()).split()
+    assert len(ids) == 80  # 40 blobs and 40 commits; trees left out
+    assert whole.trees == 40
+    whole.close()
+    halves = Listing()
+    halves._append(b"".join(i + b"\n" for i in ids[:10]), 900)
+    halves._append(b"".join(i + b"\n" for i in ids[10:]), 100)
+    halves._finish(2)
+    first, rest = b"".join(halves.first()).split(), b"".join(halves.rest()).split()
+    assert (first, rest) == (ids[:10], ids[10:])
+    halves.close()
