@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import git, make_key
+from conftest import GIT_ENV, git, make_key
 from gitrepo_helpers import commit, locations, only, run, write
 from keysentry.errors import ExitCode
 
@@ -161,3 +165,22 @@ def test_bare_repository_is_a_usage_error(tmp_path: Path) -> None:
     git(tmp_path, "init", "-q", "--bare", str(bare))
     code, _ = staged(tmp_path, bare)
     assert code == ExitCode.USAGE
+
+
+def test_commit_all_through_a_temporary_index(tmp_path: Path, repo: Path, key: str) -> None:
+    """`git commit -a` runs the hook with GIT_INDEX_FILE naming a temporary index."""
+    commit(repo, {"a.txt": "clean\n"})
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    hook.write_text(
+        "#!/bin/sh\n"
+        f'exec "{sys.executable}" -m keysentry staged -q --format json -o "{tmp_path}/hook.json"\n'
+    )
+    hook.chmod(0o755)
+    write(repo, {"a.txt": f"clean\n{key}\n"})  # modified, not staged
+    proc = subprocess.run(
+        ["git", "commit", "-q", "-a", "-m", "leak"], cwd=repo, capture_output=True,
+        env={**os.environ, **GIT_ENV}, check=False,
+    )  # fmt: skip
+    assert proc.returncode != 0  # the hook stopped it
+    report = json.loads((tmp_path / "hook.json").read_text())
+    assert (only(report, key)["path"], only(report, key)["line"]) == ("a.txt", 2)
