@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import py_compile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -422,7 +423,17 @@ def test_parallel_readers_see_the_same_as_one(
     single = history(tmp_path, repo)
     monkeypatch.setattr(objectstore, "PARALLEL_MIN", 0)
     monkeypatch.setattr(listing, "CHUNK", 256)  # cut points even in a small listing
-    monkeypatch.setattr(listing, "FEED", 128)
+    first = listing.Listing.first
+
+    def after_listing(self: listing.Listing) -> Iterator[bytes]:
+        # In a repository this small the first reader could take everything before
+        # the listing is complete; here it waits, so that the cut is in the middle.
+        with self._cond:
+            while not self.done:
+                self._cond.wait()
+        yield from first(self)
+
+    monkeypatch.setattr(listing.Listing, "first", after_listing)
     parts: list[int] = []
     read = objectstore._read_part
 

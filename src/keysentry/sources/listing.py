@@ -22,8 +22,9 @@ from keysentry.models import Issue
 
 CHUNK = 2**16
 """The listing is read from git in pieces this big; parts are cut between pieces."""
-FEED = 2**20
-"""Ids handed to a reader at once."""
+FEED = 2**16
+"""Ids handed to a reader at once. Small, so that how far the first reader has been
+fed (a cut can come no earlier) stays close to how far git has read."""
 
 _LISTED = re.compile(rb"^(blob|commit|tag) ([0-9]+) ([0-9a-f]+)$", re.MULTILINE)
 _UNREADABLE = re.compile(rb"^([0-9a-f]+) missing$", re.MULTILINE)
