@@ -203,6 +203,8 @@ def test_pushed_versus_unpushed(tmp_path: Path, repo: Path) -> None:
     report = history(tmp_path, repo)
     assert only(report, pushed)["exposure"] == "pushed"
     assert only(report, local)["exposure"] == "head"
+    note = next(n for n in report["stats"]["notes"] if n.startswith("exposure"))
+    assert "1 pushed to a remote" in note and "1 in the current tree" in note
     # The bare remote itself: everything there is on a (local) branch of it.
     remote_report = history(tmp_path, remote)
     assert only(remote_report, pushed)["exposure"] == "head"

@@ -13,6 +13,7 @@ cannot become findings (placeholders, inline allows) cost no provenance at all.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -154,6 +155,41 @@ def _attach(
             )
         _issues_once(gathered, h.tally, h.oid, None, ctx.path)
         gathered.add(Tally(hits=h.tally.hits), ctx)
+    note = exposure_note(gathered)
+    if note:
+        gathered.notes.append(note)
+
+
+_RANK_OF = {e: i for i, e in enumerate(provenance.RANK)}
+_PLAIN: dict[str, str] = {
+    "pushed": "pushed to a remote: anyone who can read it has the key",
+    "head": "in the current tree, not (known to be) pushed",
+    "branch": "on local branches only, never pushed",
+    "tag": "reachable from tags only (check whether they were pushed)",
+    "stash": "in stashes only",
+    "reflog-only": "only in the reflog: no branch or tag has them",
+    "unreachable": "in unreachable objects only (they stay until git gc prunes them)",
+}
+
+
+def exposure_note(gathered: Gathered) -> str:
+    """Plain words for the summary: how many keys are exposed how far (each key counted
+    once, at its most exposed place)."""
+    best: dict[str, int] = {}
+    for hit, ctx in gathered.pairs:
+        if ctx.exposure is not None and hit.placeholder is None and hit.allowed_by is None:
+            rank = provenance.RANK.index(ctx.exposure)
+            best[hit.secret] = min(rank, best.get(hit.secret, rank))
+    if not best:
+        return ""
+    counts = Counter(provenance.RANK[rank] for rank in best.values())
+    parts = [f"{n} {_PLAIN[e]}" for e, n in sorted(counts.items(), key=lambda i: _RANK_OF[i[0]])]
+    advice = (
+        "rotate every key found; the pushed ones first"
+        if counts.get("pushed")
+        else "rotate every key found, and rewrite local history before pushing it"
+    )
+    return "exposure of the keys found: " + "; ".join(parts) + f" ({advice})"
 
 
 def _merge(
