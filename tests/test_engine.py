@@ -75,6 +75,12 @@ def test_windows_find_each_key_once_with_right_location(position: int, newlines:
     assert (hits[0].line, hits[0].column) == (line, column)
 
 
+def test_bytes_that_only_look_like_an_archive_are_still_scanned() -> None:
+    for magic in (b"PK\x05\x06", b"PK\x03\x04", b"\x1f\x8b\x08", b"BZh91AY&SY", b"\xfd7zXZ\x00"):
+        key = fresh_key()
+        assert found(Scanner(RULES), magic + key.encode()) == [key], magic
+
+
 def test_hex_run_is_never_cut_into_a_key() -> None:
     run = PREFIX + secrets.token_hex(40)
     assert found(Scanner(RULES), run.encode()) == []

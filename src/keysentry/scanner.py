@@ -177,18 +177,21 @@ class Scanner:
         fileobj.seek(0) if fileobj.seekable() else None
         source = cast(BinaryIO, fileobj if fileobj.seekable() else _Rewound(head, fileobj))
         failed = False
+        members = 0
         outer = frame.members[-1] if frame.members else frame.path
         for item in iter_members(kind, source, outer, self.limits, frame.budget):
             if isinstance(item, Issue):
                 tally.issues.append(Issue(item.kind, _display(frame, item.path), item.detail))
                 failed = failed or item.kind == "decode-error"
                 continue
-            tally.counters["members"] += 1
+            members += 1
             self._scan_member(
                 item, frame.into(item.name, kind), tally, stream=kind in _SINGLE_STREAMS
             )
-        if failed and fileobj.seekable():
-            # What could not be unpacked is still scanned as bytes: nothing is skipped.
+        tally.counters["members"] += members
+        if (failed or not members) and fileobj.seekable():
+            # What could not be unpacked (or only looked like an archive: a few magic
+            # bytes are easily written by chance) is still scanned as bytes.
             fileobj.seek(0)
             self._scan_windows(_chunks(b"", fileobj, self.chunk_size), frame, tally)
 
