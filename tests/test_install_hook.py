@@ -146,11 +146,6 @@ def test_the_pre_push_hook_blocks_a_pushed_key(repo: Path, monkeypatch, capsys, 
     assert git(remote, "rev-parse", "main").strip() != git(repo, "rev-parse", "HEAD").strip()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`keysentry staged` reads .git/index: gitio drops the GIT_INDEX_FILE that git sets "
-    "for hooks, and `git commit -a` / `git commit PATH` commit through a temporary index",
-)
 def test_the_hook_blocks_commit_all(repo: Path, monkeypatch, capsys, key: str) -> None:
     pytest.importorskip("keysentry.sources.staged", reason="needs `keysentry staged`")
     monkeypatch.chdir(repo)

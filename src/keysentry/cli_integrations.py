@@ -188,10 +188,11 @@ def ci(range_: str | None, pre_push: str | None, full_fallback: bool, **kwargs: 
 def _scan_history(
     opts: ScanOptions, repo: Path, commits: CommitRange | None, note: str
 ) -> ScanResult:
-    from keysentry.sources.history import HistoryOptions, scan_history
+    from keysentry.cli_git import run_history
+    from keysentry.sources.history import HistoryOptions
 
     request = build_request(opts, "ci", (str(repo),))
-    result = scan_history(request, repo, HistoryOptions(range=commits.spec if commits else None))
+    result = run_history(request, repo, HistoryOptions(range=commits.spec if commits else None))
     notes = (f"commit range chosen: {note}", *result.stats.notes)
     return replace(result, stats=replace(result.stats, notes=notes))
 

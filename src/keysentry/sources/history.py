@@ -9,19 +9,14 @@ provenance is looked up afterwards, only for what was found (see attach).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from keysentry import gitio, progress
 from keysentry.errors import UsageError
 from keysentry.gitio import RepoInfo
-from keysentry.models import Issue, ScanResult
-
-if TYPE_CHECKING:
-    from keysentry.pipeline import ScanRequest
+from keysentry.models import Issue
 from keysentry.scanner import Scanner
 from keysentry.sources import objectstore
 from keysentry.sources.attach import attach_locations
@@ -73,24 +68,6 @@ def collect_history(
         partial=partial,
     )
     return gathered
-
-
-def scan_history(request: ScanRequest, target: Path, options: HistoryOptions) -> ScanResult:
-    """Deprecated: use ``keysentry.cli_git.run_history``. Kept only until
-    cli_integrations switches; it is what breaks the import contract that sources
-    do not reach the filters (through the pipeline)."""
-    from keysentry.pipeline import Collector, make_scanner
-
-    started = time.monotonic()
-    gathered = collect_history(
-        make_scanner(request),
-        target,
-        options,
-        include_placeholders=request.include_placeholders,
-        show_progress=request.show_progress,
-    )
-    collector = Collector(gathered.pairs, gathered.issues, gathered.counters, gathered.notes)
-    return collector.finish(request, started)
 
 
 # -- ranges --------------------------------------------------------------------
