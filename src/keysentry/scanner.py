@@ -196,7 +196,16 @@ class Scanner:
             self._scan_windows(_chunks(b"", fileobj, self.chunk_size), frame, tally)
 
     def _scan_member(self, member: Member, frame: _Frame, tally: Tally, *, stream: bool) -> None:
-        reader = _IterReader(member.chunks())
+        chunks = member.chunks()
+        if member.size is not None and member.size <= self.chunk_size:
+            # Most members are small and hold nothing: one buffer, one prefilter pass,
+            # none of the stream machinery below.
+            data = b"".join(chunks)
+            if detect(data[:512]) is None and not self.engine.hits(data):
+                tally.counters["bytes"] += len(data)
+                return
+            chunks = iter((data,))
+        reader = _IterReader(chunks)
         head = reader.peek(512)
         kind = detect(head)
         if stream and kind is not None:
