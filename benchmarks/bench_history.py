@@ -2,6 +2,8 @@
 
     python benchmarks/bench_history.py REPO [REPO...] [--runs 5] [--planted FILE.json]
 
+(--planted is for the first REPO; each REPO.planted.json beside a repository is used too.)
+
 Floor: `git cat-file --batch-all-objects --batch > /dev/null` (single-threaded git,
 every object inflated once, in object-id order). The same with `--unordered` (pack
 order, often much faster on packs with long delta chains) is shown too, for an
@@ -132,10 +134,12 @@ def main() -> None:
         "PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / "ks-bench-pycache")
     )
     for repo in args.repos:
-        planted = args.planted
-        if planted is None:
-            guess = repo.with_name(repo.name + ".planted.json")
-            planted = guess if guess.exists() else None
+        # --planted belongs to the first repository; the others use their own
+        # REPO.planted.json when gen_history.py wrote one beside them.
+        guess = repo.with_name(repo.name + ".planted.json")
+        planted = args.planted if repo == args.repos[0] and args.planted else None
+        if planted is None and guess.exists():
+            planted = guess
         bench(repo, args.runs, planted, args.extra.split())
 
 
