@@ -135,7 +135,6 @@ def run_staged(
 
 
 def _finish(request: ScanRequest, gathered: Gathered, started: float) -> ScanResult:
-    from keysentry.pipeline import Collector
+    from keysentry.pipeline import finish
 
-    collector = Collector(gathered.pairs, gathered.issues, gathered.counters, gathered.notes)
-    return collector.finish(request, started)
+    return finish(gathered, request, started)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,8 +20,9 @@ from keysentry.filters.inline import drop_allowed
 from keysentry.findings import InputContext, build_findings
 from keysentry.models import Issue, ScanResult, ScanStats
 from keysentry.rules import Rule
-from keysentry.scanner import Hit, Scanner, Tally
+from keysentry.scanner import Scanner, Tally
 from keysentry.sources.files import FileInput, FileWalker
+from keysentry.sources.gathered import Gathered
 
 if TYPE_CHECKING:
     from pathspec import PathSpec
@@ -62,7 +63,7 @@ def scan_paths(request: ScanRequest, stdin: BinaryIO | None = None) -> ScanResul
     started = time.monotonic()
     scanner = make_scanner(request)
     walker = FileWalker(_excludes(request))
-    collector = Collector()
+    collector = Gathered()
     whole = scanner.chunk_size
 
     def scan_one(item: FileInput) -> tuple[Tally | None, int, InputContext]:
@@ -108,11 +109,11 @@ def scan_paths(request: ScanRequest, stdin: BinaryIO | None = None) -> ScanResul
     collector.issues.extend(walker.issues)
     if walker.skipped_git_dirs:
         collector.counters["git_dirs_skipped"] += walker.skipped_git_dirs
-    return collector.finish(request, started)
+    return finish(collector, request, started)
 
 
 def _collect(
-    collector: Collector,
+    collector: Gathered,
     results: list[tuple[Tally | None, int, InputContext]],
     bar: progress.Progress,
 ) -> None:
@@ -166,42 +167,29 @@ def _excludes(request: ScanRequest) -> PathSpec[Any] | None:
     return PathSpec.from_lines("gitignore", patterns)
 
 
-@dataclass(slots=True)
-class Collector:
-    """Gathers hits from any source and turns them into the final result."""
+def finish(gathered: Gathered, request: ScanRequest, started: float) -> ScanResult:
+    """Gathered hits -> findings: filters, allowlist, baseline, validation, stats."""
+    counters = gathered.counters
+    kept = drop_allowed(gathered.pairs, counters, include_placeholders=request.include_placeholders)
+    findings = build_findings(kept)
+    findings = apply_allowlist(findings, request.config.allowlist, counters)
+    if request.baseline is not None:
+        from keysentry.filters.baseline import filter_findings
 
-    pairs: list[tuple[Hit, InputContext]] = field(default_factory=list)
-    issues: list[Issue] = field(default_factory=list)
-    counters: Counter[str] = field(default_factory=Counter)
-    notes: list[str] = field(default_factory=list)
+        findings = filter_findings(findings, request.baseline, counters, gathered.notes)
+    if request.validation is not None:
+        from keysentry.validate import validate_findings
 
-    def add(self, tally: Tally, ctx: InputContext) -> None:
-        self.pairs.extend((hit, ctx) for hit in tally.hits)
-        self.issues.extend(tally.issues)
-        self.counters.update(tally.counters)
-
-    def finish(self, request: ScanRequest, started: float) -> ScanResult:
-        counters = self.counters
-        kept = drop_allowed(self.pairs, counters, include_placeholders=request.include_placeholders)
-        findings = build_findings(kept)
-        findings = apply_allowlist(findings, request.config.allowlist, counters)
-        if request.baseline is not None:
-            from keysentry.filters.baseline import filter_findings
-
-            findings = filter_findings(findings, request.baseline, counters, self.notes)
-        if request.validation is not None:
-            from keysentry.validate import validate_findings
-
-            findings = validate_findings(findings, request.validation)
-        for issue in self.issues:
-            counters[f"skipped_{issue.kind.replace('-', '_')}"] += 1
-        counters["findings"] = len(findings)
-        stats = ScanStats(
-            counters=dict(sorted(counters.items())),
-            issues=tuple(self.issues),
-            duration_s=round(time.monotonic() - started, 3),
-            notes=tuple(self.notes),
-        )
-        return ScanResult(
-            request.command, request.targets, findings, stats, show_secrets=request.show_secrets
-        )
+        findings = validate_findings(findings, request.validation)
+    for issue in gathered.issues:
+        counters[f"skipped_{issue.kind.replace('-', '_')}"] += 1
+    counters["findings"] = len(findings)
+    stats = ScanStats(
+        counters=dict(sorted(counters.items())),
+        issues=tuple(gathered.issues),
+        duration_s=round(time.monotonic() - started, 3),
+        notes=tuple(gathered.notes),
+    )
+    return ScanResult(
+        request.command, request.targets, findings, stats, show_secrets=request.show_secrets
+    )
