@@ -63,11 +63,6 @@ class Tally:
     issues: list[Issue] = field(default_factory=list)
     counters: Counter[str] = field(default_factory=Counter)
 
-    def merge(self, other: Tally) -> None:
-        self.hits.extend(other.hits)
-        self.issues.extend(other.issues)
-        self.counters.update(other.counters)
-
 
 @dataclass(frozen=True, slots=True)
 class _Frame:
