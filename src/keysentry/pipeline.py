@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
@@ -45,7 +43,6 @@ class ScanRequest:
     """Suppress the findings listed in this baseline file."""
     show_progress: bool = False
     """Draw a progress line on stderr (decided by the CLI: a terminal, not CI, not quiet)."""
-    workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))
 
 
 def make_scanner(request: ScanRequest) -> Scanner:
@@ -92,20 +89,12 @@ def scan_paths(request: ScanRequest, stdin: BinaryIO | None = None) -> ScanResul
             InputContext(item.path, source, item.git_status),
         )
 
-    def scan_batch(batch: list[FileInput]) -> list[tuple[Tally | None, int, InputContext]]:
-        return [scan_one(item) for item in batch]
-
-    batches = _batches(walker.walk(request.targets), 32)
     with progress.bar(request.show_progress, f"keysentry {request.command}") as bar:
-        if request.workers > 1:
-            # File reads and the hyperscan pass release the GIL: threads use every core.
-            with ThreadPoolExecutor(request.workers) as pool:
-                results = _bounded_map(pool, scan_batch, batches)
-                for result in results:
-                    _collect(collector, result, bar)
-        else:
-            for batch in batches:
-                _collect(collector, scan_batch(batch), bar)
+        # One thread on purpose: per file this is mostly interpreter work, and a second
+        # thread only fights it for the GIL (generated 1 GB / 40,000-file tree: 1.05 s in
+        # one thread, 1.9 s in two).
+        for batch in _batches(walker.walk(request.targets), 64):
+            _collect(collector, [scan_one(item) for item in batch], bar)
     collector.issues.extend(walker.issues)
     if walker.skipped_git_dirs:
         collector.counters["git_dirs_skipped"] += walker.skipped_git_dirs
@@ -143,19 +132,6 @@ def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
             batch = []
     if batch:
         yield batch
-
-
-def _bounded_map(
-    pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T], ahead: int = 8
-) -> Iterator[R]:
-    """``pool.map`` in input order with at most ``ahead`` inputs in flight (bounded memory)."""
-    pending: deque[Future[R]] = deque()
-    for item in items:
-        pending.append(pool.submit(fn, item))
-        if len(pending) >= ahead:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
 
 
 def _excludes(request: ScanRequest) -> PathSpec[Any] | None:
