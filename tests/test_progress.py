@@ -111,3 +111,32 @@ def test_no_progress_in_ci_quiet_or_pipes(no_ci, monkeypatch, tmp_path, case) ->
     stream = io.StringIO() if case == "pipe" else FakeTTY()
     err = _scan_with_stderr(monkeypatch, tmp_path, stream, *(["-q"] if case == "quiet" else []))
     assert "\r" not in err and "objects" not in err
+
+
+def test_history_audit_sets_totals_for_an_eta(repo, key, monkeypatch: pytest.MonkeyPatch) -> None:
+    from conftest import git
+    from keysentry.pipeline import make_scanner
+    from keysentry.sources.history import HistoryOptions, collect_history
+
+    (repo / "a.txt").write_text(f"k={key}\n")
+    git(repo, "add", "a.txt")
+    git(repo, "commit", "-qm", "one")
+    totals: list[tuple[int | None, int | None]] = []
+    real = progress.TerminalProgress.set_total
+
+    def spy(
+        self: progress.TerminalProgress, objects: int | None = None, bytes: int | None = None
+    ) -> None:
+        totals.append((objects, bytes))
+        real(self, objects, bytes)
+
+    monkeypatch.setattr(progress.TerminalProgress, "set_total", spy)
+    monkeypatch.setattr(sys, "stderr", FakeTTY())
+    from keysentry.config import Config
+    from keysentry.pipeline import ScanRequest
+    from keysentry.rules import load_rules
+
+    request = ScanRequest("history", (str(repo),), Config(), load_rules())
+    collect_history(make_scanner(request), repo, HistoryOptions(), show_progress=True)
+    # One blob of len("k=" + key + "\n") bytes, one commit: the totals the ETA needs.
+    assert totals == [(2, len(key) + 3)]

@@ -44,6 +44,10 @@ class Listing:
         self.checkpoints: list[tuple[int, int]] = [(0, 0)]
         """(offset, content listed before it) after each piece."""
         self.trees = 0
+        self.objects = 0
+        """Blobs, commits and tags listed."""
+        self.blob_content = 0
+        """Bytes of the blobs listed: the total a progress bar counts towards."""
         self.unreadable: list[Issue] = []
         self.done = False
         self.first_end: int | None = None
@@ -71,6 +75,10 @@ class Listing:
                     unreadable.extend(oid.decode() for oid in _UNREADABLE.findall(lines))
                     found = _LISTED.findall(lines)
                     if found:
+                        self.objects += len(found)
+                        self.blob_content += sum(
+                            int(size) for kind, size, _oid in found if kind == b"blob"
+                        )
                         ids = b"\n".join(oid for _kind, _size, oid in found) + b"\n"
                         self._append(ids, sum(int(size) for _kind, size, _oid in found))
                 proc.finish()

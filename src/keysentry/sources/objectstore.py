@@ -73,6 +73,8 @@ def read_all(
             args = (objects, pool, bar, partial)
             parts = [readers.submit(_read_part, repo, listing.first(), *args)]
             listing.fill(repo, READERS, PARALLEL_MIN)  # while the first reader starts
+            # The listing is complete: from here on the bar can show an ETA.
+            bar.set_total(objects=listing.objects, bytes=listing.blob_content)
             if listing.first_end is not None and listing.first_end < listing.written:
                 parts.append(readers.submit(_read_part, repo, listing.rest(), *args))
             for part in parts:
