@@ -135,9 +135,13 @@ class Scanner:
         """Scan an input held whole in memory; None when it holds nothing at all.
 
         The common case costs one prefilter pass and no allocation."""
-        if detect(data[:512]) is None and not self.engine.hits(data):
+        if self._holds_nothing(data):
             return None
         return self.scan_bytes(data, path)
+
+    def _holds_nothing(self, data: bytes) -> bool:
+        """Not a container and no needle at all: nothing any rule or decoder could use."""
+        return detect(data[:512]) is None and not self.engine.hits(data)
 
     def scan_file(self, fileobj: ByteSource, size: int | None, path: str) -> Tally:
         """Scan an open, seekable file without reading it into memory at once."""
@@ -196,7 +200,7 @@ class Scanner:
             # Most members are small and hold nothing: one buffer, one prefilter pass,
             # none of the stream machinery below.
             data = b"".join(chunks)
-            if detect(data[:512]) is None and not self.engine.hits(data):
+            if self._holds_nothing(data):
                 tally.counters["bytes"] += len(data)
                 return
             chunks = iter((data,))
