@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from collections.abc import Callable
 
@@ -11,50 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keysentry.decoders import TEXT_DECODERS, Derived, Limits, TextDecoder
+from decoderhelpers import KEY, offsets, reveal, run
+from keysentry.decoders import Derived, Limits
 from keysentry.decoders.text import ESCAPE, PERCENT, UTF16
-
-KEY = re.compile(rb"sk-or-v1-[0-9a-f]{64}(?![0-9a-fA-F])")
-Origin = Callable[[int], int]
 
 
 def new_key() -> str:
     return "sk-or-" + "v1-" + secrets.token_hex(32)
-
-
-def offsets(decoder: TextDecoder, data: bytes) -> list[int]:
-    found = set()
-    for needle in decoder.triggers:
-        pos = data.find(needle)
-        while pos >= 0:
-            found.add(pos)
-            pos = data.find(needle, pos + 1)
-    return sorted(found)
-
-
-def run(decoder: TextDecoder, data: bytes) -> list[Derived]:
-    return decoder.decode(data, offsets(decoder, data), Limits())
-
-
-def compose(outer: Origin, inner: Origin) -> Origin:
-    return lambda offset: outer(inner(offset))
-
-
-def reveal(data: bytes, depth: int = 3) -> list[tuple[bytes, int, tuple[str, ...]]]:
-    """Scanner-style recursion: (key, offset in ``data``, decoding chain) of decoded keys."""
-    out: list[tuple[bytes, int, tuple[str, ...]]] = []
-
-    def walk(view: bytes, origin: Origin, steps: tuple[str, ...]) -> None:
-        if steps:
-            out.extend((m.group(), origin(m.start()), steps) for m in KEY.finditer(view))
-        if len(steps) == depth:
-            return
-        for decoder in TEXT_DECODERS:
-            for derived in run(decoder, view):
-                walk(derived.data, compose(origin, derived.origin), (*steps, derived.step))
-
-    walk(data, lambda o: o, ())
-    return out
 
 
 def keys_in(views: list[Derived]) -> list[bytes]:
