@@ -142,12 +142,9 @@ class FakeKey:
     def limit_remaining(self) -> float | None:
         return None if self.limit is None else max(self.limit - self.usage, 0.0)
 
-    def key_object(self) -> dict[str, Any]:
+    def _limits_and_usage(self) -> dict[str, Any]:
+        """The fields the Key object and the live /key body share."""
         return {
-            "hash": self.hash,
-            "name": self.name,
-            "label": _label(self.secret),
-            "disabled": self.status == "disabled",
             "limit": self.limit,
             "limit_remaining": self.limit_remaining,
             "limit_reset": self.limit_reset,
@@ -160,6 +157,15 @@ class FakeKey:
             "byok_usage_daily": 0,
             "byok_usage_weekly": 0,
             "byok_usage_monthly": 0,
+        }
+
+    def key_object(self) -> dict[str, Any]:
+        return {
+            "hash": self.hash,
+            "name": self.name,
+            "label": _label(self.secret),
+            "disabled": self.status == "disabled",
+            **self._limits_and_usage(),
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "creator_user_id": CREATOR,
@@ -181,18 +187,7 @@ class FakeKey:
             }
         return {
             "label": _label(self.secret),
-            "limit": self.limit,
-            "limit_remaining": self.limit_remaining,
-            "limit_reset": self.limit_reset,
-            "include_byok_in_limit": self.include_byok_in_limit,
-            "usage": self.usage,
-            "usage_daily": self.usage_daily,
-            "usage_weekly": self.usage_weekly,
-            "usage_monthly": self.usage_monthly,
-            "byok_usage": 0,
-            "byok_usage_daily": 0,
-            "byok_usage_weekly": 0,
-            "byok_usage_monthly": 0,
+            **self._limits_and_usage(),
             "is_free_tier": False,
             "is_management_key": management,
             "is_provisioning_key": management,
