@@ -69,7 +69,7 @@ def scan_paths(request: ScanRequest, stdin: BinaryIO | None = None) -> ScanResul
             if item.fs_path is None:
                 if stdin is None:
                     raise OSError("standard input is not available")
-                tally: Tally | None = scanner.scan_file(stdin, None, item.path)
+                tally: Tally | None = scanner.scan_file(stdin, item.path)
             else:
                 with open(item.fs_path, "rb", buffering=0) as fh:
                     if os.fstat(fh.fileno()).st_size <= whole:
@@ -77,7 +77,7 @@ def scan_paths(request: ScanRequest, stdin: BinaryIO | None = None) -> ScanResul
                         data = fh.readall()
                         tally = scanner.scan_whole(data, item.path)
                         return tally, len(data), InputContext(item.path, source, item.git_status)
-                    tally = scanner.scan_file(fh, None, item.path)
+                    tally = scanner.scan_file(fh, item.path)
         except OSError as exc:
             tally = Tally()
             tally.issues.append(Issue("unreadable", item.path, exc.strerror or str(exc)))

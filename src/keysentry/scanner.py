@@ -128,7 +128,7 @@ class Scanner:
 
     def scan_bytes(self, data: bytes, path: str) -> Tally:
         tally = Tally()
-        self._scan_content(io.BytesIO(data), len(data), self._root(path), tally)
+        self._scan_content(io.BytesIO(data), self._root(path), tally)
         return tally
 
     def scan_whole(self, data: bytes, path: str) -> Tally | None:
@@ -143,10 +143,10 @@ class Scanner:
         """Not a container and no needle at all: nothing any rule or decoder could use."""
         return detect(data[:512]) is None and not self.engine.hits(data)
 
-    def scan_file(self, fileobj: ByteSource, size: int | None, path: str) -> Tally:
+    def scan_file(self, fileobj: ByteSource, path: str) -> Tally:
         """Scan an open, seekable file without reading it into memory at once."""
         tally = Tally()
-        self._scan_content(fileobj, size, self._root(path), tally)
+        self._scan_content(fileobj, self._root(path), tally)
         return tally
 
     def _root(self, path: str) -> _Frame:
@@ -154,9 +154,7 @@ class Scanner:
 
     # -- containers ---------------------------------------------------------
 
-    def _scan_content(
-        self, fileobj: ByteSource, size: int | None, frame: _Frame, tally: Tally
-    ) -> None:
+    def _scan_content(self, fileobj: ByteSource, frame: _Frame, tally: Tally) -> None:
         head = fileobj.read(512)
         kind = detect(head)
         if kind is not None and frame.depth >= self.limits.max_depth:
@@ -225,9 +223,9 @@ class Scanner:
                 )
                 self._scan_windows(_chain_chunks(data, reader, self.chunk_size), frame, tally)
                 return
-            self._scan_content(io.BytesIO(data), len(data), frame, tally)
+            self._scan_content(io.BytesIO(data), frame, tally)
             return
-        self._scan_content(reader, member.size, frame, tally)
+        self._scan_content(reader, frame, tally)
 
     # -- raw windows and text decoders ---------------------------------------
 

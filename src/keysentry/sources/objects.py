@@ -112,16 +112,16 @@ class ObjectScanner:
         stream = cast(BinaryIO, obj.stream)
         if obj.type == BLOB:
             if detect(obj.stream.peek(HEAD_SIZE)) is None:
-                return _result(oid, "blob", self.scanner.scan_file(stream, obj.size, oid))
+                return _result(oid, "blob", self.scanner.scan_file(stream, oid))
             # Archives need random access: spool to a temporary file, not to memory.
             with tempfile.TemporaryFile() as spool:
                 shutil.copyfileobj(stream, spool, 2**20)
                 spool.seek(0)
-                return _result(oid, "blob", self.scanner.scan_file(spool, obj.size, oid))
+                return _result(oid, "blob", self.scanner.scan_file(spool, oid))
         if obj.type in (COMMIT, TAG) and self.messages:
             # A message this large is an attack or an accident; scan the whole object
             # rather than buffer it, at the price of line numbers counted from its top.
-            return _result(oid, obj.type.decode(), self.scanner.scan_file(stream, obj.size, oid))
+            return _result(oid, obj.type.decode(), self.scanner.scan_file(stream, oid))
         return None
 
 

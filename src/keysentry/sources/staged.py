@@ -166,7 +166,7 @@ def _scan_blobs(
             elif isinstance(item, LargeObject):
                 oid = item.oid.decode()
                 stream = cast(BinaryIO, item.stream)
-                tally = scanner.scan_file(stream, item.size, names[oid][0])
+                tally = scanner.scan_file(stream, names[oid][0])
                 _record(gathered, names[oid], oid, item.size, tally)
             elif isinstance(item, Missing):
                 for path in names.get(item.oid.decode(), []):
@@ -227,7 +227,7 @@ def _scan_file(
         if not stat.S_ISREG(st.st_mode):
             return
         with open(fs_path, "rb") as fh:
-            tally = scanner.scan_file(fh, st.st_size, shown)
+            tally = scanner.scan_file(fh, shown)
     except OSError as exc:
         gathered.issues.append(Issue("unreadable", shown, exc.strerror or str(exc)))
         return
