@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -156,14 +157,9 @@ class ScanResult:
     extra: Mapping[str, object] = field(default_factory=lambda: _EMPTY)
 
 
-_KEYLIKE = None
+_KEYLIKE = re.compile(r"sk-or-v[0-9]+-[0-9a-fA-F]{6,}")
 
 
 def scrub_secrets(text: str) -> str:
     """Redact anything key-shaped in free text (exception messages, log lines)."""
-    global _KEYLIKE
-    if _KEYLIKE is None:
-        import re
-
-        _KEYLIKE = re.compile(r"sk-or-v[0-9]+-[0-9a-fA-F]{6,}")
     return _KEYLIKE.sub(lambda m: redact(m.group(0)), text)
