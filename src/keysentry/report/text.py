@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from keysentry.models import Finding, Location, ScanResult, Validation
+from keysentry.progress import human_bytes
 
 _COLOURS = {"critical": "1;31", "high": "31", "medium": "33", "low": "36", "info": "2"}
 _EXPOSURE = {
@@ -89,7 +90,7 @@ def render_summary(result: ScanResult, *, verbose: bool = False) -> str:
     real = [f for f in result.findings if not f.placeholder]
     parts = [
         f"keysentry {result.command}: scanned {c.get('files', 0) + c.get('blobs', 0)} "
-        f"input(s), {_size(c.get('bytes', 0))} in {result.stats.duration_s:.2f}s"
+        f"input(s), {human_bytes(c.get('bytes', 0))} in {result.stats.duration_s:.2f}s"
     ]
     for note in result.stats.notes:
         parts.append(f"  {note}")
@@ -130,11 +131,3 @@ def render_summary(result: ScanResult, *, verbose: bool = False) -> str:
             "disable or delete it (`keysentry revoke`) and remove it from the code and history."
         )
     return "\n".join(parts) + "\n"
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return f"{n} B"
