@@ -215,3 +215,116 @@ def _chain(exc: BaseException) -> BaseException:
     while exc.__cause__ is not None or exc.__context__ is not None:
         exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
     return exc
+
+
+# -- the cache follows what keysentry itself changed ---------------------------------------------
+
+
+def _status(report: dict, key: str) -> tuple[str, bool]:
+    v = by_fingerprint(report)[hash_of(key)]["validation"]
+    return v["status"], v["cached"]
+
+
+@pytest.mark.parametrize("how", ["disable", "delete"])
+def test_revoke_drops_the_cached_live_outcome(main, fake, tree, tmp_path, monkeypatch, how):
+    leaked, other = fake.add_key(), fake.add_key()
+    monkeypatch.setenv("OPENROUTER_MANAGEMENT_KEY", fake.add_key("management"))
+    plant(tree, leaked, other)
+    _, first = scan_json(main, tmp_path, tree)
+    assert _status(first, leaked) == ("live", False)
+    report = tmp_path / "leaked.json"
+    report.write_text(json.dumps({**first, "findings": [by_fingerprint(first)[hash_of(leaked)]]}))
+    extra = ["--delete"] if how == "delete" else []
+    assert main(["revoke", "--report", str(report), "--yes", *extra]) == ExitCode.CLEAN
+    # The same cache, no --no-cache: the revoked key is asked again, the other is not.
+    _, second = scan_json(main, tmp_path, tree)
+    assert _status(second, leaked) == ("invalid", False)
+    assert _status(second, other) == ("live", True)
+    assert len(fake.requests_for(leaked, path="/api/v1/key")) == 2
+    assert len(fake.requests_for(other, path="/api/v1/key")) == 1
+
+
+@pytest.mark.parametrize("old", ["delete", "disable"])
+def test_rotate_drops_the_cached_live_outcome_of_the_old_key(
+    main, fake, tree, tmp_path, monkeypatch, old
+):
+    key = fake.add_key()
+    monkeypatch.setenv("OPENROUTER_MANAGEMENT_KEY", fake.add_key("management"))
+    plant(tree, key)
+    _, first = scan_json(main, tmp_path, tree)
+    assert _status(first, key) == ("live", False)
+    new_key = tmp_path / "new.key"
+    args = ["keys", "rotate", hash_of(key), "--old", old, "--yes", "-o", str(new_key)]
+    assert main(args) == ExitCode.CLEAN
+    _, second = scan_json(main, tmp_path, tree)
+    assert _status(second, key) == ("invalid", False)
+
+
+def test_text_report_says_when_an_outcome_came_from_the_cache(main, fake, tree, capsys):
+    plant(tree, fake.add_key(), make_key())
+    assert main(["scan", str(tree), "--validate"]) == ExitCode.FINDINGS
+    fresh = capsys.readouterr()
+    assert "cached" not in fresh.out and "validation cache" not in fresh.err
+    assert main(["scan", str(tree), "--validate"]) == ExitCode.FINDINGS
+    again = capsys.readouterr()
+    assert len(fake.requests) == 2, "the second scan asked nothing"
+    assert "validation: LIVE (cached " in again.out
+    assert "; cached " in again.out and "validation: invalid (" in again.out
+    assert "2 outcome(s) from the validation cache" in again.err
+
+
+def test_cached_age_in_words():
+    from datetime import datetime, timezone
+
+    from keysentry.models import Validation
+    from keysentry.report.text import describe_validation
+
+    now = datetime(2026, 12, 2, 1, 12, 30, tzinfo=timezone.utc)
+    live = Validation("live", checked_at="2026-12-02T01:00:00Z", cached=True)
+    assert describe_validation(live, now) == "LIVE (cached 12 min ago)"
+    dead = Validation("invalid", "rejected (401)", checked_at="2026-12-01T22:00:00Z", cached=True)
+    assert describe_validation(dead, now).endswith("; cached 3 h 12 min ago)")
+    assert describe_validation(Validation("live", checked_at="2026-12-02T01:12:00Z"), now) == "LIVE"
+
+
+# -- one JSON form for a validation outcome -------------------------------------------------------
+
+
+def test_check_key_and_scan_give_the_same_validation_json(
+    main, fake, tree, tmp_path, monkeypatch, capsys
+):
+    live, mgmt, dead = fake.add_key(), fake.add_key("management"), make_key()
+    plant(tree, live, mgmt, dead)
+    _, report = scan_json(main, tmp_path, tree, "--no-cache")
+    monkeypatch.setenv("KEYS", "\n".join((live, mgmt, dead)))
+    capsys.readouterr()
+    assert main(["check-key", "--env", "KEYS", "--format", "json"]) == ExitCode.FINDINGS
+    checked = {
+        k["fingerprint"]: k["validation"] for k in json.loads(capsys.readouterr().out)["keys"]
+    }
+    scanned = {fp: f["validation"] for fp, f in by_fingerprint(report).items()}
+    for fp in (hash_of(live), hash_of(mgmt), hash_of(dead)):
+        a, b = dict(checked[fp]), dict(scanned[fp])
+        a.pop("checked_at"), b.pop("checked_at")
+        assert a == b
+    assert scanned[hash_of(live)]["reason"] is None, "no reason is null, not an empty string"
+    assert scanned[hash_of(dead)]["reason"]
+
+
+# -- the advice follows what ran ------------------------------------------------------------------
+
+
+def test_next_step_advice_follows_validation(main, fake, tree, capsys):
+    plant(tree, fake.add_key())
+    main(["scan", str(tree)])
+    assert "check it with --validate" in capsys.readouterr().err
+    main(["scan", str(tree), "--validate"])
+    err = capsys.readouterr().err
+    assert "--validate" not in err
+    assert "disable or delete the 1 live key(s) now" in err
+    for f in tree.iterdir():
+        f.unlink()
+    plant(tree, make_key())
+    main(["scan", str(tree), "--validate"])
+    err = capsys.readouterr().err
+    assert "--validate" not in err and "no key found answered live" in err

@@ -293,6 +293,9 @@ def revoke(report_path: Path | None, delete: bool, yes: bool, dry_run: bool, ver
             click.echo("Nothing changed.", err=True)
             return int(ExitCode.CLEAN)
         failures = _execute(client, planned, delete)
+        # Every key named is now known to be not live (or soon checked again): a cached
+        # "live" must not outlast it. The skipped ones too (already disabled or gone).
+        _forget_cached(hashes)
     if failures:
         raise ApiError(f"{failures} of {len(planned)} key(s) could not be {verb}d (see above)")
     return int(ExitCode.CLEAN)
@@ -410,6 +413,8 @@ def rotate_key(
             client.delete_key(old.hash)
         elif old_action == "disable":
             client.disable_key(old.hash)
+        if old_action != "keep":
+            _forget_cached([old.hash])
     done = {"delete": "deleted", "disable": "disabled", "keep": "kept"}[old_action]
     click.echo(f"New key {created.record.hash[:16]} is live; old key {done}.", err=True)
     return int(ExitCode.CLEAN)
@@ -461,6 +466,17 @@ def _management_client() -> ManagementClient:
         retries=settings.retries,
         rate_limit=settings.rate_limit,
     )
+
+
+def _forget_cached(hashes: Iterable[str]) -> None:
+    """Drop changed keys from the validation cache, so that the next ``scan --validate``
+    asks the API instead of repeating a stale "live". These commands read no configuration,
+    so this is the default cache directory; a ``cache_dir`` set in a configuration file is
+    not seen (README: Validation)."""
+    from keysentry.validate.cache import forget_keys
+
+    dropped = forget_keys(hashes)
+    logging.getLogger(__name__).info("dropped %d entr(ies) from the validation cache", dropped)
 
 
 def _stdin_lines() -> list[str]:

@@ -104,6 +104,20 @@ class Validation:
     """ISO-8601 UTC time of the probe (or of the cached probe)."""
     cached: bool = False
 
+    def to_json(self) -> dict[str, object]:
+        """The one JSON form (reports, check-key, the cache). ``reason`` is null when there
+        is nothing to add (a live regular key), never an empty string."""
+        d = self.details
+        return {
+            "status": self.status,
+            "reason": self.reason or None,
+            "checked_at": self.checked_at,
+            "cached": self.cached,
+            "details": None
+            if d is None
+            else {name: getattr(d, name) for name in KeyDetails.__dataclass_fields__},
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:

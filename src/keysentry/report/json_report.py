@@ -37,27 +37,7 @@ def location_dict(loc: Location) -> dict[str, Any]:
 
 
 def validation_dict(v: Validation | None) -> dict[str, Any] | None:
-    if v is None:
-        return None
-    d = v.details
-    return {
-        "status": v.status,
-        "reason": v.reason,
-        "checked_at": v.checked_at,
-        "cached": v.cached,
-        "details": None
-        if d is None
-        else {
-            "label": d.label,
-            "limit": d.limit,
-            "limit_remaining": d.limit_remaining,
-            "usage": d.usage,
-            "usage_monthly": d.usage_monthly,
-            "is_free_tier": d.is_free_tier,
-            "is_management_key": d.is_management_key,
-            "expires_at": d.expires_at,
-        },
-    }
+    return None if v is None else v.to_json()
 
 
 def finding_dict(f: Finding, show_secrets: bool) -> dict[str, Any]:

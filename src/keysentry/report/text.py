@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime, timezone
 
 from keysentry.models import Finding, Location, ScanResult, Validation
 from keysentry.progress import human_bytes
@@ -40,10 +41,11 @@ def describe_location(loc: Location) -> str:
     return text + (f"  ({'; '.join(extras)})" if extras else "")
 
 
-def describe_validation(v: Validation) -> str:
+def describe_validation(v: Validation, now: datetime | None = None) -> str:
+    cached = f"cached {_age(v.checked_at, now)}" if v.cached else ""
     if v.status == "live":
         d = v.details
-        bits = ["LIVE"]
+        bits = [f"LIVE ({cached})" if cached else "LIVE"]
         if d is not None:
             if d.is_management_key:
                 bits.append("MANAGEMENT KEY: it can create and delete every key of the account")
@@ -58,8 +60,24 @@ def describe_validation(v: Validation) -> str:
                 bits.append(f"expires {d.expires_at}")
         return ", ".join(bits)
     if v.status == "invalid":
-        return "invalid (revoked, disabled, expired or never issued)"
+        return "invalid (revoked, disabled, expired or never issued" + (
+            f"; {cached})" if cached else ")"
+        )
     return f"unknown ({v.reason})" if v.reason else "unknown"
+
+
+def _age(checked_at: str, now: datetime | None) -> str:
+    """``12 min ago`` for a cached outcome's probe time (ISO-8601 UTC)."""
+    try:
+        then = datetime.strptime(checked_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return "earlier"
+    seconds = max(0, int(((now or datetime.now(timezone.utc)) - then).total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s ago"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min ago"
 
 
 def render_finding(f: Finding, show_secrets: bool, colour: bool) -> str:
@@ -96,8 +114,12 @@ def render_summary(result: ScanResult, *, verbose: bool = False) -> str:
         parts.append(f"  {note}")
     found = f"{len(real)} finding(s)"
     live = sum(1 for f in real if f.validation is not None and f.validation.status == "live")
-    if any(f.validation is not None for f in real):
+    validated = [f.validation for f in real if f.validation is not None]
+    if validated:
         found += f", {live} confirmed live"
+        from_cache = sum(1 for v in validated if v.cached)
+        if from_cache:
+            found += f" ({from_cache} outcome(s) from the validation cache; --no-cache asks again)"
     extra = []
     for key, label in (
         ("placeholders_suppressed", "placeholder(s) suppressed"),
@@ -126,8 +148,28 @@ def render_summary(result: ScanResult, *, verbose: bool = False) -> str:
                 f"    ... and {len(issues) - len(shown)} more (-v or --format json lists all)"
             )
     if real:
-        parts.append(
-            "  next: treat every key found as compromised; check it with --validate, then "
-            "disable or delete it (`keysentry revoke`) and remove it from the code and history."
-        )
+        parts.append("  next: " + _advice(validated, live))
     return "\n".join(parts) + "\n"
+
+
+def _advice(validated: list[Validation], live: int) -> str:
+    """What to do next, following what ran: no probe, or the outcomes of ``--validate``."""
+    cleanup = "remove every key found from the code and history"
+    if not validated:
+        return (
+            "treat every key found as compromised; check it with --validate, then disable "
+            f"or delete it (`keysentry revoke`) and {cleanup}."
+        )
+    unknown = sum(1 for v in validated if v.status == "unknown")
+    steps = []
+    if live:
+        steps.append(f"disable or delete the {live} live key(s) now (`keysentry revoke`)")
+    if unknown:
+        steps.append(
+            f"treat the {unknown} key(s) that could not be checked as live (see the reasons; "
+            "`keysentry check-key` checks them again)"
+        )
+    if not steps:
+        steps.append("no key found answered live; a disabled key can be enabled again, so")
+        return f"{steps[0]} {cleanup}."
+    return "; ".join(steps) + f"; then {cleanup}."

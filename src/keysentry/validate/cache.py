@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from keysentry.models import KeyDetails, Validation
@@ -38,20 +39,14 @@ def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
 
 
 def validation_to_dict(validation: Validation) -> dict[str, object]:
-    """The JSON form used by reports and by the cache."""
-    return {
-        "status": validation.status,
-        "reason": validation.reason,
-        "checked_at": validation.checked_at,
-        "cached": validation.cached,
-        "details": None if validation.details is None else asdict(validation.details),
-    }
+    """The JSON form used by reports and by the cache (:meth:`Validation.to_json`)."""
+    return validation.to_json()
 
 
 def validation_from_dict(data: Mapping[str, object]) -> Validation | None:
     """Inverse of :func:`validation_to_dict`; None for anything malformed."""
     status = data.get("status")
-    reason = data.get("reason", "")
+    reason = data.get("reason") or ""
     checked_at = data.get("checked_at", "")
     if status not in ("live", "invalid", "unknown"):
         return None
@@ -136,6 +131,20 @@ class ValidationCache:
         }
         self._dirty = True
 
+    def forget(self, fingerprints: Iterable[str]) -> int:
+        """Drop the entries of these keys, whatever base URL they came from; returns how many.
+
+        Called when keysentry itself changes a key's state (revoke, rotate): the stored
+        outcome is then known to be stale, and the next scan must ask the API again.
+        """
+        dropped = 0
+        for fp in fingerprints:
+            if self._entries.pop(fp.lower(), None) is not None:
+                dropped += 1
+        if dropped:
+            self._dirty = True
+        return dropped
+
     def save(self) -> None:
         """Write atomically (temp file + rename); failures are logged, never raised."""
         if not self._dirty:
@@ -190,3 +199,17 @@ class ValidationCache:
             for fp, entry in entries.items()
             if isinstance(fp, str) and _FINGERPRINT.fullmatch(fp) and isinstance(entry, dict)
         }
+
+
+def forget_keys(
+    fingerprints: Iterable[str], directory: str | os.PathLike[str] | None = None
+) -> int:
+    """Drop these keys from the cache file in ``directory`` (default: the user cache dir).
+
+    Never raises: a cache that cannot be read or written is logged, like everywhere else.
+    """
+    # An infinite ttl: saving prunes expired entries, and this caller knows no ttl.
+    cache = ValidationCache.open(directory, base_url="", ttl=math.inf)
+    dropped = cache.forget(fingerprints)
+    cache.save()
+    return dropped
