@@ -249,7 +249,7 @@ def test_s12_list_follows_offset_until_empty(fake, run, manager):
     fake.add_keys(250)
     fake.add_keys(5, status="disabled")
     fake.add_keys(3, status="deleted")
-    result = run("keys", "list", "--format", "json")
+    result = run("keys", "list", "--include-disabled", "--format", "json")
     assert result.code == ExitCode.CLEAN
     listed = json.loads(result.out)["keys"]
     assert len(listed) == 255
@@ -259,12 +259,18 @@ def test_s12_list_follows_offset_until_empty(fake, run, manager):
     assert all(r.query["include_disabled"] == ["true"] for r in pages)
 
 
-def test_list_can_leave_out_disabled_keys(fake, run, manager):
-    fake.add_keys(2)
-    fake.add_keys(2, status="disabled")
-    result = run("keys", "list", "--exclude-disabled", "--format", "json")
-    assert len(json.loads(result.out)["keys"]) == 2
+def test_list_shows_disabled_keys_only_with_include_disabled(fake, run, manager):
+    enabled = fake.add_keys(2)
+    disabled = fake.add_keys(2, status="disabled")
+    result = run("keys", "list", "--format", "json")
+    assert result.code == ExitCode.CLEAN
+    assert {k["hash"] for k in json.loads(result.out)["keys"]} == {hash_of(k) for k in enabled}
     assert fake.requests_for(manager)[0].query["include_disabled"] == ["false"]
+    result = run("keys", "list", "--include-disabled")
+    assert result.code == ExitCode.CLEAN
+    rows = result.out.splitlines()[1:]
+    assert sorted(row.split()[3] for row in rows) == ["no", "no", "yes", "yes"]
+    assert {hash_of(k)[:16] for k in disabled} <= {row.split()[2] for row in rows}
 
 
 def test_list_table_shows_the_columns(fake, run, manager):

@@ -142,10 +142,9 @@ def keys_group() -> None:
 
 @keys_group.command("list")
 @click.option(
-    "--include-disabled/--exclude-disabled",
-    default=True,
-    show_default=True,
-    help="Also list disabled keys.",
+    "--include-disabled",
+    is_flag=True,
+    help="Also list disabled keys (by default only enabled keys are listed).",
 )
 @click.option("--workspace", metavar="ID", help="List this workspace (default: the default one).")
 @click.option(
@@ -157,7 +156,8 @@ def keys_group() -> None:
 )
 @_verbose_option
 def list_keys(include_disabled: bool, workspace: str | None, format_: str, verbose: int) -> int:
-    """List every key of the account (follows pages of 100).
+    """List the account's enabled keys (follows pages of 100); --include-disabled adds the
+    disabled ones. Deleted keys are gone and never listed.
 
     Exit codes: 0 listed; 2 usage error (no management key); 3 the API call failed (also for
     a key that is invalid or not a management key)."""
