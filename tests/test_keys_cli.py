@@ -580,3 +580,98 @@ def test_commands_are_registered_on_a_group():
     register(group)
     assert {"check-key", "keys", "revoke"} <= set(group.commands)
     assert {"list", "audit"} <= set(group.commands["keys"].commands)  # type: ignore[attr-defined]
+
+
+# -- one report reader: JSON and JSONL, from a file or stdin, for audit, revoke and baseline ----
+
+
+@pytest.fixture
+def scanned(fake, run, tmp_path, monkeypatch):
+    """A leaked key of the account, and real reports of a scan that found it."""
+    monkeypatch.chdir(tmp_path)
+    leaked = fake.add_key(name="leaked", expires_at="2099-01-01T00:00:00Z")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "app.py").write_text(f'KEY = "{leaked}"\n')
+    for fmt in ("json", "jsonl", "sarif"):
+        assert run("scan", str(tree), "--format", fmt, "-o", f"report.{fmt}").code == 1
+    return leaked, tmp_path
+
+
+def _report_args(tmp_path: Path, fmt: str, from_stdin: bool) -> tuple[str, str]:
+    """The --report argument and the stdin text for one way of giving the report."""
+    path = tmp_path / f"report.{fmt}"
+    return ("-", path.read_text()) if from_stdin else (str(path), "")
+
+
+WAYS = pytest.mark.parametrize(
+    ("fmt", "from_stdin"),
+    [("json", False), ("json", True), ("jsonl", False), ("jsonl", True)],
+    ids=["json-file", "json-stdin", "jsonl-file", "jsonl-stdin"],
+)
+
+
+@WAYS
+def test_audit_reads_every_report_form(fake, run, manager, scanned, fmt, from_stdin):
+    leaked, tmp_path = scanned
+    source, stdin = _report_args(tmp_path, fmt, from_stdin)
+    result = run("keys", "audit", "--report", source, "--format", "json", stdin=stdin)
+    assert result.code == ExitCode.FINDINGS, result.err
+    [entry] = [k for k in json.loads(result.out)["keys"] if k["hash"] == hash_of(leaked)]
+    assert entry["leaked"] is True and entry["flags"][0] == "leaked"
+
+
+@WAYS
+def test_revoke_reads_every_report_form(fake, run, manager, scanned, fmt, from_stdin):
+    leaked, tmp_path = scanned
+    source, stdin = _report_args(tmp_path, fmt, from_stdin)
+    result = run("revoke", "--report", source, "--yes", stdin=stdin)
+    assert result.code == ExitCode.CLEAN, result.err
+    assert fake.key(leaked).status == "disabled"
+
+
+@WAYS
+def test_baseline_reads_every_report_form(fake, run, scanned, fmt, from_stdin):
+    leaked, tmp_path = scanned
+    source, stdin = _report_args(tmp_path, fmt, from_stdin)
+    result = run("baseline", "create", "--from-report", source, "-q", stdin=stdin)
+    assert result.code == ExitCode.CLEAN, result.err
+    entries = json.loads((tmp_path / ".keysentry-baseline.json").read_text())["entries"]
+    assert [(e["fingerprint"], e["first_location"]) for e in entries] == [
+        (hash_of(leaked), str(tmp_path / "tree" / "app.py") + ":1")
+    ]
+
+
+COMMANDS = {
+    "audit": ("keys", "audit", "--report"),
+    "revoke": ("revoke", "--yes", "--report"),
+    "baseline": ("baseline", "create", "--from-report"),
+}
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_a_cut_jsonl_report_is_refused_by_every_command(fake, run, manager, scanned, command):
+    leaked, tmp_path = scanned
+    lines = (tmp_path / "report.jsonl").read_text().splitlines()
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text(lines[0] + "\n")  # the finding, without the summary that ends the report
+    result = run(*COMMANDS[command], str(cut))
+    assert result.code == ExitCode.USAGE
+    assert "no summary line" in result.err
+    assert fake.key(leaked).status == "live"
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_a_sarif_report_is_refused_with_a_way_out(fake, run, manager, scanned, command):
+    _, tmp_path = scanned
+    result = run(*COMMANDS[command], str(tmp_path / "report.sarif"))
+    assert result.code == ExitCode.USAGE
+    assert "SARIF" in result.err and "--format json" in result.err
+
+
+def test_revoke_report_on_stdin_needs_yes(fake, run, manager, scanned):
+    leaked, tmp_path = scanned
+    result = run("revoke", "--report", "-", stdin=(tmp_path / "report.json").read_text())
+    assert result.code == ExitCode.USAGE
+    assert "--yes" in result.err
+    assert fake.key(leaked).status == "live"

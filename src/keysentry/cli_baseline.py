@@ -1,15 +1,12 @@
 """``keysentry baseline create | update | prune``: accept the findings that exist today.
 
 Entries are a rule id and the key's SHA-256 fingerprint, taken from a scan of PATHS
-or from a keysentry JSON report; the file format lives in
+or from a keysentry JSON or JSONL report; the file format lives in
 :mod:`keysentry.filters.baseline`.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,8 +20,6 @@ from keysentry.errors import UsageError
 if TYPE_CHECKING:
     from keysentry.filters.baseline import BaselineEntry
 
-_FINGERPRINT = re.compile(r"[0-9a-f]{64}")
-
 
 def register(group: click.Group) -> None:
     group.add_command(baseline_group)
@@ -37,9 +32,9 @@ def _baseline_options(func: Any) -> Any:
                      help="Baseline file (default: the configured one, else "
                           ".keysentry-baseline.json)."),
         click.option("--from-report", type=click.Path(dir_okay=False, allow_dash=True),
-                     help="Take the findings from a keysentry JSON report (any command, e.g. "
-                          "`keysentry history --format json`; '-' reads stdin) instead of "
-                          "scanning PATHS."),
+                     help="Take the findings from a keysentry JSON or JSONL report (any "
+                          "command, e.g. `keysentry history --format json`; '-' reads stdin) "
+                          "instead of scanning PATHS."),
         click.option("--exclude", multiple=True, metavar="PATTERN",
                      help="Skip paths matching this gitignore-style pattern (repeatable)."),
         click.option("--config", "config_path", type=click.Path(path_type=Path),
@@ -150,36 +145,11 @@ def _baseline_inputs(kwargs: dict[str, Any]) -> tuple[Path, list[BaselineEntry]]
 
 def _report_entries(source: str) -> list[BaselineEntry]:
     from keysentry.filters.baseline import BaselineEntry
+    from keysentry.report_input import read_report
 
-    try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-        doc = json.loads(text)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UsageError(f"cannot read the report {source}: {exc}") from None
-    findings = doc.get("findings") if isinstance(doc, dict) else None
-    if (
-        not isinstance(doc, dict)
-        or doc.get("schema_version") != 1
-        or not isinstance(findings, list)
-    ):
-        raise UsageError(f"{source} is not a keysentry JSON report (--format json)")
-    entries = []
-    for number, f in enumerate(findings, 1):
-        rule_id = f.get("rule_id") if isinstance(f, dict) else None
-        fingerprint = f.get("fingerprint") if isinstance(f, dict) else None
-        if (
-            not isinstance(rule_id, str)
-            or not isinstance(fingerprint, str)
-            or not (_FINGERPRINT.fullmatch(fingerprint))
-        ):
-            raise UsageError(f"{source}: finding {number} has no rule_id or fingerprint")
-        locations = f.get("locations") or [{}]
-        first = locations[0] if isinstance(locations[0], dict) else {}
-        where = (
-            f"{first['display_path']}:{first.get('line', '')}" if "display_path" in first else ""
-        )
-        entries.append(BaselineEntry(rule_id, fingerprint, "", where))
-    return entries
+    return [
+        BaselineEntry(f.rule_id, f.fingerprint, "", f.first_location) for f in read_report(source)
+    ]
 
 
 def _say(kwargs: Mapping[str, Any], message: str) -> None:

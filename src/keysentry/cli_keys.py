@@ -178,8 +178,9 @@ def list_keys(include_disabled: bool, workspace: str | None, format_: str, verbo
 @click.option(
     "--report",
     "report_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="A keysentry JSON report: mark the account keys it found leaked.",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="A keysentry JSON or JSONL report ('-' reads stdin): mark the account keys it "
+    "found leaked.",
 )
 @click.option("--workspace", metavar="ID", help="Audit this workspace (default: the default one).")
 @click.option(
@@ -199,7 +200,7 @@ def list_keys(include_disabled: bool, workspace: str | None, format_: str, verbo
 )
 @_verbose_option
 def audit_keys(
-    report_path: Path | None,
+    report_path: str | None,
     workspace: str | None,
     fail_on: tuple[str, ...],
     format_: str,
@@ -212,12 +213,13 @@ def audit_keys(
     is enough). Exit codes: 0 no key has a --fail-on flag; 1 at least one key has one (by
     default: a leaked key that is still enabled, so the gate clears once it is revoked);
     2 usage error; 3 the API call failed."""
+    from keysentry.report_input import read_report
     from keysentry.validate.audit import audit_keys as run_audit
-    from keysentry.validate.audit import load_report
+    from keysentry.validate.audit import leak_report
     from keysentry.validate.render import audit_json, audit_summary, audit_table
 
     _configure_logging(verbose)
-    report = load_report(report_path) if report_path is not None else None
+    report = leak_report(read_report(report_path)) if report_path is not None else None
     leaked = report.fingerprints if report is not None else frozenset()
     with _management_client() as client:
         own_hash = fingerprint_of(client_key())
@@ -248,34 +250,36 @@ def audit_keys(
 @click.option(
     "--report",
     "report_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Revoke the keys in this keysentry JSON report (a redacted report is enough).",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Revoke the keys in this keysentry JSON or JSONL report (a redacted report is "
+    "enough; '-' reads stdin).",
 )
 @click.option("--delete", is_flag=True, help="Delete the keys instead of disabling them.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--dry-run", is_flag=True, help="Only show what would be done.")
 @_verbose_option
-def revoke(report_path: Path | None, delete: bool, yes: bool, dry_run: bool, verbose: int) -> int:
+def revoke(report_path: str | None, delete: bool, yes: bool, dry_run: bool, verbose: int) -> int:
     """Disable (default) or delete leaked keys in your account.
 
-    The keys come from --report FILE or from stdin: raw keys or 64-hex fingerprints, one
-    per line. Needs OPENROUTER_MANAGEMENT_KEY. Shows the plan, then asks for confirmation
+    The keys come from --report FILE (a JSON or JSONL report; '-' for stdin) or from stdin:
+    raw keys or 64-hex fingerprints, one per line. Needs OPENROUTER_MANAGEMENT_KEY. Shows the plan, then asks for confirmation
     unless --yes (required when the keys come from stdin); --dry-run only shows the plan.
     Disabling can be undone on the OpenRouter dashboard; deleting cannot.
 
     Exit codes: 0 done, nothing to do, or declined; 2 usage error; 3 an API call failed.
     """
-    from keysentry.validate.audit import load_report, parse_hash_lines
+    from keysentry.report_input import read_report
+    from keysentry.validate.audit import leak_report, parse_hash_lines
     from keysentry.validate.render import revoke_plan
 
     _configure_logging(verbose)
+    if (report_path is None or report_path == "-") and not (yes or dry_run):
+        raise UsageError(
+            "input read from stdin leaves no way to confirm: pass --yes (or --dry-run)"
+        )
     if report_path is not None:
-        hashes = load_report(report_path).fingerprints
+        hashes = leak_report(read_report(report_path)).fingerprints
     else:
-        if not (yes or dry_run):
-            raise UsageError(
-                "keys read from stdin leave no way to confirm: pass --yes (or --dry-run)"
-            )
         hashes = parse_hash_lines(_stdin_lines(), source="stdin")
     if not hashes:
         click.echo("Nothing to revoke: no keys given.", err=True)

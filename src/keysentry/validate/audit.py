@@ -1,21 +1,20 @@
 """Key-hygiene rules over the account's key list, and matching a report's leaks to keys.
 
-Pure functions: no I/O besides :func:`load_report`, no network. A report's fingerprints are
+Pure functions: no I/O, no network (reports are read by :mod:`keysentry.report_input`). A report's fingerprints are
 sha256 hex of the leaked keys, which is exactly the ``hash`` the management API uses, so a
 redacted report is enough to find the leaked keys in the account.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 from keysentry.errors import UsageError
 from keysentry.models import fingerprint_of
+from keysentry.report_input import ReportedFinding
 from keysentry.validate.management import ApiKeyRecord
 
 AuditFlag = Literal[
@@ -95,7 +94,7 @@ def audit_keys(
 
 @dataclass(frozen=True, slots=True)
 class LeakReport:
-    """What keys-related commands need from a keysentry JSON report."""
+    """What keys-related commands need from a keysentry report."""
 
     fingerprints: frozenset[str]
     """sha256 of every leaked key: the management API's ``hash``."""
@@ -103,54 +102,13 @@ class LeakReport:
     """Fingerprints the report's validation saw as live management keys."""
 
 
-def read_report(report: object, *, source: str = "report") -> LeakReport:
-    """Parse a keysentry JSON report (schema_version 1); UsageError for anything else."""
-    if not isinstance(report, Mapping):
-        raise UsageError(f"{source}: not a keysentry JSON report (expected an object)")
-    if report.get("schema_version") != 1:
-        raise UsageError(
-            f"{source}: unsupported report schema_version {report.get('schema_version')!r} "
-            "(expected 1; write it with `keysentry scan --format json`)"
-        )
-    findings = report.get("findings")
-    if not isinstance(findings, list):
-        raise UsageError(f"{source}: the report has no findings list")
-    fingerprints: set[str] = set()
-    management: set[str] = set()
-    for index, finding in enumerate(findings):
-        fp = finding.get("fingerprint") if isinstance(finding, Mapping) else None
-        if not isinstance(fp, str) or not _FINGERPRINT.fullmatch(fp):
-            raise UsageError(f"{source}: finding {index} has no valid fingerprint")
-        fingerprints.add(fp)
-        if _is_live_management(finding):
-            management.add(fp)
-    return LeakReport(frozenset(fingerprints), frozenset(management))
-
-
-def _is_live_management(finding: Mapping[str, object]) -> bool:
-    # The management API's key object does not say whether a key is a management key; a
-    # report written with --validate does.
-    validation = finding.get("validation")
-    if not isinstance(validation, Mapping) or validation.get("status") != "live":
-        return False
-    details = validation.get("details")
-    return isinstance(details, Mapping) and details.get("is_management_key") is True
-
-
-def load_report(path: str | Path) -> LeakReport:
-    """Read a report file; UsageError for anything unusable."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read report {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"report {path} is not UTF-8 text") from None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        # The position only: the message of a JSON error can quote the document.
-        raise UsageError(f"report {path} is not valid JSON (line {_line(exc)})") from None
-    return read_report(data, source=str(path))
+def leak_report(findings: Iterable[ReportedFinding]) -> LeakReport:
+    """What the key commands need from a report read by :mod:`keysentry.report_input`."""
+    found = tuple(findings)
+    return LeakReport(
+        frozenset(f.fingerprint for f in found),
+        frozenset(f.fingerprint for f in found if f.live_management),
+    )
 
 
 def parse_hash_lines(lines: Iterable[str], *, source: str = "stdin") -> frozenset[str]:
@@ -173,7 +131,3 @@ def parse_hash_lines(lines: Iterable[str], *, source: str = "stdin") -> frozense
                 f"{source} line {number}: expected an OpenRouter key or a 64-hex fingerprint"
             )
     return frozenset(hashes)
-
-
-def _line(exc: ValueError) -> object:
-    return getattr(exc, "lineno", "?")
