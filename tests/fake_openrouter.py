@@ -3,8 +3,8 @@
 It follows the contract in shared/openrouter-api.md section 8: ``GET /key`` (and the legacy
 ``/auth/key``), ``/credits``, and the management endpoints ``/keys`` and ``/keys/{hash}``,
 with an in-memory key table. Test controls (not part of OpenRouter) can be set per key or
-globally: ``force_status``, ``fail_times``, ``latency_ms``, ``non_json_body`` and a few
-more. The request log keeps a hash of each bearer token, never the token.
+globally: ``force_status``, ``fail_times``, ``latency_ms``, ``non_json_body``, ``hang`` and
+a few more. The request log keeps a hash of each bearer token, never the token.
 
 Use it as a context manager, or get a pytest fixture from :func:`fake_openrouter_fixture`::
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -95,6 +96,9 @@ class Controls:
     """Send ``X-RateLimit-*`` headers on 429 (the body metadata carries them regardless)."""
     location: str = "http://127.0.0.1:9/elsewhere"
     """``Location`` for a forced 3xx."""
+    hang: bool = False
+    """Never answer: read the request, log it (status 0) and hold the connection until the
+    server stops, as an API stuck behind a proxy does."""
 
     def take_forced(self) -> int | None:
         if self.force_status is None:
@@ -237,7 +241,9 @@ def _error(status: int, message: str | None = None) -> _Reply:
 class FakeOpenRouter:
     """The fake server and its state. Thread-safe; start with ``with`` or :meth:`start`."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tls: tuple[str, str] | None = None) -> None:
+        """``tls``: (certificate, private key) PEM files to serve HTTPS instead of HTTP."""
+        self._tls = tls
         self._lock = threading.RLock()
         self._keys: dict[str, FakeKey] = {}  # by hash
         self._controls: dict[str, Controls] = {}  # by token hash
@@ -248,6 +254,7 @@ class FakeOpenRouter:
         self._in_flight = 0
         self.max_in_flight = 0
         self._server: ThreadingHTTPServer | None = None
+        self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -255,6 +262,12 @@ class FakeOpenRouter:
     def start(self) -> FakeOpenRouter:
         server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         server.daemon_threads = True
+        if self._tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self._tls)
+            # A client that refuses the certificate fails the handshake inside accept(); the
+            # server loop treats that OSError as a dropped connection and serves on.
+            server.socket = context.wrap_socket(server.socket, server_side=True)
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-openrouter"
@@ -264,6 +277,7 @@ class FakeOpenRouter:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()  # lets hanging handlers go
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -282,7 +296,8 @@ class FakeOpenRouter:
 
     @property
     def root_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "http" if self._tls is None else "https"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     @property
     def base_url(self) -> str:
@@ -379,7 +394,8 @@ class FakeOpenRouter:
 
     # -- request handling (called from server threads) ----------------------------------
 
-    def _handle(self, method: str, raw_path: str, headers: Any, body: bytes) -> _Reply:
+    def _handle(self, method: str, raw_path: str, headers: Any, body: bytes) -> _Reply | None:
+        """The reply, or None to hang up without one (the ``hang`` control)."""
         url = urlsplit(raw_path)
         query = parse_qs(url.query, keep_blank_values=True)
         has_auth, token = _token(headers)
@@ -408,6 +424,11 @@ class FakeOpenRouter:
                 controls = self._global if forced is not None else controls
             snapshot = replace(controls)
             missing = url.path in self._missing_paths
+        if snapshot.hang or self._global.hang:
+            with self._lock:
+                self._log.append(entry)
+            self._stopping.wait()
+            return None
         if latency:
             time.sleep(latency / 1000.0)
         try:
@@ -627,6 +648,9 @@ def _handler_for(fake: FakeOpenRouter) -> type[BaseHTTPRequestHandler]:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 reply = fake._handle(self.command, self.path, self.headers, body)
+                if reply is None:
+                    self.close_connection = True
+                    return
                 if isinstance(reply.body, bytes):
                     data, ctype = reply.body, "text/html; charset=utf-8"
                 else:

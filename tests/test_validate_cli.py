@@ -328,3 +328,29 @@ def test_next_step_advice_follows_validation(main, fake, tree, capsys):
     main(["scan", str(tree), "--validate"])
     err = capsys.readouterr().err
     assert "--validate" not in err and "no key found answered live" in err
+
+
+# -- what is never sent --------------------------------------------------------------------------
+
+
+def test_allowlisted_baselined_and_inline_allowed_keys_are_never_sent(main, fake, tmp_path):
+    work = Path.cwd()  # the fixture's working directory, holding its .keysentry.toml
+    baselined, allowlisted, inline, reported = (fake.add_key() for _ in range(4))
+    (work / "old.py").write_text(f'KEY = "{baselined}"\n')
+    assert main(["baseline", "create", "-q", "."]) == ExitCode.CLEAN
+    config = (work / ".keysentry.toml").read_text()
+    (work / ".keysentry.toml").write_text(
+        f'[[allowlist]]\nfingerprint = "{hash_of(allowlisted)}"\nreason = "test key"\n\n{config}'
+    )
+    (work / "docs.py").write_text(f'EXAMPLE = "{allowlisted}"\n')
+    (work / "inline.py").write_text(f'KEY = "{inline}"  # gitleaks:allow\n')
+    (work / "app.py").write_text(f'KEY = "{reported}"\n')
+    out = tmp_path / "report.json"
+    args = ["scan", ".", "--validate", "--baseline", ".keysentry-baseline.json"]
+    assert main([*args, "--format", "json", "-o", str(out)]) == ExitCode.FINDINGS
+    report = json.loads(out.read_text())
+    assert list(by_fingerprint(report)) == [hash_of(reported)]
+    counters = report["stats"]["counters"]
+    assert (counters["allowlisted"], counters["baselined"], counters["allowed_inline"]) == (1, 1, 1)
+    # The one key sent is the one reported: filtered keys never leave the machine.
+    assert [r.token_hash for r in fake.requests] == [hash_of(reported)]

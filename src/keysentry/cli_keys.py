@@ -70,12 +70,42 @@ def register(group: click.Group) -> None:
     default="text",
     show_default=True,
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Wait at most this long for one answer.",
+)
+@click.option(
+    "--budget",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Give up on every key not settled after this long in total.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Do not say what a slow check waits for.")
 @_verbose_option
-def check_key(argv_keys: tuple[str, ...], env_name: str | None, format_: str, verbose: int) -> int:
+def check_key(
+    argv_keys: tuple[str, ...],
+    env_name: str | None,
+    format_: str,
+    timeout: float,
+    budget: float,
+    quiet: bool,
+    verbose: int,
+) -> int:
     """Check whether OpenRouter keys are live (GET /key; costs no credits).
 
     Keys are read from stdin, one per line, or from the variable named by --env; never
     from the command line. Output is redacted. The cache is not used: every key is probed.
+
+    A key gets at most 4 attempts of at most --timeout seconds each, with short pauses
+    between them (or the wait the server asks for), and the whole command ends within
+    --budget seconds: an unreachable or hanging API makes the key "unknown" (exit 3), and
+    a line on stderr says what is awaited whenever an answer takes more than a second or two.
 
     Exit codes: 0 no key is live; 1 at least one key is live; 2 usage error (no key, or a
     line that is not a key); 3 at least one key could not be checked and none is live.
@@ -97,8 +127,9 @@ def check_key(argv_keys: tuple[str, ...], env_name: str | None, format_: str, ve
     else:
         lines, source = _stdin_lines(), "stdin"
     secrets = _read_keys(lines, source)
-    settings = ValidationSettings.from_config({}, os.environ, no_cache=True)
-    results = validate_secrets(secrets, settings)
+    section = {"timeout": timeout, "budget": budget}
+    settings = ValidationSettings.from_config(section, os.environ, no_cache=True)
+    results = validate_secrets(secrets, settings, on_wait=None if quiet else _say_waiting)
     rows = [(s, results[fingerprint_of(s)]) for s in secrets]
     if format_ == "json":
         click.echo(check_json(rows))
@@ -108,6 +139,10 @@ def check_key(argv_keys: tuple[str, ...], env_name: str | None, format_: str, ve
     if "live" in statuses:
         return int(ExitCode.FINDINGS)
     return int(ExitCode.INCOMPLETE if "unknown" in statuses else ExitCode.CLEAN)
+
+
+def _say_waiting(text: str) -> None:
+    click.echo(f"keysentry: {text}", err=True)
 
 
 def _read_keys(lines: Iterable[str], source: str) -> list[str]:

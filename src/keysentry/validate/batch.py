@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING
 from keysentry.models import Finding, Validation, fingerprint_of
 from keysentry.validate.cache import ValidationCache
 from keysentry.validate.http import check_base_url
+from keysentry.validate.ratelimit import Clock
 from keysentry.validate.settings import ValidationSettings
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def validate_findings(
-    findings: Sequence[Finding], settings: ValidationSettings
+    findings: Sequence[Finding], settings: ValidationSettings, *, clock: Clock | None = None
 ) -> tuple[Finding, ...]:
     """Probe each distinct secret once and attach the outcome to every finding that holds it.
 
@@ -33,12 +33,22 @@ def validate_findings(
     is :class:`~keysentry.errors.UsageError` for an unusable base URL.
     """
     secrets = {f.fingerprint: f.secret for f in findings if not f.placeholder and f.secret}
-    results = validate_secrets(secrets.values(), settings)
+    results = validate_secrets(secrets.values(), settings, clock=clock)
     return tuple(_apply(f, results.get(f.fingerprint)) for f in findings)
 
 
-def validate_secrets(secrets: Iterable[str], settings: ValidationSettings) -> dict[str, Validation]:
-    """Outcome per fingerprint for the given keys (duplicates probed once)."""
+def validate_secrets(
+    secrets: Iterable[str],
+    settings: ValidationSettings,
+    *,
+    on_wait: Callable[[str], None] | None = None,
+    clock: Clock | None = None,
+) -> dict[str, Validation]:
+    """Outcome per fingerprint for the given keys (duplicates probed once).
+
+    ``on_wait`` hears, in words, what a slow probe waits for (the CLI prints it); ``clock``
+    replaces the real one (tests). The whole run ends within ``settings.budget`` seconds.
+    """
     base_url = check_base_url(settings.base_url)
     distinct = {fingerprint_of(s): s for s in secrets}
     if not distinct:
@@ -52,7 +62,9 @@ def validate_secrets(secrets: Iterable[str], settings: ValidationSettings) -> di
             if hit is not None:
                 results[fp] = hit
     todo = {fp: s for fp, s in distinct.items() if fp not in results}
-    results.update(_probe_all(todo, replace(settings, base_url=base_url)))
+    results.update(
+        _probe_all(todo, replace(settings, base_url=base_url), on_wait, clock or Clock())
+    )
     if cache is not None:
         for fp in todo:
             cache.put(fp, results[fp])
@@ -61,20 +73,27 @@ def validate_secrets(secrets: Iterable[str], settings: ValidationSettings) -> di
     return results
 
 
-def _probe_all(todo: dict[str, str], settings: ValidationSettings) -> dict[str, Validation]:
+def _probe_all(
+    todo: dict[str, str],
+    settings: ValidationSettings,
+    on_wait: Callable[[str], None] | None,
+    clock: Clock,
+) -> dict[str, Validation]:
     if not todo:
         return {}
     # Imported here: requests is only paid for when something is actually probed.
     from keysentry.validate.http import make_session
     from keysentry.validate.probe import ProbeContext, now_iso, probe_key
-    from keysentry.validate.ratelimit import TokenBucket
 
     ctx = ProbeContext(
         base_url=settings.base_url,
-        limiter=TokenBucket(settings.rate_limit),
-        deadline=time.monotonic() + settings.budget,
+        # One limiter for every worker: the cap is the run's, not each thread's.
+        limiter=clock.bucket(settings.rate_limit),
+        deadline=clock.now() + settings.budget,
         timeout=settings.timeout,
         retries=settings.retries,
+        clock=clock,
+        on_wait=on_wait,
     )
     workers = min(settings.concurrency, len(todo))
     local = threading.local()

@@ -9,7 +9,6 @@ message, a repr or a log line.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +18,7 @@ import requests
 
 from keysentry.errors import ApiError
 from keysentry.validate.http import bearer, check_base_url, make_session
-from keysentry.validate.ratelimit import TokenBucket, backoff_seconds, retry_after_seconds
+from keysentry.validate.ratelimit import Clock, backoff_seconds, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +99,7 @@ class ManagementClient:
         retries: int = 3,
         rate_limit: float = 10.0,
         max_retry_wait: float = 60.0,
+        clock: Clock | None = None,
     ) -> None:
         if not management_key.strip():
             raise ApiError(f"no management key given; set {MANAGEMENT_KEY_ENV}")
@@ -108,7 +108,8 @@ class ManagementClient:
         self._timeout = timeout
         self._retries = retries
         self._max_retry_wait = max_retry_wait
-        self._limiter = TokenBucket(rate_limit)
+        self._clock = clock or Clock()
+        self._limiter = self._clock.bucket(rate_limit)
         self._session = make_session(self._base, pool_size=1)
 
     def __repr__(self) -> str:
@@ -239,7 +240,7 @@ class ManagementClient:
                 rate_limited = status == 429
                 delay = retry_after_seconds(response.headers, _safe_json(response))
                 if status == 429 and delay is not None:
-                    self._limiter.defer_until(time.monotonic() + delay)
+                    self._limiter.defer_until(self._clock.now() + delay)
             if method == "POST" and not rate_limited:
                 # A POST that timed out or hit a 5xx may have created the key: never repeat it.
                 raise ApiError(f"{retry_reason}; not retried (the request may have succeeded)")
@@ -249,7 +250,7 @@ class ManagementClient:
             if wait > self._max_retry_wait:
                 raise ApiError(f"{retry_reason}; the server asked to wait {wait:.0f}s")
             log.debug("%s: retry %d in %.2fs", what, attempt + 1, wait)
-            time.sleep(wait)
+            self._clock.sleep(wait)
             attempt += 1
 
     @staticmethod

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -20,7 +19,7 @@ import requests
 
 from keysentry.models import KeyDetails, Validation, fingerprint_of, redact, scrub_secrets
 from keysentry.validate.http import bearer
-from keysentry.validate.ratelimit import TokenBucket, backoff_seconds, retry_after_seconds
+from keysentry.validate.ratelimit import Clock, TokenBucket, backoff_seconds, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +56,18 @@ class ProbeContext:
     base_url: str
     limiter: TokenBucket
     deadline: float
-    """``time.monotonic()`` value after which no request is started."""
+    """``clock.now()`` value after which no request is started."""
     timeout: float = 10.0
     retries: int = 3
     backoff_base: float = 0.5
     """First backoff step in seconds when the server gives no hint; doubles per retry."""
     path: ProbePath = field(default_factory=ProbePath)
-    sleep: Callable[[float], None] = time.sleep
+    clock: Clock = field(default_factory=Clock)
+    """The limiter and ``deadline`` must use this clock too."""
+    on_wait: Callable[[str], None] | None = None
+    """Told, in words, what the probe waits for when an answer is slow or a retry is due."""
+    slow_after: float = 1.5
+    """Seconds without an answer before ``on_wait`` hears of it (at most half the timeout)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +94,7 @@ def probe_key(session: requests.Session, secret: str, ctx: ProbeContext) -> Vali
         if not ctx.limiter.acquire(ctx.deadline):
             return _unknown("time budget exhausted before the key could be checked")
         path = ctx.path.current
-        outcome = _exchange(session, secret, ctx, path)
+        outcome = _exchange(session, secret, ctx, path, attempt)
         if outcome.validation is not None:
             log.debug("probe %s %s: %s", fp, redact(secret), outcome.validation.status)
             return outcome.validation
@@ -109,26 +113,45 @@ def probe_key(session: requests.Session, secret: str, ctx: ProbeContext) -> Vali
             if outcome.delay is not None
             else backoff_seconds(attempt, base=ctx.backoff_base)
         )
-        now = time.monotonic()
+        now = ctx.clock.now()
         if now + delay >= ctx.deadline:
             return _unknown(f"{outcome.reason}; retrying would exceed the time budget")
         log.debug("probe %s: %s, retry %d in %.2fs", fp, outcome.reason, attempt + 1, delay)
+        if ctx.on_wait is not None and delay >= 1.0:
+            ctx.on_wait(
+                f"{outcome.reason} from {ctx.base_url}; attempt {attempt + 2} of "
+                f"{ctx.retries + 1} in {delay:.0f} s..."
+            )
         if outcome.global_pause:
             ctx.limiter.defer_until(now + delay)
-        ctx.sleep(delay)
+        ctx.clock.sleep(delay)
         attempt += 1
 
 
-def _exchange(session: requests.Session, secret: str, ctx: ProbeContext, path: str) -> _Outcome:
-    remaining = ctx.deadline - time.monotonic()
+def _exchange(
+    session: requests.Session, secret: str, ctx: ProbeContext, path: str, attempt: int
+) -> _Outcome:
+    remaining = ctx.deadline - ctx.clock.now()
     if remaining <= 0:
         return _Outcome(_unknown("time budget exhausted"))
+    timeout = min(ctx.timeout, remaining)
+    notice = None
+    if ctx.on_wait is not None:
+        # A watchdog, not a log line after the fact: the user hears of a hanging API while
+        # it hangs, and a quick answer cancels it unseen.
+        text = (
+            f"waiting for {ctx.base_url} (timeout {round(timeout, 1):g} s, "
+            f"attempt {attempt + 1} of {ctx.retries + 1})..."
+        )
+        notice = threading.Timer(min(ctx.slow_after, timeout / 2), ctx.on_wait, (text,))
+        notice.daemon = True
+        notice.start()
     # Exception texts are never used: some carry request details (ADR-0031 in the API notes).
     try:
         response = session.get(
             ctx.base_url + path,
             auth=bearer(secret),
-            timeout=min(ctx.timeout, remaining),
+            timeout=timeout,
             allow_redirects=False,
             stream=True,
         )
@@ -147,6 +170,9 @@ def _exchange(session: requests.Session, secret: str, ctx: ProbeContext, path: s
         return _Outcome(_unknown("response body too large"))
     except requests.exceptions.RequestException as exc:
         return _Outcome(_unknown(f"request failed ({type(exc).__name__})"))
+    finally:
+        if notice is not None:
+            notice.cancel()
     return _classify(response.status_code, response.headers, body)
 
 

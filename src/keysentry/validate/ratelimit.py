@@ -15,6 +15,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 # Server hints beyond this are treated as "not within this run" rather than slept on.
 MAX_HINT_SECONDS = 300.0
@@ -24,6 +25,19 @@ _EPOCH_MS_THRESHOLD = 100_000_000_000
 _ONE_DAY = 86_400.0
 # Spacing is 1/rate stretched by this factor (see the module docstring).
 _SPACING_MARGIN = 1.03
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """Where waiting code gets the time and sleeps. Tests pass a virtual clock, so they check
+    the schedule (who waits how long, in what order) without waiting or racing a real one."""
+
+    now: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+    def bucket(self, rate: float) -> TokenBucket:
+        """A :class:`TokenBucket` on this clock."""
+        return TokenBucket(rate, clock=self.now, sleep=self.sleep)
 
 
 class TokenBucket:
