@@ -210,6 +210,23 @@ def test_check_key_missing_env_var(run):
     assert "NOT_SET_ANYWHERE" in result.err
 
 
+def test_key_commands_never_take_the_base_url_from_a_config_file(
+    fake, run, manager, tmp_path, monkeypatch
+):
+    # A cloned repository's configuration must not be able to send the user's keys elsewhere.
+    with FakeOpenRouter() as elsewhere:
+        monkeypatch.chdir(tmp_path)
+        (tmp_path / ".keysentry.toml").write_text(
+            f'[validation]\nbase_url = "{elsewhere.base_url}"\n'
+        )
+        key = fake.add_key()
+        assert run("check-key", stdin=key).code == ExitCode.FINDINGS
+        assert run("keys", "list").code == ExitCode.CLEAN
+        assert run("revoke", "--dry-run", stdin=key).code == ExitCode.CLEAN
+        assert elsewhere.requests == []
+    assert fake.requests_for(key) and fake.requests_for(manager)
+
+
 # -- management key problems (S13) ------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fake_openrouter import FakeOpenRouter, fake_openrouter_fixture, hash_of, make_key
@@ -452,6 +452,7 @@ def test_ratelimit_reset_epoch_ms_in_headers_and_body():
     assert retry_after_seconds({"Retry-After": "soon"}, now=now) is None
 
 
+@settings(deadline=None)  # Hypothesis' per-example deadline is a wall-clock bound too
 @given(
     st.dictionaries(
         st.sampled_from(["Retry-After", "retry-after", "X-RateLimit-Reset", "Other"]),
