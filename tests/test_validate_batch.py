@@ -128,8 +128,9 @@ def test_per_key_failures_never_raise(tmp_path):
 
 def test_budget_exhaustion_leaves_keys_unknown(fake, tmp_path):
     keys = fake.add_keys(10)
-    fake.set_controls(latency_ms=300)
-    s = settings(fake, tmp_path, concurrency=1, budget=1.0, cache=False)
+    # One at a time, 0.4 s each, 2 s in all: ten keys cannot all be asked.
+    fake.set_controls(latency_ms=400)
+    s = settings(fake, tmp_path, concurrency=1, budget=2.0, cache=False)
     result = validate_findings([finding(k) for k in keys], s)
     assert 1 <= len(fake.requests) < 10, "the budget stopped the run"
     statuses = [f.validation.status for f in result]
@@ -237,6 +238,20 @@ def test_unwritable_cache_is_not_fatal(fake, tmp_path, caplog):
         [result] = validate_findings([finding(fake.add_key())], s)
     assert result.validation.status == "live"
     assert any("could not write" in r.getMessage() for r in caplog.records)
+
+
+def test_forget_keys_drops_entries_from_every_base_url_and_keeps_the_rest(fake, tmp_path):
+    from keysentry.validate.cache import forget_keys
+
+    revoked, kept = fake.add_key(), fake.add_key()
+    validate_findings([finding(revoked), finding(kept)], settings(fake, tmp_path))
+    with FakeOpenRouter() as other:
+        other.add_key(secret=revoked)
+        validate_findings([finding(revoked)], settings(other, tmp_path))
+    assert forget_keys([fingerprint_of(revoked)], tmp_path / "cache") == 1
+    entries = json.loads((tmp_path / "cache" / CACHE_FILE).read_text())["entries"]
+    assert list(entries) == [fingerprint_of(kept)]
+    assert forget_keys([fingerprint_of(revoked)], tmp_path / "cache") == 0
 
 
 def test_default_cache_dir_follows_xdg(tmp_path):
