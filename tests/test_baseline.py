@@ -160,7 +160,7 @@ def test_create_scan_update_prune(tmp_path, monkeypatch, capsys, keys) -> None:
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "settings.py").write_text(f'\n\n\nOTHER = 1; KEY = "{k1}"\n')
     code, out, err = run(capsys, "scan", ".", *base)
-    assert code == 0 and out == "" and "1 in the baseline" in err
+    assert code == 0 and out == "" and "1 suppressed by the baseline" in err
 
     # a new key is still reported; json stats carry the counter
     (tmp_path / "new.env").write_text(f"OPENROUTER_API_KEY={k2}\n")
@@ -200,7 +200,7 @@ def test_configured_baseline_is_used(tmp_path, monkeypatch, capsys, key) -> None
     assert run(capsys, "baseline", "create")[0] == 0
     assert (tmp_path / "ci" / "accepted.json").is_file()
     code, _, err = run(capsys, "scan", "a.txt")
-    assert code == 0 and "1 in the baseline" in err
+    assert code == 0 and "1 suppressed by the baseline" in err
     # update with the configured baseline in force still sees the suppressed finding
     code, _, err = run(capsys, "baseline", "update")
     assert code == 0 and "0 added, 1 kept" in err
