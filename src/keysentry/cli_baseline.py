@@ -11,6 +11,7 @@ import json
 import re
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +22,11 @@ from keysentry.config import load_config
 from keysentry.errors import UsageError
 
 if TYPE_CHECKING:
-    from keysentry.filters.baseline import BaselineEntry
+    from keysentry.filters.baseline import BaselineEntry, Coverage
 
 _FINGERPRINT = re.compile(r"[0-9a-f]{64}")
+_WHOLE_HISTORY = "history: every object in the repository"
+"""How a whole-history audit (not a range) describes itself in a report's notes."""
 
 
 def register(group: click.Group) -> None:
@@ -72,7 +75,7 @@ def baseline_create(reason: str, force: bool, **kwargs: Any) -> int:
     """Write a new baseline with every current finding."""
     from keysentry.filters import baseline as bl
 
-    path, found = _baseline_inputs(kwargs)
+    path, found, _ = _baseline_inputs(kwargs)
     if path.exists() and not force:
         raise UsageError(
             f"{path} exists: `keysentry baseline update` adds to it and keeps its "
@@ -95,7 +98,7 @@ def baseline_update(reason: str, **kwargs: Any) -> int:
     """Add the current findings to the baseline; existing entries and reasons are kept."""
     from keysentry.filters import baseline as bl
 
-    path, found = _baseline_inputs(kwargs)
+    path, found, _ = _baseline_inputs(kwargs)
     existing = bl.load_baseline(path).entries if path.exists() else ()
     entries, added = bl.updated(existing, found, reason)
     bl.save_baseline(path, entries)
@@ -106,25 +109,39 @@ def baseline_update(reason: str, **kwargs: Any) -> int:
 @baseline_group.command("prune")
 @_baseline_options
 def baseline_prune(**kwargs: Any) -> int:
-    """Remove the entries whose key is no longer found.
+    """Remove the entries whose key is no longer found where this scan looked.
 
-    Prune against the same source the baseline was made from: a baseline of the
-    whole history pruned against a directory scan would lose its history entries."""
+    An entry is removed only when the scan covered every place it records (files
+    under PATHS for a scan; `history` for a whole-history report given with
+    --from-report); the others are kept and counted."""
     from keysentry.filters import baseline as bl
 
-    path, found = _baseline_inputs(kwargs)
+    path, found, coverage = _baseline_inputs(kwargs)
     existing = bl.load_baseline(path).entries
-    kept = bl.pruned(existing, found)
-    bl.save_baseline(path, kept)
-    _say(
-        kwargs, f"keysentry baseline: {path}: {len(existing) - len(kept)} removed, {len(kept)} kept"
-    )
+    result = bl.pruned(existing, found, coverage)
+    bl.save_baseline(path, result.kept)
+    message = f"keysentry baseline: {path}: {result.removed} removed, {len(result.kept)} kept"
+    if result.out_of_scope:
+        message += (
+            f"\n  {result.out_of_scope} kept because this scan could not have seen them (found "
+            "in git history, or in paths it did not read); prune those against a scan that "
+            "covers them, e.g. `keysentry history --format json | keysentry baseline prune "
+            "--from-report -`"
+        )
+    if result.unrecorded:
+        message += (
+            f"\n  {result.unrecorded} kept because they do not record where their key was "
+            "found (written by an older keysentry); `keysentry baseline update` records it "
+            "for the keys it finds"
+        )
+    _say(kwargs, message)
     return 0
 
 
-def _baseline_inputs(kwargs: dict[str, Any]) -> tuple[Path, list[BaselineEntry]]:
-    """The baseline file to write and the entries for the findings found now."""
-    from keysentry.filters.baseline import DEFAULT_PATH, entries_for
+def _baseline_inputs(kwargs: dict[str, Any]) -> tuple[Path, list[BaselineEntry], Coverage]:
+    """The baseline file to write, the entries for the findings found now, and what
+    the scan (or the report's scan) could have seen."""
+    from keysentry.filters.baseline import DEFAULT_PATH, Coverage, entries_for
 
     opts = ScanOptions(
         format="json", output=None, config_path=kwargs["config_path"],
@@ -132,11 +149,14 @@ def _baseline_inputs(kwargs: dict[str, Any]) -> tuple[Path, list[BaselineEntry]]
         include_placeholders=kwargs["include_placeholders"], validate=False, fail_on="any",
         no_cache=False, baseline=kwargs["baseline_file"], quiet=True, verbose=0,
     )  # fmt: skip
-    path = baseline_path(opts, load_config(opts.config_path, Path.cwd())) or DEFAULT_PATH
+    config = load_config(opts.config_path, Path.cwd())
+    path = baseline_path(opts, config) or DEFAULT_PATH
+    excludes = (*config.exclude, *kwargs["exclude"])
     if kwargs["from_report"]:
         if kwargs["paths"]:
             raise UsageError("give either PATHS or --from-report, not both")
-        return path, _report_entries(kwargs["from_report"])
+        entries, coverage = _report_entries(kwargs["from_report"])
+        return path, entries, replace(coverage, excludes=excludes)
     from keysentry.pipeline import scan_paths
 
     # The scan must see every finding, including those the current baseline suppresses.
@@ -145,11 +165,12 @@ def _baseline_inputs(kwargs: dict[str, Any]) -> tuple[Path, list[BaselineEntry]]
         extra_excludes=kwargs["exclude"],
     )  # fmt: skip
     result = scan_paths(request)
-    return path, entries_for(result.findings)
+    roots = tuple(t for t in request.targets if t != "-")
+    return path, entries_for(result.findings), Coverage(roots=roots, excludes=excludes)
 
 
-def _report_entries(source: str) -> list[BaselineEntry]:
-    from keysentry.filters.baseline import BaselineEntry
+def _report_entries(source: str) -> tuple[list[BaselineEntry], Coverage]:
+    from keysentry.filters.baseline import BaselineEntry, found_in
 
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
@@ -173,13 +194,30 @@ def _report_entries(source: str) -> list[BaselineEntry]:
             or not (_FINGERPRINT.fullmatch(fingerprint))
         ):
             raise UsageError(f"{source}: finding {number} has no rule_id or fingerprint")
-        locations = f.get("locations") or [{}]
-        first = locations[0] if isinstance(locations[0], dict) else {}
+        locations = [loc for loc in f.get("locations") or [] if isinstance(loc, dict)]
+        first = locations[0] if locations else {}
         where = (
             f"{first['display_path']}:{first.get('line', '')}" if "display_path" in first else ""
         )
-        entries.append(BaselineEntry(rule_id, fingerprint, "", where))
-    return entries
+        places = [(str(loc.get("source", "")), str(loc.get("path", ""))) for loc in locations]
+        entries.append(BaselineEntry(rule_id, fingerprint, "", where, found_in(places)))
+    return entries, _report_coverage(doc)
+
+
+def _report_coverage(doc: dict[str, Any]) -> Coverage:
+    """What the report's scan could have seen: a whole-history audit sees all of the
+    history; a file scan its targets; a range, a CI run or staged files too little."""
+    from keysentry.filters.baseline import Coverage
+
+    stats = doc.get("stats") if isinstance(doc.get("stats"), dict) else {}
+    notes = [n for n in (stats or {}).get("notes") or [] if isinstance(n, str)]
+    targets = [t for t in doc.get("targets") or [] if isinstance(t, str) and t != "-"]
+    command = doc.get("command")
+    if command == "history" and any(n.startswith(_WHOLE_HISTORY) for n in notes):
+        return Coverage(history=True)
+    if command == "scan":
+        return Coverage(roots=tuple(targets))
+    return Coverage()
 
 
 def _say(kwargs: Mapping[str, Any], message: str) -> None:
