@@ -383,6 +383,18 @@ def test_git_pre_push_protocol(history, monkeypatch, capsys) -> None:
     assert "push of refs/heads/feature to origin refs/heads/feature (a new branch): 2 new" in err
 
 
+def test_git_pre_push_of_a_force_push(history, monkeypatch, capsys) -> None:
+    gone = "1234567890" * 4  # what the remote had: rewritten away, not in this clone
+    line = f"refs/heads/feature {history.c4} refs/heads/feature {gone}\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(line))
+    code, report, err = ci(capsys, "--pre-push", "origin")
+    assert code == ExitCode.FINDINGS and "(a force-push): 2 new commit(s)" in err
+    # Only the commits the remote does not have (c3, c4), not the whole history.
+    assert fingerprints(report) == {fingerprint_of(history.new_key)}
+    assert report["stats"]["counters"]["commits"] == 2  # type: ignore[index]
+    assert only_location(report)["exposure"] == "head"  # not pushed yet
+
+
 def test_pre_push_ranges_of_existing_branch_and_root(history) -> None:
     ranges = choose_ranges(
         {},

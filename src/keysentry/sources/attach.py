@@ -195,7 +195,7 @@ def exposure_note(findings: Iterable[Finding]) -> str:
     counts = Counter(provenance.RANK[rank] for rank in best.values())
     parts = [f"{counts[e]} {_PLAIN[e]}" for e in provenance.RANK if counts[e]]
     advice = (
-        "revoke the published key(s) first (`keysentry revoke`), then rotate the rest"
+        "revoke the published key(s) first with `keysentry revoke`, then rotate the rest"
         if counts["pushed"]
         else "rotate every key found, and remove them from history before it is pushed"
     )
