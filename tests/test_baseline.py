@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from keysentry.errors import BaselineError, ExitCode
 from keysentry.filters.baseline import (
     Baseline,
     BaselineEntry,
+    Coverage,
     apply_baseline,
     dump_baseline,
     load_baseline,
@@ -99,15 +101,39 @@ def test_duplicates_from_a_merge_are_harmless() -> None:
 
 
 def test_update_keeps_reasons_and_prune_drops_unseen() -> None:
-    existing = [BaselineEntry("r", FP_A, "old reason", "a.py:1")]
-    found = [BaselineEntry("r", FP_A, "", "moved.py:9"), BaselineEntry("r", FP_B, "", "b.py:2")]
+    existing = [BaselineEntry("r", FP_A, "old reason", "a.py:1", ("file:a.py",))]
+    found = [
+        BaselineEntry("r", FP_A, "", "moved.py:9", ("file:moved.py",)),
+        BaselineEntry("r", FP_B, "", "b.py:2", ("file:b.py",)),
+    ]
     entries, added = updated(existing, found, "new")
     assert added == 1
     assert sorted(entries, key=lambda e: e.key) == [
-        BaselineEntry("r", FP_A, "old reason", "a.py:1"),  # location not churned
-        BaselineEntry("r", FP_B, "new", "b.py:2"),
+        # location and reason not churned; where the key is seen now is recorded
+        BaselineEntry("r", FP_A, "old reason", "a.py:1", ("file:a.py", "file:moved.py")),
+        BaselineEntry("r", FP_B, "new", "b.py:2", ("file:b.py",)),
     ]
-    assert pruned(entries, [BaselineEntry("r", FP_B)]) == [entries[1]]
+    everything = Coverage(roots=("a.py", "moved.py", "b.py"))
+    result = pruned(entries, [BaselineEntry("r", FP_B)], everything)
+    assert (result.kept, result.removed) == ([entries[1]], 1)
+
+
+def test_prune_drops_only_what_the_scan_covered() -> None:
+    history = BaselineEntry("r", FP_A, "", "<commit message>:1", ("history",))
+    both = BaselineEntry("r", FP_B, "", "src/a.py:1", ("file:src/a.py", "history"))
+    other = BaselineEntry("r", FP_C, "", "docs/b.md:1", ("file:docs/b.md",))
+    legacy = BaselineEntry("r", "d" * 64, "", "x.py:1")
+    entries = [history, both, other, legacy]
+    result = pruned(entries, [], Coverage(roots=("src",)))
+    assert result.kept == [history, replace(both, found_in=("history",)), other, legacy]
+    assert (result.removed, result.out_of_scope, result.unrecorded) == (0, 3, 1)
+    result = pruned(result.kept, [], Coverage(history=True))
+    assert result.kept == [other, legacy] and result.removed == 2
+    excluded = Coverage(roots=(".",), excludes=("docs/",))
+    assert pruned([other], [], excluded).kept == [other]  # excluded: never read
+    assert pruned([other], [], Coverage(roots=(".",))).kept == []
+    assert pruned([other], [], Coverage(roots=("docs/b.md",))).kept == []
+    assert pruned([other], [], Coverage(roots=("doc",))).kept == [other]  # not a prefix match
 
 
 def test_apply_matches_rule_and_fingerprint_anywhere(keys) -> None:
@@ -149,7 +175,7 @@ def test_create_scan_update_prune(tmp_path, monkeypatch, capsys, keys) -> None:
     data = json.loads((tmp_path / ".keysentry-baseline.json").read_text())
     assert data["entries"] == [{
         "rule_id": "openrouter-api-key", "fingerprint": fingerprint_of(k1),
-        "reason": "rotated 2024-05", "first_location": "app.py:1",
+        "reason": "rotated 2024-05", "first_location": "app.py:1", "found_in": ["file:app.py"],
     }]  # fmt: skip
     text = (tmp_path / ".keysentry-baseline.json").read_text()
     assert k1 not in text and k1[9:] not in text  # only the hash is stored
@@ -160,7 +186,7 @@ def test_create_scan_update_prune(tmp_path, monkeypatch, capsys, keys) -> None:
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "settings.py").write_text(f'\n\n\nOTHER = 1; KEY = "{k1}"\n')
     code, out, err = run(capsys, "scan", ".", *base)
-    assert code == 0 and out == "" and "1 in the baseline" in err
+    assert code == 0 and out == "" and "1 suppressed by the baseline" in err
 
     # a new key is still reported; json stats carry the counter
     (tmp_path / "new.env").write_text(f"OPENROUTER_API_KEY={k2}\n")
@@ -200,7 +226,7 @@ def test_configured_baseline_is_used(tmp_path, monkeypatch, capsys, key) -> None
     assert run(capsys, "baseline", "create")[0] == 0
     assert (tmp_path / "ci" / "accepted.json").is_file()
     code, _, err = run(capsys, "scan", "a.txt")
-    assert code == 0 and "1 in the baseline" in err
+    assert code == 0 and "1 suppressed by the baseline" in err
     # update with the configured baseline in force still sees the suppressed finding
     code, _, err = run(capsys, "baseline", "update")
     assert code == 0 and "0 added, 1 kept" in err
@@ -230,3 +256,56 @@ def test_malformed_baseline_exits_2_before_scanning(tmp_path, monkeypatch, capsy
     assert "malformed baseline b.json: entry 1" in err
     code, _, err = run(capsys, "scan", ".", "--baseline", "missing.json")
     assert code == ExitCode.USAGE and "baseline file not found: missing.json" in err
+
+
+def test_prune_after_a_directory_scan_keeps_the_history_entries(
+    tmp_path, monkeypatch, capsys, keys
+) -> None:
+    from conftest import git
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    monkeypatch.chdir(repo)
+    git(repo, "init", "-q", "-b", "main")
+    gone, current = keys(10), keys(1)[0]
+    for i, k in enumerate(gone):
+        (repo / f"old{i}.env").write_text(f"K={k}\n")
+    (repo / "app.env").write_text(f"K={current}\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "keys")
+    git(repo, "rm", "-q", *(f"old{i}.env" for i in range(10)))
+    git(repo, "commit", "-qm", "remove most")
+    code, _, _ = run(capsys, "history", "--format", "json", "--output", str(tmp_path / "h.json"))
+    assert code == 1
+    assert run(capsys, "baseline", "create", "--from-report", str(tmp_path / "h.json"))[0] == 0
+    path = repo / ".keysentry-baseline.json"
+
+    # A directory scan cannot see history: nothing it did not find there is dropped.
+    code, _, err = run(capsys, "baseline", "prune")
+    assert code == 0 and "0 removed, 11 kept" in err
+    assert "10 kept because this scan could not have seen them" in err  # app.env: found
+    entries = json.loads(path.read_text())["entries"]
+    assert len(entries) == 11 and {tuple(e["found_in"]) for e in entries} == {("history",)}
+
+    # A history audit can: the keys are all still in the history, so all stay.
+    code, _, _ = run(capsys, "history", "--format", "json", "--output", str(tmp_path / "h.json"))
+    code, _, err = run(capsys, "baseline", "prune", "--from-report", str(tmp_path / "h.json"))
+    assert code == 0 and "0 removed, 11 kept" in err
+    # A range scans too little to prune anything.
+    ranged = tmp_path / "r.json"
+    run(capsys, "history", "--since", "HEAD~1", "--format", "json", "--output", str(ranged))
+    code, _, err = run(capsys, "baseline", "prune", "--from-report", str(ranged))
+    assert code == 0 and "0 removed, 11 kept" in err
+
+    # Files: a scan prunes the entries of the paths it read, and only those.
+    (repo / "sub").mkdir()
+    (repo / "sub" / "a.env").write_text(f"K={gone[0]}\n")
+    (repo / "b.env").write_text(f"K={gone[1]}\n")
+    path.unlink()
+    assert run(capsys, "baseline", "create", ".")[0] == 0
+    (repo / "sub" / "a.env").write_text("K=\n")
+    (repo / "b.env").write_text("K=\n")
+    code, _, err = run(capsys, "baseline", "prune", "sub")
+    assert code == 0 and "1 removed, 2 kept" in err  # b.env was not read: kept
+    left = {e["first_location"] for e in json.loads(path.read_text())["entries"]}
+    assert left == {"app.env:1", "b.env:1"}

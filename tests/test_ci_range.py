@@ -87,6 +87,22 @@ def ci(capsys, *args: str) -> tuple[int, dict[str, object], str]:
     return code, (json.loads(out) if out.strip() else {}), err
 
 
+def notes(report: dict[str, object]) -> list[str]:
+    return list(report["stats"]["notes"])  # type: ignore[index]
+
+
+def chosen(report: dict[str, object]) -> str:
+    """The range ``keysentry ci`` says it chose."""
+    prefix = "commit range chosen: "
+    return next(n for n in notes(report) if n.startswith(prefix))[len(prefix) :]
+
+
+def only_location(report: dict[str, object]) -> dict[str, object]:
+    (finding,) = report["findings"]  # type: ignore[index]
+    (location,) = finding["locations"]
+    return location  # type: ignore[no-any-return]
+
+
 def fingerprints(report: dict[str, object]) -> set[str]:
     return {f["fingerprint"] for f in report.get("findings", [])}  # type: ignore[attr-defined,index]
 
@@ -104,6 +120,10 @@ def test_github_pull_request(history, monkeypatch, tmp_path, capsys) -> None:
         f"pull_request #7: the pull request's commits ({history.c2[:12]}..{history.c4[:12]})" in err
     )
     assert any("pull request" in n for n in report["stats"]["notes"])  # type: ignore[index]
+    # A key that reached a CI job was pushed, whatever the job's clone calls its refs.
+    assert only_location(report)["exposure"] == "pushed"
+    assert any("GITHUB_ACTIONS is set" in n for n in notes(report))
+    assert not any("not pushed" in n for n in notes(report))
 
 
 def test_github_push_before_after(history, monkeypatch, tmp_path, capsys) -> None:
@@ -146,8 +166,11 @@ def test_github_force_push_falls_back_to_the_default_branch(
         "repository": {"default_branch": "main"},
     }
     github_env(monkeypatch, tmp_path, "push", payload)
-    code, _report, err = ci(capsys)
+    code, report, err = ci(capsys)
     assert code == ExitCode.FINDINGS and "a force-push (123456789012 is gone)" in err
+    # Only the commits not on the default branch: the key on main is not new.
+    assert fingerprints(report) == {fingerprint_of(history.new_key)}
+    assert chosen(report).endswith(f"(refs/remotes/origin/main..{history.c4[:12]})")
 
 
 def test_github_first_push_of_the_default_branch(history, monkeypatch, tmp_path, capsys) -> None:
@@ -180,8 +203,11 @@ def test_github_branch_deletion_scans_nothing(history, monkeypatch, tmp_path, ca
 def test_github_merge_group(history, monkeypatch, tmp_path, capsys) -> None:
     group = {"base_sha": history.c2, "head_sha": history.c3}
     github_env(monkeypatch, tmp_path, "merge_group", {"merge_group": group})
-    code, _report, err = ci(capsys)
+    code, report, err = ci(capsys)
     assert code == ExitCode.FINDINGS and "merge queue" in err
+    assert fingerprints(report) == {fingerprint_of(history.new_key)}
+    assert chosen(report) == f"GitHub merge queue: {history.c2[:12]}..{history.c3[:12]}"
+    assert report["stats"]["counters"]["commits"] == 1  # type: ignore[index]  # c3 alone
 
 
 def test_github_event_without_a_range(history, monkeypatch, tmp_path, capsys) -> None:
@@ -334,8 +360,14 @@ def test_pre_commit_framework_refs(history, monkeypatch, capsys) -> None:
     monkeypatch.setenv("PRE_COMMIT_FROM_REF", history.c2)
     monkeypatch.setenv("PRE_COMMIT_TO_REF", history.c4)
     monkeypatch.setenv("PRE_COMMIT_LOCAL_BRANCH", "refs/heads/feature")
-    code, _report, err = ci(capsys)
+    monkeypatch.setenv("CI", "true")  # even so: a push hook's commits are not pushed yet
+    code, report, err = ci(capsys)
     assert code == ExitCode.FINDINGS and "push of refs/heads/feature" in err
+    assert fingerprints(report) == {fingerprint_of(history.new_key)}
+    assert chosen(report).endswith(f"({history.c2[:12]}..{history.c4[:12]})")
+    assert report["stats"]["counters"]["commits"] == 2  # type: ignore[index]  # c3, c4
+    assert only_location(report)["exposure"] == "head"
+    assert not any("CI is set" in n for n in notes(report))
 
 
 def test_git_pre_push_protocol(history, monkeypatch, capsys) -> None:
@@ -351,6 +383,18 @@ def test_git_pre_push_protocol(history, monkeypatch, capsys) -> None:
     assert "push of refs/heads/feature to origin refs/heads/feature (a new branch): 2 new" in err
 
 
+def test_git_pre_push_of_a_force_push(history, monkeypatch, capsys) -> None:
+    gone = "1234567890" * 4  # what the remote had: rewritten away, not in this clone
+    line = f"refs/heads/feature {history.c4} refs/heads/feature {gone}\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(line))
+    code, report, err = ci(capsys, "--pre-push", "origin")
+    assert code == ExitCode.FINDINGS and "(a force-push): 2 new commit(s)" in err
+    # Only the commits the remote does not have (c3, c4), not the whole history.
+    assert fingerprints(report) == {fingerprint_of(history.new_key)}
+    assert report["stats"]["counters"]["commits"] == 2  # type: ignore[index]
+    assert only_location(report)["exposure"] == "head"  # not pushed yet
+
+
 def test_pre_push_ranges_of_existing_branch_and_root(history) -> None:
     ranges = choose_ranges(
         {},
@@ -359,7 +403,7 @@ def test_pre_push_ranges_of_existing_branch_and_root(history) -> None:
         "origin",
         [f"refs/heads/feature {history.c4} refs/heads/feature {history.c2}"],
     )
-    assert ranges == [CommitRange(history.c4, history.c2, ranges[0].why)]
+    assert ranges == [CommitRange(history.c4, history.c2, ranges[0].why, before_push=True)]
     # a remote that has nothing yet: the whole history is new, from the root commit
     git(history.path, "update-ref", "-d", "refs/remotes/origin/main")
     ranges = choose_ranges(

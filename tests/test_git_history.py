@@ -13,6 +13,7 @@ import pytest
 
 from conftest import git, make_key
 from gitrepo_helpers import commit, head, locations, only, run, write
+from keysentry.cli import main
 from keysentry.errors import ExitCode
 from keysentry.sources import attach, provenance
 
@@ -101,9 +102,22 @@ def test_key_in_an_older_stash_entry(tmp_path: Path, repo: Path, key: str) -> No
 def test_key_in_a_git_note(tmp_path: Path, repo: Path, key: str) -> None:
     annotated = commit(repo, {"README": "hi\n"})
     git(repo, "notes", "add", "-m", f"deploy token {key}", annotated)
+    git(repo, "notes", "--ref", "review", "add", "-m", f"again {key}", annotated)
+    found = locations(history(tmp_path, repo), key)
+    # Git stores a note under the annotated commit's id, but that id is not a file.
+    assert sorted(loc["path"] for loc in found) == [
+        f"<refs/notes/commits note on {annotated}>",
+        f"<refs/notes/review note on {annotated}>",
+    ]
+    assert {loc["source"] for loc in found} == {"note"}
+    assert {loc["exposure"] for loc in found} == {"branch"}  # local refs: not pushed
+
+
+def test_a_file_named_like_an_object_id_is_a_path(tmp_path: Path, repo: Path, key: str) -> None:
+    name = "ab" * 20
+    commit(repo, {name: f"k={key}\n"})
     loc = only(history(tmp_path, repo), key)
-    assert loc["path"] == annotated  # notes are stored under the annotated commit's id
-    assert loc["exposure"] == "branch"  # refs/notes/commits: a local ref
+    assert (loc["path"], loc["source"]) == (name, "blob")
 
 
 def test_key_in_a_commit_message(tmp_path: Path, repo: Path, key: str) -> None:
@@ -204,11 +218,26 @@ def test_pushed_versus_unpushed(tmp_path: Path, repo: Path) -> None:
     assert only(report, pushed)["exposure"] == "pushed"
     assert only(report, local)["exposure"] == "head"
     note = next(n for n in report["stats"]["notes"] if n.startswith("exposure"))
-    assert "1 pushed to a remote" in note and "1 in the current tree" in note
-    # The bare remote itself: everything there is on a (local) branch of it.
+    assert "1 published" in note and "1 in the current tree" in note
+    assert "revoke the published key(s) first" in note
+    # The bare remote itself: its branches are what it publishes.
     remote_report = history(tmp_path, remote)
-    assert only(remote_report, pushed)["exposure"] == "head"
+    assert only(remote_report, pushed)["exposure"] == "pushed"
     assert locations(remote_report, local) == []
+
+
+def test_text_says_a_key_is_both_in_head_and_pushed(
+    tmp_path: Path, repo: Path, key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    remote = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    git(repo, "remote", "add", "origin", str(remote))
+    commit(repo, {".env": f"K={key}\n"})
+    git(repo, "push", "-q", "origin", "main")
+    assert main(["history", str(repo)]) == ExitCode.FINDINGS
+    out = capsys.readouterr().out
+    where = next(line for line in out.splitlines() if ".env:1:3" in line)
+    assert "in the current tree (HEAD)" in where and "published" in where
 
 
 def test_clean_repository_pays_nothing_for_provenance(
@@ -257,13 +286,90 @@ def test_large_blobs_are_streamed(tmp_path: Path, repo: Path) -> None:
 # -- kinds of repositories --------------------------------------------------------
 
 
-def test_bare_repository(tmp_path: Path, repo: Path, key: str) -> None:
-    commit(repo, {"app.py": f"k = '{key}'\n"})
+def test_bare_repository_is_what_a_server_publishes(
+    tmp_path: Path, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    current, removed, tagged = make_key(), make_key(), make_key()
+    commit(repo, {"old.env": f"K={removed}\n"}, "old")
+    commit(repo, {"old.env": None, "app.py": f"k = '{current}'\n"}, "new")
+    git(repo, "switch", "-q", "-c", "release")
+    commit(repo, {"rel.env": f"K={tagged}\n"}, "release")
+    git(repo, "tag", "v1")
+    git(repo, "switch", "-q", "main")
+    git(repo, "branch", "-q", "-D", "release")
     bare = tmp_path / "bare.git"
     git(tmp_path, "clone", "-q", "--bare", str(repo), str(bare))
     report = history(tmp_path, bare)
-    assert only(report, key)["exposure"] == "head"
-    assert any("bare repository" in n for n in report["stats"]["notes"])
+    here = only(report, current)
+    assert (here["exposure"], here["in_head"]) == ("pushed", True)
+    assert (only(report, removed)["exposure"], only(report, removed)["in_head"]) == (
+        "pushed",
+        False,
+    )
+    assert only(report, tagged)["exposure"] == "pushed"  # a server's tags are published too
+    notes = report["stats"]["notes"]
+    assert any("bare repository" in n and "published" in n for n in notes)
+    exposure = next(n for n in notes if n.startswith("exposure"))
+    assert "3 published" in exposure and "never pushed" not in exposure
+    assert main(["history", str(bare)]) == ExitCode.FINDINGS
+    captured = capsys.readouterr()
+    assert "not pushed" not in captured.out + captured.err
+    assert "local branch" not in captured.out + captured.err
+
+
+def _pull_request_checkout(tmp_path: Path, repo: Path, key: str, old: str) -> Path:
+    """A merge request's pipeline checkout as GitLab's runner makes it: the commit is
+    fetched into ``refs/pipelines/<id>`` and checked out detached; no local branch."""
+    commit(repo, {"README": "hi\n"})
+    git(repo, "switch", "-q", "-c", "feature")
+    commit(repo, {"old.env": f"K={old}\n"}, "try")
+    commit(repo, {"old.env": None, "app.py": f"k = '{key}'\n"}, "feature")
+    git(repo, "update-ref", "refs/pipelines/7", "HEAD")
+    git(repo, "switch", "-q", "main")
+    git(repo, "branch", "-q", "-D", "feature")
+    job = tmp_path / "job"
+    job.mkdir()
+    git(job, "init", "-q")
+    git(job, "remote", "add", "origin", str(repo))
+    git(job, "fetch", "-q", "origin", "+refs/pipelines/7:refs/pipelines/7")
+    git(job, "checkout", "-q", "--detach", "refs/pipelines/7")
+    return job
+
+
+def test_a_pull_request_checkout_was_pushed(tmp_path: Path, repo: Path, key: str) -> None:
+    old = make_key()
+    job = _pull_request_checkout(tmp_path, repo, key, old)
+    report = history(tmp_path, job)
+    assert (only(report, key)["exposure"], only(report, key)["in_head"]) == ("pushed", True)
+    assert only(report, old)["exposure"] == "pushed"
+    exposure = next(n for n in report["stats"]["notes"] if n.startswith("exposure"))
+    assert "2 published" in exposure and "never pushed" not in exposure
+
+
+def test_a_detached_checkout_with_no_branch_was_fetched(
+    tmp_path: Path, repo: Path, key: str
+) -> None:
+    commit(repo, {"README": "hi\n"})
+    tip = commit(repo, {"app.py": f"k = '{key}'\n"})
+    job = tmp_path / "job"
+    job.mkdir()
+    git(job, "init", "-q")
+    git(job, "fetch", "-q", str(repo), tip)  # a CI job fetching one commit by id
+    git(job, "checkout", "-q", "--detach", tip)
+    report = history(tmp_path, job)
+    assert only(report, key)["exposure"] == "pushed"
+    assert any("detached" in n for n in report["stats"]["notes"])
+
+
+def test_in_a_ci_job_every_ref_was_fetched(
+    tmp_path: Path, repo: Path, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commit(repo, {"app.py": f"k = '{key}'\n"})
+    assert only(history(tmp_path, repo), key)["exposure"] == "head"
+    monkeypatch.setenv("CI", "true")
+    report = history(tmp_path, repo)
+    assert only(report, key)["exposure"] == "pushed"
+    assert any("CI job" in n and "CI is set" in n for n in report["stats"]["notes"])
 
 
 def test_shallow_clone_states_its_boundary(tmp_path: Path, repo: Path) -> None:
@@ -276,7 +382,8 @@ def test_shallow_clone_states_its_boundary(tmp_path: Path, repo: Path) -> None:
     report = history(tmp_path, shallow)
     # The old key is in the tree of the boundary commit: it is found, attributed to it.
     assert only(report, old)["commit"]["id"] == head(shallow)
-    assert only(report, new)["exposure"] in ("head", "pushed")
+    # Cloned: origin/main reaches HEAD, so the key in HEAD is both there and published.
+    assert (only(report, new)["exposure"], only(report, new)["in_head"]) == ("pushed", True)
     notes = " ".join(report["stats"]["notes"])
     assert "shallow clone" in notes and head(shallow)[:12] in notes
 
@@ -474,3 +581,26 @@ def test_listing_is_cut_where_half_the_content_is(tmp_path: Path, repo: Path) ->
     first, rest = b"".join(halves.first()).split(), b"".join(halves.rest()).split()
     assert (first, rest) == (ids[:10], ids[10:])
     halves.close()
+
+
+def test_keys_suppressed_by_the_baseline_are_not_described(
+    tmp_path: Path, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pushed, local = make_key(), make_key()
+    remote = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    git(repo, "remote", "add", "origin", str(remote))
+    commit(repo, {"a.env": f"K={pushed}\n"})
+    git(repo, "push", "-q", "origin", "main")
+    commit(repo, {"b.env": f"K={local}\n"})
+    report = tmp_path / "audit.json"
+    assert main(["history", str(repo), "--format", "json", "--output", str(report)]) == 1
+    baseline = tmp_path / "baseline.json"
+    args = ["--baseline", str(baseline), "--from-report", str(report)]
+    assert main(["baseline", "create", *args]) == 0
+    capsys.readouterr()
+    assert main(["history", str(repo), "--baseline", str(baseline)]) == ExitCode.CLEAN
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "0 finding(s); 2 suppressed by the baseline" in err
+    assert "exposure" not in err and "published" not in err and "pushed" not in err

@@ -61,7 +61,7 @@ def test_drawing_is_throttled_and_cleared() -> None:
     assert drawn.startswith("\rscan: 51 objects, 510 B") and "\n" not in drawn
     bar.close()
     tail = stream.getvalue()[len(drawn) :]
-    assert tail.strip() == "" and tail.endswith("\r")  # the line is blanked, no newline left
+    assert tail == progress.ERASE_LINE  # the line is erased, no newline left
 
 
 def test_null_progress_writes_nothing() -> None:
@@ -100,7 +100,7 @@ def _scan_with_stderr(monkeypatch, tmp_path, stream, *args: str) -> str:
 def test_scan_shows_progress_on_a_terminal(no_ci, monkeypatch, tmp_path) -> None:
     err = _scan_with_stderr(monkeypatch, tmp_path, FakeTTY())
     assert "\rkeysentry scan: " in err and " objects, " in err and "/s" in err
-    summary = err[err.rindex("\r") + 1 :]
+    summary = err[err.rindex(progress.ERASE_LINE) + len(progress.ERASE_LINE) :]
     assert summary.startswith("keysentry scan: scanned 5 input(s)")  # after the cleared line
 
 
@@ -140,3 +140,103 @@ def test_history_audit_sets_totals_for_an_eta(repo, key, monkeypatch: pytest.Mon
     collect_history(make_scanner(request), repo, HistoryOptions(), show_progress=True)
     # One blob of len("k=" + key + "\n") bytes, one commit: the totals the ETA needs.
     assert totals == [(2, len(key) + 3)]
+
+
+def test_ci_is_one_of_the_ci_variables(no_ci) -> None:
+    # Most CI services set CI=true, several (Woodpecker, Semaphore, ...) nothing else.
+    assert not progress.wanted(False, FakeTTY(), {"CI": "true"})
+    assert not progress.wanted(False, FakeTTY(), {"CI": "1", "TERM": "xterm"})
+
+
+def _screen(output: bytes) -> list[str]:
+    """What a terminal shows after ``output``: carriage returns, newlines and the erase-line
+    sequences that a progress line uses, applied to a grid of lines."""
+    lines, row, col = [""], 0, 0
+    i = 0
+    text = output.decode("utf-8", "replace")
+    while i < len(text):
+        ch = text[i]
+        if text.startswith("\x1b[2K", i) or text.startswith("\x1b[K", i):
+            cut = 0 if text[i + 2] == "2" else col
+            lines[row] = lines[row][:cut]
+            i += 4 if text[i + 2] == "2" else 3
+            continue
+        if ch == "\r":
+            col = 0
+        elif ch == "\n":
+            row += 1
+            col = 0
+            if row == len(lines):
+                lines.append("")
+        else:
+            line = lines[row].ljust(col)
+            lines[row] = line[:col] + ch + line[col + 1 :]
+            col += 1
+        i += 1
+    return [line.rstrip() for line in lines]
+
+
+def test_ctrl_c_clears_the_line_and_exits_130(tmp_path) -> None:
+    """A real process on a pseudo-terminal, interrupted while the progress line shows."""
+    import os
+    import pty
+    import select
+    import signal
+    import subprocess
+
+    for i in range(64):  # one batch of files, then standard input, which never ends
+        (tmp_path / f"f{i}.txt").write_text("nothing here\n")
+    code = (
+        "from keysentry import progress; progress.REDRAW_S = 0.0\n"
+        "from keysentry.cli import main; raise SystemExit(main(['scan', '.', '-']))"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in progress.CI_VARIABLES}
+    env["TERM"] = "xterm"
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+    )
+    os.close(slave)
+    seen = b""
+
+    def read() -> bool:
+        nonlocal seen
+        ready, _, _ = select.select([master], [], [], 60)
+        try:
+            chunk = os.read(master, 4096) if ready else b""
+        except OSError:  # EIO: the process closed the terminal
+            chunk = b""
+        seen += chunk
+        return bool(chunk)
+
+    try:
+        while b"objects" not in seen and read():
+            pass
+        assert b"keysentry scan: 64 objects" in seen, seen
+        proc.send_signal(signal.SIGINT)  # as the terminal does on Ctrl-C
+        while read():
+            pass
+        assert proc.wait() == 130
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(master)
+    screen = [line for line in _screen(seen) if line]
+    assert screen == ["keysentry: interrupted"], seen
+
+
+def test_the_line_is_cleared_when_interrupted_and_stays_cleared(monkeypatch) -> None:
+    monkeypatch.setattr(progress, "REDRAW_S", 0.0)  # draw on every call
+    stream = FakeTTY()
+    with pytest.raises(KeyboardInterrupt), progress.bar(True, "scan", stream) as bar:
+        bar.advance(objects=1, bytes=1)
+        assert "scan: 1 objects" in stream.getvalue()
+        raise KeyboardInterrupt
+    assert _screen(stream.getvalue().encode()) == [""]
+    bar.advance(objects=1, bytes=1)  # a worker thread still running: it draws no more
+    assert _screen(stream.getvalue().encode()) == [""]

@@ -17,6 +17,7 @@ from typing import Any
 
 from keysentry import gitio
 from keysentry.errors import UsageError
+from keysentry.progress import CI_VARIABLES
 
 FETCH_HINT = (
     "fetch the whole history first (GitHub: actions/checkout with `fetch-depth: 0`; "
@@ -43,10 +44,21 @@ class CommitRange:
     """None: every commit reachable from ``head`` (a history pushed for the first time)."""
     why: str
     """How the range was chosen, in plain words."""
+    before_push: bool = False
+    """The commits are about to be pushed (a pre-push hook), not on a server yet."""
 
     @property
     def spec(self) -> str:
         return f"{self.base}..{self.head}" if self.base else self.head
+
+
+def ci_job(env: Mapping[str, str]) -> str:
+    """``"a CI job (GITHUB_ACTIONS is set)"`` when the environment says this runs in CI,
+    else empty. A CI job's checkout came from the server: what it holds was pushed."""
+    for name in CI_VARIABLES:
+        if env.get(name):
+            return f"a CI job ({name} is set)"
+    return ""
 
 
 def _zero(sha: str | None) -> bool:
@@ -150,12 +162,13 @@ def pre_commit_ranges(env: Mapping[str, str], repo: Path) -> list[CommitRange] |
         if env.get("PRE_COMMIT_LOCAL_BRANCH"):
             why = f"push of {env['PRE_COMMIT_LOCAL_BRANCH']}: the commits not on the remote"
             why += f" ({start[:12]}..{end[:12]})"
-        return [CommitRange(_need(repo, end, "to-ref"), _need(repo, start, "from-ref"), why)]
+        head, base = _need(repo, end, "to-ref"), _need(repo, start, "from-ref")
+        return [CommitRange(head, base, why, before_push=True)]
     local = env.get("PRE_COMMIT_LOCAL_BRANCH")
     if local and env.get("PRE_COMMIT_REMOTE_BRANCH"):
         # pre-commit passes no refs when the push carries a root commit: all of it is new.
         why = f"push of {local} to {env['PRE_COMMIT_REMOTE_BRANCH']}: a new history, all commits"
-        return [CommitRange(_need(repo, local, "local branch"), None, why)]
+        return [CommitRange(_need(repo, local, "local branch"), None, why, before_push=True)]
     return None
 
 
@@ -171,7 +184,7 @@ def pre_push_ranges(lines: Sequence[str], remote: str, repo: Path) -> list[Commi
             why = (
                 f"push of {local_ref} to {remote} {remote_ref}: {remote_sha[:12]}..{local_sha[:12]}"
             )
-            out.append(CommitRange(local_sha, remote_sha, why))
+            out.append(CommitRange(local_sha, remote_sha, why, before_push=True))
             continue
         new = gitio.run_git(["rev-list", "--topo-order", "--reverse", local_sha, "--not",
                              f"--remotes={remote}"], repo).stdout.split()  # fmt: skip
@@ -181,7 +194,7 @@ def pre_push_ranges(lines: Sequence[str], remote: str, repo: Path) -> list[Commi
         parent = _rev(repo, f"{first}^")
         what = "a new branch" if _zero(remote_sha) else "a force-push"
         why = f"push of {local_ref} to {remote} {remote_ref} ({what}): {len(new)} new commit(s)"
-        out.append(CommitRange(local_sha, parent, why))
+        out.append(CommitRange(local_sha, parent, why, before_push=True))
     return out
 
 

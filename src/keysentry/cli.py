@@ -60,8 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             prog_name="keysentry",
             standalone_mode=False,
         )
-    except click.exceptions.Abort:
-        click.echo("keysentry: aborted", err=True)
+    except click.exceptions.Abort as exc:
+        # click turns Ctrl-C into Abort; a declined prompt is an Abort too.
+        ctrl_c = isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt)
+        click.echo(f"keysentry: {'interrupted' if ctrl_c else 'aborted'}", err=True)
         return ExitCode.INTERRUPTED
     except click.ClickException as exc:
         # click uses exit 1 for its own errors; 1 means "findings" here.

@@ -8,6 +8,7 @@ or from a keysentry JSON or JSONL report; the file format lives in
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,11 @@ from keysentry.config import load_config
 from keysentry.errors import UsageError
 
 if TYPE_CHECKING:
-    from keysentry.filters.baseline import BaselineEntry
+    from keysentry.filters.baseline import BaselineEntry, Coverage
+    from keysentry.report_input import Report
+
+_WHOLE_HISTORY = "history: every object in the repository"
+"""How a whole-history audit (not a range) describes itself in a report's notes."""
 
 
 def register(group: click.Group) -> None:
@@ -67,7 +72,7 @@ def baseline_create(reason: str, force: bool, **kwargs: Any) -> int:
     """Write a new baseline with every current finding."""
     from keysentry.filters import baseline as bl
 
-    path, found = _baseline_inputs(kwargs)
+    path, found, _ = _baseline_inputs(kwargs)
     if path.exists() and not force:
         raise UsageError(
             f"{path} exists: `keysentry baseline update` adds to it and keeps its "
@@ -90,7 +95,7 @@ def baseline_update(reason: str, **kwargs: Any) -> int:
     """Add the current findings to the baseline; existing entries and reasons are kept."""
     from keysentry.filters import baseline as bl
 
-    path, found = _baseline_inputs(kwargs)
+    path, found, _ = _baseline_inputs(kwargs)
     existing = bl.load_baseline(path).entries if path.exists() else ()
     entries, added = bl.updated(existing, found, reason)
     bl.save_baseline(path, entries)
@@ -101,25 +106,39 @@ def baseline_update(reason: str, **kwargs: Any) -> int:
 @baseline_group.command("prune")
 @_baseline_options
 def baseline_prune(**kwargs: Any) -> int:
-    """Remove the entries whose key is no longer found.
+    """Remove the entries whose key is no longer found where this scan looked.
 
-    Prune against the same source the baseline was made from: a baseline of the
-    whole history pruned against a directory scan would lose its history entries."""
+    An entry is removed only when the scan covered every place it records (files
+    under PATHS for a scan; `history` for a whole-history report given with
+    --from-report); the others are kept and counted."""
     from keysentry.filters import baseline as bl
 
-    path, found = _baseline_inputs(kwargs)
+    path, found, coverage = _baseline_inputs(kwargs)
     existing = bl.load_baseline(path).entries
-    kept = bl.pruned(existing, found)
-    bl.save_baseline(path, kept)
-    _say(
-        kwargs, f"keysentry baseline: {path}: {len(existing) - len(kept)} removed, {len(kept)} kept"
-    )
+    result = bl.pruned(existing, found, coverage)
+    bl.save_baseline(path, result.kept)
+    message = f"keysentry baseline: {path}: {result.removed} removed, {len(result.kept)} kept"
+    if result.out_of_scope:
+        message += (
+            f"\n  {result.out_of_scope} kept because this scan could not have seen them (found "
+            "in git history, or in paths it did not read); prune those against a scan that "
+            "covers them, e.g. `keysentry history --format json | keysentry baseline prune "
+            "--from-report -`"
+        )
+    if result.unrecorded:
+        message += (
+            f"\n  {result.unrecorded} kept because they do not record where their key was "
+            "found (written by an older keysentry); `keysentry baseline update` records it "
+            "for the keys it finds"
+        )
+    _say(kwargs, message)
     return 0
 
 
-def _baseline_inputs(kwargs: dict[str, Any]) -> tuple[Path, list[BaselineEntry]]:
-    """The baseline file to write and the entries for the findings found now."""
-    from keysentry.filters.baseline import DEFAULT_PATH, entries_for
+def _baseline_inputs(kwargs: dict[str, Any]) -> tuple[Path, list[BaselineEntry], Coverage]:
+    """The baseline file to write, the entries for the findings found now, and what
+    the scan (or the report's scan) could have seen."""
+    from keysentry.filters.baseline import DEFAULT_PATH, Coverage, entries_for
 
     opts = ScanOptions(
         format="json", output=None, config_path=kwargs["config_path"],
@@ -127,11 +146,14 @@ def _baseline_inputs(kwargs: dict[str, Any]) -> tuple[Path, list[BaselineEntry]]
         include_placeholders=kwargs["include_placeholders"], validate=False, fail_on="any",
         no_cache=False, baseline=kwargs["baseline_file"], quiet=True, verbose=0,
     )  # fmt: skip
-    path = baseline_path(opts, load_config(opts.config_path, Path.cwd())) or DEFAULT_PATH
+    config = load_config(opts.config_path, Path.cwd())
+    path = baseline_path(opts, config) or DEFAULT_PATH
+    excludes = (*config.exclude, *kwargs["exclude"])
     if kwargs["from_report"]:
         if kwargs["paths"]:
             raise UsageError("give either PATHS or --from-report, not both")
-        return path, _report_entries(kwargs["from_report"])
+        entries, coverage = _report_entries(kwargs["from_report"])
+        return path, entries, replace(coverage, excludes=excludes)
     from keysentry.pipeline import scan_paths
 
     # The scan must see every finding, including those the current baseline suppresses.
@@ -140,16 +162,32 @@ def _baseline_inputs(kwargs: dict[str, Any]) -> tuple[Path, list[BaselineEntry]]
         extra_excludes=kwargs["exclude"],
     )  # fmt: skip
     result = scan_paths(request)
-    return path, entries_for(result.findings)
+    roots = tuple(t for t in request.targets if t != "-")
+    return path, entries_for(result.findings), Coverage(roots=roots, excludes=excludes)
 
 
-def _report_entries(source: str) -> list[BaselineEntry]:
-    from keysentry.filters.baseline import BaselineEntry
-    from keysentry.report_input import read_report
+def _report_entries(source: str) -> tuple[list[BaselineEntry], Coverage]:
+    from keysentry.filters.baseline import BaselineEntry, found_in
+    from keysentry.report_input import read_report_document
 
-    return [
-        BaselineEntry(f.rule_id, f.fingerprint, "", f.first_location) for f in read_report(source)
+    report = read_report_document(source)
+    entries = [
+        BaselineEntry(f.rule_id, f.fingerprint, "", f.first_location, found_in(f.places))
+        for f in report.findings
     ]
+    return entries, _report_coverage(report)
+
+
+def _report_coverage(report: Report) -> Coverage:
+    """What the report's scan could have seen: a whole-history audit sees all of the
+    history; a file scan its targets; a range, a CI run or staged files too little."""
+    from keysentry.filters.baseline import Coverage
+
+    if report.command == "history" and any(n.startswith(_WHOLE_HISTORY) for n in report.notes):
+        return Coverage(history=True)
+    if report.command == "scan":
+        return Coverage(roots=tuple(t for t in report.targets if t != "-"))
+    return Coverage()
 
 
 def _say(kwargs: Mapping[str, Any], message: str) -> None:

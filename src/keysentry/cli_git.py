@@ -6,8 +6,10 @@ its source when it runs, so ``keysentry staged`` never loads the history machine
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,11 +57,14 @@ def history(
     partial clone never fetches: missing objects are counted and reported.
     Exit codes: 0 nothing found, 1 findings, 2 usage error (not a repository, a
     bad range), 3 git failed (a corrupt object, git missing)."""
+    from keysentry.ci_ranges import ci_job
     from keysentry.sources.history import HistoryOptions
 
     opts = collect_options(kwargs)
     request = build_request(opts, "history", (str(repo),))
-    options = HistoryOptions(range=range_, since=since, messages=not no_messages)
+    options = HistoryOptions(
+        range=range_, since=since, messages=not no_messages, published_by=ci_job(os.environ)
+    )
     result = run_history(request, repo, options)
     code = emit(result, opts)
     corrupt = sum(1 for issue in result.stats.issues if issue.kind == "corrupt-object")
@@ -110,6 +115,7 @@ def staged(paths: tuple[str, ...], all_changes: bool, repo: Path, **kwargs: Any)
 def run_history(request: ScanRequest, repo: Path, options: HistoryOptions) -> ScanResult:
     """``keysentry history`` as a function: also what ``keysentry ci`` runs per range."""
     from keysentry.pipeline import make_scanner
+    from keysentry.sources.attach import exposure_note
     from keysentry.sources.history import collect_history
 
     started = time.monotonic()
@@ -120,7 +126,12 @@ def run_history(request: ScanRequest, repo: Path, options: HistoryOptions) -> Sc
         include_placeholders=request.include_placeholders,
         show_progress=request.show_progress,
     )
-    return _finish(request, gathered, started)
+    result = _finish(request, gathered, started)
+    # Described after the allowlist and the baseline: only the keys still reported.
+    note = exposure_note(result.findings)
+    if not note:
+        return result
+    return replace(result, stats=replace(result.stats, notes=(*result.stats.notes, note)))
 
 
 def run_staged(

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from keysentry import gitio
-from keysentry.ci_ranges import CommitRange, NoRange, choose_ranges
+from keysentry.ci_ranges import CommitRange, NoRange, choose_ranges, ci_job
 from keysentry.cli_common import ScanOptions, build_request, collect_options, emit, scan_options
 from keysentry.errors import UsageError
 from keysentry.models import Finding, ScanResult, ScanStats
@@ -176,9 +176,11 @@ def ci(range_: str | None, pre_push: str | None, full_fallback: bool, **kwargs: 
         if not full_fallback:
             raise
         note = f"{exc.reason}: auditing the whole history, as --full-fallback asks"
-        return emit(_scan_history(opts, repo, None, note), opts)
+        return emit(_scan_history(opts, repo, None, note, ci_job(os.environ)), opts)
+    # In a CI job the commits came from the server; a push hook's are not there yet.
+    published = "" if any(r.before_push for r in ranges) else ci_job(os.environ)
     if ranges:
-        result = _merge([_scan_history(opts, repo, r, r.why) for r in ranges])
+        result = _merge([_scan_history(opts, repo, r, r.why, published) for r in ranges])
     else:
         note = "nothing to scan: no new commits (a deletion, or already on the remote)"
         result = ScanResult("ci", (), (), ScanStats(notes=(note,)))
@@ -186,13 +188,14 @@ def ci(range_: str | None, pre_push: str | None, full_fallback: bool, **kwargs: 
 
 
 def _scan_history(
-    opts: ScanOptions, repo: Path, commits: CommitRange | None, note: str
+    opts: ScanOptions, repo: Path, commits: CommitRange | None, note: str, published: str
 ) -> ScanResult:
     from keysentry.cli_git import run_history
     from keysentry.sources.history import HistoryOptions
 
     request = build_request(opts, "ci", (str(repo),))
-    result = run_history(request, repo, HistoryOptions(range=commits.spec if commits else None))
+    options = HistoryOptions(range=commits.spec if commits else None, published_by=published)
+    result = run_history(request, repo, options)
     notes = (f"commit range chosen: {note}", *result.stats.notes)
     return replace(result, stats=replace(result.stats, notes=notes))
 
@@ -202,6 +205,8 @@ def _merge(results: Sequence[ScanResult]) -> ScanResult:
     if len(results) == 1:
         return results[0]
     from collections import Counter
+
+    from keysentry.sources.attach import EXPOSURE_NOTE, exposure_note
 
     groups: dict[tuple[str, str], Finding] = {}
     for result in results:
@@ -216,11 +221,13 @@ def _merge(results: Sequence[ScanResult]) -> ScanResult:
     for result in results:
         counters.update(result.stats.counters)
     counters["findings"] = len(groups)
+    notes = [n for r in results for n in r.stats.notes if not n.startswith(EXPOSURE_NOTE)]
+    exposure = exposure_note(groups.values())  # once, for the keys of every range
     stats = ScanStats(
         counters=dict(sorted(counters.items())),
         issues=tuple(i for r in results for i in r.stats.issues),
         duration_s=round(sum(r.stats.duration_s for r in results), 3),
-        notes=tuple(n for r in results for n in r.stats.notes),
+        notes=(*notes, exposure) if exposure else tuple(notes),
     )
     first = results[0]
     return ScanResult(

@@ -25,6 +25,8 @@ CI_VARIABLES = (
     "CODEBUILD_BUILD_ID",
 )  # fmt: skip
 REDRAW_S = 0.1
+ERASE_LINE = "\r\x1b[2K"
+"""Back to the start of the line, and erase all of it (ECMA-48 EL 2)."""
 
 
 class Progress(Protocol):
@@ -77,6 +79,7 @@ class TerminalProgress:
         self._started = clock()
         self._drawn_at = self._started
         self._width = 0
+        self._closed = False
 
     def set_total(self, objects: int | None = None, bytes: int | None = None) -> None:
         with self._lock:
@@ -88,7 +91,9 @@ class TerminalProgress:
             self.objects += objects
             self.bytes += bytes
             now = self.clock()
-            if now - self._drawn_at < REDRAW_S:
+            if self._closed or now - self._drawn_at < REDRAW_S:
+                # Closed: a worker thread still finishing after Ctrl-C must not draw the
+                # line again under the "interrupted" message.
                 return
             self._drawn_at = now
             self._draw(self.line(now))
@@ -126,10 +131,12 @@ class TerminalProgress:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             if self._width:
-                self._draw("")
                 try:
-                    self.stream.write("\r")
+                    # Erase the whole line: spaces would leave the "^C" a terminal echoes
+                    # after the text when the scan is interrupted.
+                    self.stream.write(ERASE_LINE)
                     self.stream.flush()
                 except (OSError, ValueError):
                     pass
@@ -138,7 +145,8 @@ class TerminalProgress:
 
 @contextmanager
 def bar(enabled: bool, label: str = "scanning", stream: TextIO | None = None) -> Iterator[Progress]:
-    """A TerminalProgress when enabled, else a NullProgress; the line is cleared at the end."""
+    """A TerminalProgress when enabled, else a NullProgress; the line is cleared at the
+    end, however it comes (Ctrl-C included), and never drawn again."""
     progress: Progress = (
         TerminalProgress(label, stream or sys.stderr) if enabled else NullProgress()
     )

@@ -35,10 +35,27 @@ class ReportedFinding:
     """``path:line`` of the first location, or empty."""
     live_management: bool = False
     """The report's validation saw a live management key."""
+    places: tuple[tuple[str, str], ...] = ()
+    """``(source, path)`` of every location: where the report's scan saw the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A whole report: its findings and what its scan was (for baseline coverage)."""
+
+    findings: tuple[ReportedFinding, ...]
+    command: str = ""
+    targets: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 def read_report(source: str) -> tuple[ReportedFinding, ...]:
     """The findings of the report at ``source`` (a path, or ``-`` for stdin)."""
+    return read_report_document(source).findings
+
+
+def read_report_document(source: str) -> Report:
+    """The report at ``source`` (a path, or ``-`` for stdin), findings and scan alike."""
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except OSError as exc:
@@ -48,7 +65,7 @@ def read_report(source: str) -> tuple[ReportedFinding, ...]:
     return parse_report(text, _name(source))
 
 
-def parse_report(text: str, source: str = "report") -> tuple[ReportedFinding, ...]:
+def parse_report(text: str, source: str = "report") -> Report:
     """Parse the text of a JSON or JSON Lines report; ``source`` names it in errors."""
     try:
         document: object = json.loads(text)
@@ -65,7 +82,7 @@ def parse_report(text: str, source: str = "report") -> tuple[ReportedFinding, ..
     return _from_json(document, source)
 
 
-def _from_json(document: object, source: str) -> tuple[ReportedFinding, ...]:
+def _from_json(document: object, source: str) -> Report:
     if isinstance(document, Mapping) and "runs" in document and "version" in document:
         raise UsageError(f"{source} is a SARIF log, which keeps no rule data to read: {_WRITE_IT}")
     findings = document.get("findings") if isinstance(document, Mapping) else None
@@ -74,12 +91,16 @@ def _from_json(document: object, source: str) -> tuple[ReportedFinding, ...]:
     _check_version(document.get("schema_version"), source)
     if not isinstance(findings, list):
         raise UsageError(f"{source}: the report has no findings list")
-    return tuple(_finding(f, f"{source}: finding {n}") for n, f in enumerate(findings, 1))
+    return Report(
+        tuple(_finding(f, f"{source}: finding {n}") for n, f in enumerate(findings, 1)),
+        *_scan_of(document),
+    )
 
 
-def _from_jsonl(text: str, source: str) -> tuple[ReportedFinding, ...]:
+def _from_jsonl(text: str, source: str) -> Report:
     found: list[ReportedFinding] = []
     summary_seen = False
+    scan: tuple[str, tuple[str, ...], tuple[str, ...]] = ("", (), ())
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -95,13 +116,27 @@ def _from_jsonl(text: str, source: str) -> tuple[ReportedFinding, ...]:
         if kind == "summary":
             _check_version(record.get("schema_version"), source)
             summary_seen = True
+            scan = _scan_of(record)
         else:
             found.append(_finding(record, where))
     if not summary_seen:
         # The summary is written last: without it the report was cut short, and a command
         # acting on it would silently miss keys.
         raise UsageError(f"{source} has no summary line: the JSON Lines report is incomplete")
-    return tuple(found)
+    return Report(tuple(found), *scan)
+
+
+def _scan_of(document: Mapping[str, object]) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """The command, targets and notes of a report (its JSON top level or JSONL summary)."""
+    command = document.get("command")
+    targets = document.get("targets")
+    stats = document.get("stats")
+    notes = stats.get("notes") if isinstance(stats, Mapping) else None
+    return (
+        command if isinstance(command, str) else "",
+        tuple(t for t in targets if isinstance(t, str)) if isinstance(targets, list) else (),
+        tuple(n for n in notes if isinstance(n, str)) if isinstance(notes, list) else (),
+    )
 
 
 def _finding(data: object, where: str) -> ReportedFinding:
@@ -113,14 +148,20 @@ def _finding(data: object, where: str) -> ReportedFinding:
     if not isinstance(rule_id, str) or not rule_id:
         raise UsageError(f"{where} has no rule_id")
     locations = data.get("locations")
-    first = locations[0] if isinstance(locations, list) and locations else None
+    located = (
+        [loc for loc in locations if isinstance(loc, Mapping)]
+        if isinstance(locations, list)
+        else []
+    )
+    first = located[0] if located else None
+    places = tuple((str(loc.get("source", "")), str(loc.get("path", ""))) for loc in located)
     place = ""
     if isinstance(first, Mapping):
         path = first.get("display_path", first.get("path"))
         line = first.get("line")
         if isinstance(path, str):
             place = f"{path}:{line}" if isinstance(line, int) else path
-    return ReportedFinding(rule_id, fingerprint, place, _is_live_management(data))
+    return ReportedFinding(rule_id, fingerprint, place, _is_live_management(data), places)
 
 
 def _is_live_management(finding: Mapping[str, object]) -> bool:

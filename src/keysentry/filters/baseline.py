@@ -12,12 +12,15 @@ entry per line, sorted, without timestamps, so that merges rarely conflict::
     }
 
 ``first_location`` is informational (where the key was first baselined); it is
-never used for matching and never rewritten by ``baseline update``.
+never used for matching and never rewritten by ``baseline update``. ``found_in``
+says where the key was seen (``history``, ``file:PATH``), so that ``baseline prune``
+drops an entry only when the scan at hand covered every such place.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -31,7 +34,11 @@ VERSION = 1
 DEFAULT_PATH = Path(".keysentry-baseline.json")
 MAX_STALE_SHOWN = 5
 _FINGERPRINT = re.compile(r"[0-9a-f]{64}")
-_ENTRY_KEYS = ("rule_id", "fingerprint", "reason", "first_location")
+_ENTRY_KEYS = ("rule_id", "fingerprint", "reason", "first_location", "found_in")
+HISTORY = "history"
+"""``found_in`` scope of a key seen in git objects: blobs, notes, commit or tag messages."""
+_HISTORY_SOURCES = ("blob", "note", "commit-message", "tag-message")
+_FILE_SOURCES = ("file", "staged")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +50,10 @@ class BaselineEntry:
     """Why the finding is accepted; kept across updates."""
     first_location: str = ""
     """``path:line`` where it was seen when baselined. Informational only."""
+    found_in: tuple[str, ...] = ()
+    """Where the key was seen: ``history`` and/or ``file:PATH`` (a file a scan read,
+    as the scan named it). Empty for entries written before keysentry recorded it:
+    those are never pruned."""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -120,15 +131,27 @@ def _entry(item: object, number: int, path: Path) -> BaselineEntry:
     for name in ("reason", "first_location"):
         if not isinstance(item.get(name, ""), str):
             raise fail(f"{name!r} must be a string")
+    found_in = item.get("found_in", [])
+    if not isinstance(found_in, list) or not all(
+        isinstance(s, str) and (s == HISTORY or s.startswith("file:")) for s in found_in
+    ):
+        raise fail('\'found_in\' must be a list of "history" and "file:PATH" strings')
     return BaselineEntry(
-        rule_id, fingerprint, item.get("reason", ""), item.get("first_location", "")
+        rule_id,
+        fingerprint,
+        item.get("reason", ""),
+        item.get("first_location", ""),
+        tuple(sorted(set(found_in))),
     )
 
 
 def dump_baseline(entries: Iterable[BaselineEntry]) -> str:
     """The file text: sorted, one entry per line, keys in a fixed order."""
     lines = [
-        json.dumps({k: getattr(e, k) for k in _ENTRY_KEYS}, ensure_ascii=False)
+        json.dumps(
+            {k: list(e.found_in) if k == "found_in" else getattr(e, k) for k in _ENTRY_KEYS},
+            ensure_ascii=False,
+        )
         for e in sorted(entries, key=lambda e: e.key)
     ]
     body = ",\n".join(f"    {line}" for line in lines)
@@ -151,24 +174,104 @@ def entries_for(findings: Iterable[Finding], reason: str = "") -> list[BaselineE
     for f in findings:
         first = f.locations[0] if f.locations else None
         where = f"{first.display_path}:{first.line}" if first is not None else ""
-        out.append(BaselineEntry(f.rule_id, f.fingerprint, reason, where))
+        scopes = found_in((loc.source, loc.path) for loc in f.locations)
+        out.append(BaselineEntry(f.rule_id, f.fingerprint, reason, where, scopes))
     return out
+
+
+def found_in(places: Iterable[tuple[str, str]]) -> tuple[str, ...]:
+    """``found_in`` scopes for (source, path) pairs; standard input has none."""
+    scopes = set()
+    for source, path in places:
+        if source in _HISTORY_SOURCES:
+            scopes.add(HISTORY)
+        elif source in _FILE_SOURCES:
+            scopes.add("file:" + path)
+    return tuple(sorted(scopes))
 
 
 def updated(
     existing: Sequence[BaselineEntry], found: Sequence[BaselineEntry], reason: str = ""
 ) -> tuple[list[BaselineEntry], int]:
-    """Existing entries unchanged (reasons kept) plus the new ones; and how many were added."""
+    """Existing entries (reasons kept; where the key is seen now added to ``found_in``)
+    plus the new ones; and how many were added."""
     have = {e.key: e for e in existing}
-    added = [replace(e, reason=reason or e.reason) for e in found if e.key not in have]
-    return [*have.values(), *{e.key: e for e in added}.values()], len({e.key for e in added})
+    added: dict[tuple[str, str], BaselineEntry] = {}
+    for e in found:
+        old = have.get(e.key) or added.get(e.key)
+        if old is None:
+            added[e.key] = replace(e, reason=reason or e.reason)
+            continue
+        merged = replace(old, found_in=tuple(sorted({*old.found_in, *e.found_in})))
+        (have if e.key in have else added)[e.key] = merged
+    return [*have.values(), *added.values()], len(added)
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """What a scan could have seen: a key it did not find there is gone from there."""
+
+    history: bool = False
+    """A whole-history audit (not a range): every git object was read."""
+    roots: tuple[str, ...] = ()
+    """The files and directories a file scan read, as it was given them."""
+    excludes: tuple[str, ...] = ()
+    """Exclude patterns (gitignore syntax): a file they match was not read."""
+
+    def covers(self, scope: str) -> bool:
+        if scope == HISTORY:
+            return self.history
+        path = _absolute(scope.removeprefix("file:"))
+        for root in map(_absolute, self.roots):
+            if path == root or path.startswith(root.rstrip(os.sep) + os.sep):
+                return not self._excluded(path, root)
+        return False
+
+    def _excluded(self, path: str, root: str) -> bool:
+        if not self.excludes:
+            return False
+        from pathspec import PathSpec
+
+        spec = PathSpec.from_lines("gitignore", self.excludes)
+        # Relative to the scanned root and to the current directory: either may be meant.
+        names = {os.path.relpath(path, root), os.path.relpath(path)}
+        return any(spec.match_file(name.replace(os.sep, "/")) for name in names)
+
+
+def _absolute(path: str) -> str:
+    return os.path.normpath(os.path.abspath(path))
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    kept: list[BaselineEntry]
+    removed: int
+    out_of_scope: int
+    """Entries kept because the scan could not have seen (all) the places of their key."""
+    unrecorded: int
+    """Entries kept because they do not say where their key was found."""
 
 
 def pruned(
-    existing: Sequence[BaselineEntry], found: Sequence[BaselineEntry]
-) -> list[BaselineEntry]:
+    existing: Sequence[BaselineEntry], found: Sequence[BaselineEntry], coverage: Coverage
+) -> Pruned:
+    """Drop only what the scan covered and did not find. A key no longer seen in a
+    covered place loses that place; an entry goes when no place is left."""
     seen = {e.key for e in found}
-    return [e for e in existing if e.key in seen]
+    kept: list[BaselineEntry] = []
+    out_of_scope = unrecorded = 0
+    for e in existing:
+        if e.key in seen:
+            kept.append(e)
+        elif not e.found_in:
+            kept.append(e)
+            unrecorded += 1
+        else:
+            left = tuple(s for s in e.found_in if not coverage.covers(s))
+            if left:
+                kept.append(replace(e, found_in=left))
+                out_of_scope += 1
+    return Pruned(kept, len(existing) - len(kept), out_of_scope, unrecorded)
 
 
 def apply_baseline(

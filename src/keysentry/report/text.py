@@ -10,10 +10,10 @@ from keysentry.progress import human_bytes
 
 _COLOURS = {"critical": "1;31", "high": "31", "medium": "33", "low": "36", "info": "2"}
 _EXPOSURE = {
-    "head": "in the current tree (HEAD)",
-    "branch": "on a local branch, not in HEAD",
-    "pushed": "pushed: reachable from a remote-tracking branch",
-    "tag": "reachable from a tag",
+    "head": "not pushed as far as this clone knows",
+    "branch": "in local history, not in HEAD; not pushed as far as this clone knows",
+    "pushed": "published (pushed to a server): revoke it first",
+    "tag": "reachable from a tag (published if the tag was pushed)",
     "stash": "only in a stash",
     "reflog-only": "only in the reflog (no branch or tag reaches it)",
     "unreachable": "unreachable (dangling) object",
@@ -36,6 +36,8 @@ def describe_location(loc: Location) -> str:
         extras.append(loc.git_status)
     if loc.commit is not None:
         extras.append(f"commit {loc.commit.id[:12]} by {loc.commit.author} on {loc.commit.date}")
+    if loc.in_head:
+        extras.append("in the current tree (HEAD)")  # and, below, how far it travelled
     if loc.exposure:
         extras.append(_EXPOSURE.get(loc.exposure, loc.exposure))
     return text + (f"  ({'; '.join(extras)})" if extras else "")
@@ -125,7 +127,7 @@ def render_summary(result: ScanResult, *, verbose: bool = False) -> str:
         ("placeholders_suppressed", "placeholder(s) suppressed"),
         ("allowed_inline", "allowed inline"),
         ("allowlisted", "allow-listed"),
-        ("baselined", "in the baseline"),
+        ("baselined", "suppressed by the baseline"),
     ):
         if c.get(key):
             extra.append(f"{c[key]} {label}")

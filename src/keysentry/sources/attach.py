@@ -14,13 +14,13 @@ cannot become findings (placeholders, inline allows) cost no provenance at all.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from keysentry.errors import GitError
 from keysentry.findings import InputContext
 from keysentry.gitio import RepoInfo
-from keysentry.models import Exposure, Issue
+from keysentry.models import Exposure, Finding, Issue
 from keysentry.scanner import Hit, Tally
 from keysentry.sources import provenance
 from keysentry.sources.gathered import Gathered
@@ -39,14 +39,16 @@ def attach_locations(
     *,
     include_placeholders: bool = False,
     partial: bool = False,
+    published: bool = False,
 ) -> None:
+    """``published``: the checkout came from a server (a CI job): see provenance.read_refs."""
     if not found:
         return
     if not any(_needs_provenance(h, include_placeholders) for h in found):
         _without_provenance(found, gathered)
         return
     try:
-        _attach(repo, found, gathered, revs, objects, partial)
+        _attach(repo, found, gathered, revs, objects, partial, published)
     except GitError as exc:  # the findings stand; only where they came from is unknown
         gathered.issues.append(Issue("provenance", str(repo.cwd), str(exc)))
         _without_provenance(found, gathered)
@@ -77,6 +79,7 @@ def _attach(
     revs: Sequence[str] | None,
     objects: ObjectScanner,
     partial: bool,
+    published: bool,
 ) -> None:
     blobs = {h.oid: h for h in found if h.kind == "blob"}
     messages = [h for h in found if h.kind != "blob"]
@@ -91,7 +94,13 @@ def _attach(
         events.update(provenance.locate_unreachable(repo, lost))
     index = provenance.index_paths(repo, [o for o in lost if o not in events])
     old = _old_secrets(repo, events, objects) if revs is not None else {}
-    refs = provenance.read_refs(repo)
+    refs = provenance.read_refs(repo, published=published)
+    if refs.fetched_head:
+        gathered.notes.append(
+            "HEAD is detached and there is no local branch: a checkout of a fetched commit "
+            "(as CI jobs make), so what HEAD reaches counts as pushed"
+        )
+    notes = provenance.note_targets(repo, refs, (e for evs in events.values() for e in evs))
     commits = {e.commit for evs in events.values() for e in evs}
     commits.update(h.oid for h in messages if h.kind == "commit")
     classes = provenance.classify(repo, refs, commits)
@@ -117,6 +126,9 @@ def _attach(
             path_classes = [classes[e.commit] for e in events[oid] if e.path == path]
             exposure = provenance.exposure_of(path_classes, in_head)
             ctx = InputContext(path, "blob", blob=oid, exposure=exposure, in_head=in_head)
+            note_ref = notes.get((event.commit, path))
+            if note_ref is not None:
+                ctx = replace(ctx, path=provenance.note_path(note_ref, path), source="note")
             for hit in hits.tally.hits:
                 if hit.secret in old.get(oid, ()):
                     gathered.counters["not_new_in_range"] += 1
@@ -155,41 +167,39 @@ def _attach(
             )
         _issues_once(gathered, h.tally, h.oid, None, ctx.path)
         gathered.add(Tally(hits=h.tally.hits), ctx)
-    note = exposure_note(gathered)
-    if note:
-        gathered.notes.append(note)
 
 
-_RANK_OF = {e: i for i, e in enumerate(provenance.RANK)}
+EXPOSURE_NOTE = "exposure of the keys found: "
 _PLAIN: dict[str, str] = {
-    "pushed": "pushed to a remote: anyone who can read it has the key",
-    "head": "in the current tree, not (known to be) pushed",
-    "branch": "on local branches only, never pushed",
-    "tag": "reachable from tags only (check whether they were pushed)",
+    "pushed": "published (pushed to a server): anyone who can read it has the key",
+    "head": "in the current tree, not pushed as far as this clone knows",
+    "branch": "in local history only, not pushed as far as this clone knows",
+    "tag": "reachable from tags only (published if the tags were pushed)",
     "stash": "in stashes only",
     "reflog-only": "only in the reflog: no branch or tag has them",
     "unreachable": "in unreachable objects only (they stay until git gc prunes them)",
 }
 
 
-def exposure_note(gathered: Gathered) -> str:
-    """Plain words for the summary: how many keys are exposed how far (each key counted
-    once, at its most exposed place)."""
+def exposure_note(findings: Iterable[Finding]) -> str:
+    """Plain words for the summary: how many of the keys reported are exposed how far
+    (each key counted once, at its most exposed place). Made from the findings that
+    are left after the allowlist and the baseline: suppressed keys are not described."""
     best: dict[str, int] = {}
-    for hit, ctx in gathered.pairs:
-        if ctx.exposure is not None and hit.placeholder is None and hit.allowed_by is None:
-            rank = provenance.RANK.index(ctx.exposure)
-            best[hit.secret] = min(rank, best.get(hit.secret, rank))
+    for f in findings:
+        ranks = [provenance.RANK.index(loc.exposure) for loc in f.locations if loc.exposure]
+        if ranks and not f.placeholder:
+            best[f.fingerprint] = min(ranks)
     if not best:
         return ""
     counts = Counter(provenance.RANK[rank] for rank in best.values())
-    parts = [f"{n} {_PLAIN[e]}" for e, n in sorted(counts.items(), key=lambda i: _RANK_OF[i[0]])]
+    parts = [f"{counts[e]} {_PLAIN[e]}" for e in provenance.RANK if counts[e]]
     advice = (
-        "rotate every key found; the pushed ones first"
-        if counts.get("pushed")
-        else "rotate every key found, and rewrite local history before pushing it"
+        "revoke the published key(s) first with `keysentry revoke`, then rotate the rest"
+        if counts["pushed"]
+        else "rotate every key found, and remove them from history before it is pushed"
     )
-    return "exposure of the keys found: " + "; ".join(parts) + f" ({advice})"
+    return EXPOSURE_NOTE + "; ".join(parts) + f" ({advice})"
 
 
 def _merge(

@@ -32,6 +32,9 @@ class HistoryOptions:
     """Shorthand for ``REV..HEAD``."""
     messages: bool = True
     """Scan commit and annotated-tag messages too."""
+    published_by: str = ""
+    """Why this checkout came from a server, so that HEAD and its branches and tags count
+    as pushed (``"a CI job (CI is set)"``); empty when nothing says so."""
 
 
 def collect_history(
@@ -66,6 +69,7 @@ def collect_history(
         objects,
         include_placeholders=include_placeholders,
         partial=partial,
+        published=bool(options.published_by),
     )
     return gathered
 
@@ -166,7 +170,17 @@ def _describe(
     if not options.messages:
         gathered.notes.append("commit and tag messages were not scanned (--no-messages)")
     if repo.bare:
-        gathered.notes.append("bare repository: 'head' means in HEAD's tree")
+        gathered.notes.append(
+            "bare repository (a server's copy): its branches and tags are what it publishes, "
+            "so every key they reach counts as published (pushed); in_head means in HEAD's "
+            "tree. Keys only in its reflog or in unreachable objects were pushed once and "
+            "dropped later: whoever fetched meanwhile has them"
+        )
+    elif options.published_by:
+        gathered.notes.append(
+            f"{options.published_by}: this checkout came from the server, so what HEAD and "
+            "its branches and tags reach counts as published (pushed)"
+        )
     if repo.shallow:
         boundary = _shallow_boundary(repo)
         shown = ", ".join(b[:12] for b in boundary[:5]) + (" ..." if len(boundary) > 5 else "")

@@ -13,7 +13,7 @@ Runs only for the objects that hold findings, so a clean repository pays nothing
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from keysentry import gitio
@@ -171,34 +171,94 @@ class Refs:
     """pushed / branch / tag / stash -> the object ids the refs point at."""
     tag_objects: dict[str, list[str]]
     """Annotated tag object id -> the ref names pointing at it."""
+    notes: dict[str, str] = field(default_factory=dict)
+    """Notes ref name (``refs/notes/commits``) -> the commit it points at."""
+    fetched_head: bool = False
+    """HEAD is detached and there is no local branch: a checkout of a fetched commit,
+    as CI jobs make, so HEAD counts as pushed."""
 
 
-def read_refs(repo: RepoInfo) -> Refs:
+# Refs a server keeps for its pull or merge requests and pipelines; a clone has them
+# only by fetching them, as CI runners and mirrors do.
+_REVIEW_REFS = ("refs/pull/", "refs/merge-requests/", "refs/pipelines/")
+
+
+def read_refs(repo: RepoInfo, *, published: bool = False) -> Refs:
+    """``published``: this checkout came from a server (a CI job), so its branches,
+    tags and HEAD count as pushed. In a bare repository they always do: a bare
+    repository is a server's copy, and its refs are what it publishes."""
     out = gitio.run_git(
         ["for-each-ref", "--format=%(objectname) %(objecttype) %(refname)"], repo.cwd
     ).stdout
+    everything = published or repo.bare
     by_class: dict[str, list[str]] = {"pushed": [], "branch": [], "tag": [], "stash": []}
     tag_objects: dict[str, list[str]] = {}
+    notes: dict[str, str] = {}
+    branches = 0
     for line in out.decode("utf-8", "backslashreplace").splitlines():
         oid, kind, name = line.split(" ", 2)
+        branches += name.startswith("refs/heads/")
         if kind == "tag":
             tag_objects.setdefault(oid, []).append(name)
         if kind in ("commit", "tag"):  # a ref may point at a tree or a blob: no history
-            by_class[_ref_class(name)].append(oid)
+            exposure = _ref_class(name)
+            if everything and exposure in ("branch", "tag"):
+                exposure = "pushed"
+            by_class[exposure].append(oid)
+            if name.startswith("refs/notes/") and kind == "commit":
+                notes[name] = oid
+    fetched = False
     if repo.head is not None:
-        by_class["branch"].append(repo.head)  # a detached HEAD is local work too
-    return Refs(by_class, tag_objects)
+        fetched = not everything and not branches and _detached(repo)
+        # A detached HEAD is local work too, unless nothing but a fetch can explain it.
+        by_class["pushed" if everything or fetched else "branch"].append(repo.head)
+    return Refs(by_class, tag_objects, notes, fetched)
+
+
+def _detached(repo: RepoInfo) -> bool:
+    proc = gitio.run_git(["symbolic-ref", "-q", "HEAD"], repo.cwd, check=False)
+    return proc.returncode != 0
 
 
 def _ref_class(name: str) -> str:
-    if name.startswith("refs/remotes/"):
+    if name.startswith("refs/remotes/") or name.startswith(_REVIEW_REFS):
         return "pushed"
     if name.startswith("refs/tags/"):
         return "tag"
     if name == "refs/stash":
         return "stash"
-    # Local branches, and every other local ref (notes, refs/pull/* of a mirror, ...).
+    # Local branches, and every other local ref (notes, ...).
     return "branch"
+
+
+def note_targets(repo: RepoInfo, refs: Refs, events: Iterable[Event]) -> dict[tuple[str, str], str]:
+    """(notes commit, path) -> the notes ref, for the events that are notes.
+
+    Git stores the note on commit X as a blob at path X (or ``ab/cdef...`` once the
+    notes tree fans out) in the history of a ``refs/notes/*`` ref; that path is the
+    annotated object's id, not a file."""
+    width = 64 if repo.object_format == "sha256" else 40
+    candidates = [e for e in events if _is_note_path(e.path, width)]
+    if not candidates or not refs.notes:
+        return {}
+    wanted = {e.commit for e in candidates}
+    owner: dict[str, str] = {}
+    for name, tip in sorted(refs.notes.items()):
+        if wanted <= owner.keys():
+            break
+        for commit in _reachable(repo, [tip], wanted - owner.keys()):
+            owner[commit] = name
+    return {(e.commit, e.path): owner[e.commit] for e in candidates if e.commit in owner}
+
+
+def _is_note_path(path: str, width: int) -> bool:
+    flat = path.replace("/", "")
+    return len(flat) == width and all(c in "0123456789abcdef" for c in flat)
+
+
+def note_path(ref: str, path: str) -> str:
+    """How a note is shown: ``<refs/notes/commits note on 1a2b...>``."""
+    return f"<{ref} note on {path.replace('/', '')}>"
 
 
 def classify(repo: RepoInfo, refs: Refs, commits: Collection[str]) -> dict[str, Exposure]:
