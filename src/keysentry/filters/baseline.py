@@ -26,6 +26,7 @@ from pathlib import Path
 
 from keysentry.errors import BaselineError
 from keysentry.models import Finding
+from keysentry.untrusted import shown
 
 VERSION = 1
 DEFAULT_PATH = Path(".keysentry-baseline.json")
@@ -150,7 +151,8 @@ def entries_for(findings: Iterable[Finding], reason: str = "") -> list[BaselineE
     out = []
     for f in findings:
         first = f.locations[0] if f.locations else None
-        where = f"{first.display_path}:{first.line}" if first is not None else ""
+        # The file is committed and shared: a key in a path must not reach it either.
+        where = f"{shown(first.display_path)}:{first.line}" if first is not None else ""
         out.append(BaselineEntry(f.rule_id, f.fingerprint, reason, where))
     return out
 
