@@ -400,7 +400,9 @@ class Scanner:
         every rule match (placeholders and other versions included) and every
         key-shaped run (over-long, cut, or a bare body of hex digits)."""
         found = [(start, end)]
-        found += [(c.start + lo, c.end + lo) for c in self.engine.match(data[lo:hi])]
+        found += [
+            (c.start + lo, c.end + lo) for c in self.engine.match(data[lo:hi], classify=False)
+        ]
         found += [m.span() for m in _KEY_SHAPED.finditer(data, lo, hi)]
         merged: list[tuple[int, int]] = []
         for s_lo, s_hi in sorted(found):

@@ -89,7 +89,12 @@ def for_display(result: ScanResult) -> ScanResult:
     """``result`` with every string in it passed through :func:`shown` (and, without
     --show-secrets, every finding's own secret redacted wherever it appears)."""
     show = result.show_secrets
-    known = {f.secret: f.redacted for f in result.findings if f.secret and not show}
+    # Secrets the key-shaped pattern would miss (custom rules): usually none.
+    known = {
+        f.secret: f.redacted
+        for f in result.findings
+        if f.secret and not show and scrub_secrets(f.secret) == f.secret
+    }
     pattern = (
         re.compile("|".join(re.escape(s) for s in sorted(known, key=len, reverse=True)))
         if known
@@ -105,19 +110,42 @@ def for_display(result: ScanResult) -> ScanResult:
 
 
 def _walk(value: Any, text: Callable[[str], str]) -> Any:
+    """``value`` with ``text`` applied to every string in it; what holds no string that
+    changes is returned as it is (the common case costs no copy)."""
     if isinstance(value, str):
         return text(value)
-    if is_dataclass(value) and not isinstance(value, type):
-        changes = {
-            f.name: _walk(getattr(value, f.name), text)
-            for f in fields(value)
-            if f.init and f.name not in _KEEP
-        }
-        return replace(value, **changes)
-    if isinstance(value, tuple):
-        return tuple(_walk(v, text) for v in value)
-    if isinstance(value, list):
-        return [_walk(v, text) for v in value]
+    if isinstance(value, (tuple, list)):
+        items = [_walk(v, text) for v in value]
+        if all(a is b for a, b in zip(items, value, strict=True)):
+            return value
+        return tuple(items) if isinstance(value, tuple) else items
     if isinstance(value, Mapping):
-        return {_walk(k, text): _walk(v, text) for k, v in value.items()}
+        pairs = [(_walk(k, text), _walk(v, text)) for k, v in value.items()]
+        if all(k is a and value[k] is b for (a, b), k in zip(pairs, value, strict=True)):
+            return value
+        return dict(pairs)
+    names = _field_names(type(value))
+    if names:
+        changes = {}
+        for name in names:
+            old = getattr(value, name)
+            new = _walk(old, text)
+            if new is not old:
+                changes[name] = new
+        return replace(value, **changes) if changes else value
     return value
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """The fields to walk of a dataclass (none for any other type)."""
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = (
+            tuple(f.name for f in fields(cls) if f.init and f.name not in _KEEP)
+            if is_dataclass(cls)
+            else ()
+        )
+    return names
