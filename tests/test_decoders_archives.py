@@ -6,6 +6,7 @@ import bz2
 import gzip
 import io
 import lzma
+import os
 import secrets
 import tarfile
 import time
@@ -26,6 +27,7 @@ from keysentry.decoders.archives import (
     iter_members,
 )
 from keysentry.models import Issue
+from keysentry.untrusted import escape
 
 
 def new_key() -> bytes:
@@ -228,7 +230,7 @@ def test_links_directories_and_devices_in_tar() -> None:
     assert names_of(items) == ["../escape.txt"]
 
 
-def test_undecodable_tar_name_becomes_printable() -> None:
+def test_undecodable_tar_name_is_kept_and_shown_escaped() -> None:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as archive:
         info = tarfile.TarInfo("caf\udce9.txt")  # the byte 0xE9, not UTF-8
@@ -236,8 +238,8 @@ def test_undecodable_tar_name_becomes_printable() -> None:
         archive.addfile(info, io.BytesIO(b"x"))
     (item,) = members("tar", buffer.getvalue())
     assert not isinstance(item, Issue)
-    assert item[0] == "caf\ufffd.txt"
-    assert item[0].encode("utf-8")
+    assert os.fsencode(item[0]) == b"caf\xe9.txt"  # names are bytes: nothing is lost
+    assert escape(item[0]) == "caf\\xe9.txt"
 
 
 def test_zip_symlink_and_encrypted_member() -> None:

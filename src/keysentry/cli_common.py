@@ -177,7 +177,10 @@ def emit(result: ScanResult, opts: ScanOptions) -> int:
     """Render the report, write it where asked, print the summary, choose the exit code."""
     from keysentry.report import REPORTERS
     from keysentry.report.text import render_summary
+    from keysentry.untrusted import for_display
 
+    # Everything below shows the result: the report, the summary, the step summary.
+    result = for_display(result)
     if opts.format not in REPORTERS:
         raise UsageError(f"the {opts.format} format is not available in this build")
     to_tty = opts.output is None and sys.stdout.isatty()

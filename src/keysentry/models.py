@@ -171,9 +171,11 @@ class ScanResult:
     extra: Mapping[str, object] = field(default_factory=lambda: _EMPTY)
 
 
-_KEYLIKE = re.compile(r"sk-or-v[0-9]+-[0-9a-fA-F]{6,}")
+_KEYLIKE = re.compile(r"sk-or-v[0-9]+-[0-9a-fA-F]{4,}")
 
 
 def scrub_secrets(text: str) -> str:
-    """Redact anything key-shaped in free text (exception messages, log lines)."""
+    """Redact anything key-shaped in free text (exception messages, log lines, names),
+    whole or cut: a head of four digits is already too much. Its output is a fixed
+    point: a redacted key has three digits before its ``...``."""
     return _KEYLIKE.sub(lambda m: redact(m.group(0)), text)

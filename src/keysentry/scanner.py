@@ -9,6 +9,7 @@ Line and column are computed only for hits.
 from __future__ import annotations
 
 import io
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -25,6 +26,13 @@ CHUNK = 8 * 2**20
 OVERLAP = 16 * 2**10
 """Each window repeats this much of the previous one, so a key across a boundary is seen whole."""
 SNIPPET_CONTEXT = 60
+SNIPPET_REACH = 600
+"""How far past a snippet's edges keys are looked for, so that one the edge cuts is
+known whole (more than a rule's match can span: engine.LOOKBEHIND + engine.WINDOW)."""
+_KEY_SHAPED = re.compile(rb"sk-or-v[0-9]+-[0-9a-fA-F]*|[0-9a-fA-F]{32,}")
+"""Runs no snippet shows, reported or not: a key's prefix with any digits after it (an
+over-long run, a cut head), and a run of hex digits long enough to be a key's body."""
+_WORD = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _SINGLE_STREAMS = frozenset({"gzip", "bzip2", "xz"})
 MAX_MARKER_LINE = 2**20
 
@@ -343,24 +351,75 @@ class Scanner:
         return None
 
     def _snippet(self, data: bytes, start: int, end: int) -> str:
-        """The key's line around it, with every key-shaped string on it redacted."""
-        lo = max(data.rfind(b"\n", 0, start) + 1, start - SNIPPET_CONTEXT)
-        hi = data.find(b"\n", end)
-        hi = min(len(data) if hi < 0 else hi, end + SNIPPET_CONTEXT)
-        piece = data[lo:hi]
+        """The key's line around it, every key-shaped run on it redacted, before any of
+        it becomes a string: the key's neighbours too, whether a rule reports them or
+        not, and whether the snippet's edge cuts them or not."""
+        line_lo = data.rfind(b"\n", 0, start) + 1
+        line_hi = data.find(b"\n", end)
+        line_hi = len(data) if line_hi < 0 else line_hi
+        lo = max(line_lo, start - SNIPPET_CONTEXT)
+        hi = min(line_hi, end + SNIPPET_CONTEXT)
+        spans = self._secret_spans(data, max(line_lo, lo - SNIPPET_REACH),
+                                   min(line_hi, hi + SNIPPET_REACH), start, end)  # fmt: skip
+        # A key that the edge would cut is shown whole, redacted (it is short then).
+        for s_lo, s_hi in spans:
+            if s_lo < lo < s_hi:
+                lo = s_lo
+            if s_lo < hi < s_hi:
+                hi = s_hi
+        # An edge that still cuts a word shows none of it: it may be part of a secret
+        # that no pattern knows in pieces.
+        if lo > line_lo and data[lo - 1] in _WORD:
+            stop = next(s_lo for s_lo, _ in spans if s_lo >= lo)
+            while lo < stop and data[lo] in _WORD:
+                lo += 1
+        if hi < line_hi and data[hi] in _WORD:
+            stop = max(s_hi for _, s_hi in spans if s_hi <= hi)
+            while hi > stop and data[hi - 1] in _WORD:
+                hi -= 1
         parts: list[str] = []
-        pos = 0
-        for cand in sorted(self.engine.match(piece), key=lambda c: c.start):
-            if cand.start < pos:
+        pos = lo
+        for s_lo, s_hi in spans:
+            if s_hi <= lo or s_lo >= hi:
                 continue
-            parts.append(_printable(piece[pos : cand.start]))
-            parts.append(redact(cand.secret))
-            pos = cand.end
-        parts.append(_printable(piece[pos:]))
+            parts.append(_printable(data[pos:s_lo]))
+            parts.append(_masked(data[s_lo:s_hi]))
+            pos = s_hi
+        parts.append(_printable(data[pos:hi]))
         text = "".join(parts).strip()
-        if lo > 0 and data[lo - 1 : lo] != b"\n":
+        if lo > line_lo:
             text = "…" + text
+        if hi < line_hi:
+            text += "…"
         return text
+
+    def _secret_spans(
+        self, data: bytes, lo: int, hi: int, start: int, end: int
+    ) -> list[tuple[int, int]]:
+        """Disjoint, sorted spans of ``data[lo:hi]`` to redact: the key at ``start:end``,
+        every rule match (placeholders and other versions included) and every
+        key-shaped run (over-long, cut, or a bare body of hex digits)."""
+        found = [(start, end)]
+        found += [
+            (c.start + lo, c.end + lo) for c in self.engine.match(data[lo:hi], classify=False)
+        ]
+        found += [m.span() for m in _KEY_SHAPED.finditer(data, lo, hi)]
+        merged: list[tuple[int, int]] = []
+        for s_lo, s_hi in sorted(found):
+            if merged and s_lo < merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], s_hi))
+            else:
+                merged.append((s_lo, s_hi))
+        return merged
+
+
+def _masked(run: bytes) -> str:
+    """A run to redact, as the report shows it: a key as ``sk-or-v1-abc...def``;
+    anything else (a rule's match, a bare or cut run of digits) by its first three
+    characters only, since no part of it is known not to be secret."""
+    if _KEY_SHAPED.fullmatch(run) and run.startswith(b"sk-"):
+        return redact(run.decode("ascii"))
+    return run[:3].decode("utf-8", "backslashreplace") + "..."
 
 
 def _compose(outer: Callable[[int], int], inner: Callable[[int], int]) -> Callable[[int], int]:

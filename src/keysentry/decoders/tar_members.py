@@ -20,14 +20,6 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 
-def _readable(name: str) -> str:
-    """tarfile keeps undecodable name bytes as lone surrogates, which no report can print."""
-    try:
-        return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    except UnicodeError:
-        return name.encode("utf-8", "replace").decode("utf-8")
-
-
 # Header problems that mean "the archive ended", not "the archive is damaged".
 _TAR_ENDS: tuple[type[Exception], ...] = tuple(
     getattr(tarfile, n) for n in ("EOFHeaderError", "EmptyHeaderError") if hasattr(tarfile, n)
@@ -107,9 +99,9 @@ def _tar_walk(
             detail = f"more than {limits.max_members} members; the rest was not read"
             yield Issue("archive-cap", "", detail)
             return False
-        name = _readable(info.name)
+        name = info.name  # undecodable bytes kept as surrogates: names are shown escaped
         if info.issym() or info.islnk():
-            yield Issue("symlink", name, f"link to {_readable(info.linkname)!r}: not followed")
+            yield Issue("symlink", name, f"link to {info.linkname!r}: not followed")
         elif info.isreg():
             produce = partial(_tar_content, archive, info)
             yield member(session, name, info.size, produce, metered=False, replayable=False)

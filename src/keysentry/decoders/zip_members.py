@@ -32,6 +32,8 @@ _MAX_CD_PER_MEMBER = 1024
 """Central-directory bytes per allowed member beyond which zipfile is not asked to load it
 (it keeps every entry in memory): such a zip is read by its local headers instead."""
 
+_UTF8 = 0x800
+"""General-purpose flag bit 11: the name is UTF-8."""
 _ZIP_METHODS = {0: "stored", 8: "deflate", 12: "bzip2", 14: "lzma"}
 _ZIP_UNSUPPORTED = {9: "deflate64", 93: "zstandard", 95: "xz", 98: "ppmd"}
 _ZIP_HEADERS = re.compile(rb"PK(?:\x03\x04|\x01\x02|\x05\x06)")
@@ -54,7 +56,8 @@ class _Entry:
     def of(cls, info: zipfile.ZipInfo) -> _Entry:
         mode = info.external_attr >> 16
         return cls(
-            name=info.filename,
+            # zipfile read an unflagged name as CP437, which maps every byte: undo it.
+            name=info.filename if info.flag_bits & _UTF8 else _name(info.filename.encode("cp437")),
             flags=info.flag_bits,
             method=info.compress_type,
             crc=info.CRC,
@@ -64,6 +67,13 @@ class _Entry:
             is_dir=info.is_dir(),
             is_link=info.create_system == 3 and stat.S_ISLNK(mode),
         )
+
+
+def _name(raw: bytes) -> str:
+    """A member name without loss: names are bytes. Unflagged names are UTF-8 far more
+    often than the CP437 the format names (macOS, Info-ZIP), and a byte that is not
+    UTF-8 is kept as a surrogate, to be shown escaped (``caf\\xe9.env``)."""
+    return raw.decode("utf-8", "surrogateescape")
 
 
 def _seekable(source: bytes | BinaryIO, limits: Limits) -> BinaryIO | None:
@@ -207,7 +217,7 @@ def _zip_local_members(f: BinaryIO, limits: Limits, session: Session) -> Iterato
             "<2xHHxxxxIIIHH", header, 4
         )
         raw_name = read_at(f, pos + 30, name_len)
-        name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+        name = _name(raw_name)
         extra = read_at(f, pos + 30 + name_len, extra_len)
         size, compressed = _zip64_sizes(extra, size, compressed)
         start = pos + 30 + name_len + extra_len

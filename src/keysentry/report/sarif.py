@@ -32,6 +32,7 @@ from keysentry import __version__
 from keysentry.models import SEVERITIES, Finding, Location, ScanResult, Severity
 from keysentry.report.json_report import validation_dict
 from keysentry.report.text import describe_validation
+from keysentry.untrusted import unescape_bytes
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 MESSAGE_SOURCES = ("commit-message", "tag-message")
@@ -240,14 +241,17 @@ def _path(loc: Location) -> str:
 
 
 def artifact_location(path: str) -> dict[str, str]:
-    """A relative URI under ``%SRCROOT%`` (or a ``file:`` URI for an absolute path)."""
-    posix = path
-    if posix.startswith("/"):
+    """A relative URI under ``%SRCROOT%`` (or a ``file:`` URI for an absolute path).
+
+    ``path`` is the shown name (``caf\\xe9.env``); the URI names the file itself, so it
+    percent-encodes the name's bytes (``caf%E9.env``)."""
+    posix = unescape_bytes(path)
+    if posix.startswith(b"/"):
         return {"uri": "file://" + quote(posix, safe="/")}
-    while posix.startswith("./"):
+    while posix.startswith(b"./"):
         posix = posix[2:]
     # quote() also encodes ':', so no first segment can be read as a URI scheme.
-    return {"uri": quote(posix or ".", safe="/"), "uriBaseId": "%SRCROOT%"}
+    return {"uri": quote(posix or b".", safe="/"), "uriBaseId": "%SRCROOT%"}
 
 
 def _where(loc: Location) -> str:

@@ -130,7 +130,7 @@ def _read_log(
                     paths_left -= 1
                     if not paths_left and pending:  # the last path is the new one
                         blob, source = pending.pop()
-                        path = field.decode("utf-8", "backslashreplace")
+                        path = field.decode("utf-8", "surrogateescape")
                         events.setdefault(blob, []).append(Event(commit, time, order, path, source))
                     continue
                 field = field.lstrip(b"\n")
@@ -332,7 +332,7 @@ def head_blobs(repo: RepoInfo, paths: Collection[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for entry in out.split(b"\0"):
         meta, _, raw_path = entry.partition(b"\t")
-        path = raw_path.decode("utf-8", "backslashreplace")
+        path = raw_path.decode("utf-8", "surrogateescape")
         if path in wanted:
             found[path] = meta.split(b" ")[2].decode("ascii")
     return found
@@ -350,7 +350,7 @@ def index_paths(repo: RepoInfo, oids: Collection[str]) -> dict[str, list[str]]:
         parts = meta.split(b" ")
         if len(parts) == 3 and parts[1].decode() in wanted:
             found.setdefault(parts[1].decode(), []).append(
-                raw_path.decode("utf-8", "backslashreplace")
+                raw_path.decode("utf-8", "surrogateescape")
             )
     return found
 
