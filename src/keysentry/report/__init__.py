@@ -40,6 +40,12 @@ def _junit(result: ScanResult, _colour: bool) -> str:
     return junit.render(result)
 
 
+def _html(result: ScanResult, _colour: bool) -> str:
+    from keysentry.report import html
+
+    return html.render(result)
+
+
 REPORTERS: dict[str, Reporter] = {
     "text": render_text,
     "json": lambda result, _colour: render_json(result),
@@ -48,4 +54,5 @@ REPORTERS: dict[str, Reporter] = {
     "github": _github,
     "csv": _csv,
     "junit": _junit,
+    "html": _html,
 }

@@ -24,6 +24,20 @@ def _paint(text: str, code: str, colour: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if colour else text
 
 
+def describe_exposure(exposure: str) -> str:
+    return _EXPOSURE.get(exposure, exposure)
+
+
+def next_steps(result: ScanResult) -> str:
+    """What to do about the keys found (empty when none): the same words in every human format."""
+    if not any(not f.placeholder for f in result.findings):
+        return ""
+    return (
+        "treat every key found as compromised; check it with --validate, then "
+        "disable or delete it (`keysentry revoke`) and remove it from the code and history."
+    )
+
+
 def describe_location(loc: Location) -> str:
     text = f"{loc.display_path}:{loc.line}:{loc.column}"
     extras = []
@@ -36,7 +50,7 @@ def describe_location(loc: Location) -> str:
     if loc.commit is not None:
         extras.append(f"commit {loc.commit.id[:12]} by {loc.commit.author} on {loc.commit.date}")
     if loc.exposure:
-        extras.append(_EXPOSURE.get(loc.exposure, loc.exposure))
+        extras.append(describe_exposure(loc.exposure))
     return text + (f"  ({'; '.join(extras)})" if extras else "")
 
 
@@ -125,9 +139,7 @@ def render_summary(result: ScanResult, *, verbose: bool = False) -> str:
             parts.append(
                 f"    ... and {len(issues) - len(shown)} more (-v or --format json lists all)"
             )
-    if real:
-        parts.append(
-            "  next: treat every key found as compromised; check it with --validate, then "
-            "disable or delete it (`keysentry revoke`) and remove it from the code and history."
-        )
+    advice = next_steps(result)
+    if advice:
+        parts.append("  next: " + advice)
     return "\n".join(parts) + "\n"
