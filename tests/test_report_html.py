@@ -212,7 +212,7 @@ class Audit:
     """pushed (live), hostile (invalid, in HEAD), tagged (unknown), dangling (live)."""
 
 
-def _build_repository(root: Path, fake: FakeOpenRouter) -> tuple[Path, dict[str, str]]:
+def _build_repository(root: Path, fake: FakeOpenRouter) -> dict[str, str]:
     keys = {
         "pushed": fake.add_key(name="ci-deploy"),
         "hostile": make_key(),  # never issued: invalid
@@ -237,7 +237,7 @@ def _build_repository(root: Path, fake: FakeOpenRouter) -> tuple[Path, dict[str,
     _commit(repo, {"app.py": f"KEY = '{keys['dangling']}'\n"}, "oops", "2024-09-01")
     git(repo, "reset", "-q", "--hard", "HEAD~1")
     git(repo, "reflog", "expire", "--expire=now", "--all")
-    return repo, keys
+    return keys
 
 
 def _keysentry(*args: str) -> int:
@@ -254,12 +254,11 @@ def audit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Audit]:
             mp.setenv(name, value)
         mp.setenv("OPENROUTER_BASE_URL", fake.base_url)
         mp.setenv("XDG_CACHE_HOME", str(root / "cache"))
-        (root / "work").mkdir()
-        mp.chdir(root / "work")
-        repo, keys = _build_repository(root, fake)
+        mp.chdir(root)  # the report names its target as given: "repo"
+        keys = _build_repository(root, fake)
         report = root / "report.html"
         assert (
-            _keysentry("history", str(repo), "--validate", "--format", "html", "-o", str(report))
+            _keysentry("history", "repo", "--validate", "--format", "html", "-o", "report.html")
             == 1
         )
         yield Audit(report, keys)
