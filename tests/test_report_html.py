@@ -136,6 +136,14 @@ def test_a_clean_scan_still_lists_what_was_not_scanned() -> None:
     assert "<script>" not in page  # nothing to sort or filter
 
 
+def test_placeholder_keys_listed_on_request_still_get_rows(key: str) -> None:
+    result = _result(key)
+    only = replace(result.findings[0], placeholder=True, severity="info")
+    page = html.render(replace(result, findings=(only,)))
+    assert "Leaked OpenRouter keys: 0 found" in page
+    assert page.count('<tbody class="key"') == 1 and "placeholder-shaped" in page
+
+
 @dataclass(frozen=True, slots=True)
 class _FleetLocation(Location):
     """A location that names its repository, as a fleet audit's result will (issue 9)."""
