@@ -187,6 +187,7 @@ def test_every_scanning_command_writes_the_html_report(
     assert code == 0
     page = (repo / "ci.html").read_text()
     assert "keysentry ci" in page and "No key found." in page and "commit range chosen" in page
+    assert "ran 20" in page and "start time not recorded" not in page
 
 
 def test_jinja2_is_imported_only_for_the_html_format(tmp_path: Path) -> None:

@@ -114,8 +114,9 @@ def timeline(dated: Sequence[tuple[date, str]]) -> Chart | None:
     slot = plot_w / len(labels)
     every = -(-len(labels) // 8)  # at most 8 labels under the axis
     bars = []
+    width = min(slot * 0.7, 48.0)  # a lone bar stays a bar, not a slab
     for i, (label, c) in enumerate(zip(labels, counts, strict=True)):
-        x = left + i * slot + slot * 0.15
+        x = left + i * slot + (slot - width) / 2
         y = bottom
         segments = []
         for status in STATUSES:
@@ -123,7 +124,7 @@ def timeline(dated: Sequence[tuple[date, str]]) -> Chart | None:
             if n:
                 h = plot_h * n / top
                 y -= h
-                segments.append(Segment(status, x, y, slot * 0.7, h, n))
+                segments.append(Segment(status, x, y, width, h, n))
         bars.append(
             Bar(
                 label,
