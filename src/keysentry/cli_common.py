@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-FORMATS = ("text", "json", "jsonl", "sarif", "github", "csv", "junit")
+FORMATS = ("text", "json", "jsonl", "sarif", "github", "csv", "junit", "html")
 
 
 @dataclass(frozen=True, slots=True)

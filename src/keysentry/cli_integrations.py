@@ -12,6 +12,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -183,7 +184,8 @@ def ci(range_: str | None, pre_push: str | None, full_fallback: bool, **kwargs: 
         result = _merge([_scan_history(opts, repo, r, r.why, published) for r in ranges])
     else:
         note = "nothing to scan: no new commits (a deletion, or already on the remote)"
-        result = ScanResult("ci", (), (), ScanStats(notes=(note,)))
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        result = ScanResult("ci", (), (), ScanStats(notes=(note,)), started_at=now)
     return emit(result, opts)
 
 
@@ -236,4 +238,5 @@ def _merge(results: Sequence[ScanResult]) -> ScanResult:
         tuple(groups.values()),
         stats,
         show_secrets=first.show_secrets,
+        started_at=min(r.started_at for r in results),
     )

@@ -14,6 +14,11 @@ SEVERITIES: tuple[Severity, ...] = ("info", "low", "medium", "high", "critical")
 
 GitStatus = Literal["tracked", "untracked", "ignored"]
 Exposure = Literal["head", "branch", "pushed", "tag", "stash", "reflog-only", "unreachable"]
+EXPOSURE_RANK: tuple[Exposure, ...] = (
+    "pushed", "head", "branch", "tag", "stash", "reflog-only", "unreachable",
+)  # fmt: skip
+"""Most exposed first: a location gets the first class that applies to it, and a key's worst
+exposure is the first class among its locations."""
 ValidationStatus = Literal["live", "invalid", "unknown"]
 
 _EMPTY: Mapping[str, object] = MappingProxyType({})
@@ -169,6 +174,8 @@ class ScanResult:
     stats: ScanStats
     show_secrets: bool = False
     extra: Mapping[str, object] = field(default_factory=lambda: _EMPTY)
+    started_at: str = ""
+    """ISO-8601 UTC time the run started (empty when unknown)."""
 
 
 _KEYLIKE = re.compile(r"sk-or-v[0-9]+-[0-9a-fA-F]{4,}")

@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
@@ -166,6 +167,13 @@ def finish(gathered: Gathered, request: ScanRequest, started: float) -> ScanResu
         duration_s=round(time.monotonic() - started, 3),
         notes=tuple(gathered.notes),
     )
+    # `started` is monotonic (durations survive clock changes); the wall-clock start is derived.
+    began = datetime.now(timezone.utc) - timedelta(seconds=stats.duration_s)
     return ScanResult(
-        request.command, request.targets, findings, stats, show_secrets=request.show_secrets
+        request.command,
+        request.targets,
+        findings,
+        stats,
+        show_secrets=request.show_secrets,
+        started_at=began.isoformat(timespec="seconds"),
     )

@@ -43,6 +43,12 @@ def _junit(result: ScanResult, _colour: bool) -> str:
     return junit.render(result)
 
 
+def _html(result: ScanResult, _colour: bool) -> str:
+    from keysentry.report import html
+
+    return html.render(result)
+
+
 _FORMATTERS: dict[str, Reporter] = {
     "text": render_text,
     "json": lambda result, _colour: render_json(result),
@@ -51,6 +57,7 @@ _FORMATTERS: dict[str, Reporter] = {
     "github": _github,
     "csv": _csv,
     "junit": _junit,
+    "html": _html,
 }
 
 

@@ -25,6 +25,19 @@ def _paint(text: str, code: str, colour: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if colour else text
 
 
+def describe_exposure(exposure: str) -> str:
+    return _EXPOSURE.get(exposure, exposure)
+
+
+def next_steps(result: ScanResult) -> str:
+    """What to do about the keys found (empty when none): the same words in every human format."""
+    real = [f for f in result.findings if not f.placeholder]
+    if not real:
+        return ""
+    validated = [f.validation for f in real if f.validation is not None]
+    return _advice(validated, sum(1 for v in validated if v.status == "live"))
+
+
 def describe_location(loc: Location) -> str:
     text = f"{loc.display_path}:{loc.line}:{loc.column}"
     extras = []
@@ -39,7 +52,7 @@ def describe_location(loc: Location) -> str:
     if loc.in_head:
         extras.append("in the current tree (HEAD)")  # and, below, how far it travelled
     if loc.exposure:
-        extras.append(_EXPOSURE.get(loc.exposure, loc.exposure))
+        extras.append(describe_exposure(loc.exposure))
     return text + (f"  ({'; '.join(extras)})" if extras else "")
 
 
@@ -149,8 +162,9 @@ def render_summary(result: ScanResult, *, verbose: bool = False) -> str:
             parts.append(
                 f"    ... and {len(issues) - len(shown)} more (-v or --format json lists all)"
             )
-    if real:
-        parts.append("  next: " + _advice(validated, live))
+    advice = next_steps(result)
+    if advice:
+        parts.append("  next: " + advice)
     return "\n".join(parts) + "\n"
 
 

@@ -18,16 +18,14 @@ from datetime import datetime, timedelta, timezone
 
 from keysentry import gitio
 from keysentry.gitio import RepoInfo
-from keysentry.models import CommitInfo, Exposure
+from keysentry.models import EXPOSURE_RANK, CommitInfo, Exposure
 from keysentry.scanner import Hit
 from keysentry.sources.objects import ObjectScanner
 
 FIND_CHUNK = 500
 """--find-object arguments per git log run (keeps the command line short)."""
 
-RANK: tuple[Exposure, ...] = (
-    "pushed", "head", "branch", "tag", "stash", "reflog-only", "unreachable",
-)  # fmt: skip
+RANK: tuple[Exposure, ...] = EXPOSURE_RANK
 """Most exposed first: a location gets the first class that applies to it."""
 
 
