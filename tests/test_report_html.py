@@ -354,7 +354,7 @@ def test_headline_numbers(page: tuple[Any, Seen]) -> None:
     assert int(figure(p, "scanned")) > 0 and figure(p, "skipped") == "0"
     header = p.locator("header").inner_text()
     assert "keysentry history" in header and "ran 20" in header and "UTC" in header
-    assert "treat every key found as compromised" in p.locator(".next").inner_text()
+    assert "disable or delete the 2 live key(s) now" in p.locator(".next").inner_text()
 
 
 @pytest.mark.slow
