@@ -17,6 +17,7 @@ Exposure = Literal["head", "branch", "pushed", "tag", "stash", "reflog-only", "u
 ValidationStatus = Literal["live", "invalid", "unknown"]
 
 _EMPTY: Mapping[str, object] = MappingProxyType({})
+_EMPTY_STR: Mapping[str, str] = MappingProxyType({})
 
 
 def fingerprint_of(secret: str) -> str:
@@ -142,6 +143,10 @@ class ScanStats:
     duration_s: float = 0.0
     notes: tuple[str, ...] = ()
     """Plain-language facts about the scan (the range chosen, a shallow boundary, ...)."""
+    excluded: tuple[Issue, ...] = ()
+    """Inputs left out by an exclude pattern (kind ``excluded``; detail: the pattern)."""
+    configs: Mapping[str, str] = field(default_factory=lambda: _EMPTY_STR)
+    """Which configuration applied to which target: target -> file (or ``<defaults>``)."""
 
     def get(self, name: str) -> int:
         return self.counters.get(name, 0)
