@@ -301,11 +301,10 @@ def check_validation_range(name: str, value: object) -> None:
         raise ConfigError(f"validation.concurrency: must be 1 to 64, got {value}")
     if name == "retries" and not (isinstance(value, int) and 0 <= value <= 10):
         raise ConfigError(f"validation.retries: must be 0 to 10, got {value}")
-    if name in ("rate_limit", "timeout", "budget") and not (
-        isinstance(value, float) and math.isfinite(value) and value > 0
-    ):
+    number = (
+        float(value) if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
+    )
+    if name in ("rate_limit", "timeout", "budget") and not (math.isfinite(number) and number > 0):
         raise ConfigError(f"validation.{name}: must be a positive number, got {value}")
-    if name == "cache_ttl" and not (
-        isinstance(value, float) and math.isfinite(value) and value >= 0
-    ):
+    if name == "cache_ttl" and not (math.isfinite(number) and number >= 0):
         raise ConfigError(f"validation.cache_ttl: must be zero or more, got {value}")
