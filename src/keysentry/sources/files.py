@@ -208,8 +208,9 @@ class FileWalker:
                     # history is `keysentry history`'s job.
                     self.skipped_git_dirs += 1
                     continue
+                slash = "/" if is_dir else ""
                 if excludes is not None and self._excluded(
-                    shown_root + rel, prefix + rel + ("/" if is_dir else ""), excludes
+                    shown_root + rel + slash, prefix + rel + slash, excludes
                 ):
                     continue
                 if link:
