@@ -189,6 +189,23 @@ def test_history_uses_the_repository_config(
     assert report["stats"]["configs"] == {str(repo): str(repo / ".keysentry.toml")}
 
 
+def test_ci_from_a_subdirectory_uses_the_repository_config(
+    tmp_path: Path, out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    allowed, new = make_key(), make_key()
+    repo = new_repo(
+        tmp_path / "repo",
+        f'[[allowlist]]\nfingerprint = "{fingerprint_of(allowed)}"\nreason = "revoked"\n',
+    )
+    base = commit(repo, {"sub/readme.txt": "hello\n"})
+    head = commit(repo, {"sub/a.py": f"a = '{allowed}'\nb = '{new}'\n"})
+    monkeypatch.chdir(repo / "sub")
+    code, report = run(out, "ci", "--range", f"{base}..{head}")
+    assert code == ExitCode.FINDINGS and found(report) == {fingerprint_of(new)}
+    assert report["stats"]["counters"]["allowlisted"] == 1
+    assert set(report["stats"]["configs"].values()) == {str(repo / ".keysentry.toml")}
+
+
 def test_history_of_a_bare_repository_uses_its_config(tmp_path: Path, out: Path) -> None:
     key = make_key()
     work = new_repo(tmp_path / "work")

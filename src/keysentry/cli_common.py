@@ -65,7 +65,8 @@ def scan_options(func: F) -> F:
             "--config",
             "config_path",
             type=click.Path(path_type=Path),
-            help="Configuration file (default: .keysentry.toml, else pyproject.toml).",
+            help="Configuration file for every target (default: each target's repository root"
+            " .keysentry.toml, else pyproject.toml).",
         ),
         click.option(
             "--rules",
@@ -103,7 +104,9 @@ def scan_options(func: F) -> F:
             help="Suppress the findings listed in this baseline file.",
         ),
         click.option("--quiet", "-q", is_flag=True, help="No summary on stderr."),
-        click.option("--verbose", "-v", count=True, help="List every skipped input."),
+        click.option(
+            "--verbose", "-v", count=True, help="List every skipped and every excluded input."
+        ),
     ]
     for option in reversed(options):
         func = option(func)

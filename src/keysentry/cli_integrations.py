@@ -221,6 +221,8 @@ def _merge(results: Sequence[ScanResult]) -> ScanResult:
         issues=tuple(i for r in results for i in r.stats.issues),
         duration_s=round(sum(r.stats.duration_s for r in results), 3),
         notes=tuple(n for r in results for n in r.stats.notes),
+        excluded=tuple(i for r in results for i in r.stats.excluded),
+        configs={t: s for r in results for t, s in r.stats.configs.items()},
     )
     first = results[0]
     return ScanResult(
