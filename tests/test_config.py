@@ -247,8 +247,14 @@ def test_the_text_summary_names_the_configuration(
     assert f"configuration: {a / '.keysentry.toml'}" in capsys.readouterr().err
     assert main(["scan", str(a), str(b)]) == 0
     err = capsys.readouterr().err
-    assert f"configuration for {a}: {a / '.keysentry.toml'}" in err
-    assert f"configuration for {b}: built-in defaults" in err
+    assert f"configuration: {a / '.keysentry.toml'} (for {a})" in err
+    assert f"configuration: built-in defaults, no configuration file found (for {b})" in err
+    # files of one repository, as a hook names them: one line
+    for name in ("x.py", "y.py"):
+        (a / name).write_text("nothing\n")
+    assert main(["scan", str(a / "x.py"), str(a / "y.py")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("configuration:") == 1
 
 
 # -- 2. where keys are sent is never decided by a scanned repository --------------------------

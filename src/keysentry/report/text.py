@@ -85,21 +85,22 @@ def render_text(result: ScanResult, colour: bool = False) -> str:
 
 
 def _config_name(source: str) -> str:
-    return "built-in defaults (no configuration file)" if source == "<defaults>" else source
+    return "built-in defaults, no configuration file found" if source == "<defaults>" else source
 
 
 def _inputs_left_out(stats: ScanStats, verbose: bool) -> list[str]:
     """Which configuration applied, and what it (or the walk) left out on purpose."""
     lines = []
-    sources = set(stats.configs.values())
-    if len(sources) == 1:
-        lines.append(f"  configuration: {scrub_secrets(_config_name(sources.pop()))}")
-    else:
-        for target, source in stats.configs.items():
-            lines.append(
-                f"  configuration for {scrub_secrets(target)}: "
-                + scrub_secrets(_config_name(source))
-            )
+    by_source: dict[str, list[str]] = {}
+    for target, source in stats.configs.items():
+        by_source.setdefault(source, []).append(target)
+    for source, targets in by_source.items():
+        line = f"  configuration: {scrub_secrets(_config_name(source))}"
+        if len(by_source) > 1:
+            shown = ", ".join(scrub_secrets(t) for t in targets[:3])
+            more = f" and {len(targets) - 3} more" if len(targets) > 3 else ""
+            line += f" (for {shown}{more})"
+        lines.append(line)
     if stats.excluded:
         lines.append(
             f"  {len(stats.excluded)} excluded by configuration"
