@@ -423,6 +423,8 @@ def test_overlapping_targets_are_scanned_once(
     assert paths(report) == ["app.py", "sub/b.py"]
     assert report["stats"]["counters"]["files"] == 2
     assert report["stats"]["counters"]["overlapping_targets"] == 4
+    # a missing path is still an error, even inside another target
+    assert main(["scan", ".", "missing.py"]) == ExitCode.USAGE
     # the inner directory first, the outer one after: still once
     code, report = run(out, "scan", "sub", ".")
     assert paths(report) == ["app.py", "sub/b.py"]

@@ -61,7 +61,7 @@ def distinct_targets(targets: Sequence[str]) -> tuple[list[str], list[str]]:
     Targets are compared by real path (the last component is not resolved: a symbolic
     link target stays a link), so ``. app.py ./app.py`` or ``dir dir/sub`` read each file
     once. A file inside a ``.git`` directory named on its own is kept: the walk skips those."""
-    keys: list[tuple[str, str, bool]] = []
+    keys: list[tuple[str, str, bool | None]] = []
     for target in targets:
         if target == STDIN:
             keys.append((target, STDIN, False))
@@ -70,18 +70,21 @@ def distinct_targets(targets: Sequence[str]) -> tuple[list[str], list[str]]:
         head, tail = os.path.split(absolute)
         key = os.path.join(os.path.realpath(head), tail) if tail else absolute
         try:
-            is_dir = stat.S_ISDIR(os.lstat(target).st_mode)
+            is_dir: bool | None = stat.S_ISDIR(os.lstat(target).st_mode)
         except OSError:
-            is_dir = False  # the walk reports it
+            is_dir = None  # kept: the walk says it does not exist
         keys.append((target, key, is_dir))
     dirs = {(key, key if key.endswith("/") else key + "/") for _, key, is_dir in keys if is_dir}
     kept: list[str] = []
     skipped: list[str] = []
     seen: set[str] = set()
-    for target, key, _ in keys:
-        covered = key in seen or any(
-            key != d and key.startswith(prefix) and ".git" not in key[len(prefix) :].split("/")
-            for d, prefix in dirs
+    for target, key, exists in keys:
+        covered = exists is not None and (
+            key in seen
+            or any(
+                key != d and key.startswith(prefix) and ".git" not in key[len(prefix) :].split("/")
+                for d, prefix in dirs
+            )
         )
         (skipped if covered else kept).append(target)
         seen.add(key)
