@@ -145,6 +145,22 @@ def test_each_target_gets_its_own_repository_config(tmp_path: Path, out: Path) -
     }
 
 
+def test_a_baseline_shared_by_two_repositories_is_not_called_stale(
+    tmp_path: Path, out: Path
+) -> None:
+    key = make_key()
+    a, b = new_repo(tmp_path / "a", "exclude = []\n"), new_repo(tmp_path / "b")
+    (b / "k.txt").write_text(key)
+    baseline = tmp_path / "accepted.json"
+    entry = {"rule_id": "openrouter-api-key", "fingerprint": fingerprint_of(key)}
+    baseline.write_text(json.dumps({"keysentry_baseline": 1, "entries": [entry]}))
+    code, report = run(out, "scan", str(a), str(b), "--baseline", str(baseline))
+    assert code == ExitCode.CLEAN and report["stats"]["counters"]["baselined"] == 1
+    assert not any("not seen" in n for n in report["stats"]["notes"])
+    code, report = run(out, "scan", str(a), "--baseline", str(baseline))
+    assert any("1 of 1 entries not seen" in n for n in report["stats"]["notes"])
+
+
 def test_an_explicit_config_applies_to_every_target(tmp_path: Path, out: Path) -> None:
     a = new_repo(tmp_path / "a", "exclude = []\n")
     b = new_repo(tmp_path / "b")

@@ -24,6 +24,7 @@ from keysentry.sources.files import Excludes, FileInput, FileWalker, distinct_ta
 from keysentry.sources.gathered import Gathered
 
 if TYPE_CHECKING:
+    from keysentry.filters.baseline import Baseline, BaselineEntry
     from keysentry.validate.settings import ValidationSettings
 
 
@@ -210,6 +211,8 @@ def finish_scopes(
     excluded: list[Issue] = []
     notes: list[str] = list(request.notes)
     found: list[tuple[Finding, ...]] = []
+    # A baseline shared by several scopes: an entry is unseen only if no scope saw it.
+    unseen: dict[Path, tuple[Baseline, set[BaselineEntry]]] = {}
     for scope, gathered in parts:
         counters.update(gathered.counters)
         kept = drop_allowed(
@@ -217,13 +220,23 @@ def finish_scopes(
         )
         findings = apply_allowlist(build_findings(kept), scope.config.allowlist, counters)
         if scope.baseline is not None:
-            from keysentry.filters.baseline import filter_findings
+            from keysentry.filters.baseline import apply_baseline, load_baseline
 
-            findings = filter_findings(findings, scope.baseline, counters, notes)
+            if scope.baseline not in unseen:
+                baseline = load_baseline(scope.baseline)
+                unseen[scope.baseline] = (baseline, set(baseline.entries))
+            baseline, stale = unseen[scope.baseline]
+            findings, stale_here = apply_baseline(findings, baseline, counters)
+            stale.intersection_update(stale_here)
         found.append(findings)
         issues.extend(gathered.issues)
         excluded.extend(gathered.excluded)
         notes.extend(gathered.notes)
+    for baseline, stale in unseen.values():
+        if stale:
+            from keysentry.filters.baseline import stale_note
+
+            notes.append(stale_note(baseline, [e for e in baseline.entries if e in stale]))
     findings = found[0] if len(found) == 1 else _merge(found)
     if request.validation is not None:
         from keysentry.validate import validate_findings
