@@ -150,9 +150,11 @@ def build_request(
     from keysentry.rules import load_rules
 
     resolved = resolve_configs(opts.config_path, targets, config_from=config_from)
-    groups: dict[int, list[TargetConfig]] = {}
+    # One scope (one scanner, one rule set) per configuration file: the files of many
+    # directories outside git all share the defaults.
+    groups: dict[str, list[TargetConfig]] = {}
     for tc in resolved:
-        groups.setdefault(id(tc.config), []).append(tc)
+        groups.setdefault(tc.config.source, []).append(tc)
     scopes = []
     for members in groups.values():
         config = members[0].config
