@@ -123,9 +123,11 @@ def scan_paths(request: ScanRequest, stdin: BinaryIO | None = None) -> ScanResul
         first.counters["git_dirs_skipped"] += walker.skipped_git_dirs
     if overlapping:
         first.counters["overlapping_targets"] += len(overlapping)
+        more = f" and {len(overlapping) - 5} more" if len(overlapping) > 5 else ""
         first.notes.append(
             f"{len(overlapping)} target(s) already covered by another target, read once: "
-            + ", ".join(overlapping)
+            + ", ".join(overlapping[:5])
+            + more
         )
     configs = {tc.target: tc.config.source for tc in (owner[t][1] for t in kept)}
     return finish_scopes(
