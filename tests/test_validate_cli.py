@@ -24,12 +24,10 @@ def main(fake: FakeOpenRouter, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
 
     monkeypatch.setenv("OPENROUTER_BASE_URL", fake.base_url)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    # No project config from the checkout: the scan reads config from the working directory.
-    # Its own config raises the request cap (default 80/s) to keep the suite fast; the
-    # base URL still comes from OPENROUTER_BASE_URL because the config does not set one.
+    # The base URL comes from OPENROUTER_BASE_URL: a [validation] table is read only from an
+    # explicit --config, never from the working directory's or a scanned tree's config.
     work = tmp_path / "work"
     work.mkdir()
-    (work / ".keysentry.toml").write_text("[validation]\nrate_limit = 500\n")
     monkeypatch.chdir(work)
     return main
 

@@ -22,6 +22,7 @@ exposure is the first class among its locations."""
 ValidationStatus = Literal["live", "invalid", "unknown"]
 
 _EMPTY: Mapping[str, object] = MappingProxyType({})
+_EMPTY_STR: Mapping[str, str] = MappingProxyType({})
 
 
 def fingerprint_of(secret: str) -> str:
@@ -161,6 +162,10 @@ class ScanStats:
     duration_s: float = 0.0
     notes: tuple[str, ...] = ()
     """Plain-language facts about the scan (the range chosen, a shallow boundary, ...)."""
+    excluded: tuple[Issue, ...] = ()
+    """Inputs left out by an exclude pattern (kind ``excluded``; detail: the pattern)."""
+    configs: Mapping[str, str] = field(default_factory=lambda: _EMPTY_STR)
+    """Which configuration applied to which target: target -> file (or ``<defaults>``)."""
 
     def get(self, name: str) -> int:
         return self.counters.get(name, 0)
