@@ -64,30 +64,34 @@ def scan_paths(request: ScanRequest, stdin: BinaryIO | None = None) -> ScanResul
     whole = scanner.chunk_size
 
     def scan_one(item: FileInput) -> tuple[Tally | None, int, InputContext]:
+        # ``bytes`` counts what was read from the input, once: never the scanner's own
+        # tally of windows and decompressed members, which may re-read or expand it.
         source = "stdin" if item.fs_path is None else "file"
+        ctx = InputContext(item.path, source, item.git_status)
         try:
             if item.fs_path is None:
                 if stdin is None:
                     raise OSError("standard input is not available")
-                tally: Tally | None = scanner.scan_file(stdin, item.path)
+                counted = _Counted(stdin)
+                tally: Tally | None = scanner.scan_file(counted, item.path)
+                size = counted.count
             else:
                 with open(item.fs_path, "rb", buffering=0) as fh:
-                    if os.fstat(fh.fileno()).st_size <= whole:
+                    size = os.fstat(fh.fileno()).st_size
+                    if size <= whole:
                         # The common case: the whole file in one read, one prefilter pass.
                         data = fh.readall()
+                        size = len(data)
                         tally = scanner.scan_whole(data, item.path)
-                        return tally, len(data), InputContext(item.path, source, item.git_status)
-                    tally = scanner.scan_file(fh, item.path)
+                    else:
+                        tally = scanner.scan_file(fh, item.path)
         except OSError as exc:
             tally = Tally()
             tally.issues.append(Issue("unreadable", item.path, exc.strerror or str(exc)))
-            return tally, -1, InputContext(item.path, source, item.git_status)
-        assert tally is not None
-        return (
-            tally,
-            tally.counters.pop("bytes", 0),
-            InputContext(item.path, source, item.git_status),
-        )
+            return tally, -1, ctx
+        if tally is not None:
+            tally.counters.pop("bytes", None)
+        return tally, size, ctx
 
     with progress.bar(request.show_progress, f"keysentry {request.command}") as bar:
         # One thread on purpose: per file this is mostly interpreter work, and a second
@@ -117,6 +121,27 @@ def _collect(
     collector.counters["files"] += files
     collector.counters["bytes"] += size
     bar.advance(objects=len(results), bytes=size)
+
+
+class _Counted:
+    """Standard input, counting the bytes read from it."""
+
+    __slots__ = ("_source", "count")
+
+    def __init__(self, source: BinaryIO) -> None:
+        self._source = source
+        self.count = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._source.read(size)
+        self.count += len(data)
+        return data
+
+    def seekable(self) -> bool:
+        return False
+
+    def seek(self, offset: int, whence: int = 0, /) -> int:
+        raise OSError("standard input cannot seek")
 
 
 T = TypeVar("T")
