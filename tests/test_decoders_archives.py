@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from keysentry.decoders import Limits
 from keysentry.decoders.archives import (
     Budget,
+    Link,
     Member,
     detect,
     detect_data,
@@ -51,7 +52,7 @@ def walk(
                 issues.append(
                     Issue(item.kind, "!".join(filter(None, (chain, item.path))), item.detail)
                 )
-            else:
+            elif isinstance(item, Member):
                 visit(b"".join(item.chunks()), f"{chain}!{item.name}", depth + 1)
 
     visit(data, name, 0)
@@ -60,12 +61,12 @@ def walk(
 
 def members(
     kind: str, source: bytes | io.BytesIO, limits: Limits | None = None
-) -> list[tuple[str, bytes] | Issue]:
-    """Each member's name and content (read in turn, as the contract asks), and issues."""
+) -> list[tuple[str, bytes] | Issue | Link]:
+    """Each member's name and content (read in turn, as the contract asks), issues, links."""
     limits = limits or Limits()
-    out: list[tuple[str, bytes] | Issue] = []
+    out: list[tuple[str, bytes] | Issue | Link] = []
     for item in iter_members(kind, source, "input", limits, Budget(limits)):
-        if isinstance(item, Issue):
+        if isinstance(item, (Issue, Link)):
             out.append(item)
         else:
             chunks = list(item.chunks())
@@ -74,12 +75,16 @@ def members(
     return out
 
 
-def issues_of(items: list[tuple[str, bytes] | Issue]) -> list[tuple[str, str]]:
+def issues_of(items: list[tuple[str, bytes] | Issue | Link]) -> list[tuple[str, str]]:
     return [(i.kind, i.path) for i in items if isinstance(i, Issue)]
 
 
-def names_of(items: list[tuple[str, bytes] | Issue]) -> list[str]:
-    return [i[0] for i in items if not isinstance(i, Issue)]
+def names_of(items: list[tuple[str, bytes] | Issue | Link]) -> list[str]:
+    return [i[0] for i in items if isinstance(i, tuple)]
+
+
+def links_of(items: list[tuple[str, bytes] | Issue | Link]) -> list[Link]:
+    return [i for i in items if isinstance(i, Link)]
 
 
 def zip_bytes(files: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
@@ -224,7 +229,8 @@ def test_links_directories_and_devices_in_tar() -> None:
         info.size = 3
         archive.addfile(info, io.BytesIO(b"abc"))
     items = members("tar", buffer.getvalue())
-    assert issues_of(items) == [("symlink", "s"), ("symlink", "h")]
+    assert issues_of(items) == []
+    assert links_of(items) == [Link("s", "../../etc/passwd"), Link("h", "../../etc/passwd")]
     assert names_of(items) == ["../escape.txt"]
 
 
@@ -235,7 +241,7 @@ def test_undecodable_tar_name_becomes_printable() -> None:
         info.size = 1
         archive.addfile(info, io.BytesIO(b"x"))
     (item,) = members("tar", buffer.getvalue())
-    assert not isinstance(item, Issue)
+    assert isinstance(item, tuple)
     assert item[0] == "caf\ufffd.txt"
     assert item[0].encode("utf-8")
 
@@ -258,7 +264,8 @@ def test_zip_symlink_and_encrypted_member() -> None:
                 data[pos + flags_at] |= 1
             pos = data.find(signature, pos + 4)
     items = members("zip", bytes(data))
-    assert issues_of(items) == [("symlink", "link"), ("encrypted", "secret.txt")]
+    assert issues_of(items) == [("encrypted", "secret.txt")]
+    assert links_of(items) == [Link("link")]
     assert names_of(items) == ["open.txt"]
 
 
@@ -291,6 +298,7 @@ def test_zip_bomb_is_stopped_by_the_budget_in_bounded_memory() -> None:
             if isinstance(item, Issue):
                 issues.append(item)
                 continue
+            assert isinstance(item, Member)
             for chunk in item.chunks():
                 seen += len(chunk)
         peak = tracemalloc.get_traced_memory()[1]
@@ -412,7 +420,7 @@ def test_random_bytes_never_raise() -> None:
                         pass
 
 
-_KINDS = {"decode-error", "size-cap", "archive-cap", "encrypted", "symlink"}
+_KINDS = {"decode-error", "size-cap", "archive-cap", "encrypted"}
 _SAMPLES = {
     "zip": zip_bytes({"a.txt": b"alpha " * 50, "b/": b"", "c.bin": bytes(range(256)) * 4}),
     "tar": tar_bytes({"a.txt": b"alpha " * 50, "c.bin": bytes(range(256)) * 4}),

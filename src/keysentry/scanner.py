@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import BinaryIO, Protocol, cast
 
 from keysentry.decoders import TEXT_DECODERS, Limits, TextDecoder
-from keysentry.decoders.archives import Budget, Member, detect, iter_members
+from keysentry.decoders.archives import Budget, Link, Member, detect, iter_members
 from keysentry.engine import Candidate, Engine
 from keysentry.models import Issue, redact
 from keysentry.rules import Rule
@@ -180,6 +180,10 @@ class Scanner:
             if isinstance(item, Issue):
                 tally.issues.append(Issue(item.kind, _display(frame, item.path), item.detail))
                 failed = failed or item.kind == "decode-error"
+                continue
+            if isinstance(item, Link):
+                # No content of its own: a hard link's is its target member's, scanned there.
+                tally.counters["archive_links"] += 1
                 continue
             members += 1
             self._scan_member(

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import BinaryIO, Literal
 
-from keysentry.decoders.members import CHUNK, Budget, Member, Session
+from keysentry.decoders.members import CHUNK, Budget, Link, Member, Session
 from keysentry.decoders.reading import read_at
 from keysentry.decoders.views import Limits
 from keysentry.decoders.zip_eocd import zip_by_tail
@@ -33,6 +33,7 @@ __all__ = [
     "HEAD_SIZE",
     "ArchiveKind",
     "Budget",
+    "Link",
     "Member",
     "detect",
     "detect_data",
@@ -64,7 +65,7 @@ def detect_data(source: bytes | BinaryIO) -> ArchiveKind | None:
 
 def _walker(
     kind: str, source: bytes | BinaryIO, outer_name: str, limits: Limits, session: Session
-) -> Callable[[], Iterator[Member | Issue]] | None:
+) -> Callable[[], Iterator[Member | Link | Issue]] | None:
     """The reader for ``kind``, its module imported only now."""
     if kind == "zip":
         from keysentry.decoders.zip_members import zip_members
@@ -83,14 +84,15 @@ def _walker(
 
 def iter_members(
     kind: str, source: bytes | BinaryIO, outer_name: str, limits: Limits, budget: Budget
-) -> Iterator[Member | Issue]:
+) -> Iterator[Member | Link | Issue]:
     """The members of a container of ``kind`` (from :func:`detect`), in order.
 
     Problems come as :class:`Issue` items among the members, each with ``path`` the
     member name, or ``""`` for the container as a whole: ``size-cap`` (the budget ran
     out; nothing more is read at any level), ``archive-cap`` (over ``max_members``),
     ``decode-error`` (corrupt or truncated: what was read before is kept),
-    ``encrypted`` and ``symlink``. Directories and devices are skipped silently.
+    and ``encrypted``. Links come as :class:`Link` items (no content to scan);
+    directories and devices are skipped silently.
     ``source`` may be a non-seekable stream; a zip is then buffered, up to
     ``max_member_bytes``. ``outer_name`` names single compressed streams.
     """

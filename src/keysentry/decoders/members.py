@@ -48,6 +48,16 @@ class Member:
     size: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A link member: it has no content of its own to scan. A hard link's content is its
+    target member's, read where that member is; a symbolic link's target is only a name,
+    never followed."""
+
+    name: str
+    target: str = ""
+
+
 class Corrupt(Exception):
     """Content that cannot be decoded; the message is the Issue's detail."""
 

@@ -1,6 +1,7 @@
 """The members of a tar archive, read in stream mode: in order, never seeking back.
 
-Links are reported, not followed; directories and devices are skipped. A damaged
+Links are handed out as :class:`Link` items, never followed; directories and devices are
+skipped. A damaged
 header, which tarfile in stream mode takes silently for the end, is reported.
 """
 
@@ -12,7 +13,7 @@ from collections.abc import Generator, Iterator
 from functools import partial
 from typing import TYPE_CHECKING, BinaryIO
 
-from keysentry.decoders.members import CHUNK, Corrupt, Member, Session, member
+from keysentry.decoders.members import CHUNK, Corrupt, Link, Member, Session, member
 from keysentry.decoders.views import Limits
 from keysentry.models import Issue
 
@@ -68,7 +69,7 @@ def _tar_content(archive: tarfile.TarFile, info: tarfile.TarInfo) -> Iterator[by
 
 def tar_members(
     source: bytes | BinaryIO, limits: Limits, session: Session
-) -> Iterator[Member | Issue]:
+) -> Iterator[Member | Link | Issue]:
     """The members of the tar archive in ``source``, and the problems met."""
     stream = io.BytesIO(source) if isinstance(source, bytes) else source
     trouble: list[str] = []
@@ -89,7 +90,7 @@ def tar_members(
 
 def _tar_walk(
     archive: tarfile.TarFile, limits: Limits, session: Session
-) -> Generator[Member | Issue, None, bool]:
+) -> Generator[Member | Link | Issue, None, bool]:
     """Yields the members; returns True when tarfile saw the end (or a header it took for
     the end), False when it stopped early and said why."""
     count = 0
@@ -109,7 +110,7 @@ def _tar_walk(
             return False
         name = _readable(info.name)
         if info.issym() or info.islnk():
-            yield Issue("symlink", name, f"link to {_readable(info.linkname)!r}: not followed")
+            yield Link(name, _readable(info.linkname))
         elif info.isreg():
             produce = partial(_tar_content, archive, info)
             yield member(session, name, info.size, produce, metered=False, replayable=False)

@@ -1,8 +1,8 @@
 """The members of a zip archive, from its central directory or, when that is lost or too
 large to load, from the local headers walked from the front.
 
-Each member's sizes and CRC-32 are checked as it streams; encrypted members, links and
-unsupported compression methods are reported, not read.
+Each member's sizes and CRC-32 are checked as it streams; encrypted members and
+unsupported compression methods are reported, not read; links are counted, not followed.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from itertools import chain
 from typing import BinaryIO
 
 from keysentry.decoders.decompress import Buffered, Decompressor, Zlib, inflate
-from keysentry.decoders.members import CHUNK, Corrupt, Member, Session, member
+from keysentry.decoders.members import CHUNK, Corrupt, Link, Member, Session, member
 from keysentry.decoders.reading import READ, read_at, read_range
 from keysentry.decoders.views import Limits
 from keysentry.decoders.zip_eocd import central_directory_size
@@ -77,7 +77,7 @@ def _seekable(source: bytes | BinaryIO, limits: Limits) -> BinaryIO | None:
 
 def zip_members(
     source: bytes | BinaryIO, limits: Limits, session: Session
-) -> Iterator[Member | Issue]:
+) -> Iterator[Member | Link | Issue]:
     """The members of the zip in ``source``, and the problems met. A stream that cannot
     seek is buffered first, up to ``max_member_bytes``."""
     f = _seekable(source, limits)
@@ -118,11 +118,11 @@ def zip_members(
         yield from _zip_entry(f, _Entry.of(info), session)
 
 
-def _zip_entry(f: BinaryIO, entry: _Entry, session: Session) -> Iterator[Member | Issue]:
+def _zip_entry(f: BinaryIO, entry: _Entry, session: Session) -> Iterator[Member | Link | Issue]:
     if entry.is_dir:
         return
     if entry.is_link:
-        yield Issue("symlink", entry.name, "symbolic link in a zip: not followed")
+        yield Link(entry.name)
     elif entry.flags & 0x1:
         yield Issue("encrypted", entry.name, "encrypted zip member: its content was not scanned")
     elif entry.method not in _ZIP_METHODS:
@@ -194,7 +194,9 @@ def _zip_lzma(pieces: Iterator[bytes]) -> Iterator[bytes]:
     yield from inflate(chain([head[props_end:]], pieces), make, "lzma", require_end=False)
 
 
-def _zip_local_members(f: BinaryIO, limits: Limits, session: Session) -> Iterator[Member | Issue]:
+def _zip_local_members(
+    f: BinaryIO, limits: Limits, session: Session
+) -> Iterator[Member | Link | Issue]:
     """Members found by walking local headers from the front, for a zip whose central
     directory is lost (a truncated download) or too large to load."""
     pos = read_at(f, 0, READ).find(b"PK\x03\x04")
