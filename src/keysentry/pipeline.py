@@ -52,6 +52,8 @@ def make_scanner(request: ScanRequest) -> Scanner:
         max_decoded_bytes=config.max_decoded_bytes,
         max_members=config.max_members,
         max_member_bytes=config.max_member_bytes,
+        max_buffered_bytes=config.max_buffered_bytes,
+        max_compression_ratio=config.max_compression_ratio,
     )
     return Scanner(request.rules, limits=limits, markers=config.allow_markers)
 

@@ -1,8 +1,8 @@
-"""The members of a tar archive, read in stream mode: in order, never seeking back.
+"""The members of a tar archive, read in order: seeking forward over what is not read
+when the source can seek, reading through it when it is a stream.
 
 Links are handed out as :class:`Link` items, never followed; directories and devices are
-skipped. A damaged
-header, which tarfile in stream mode takes silently for the end, is reported.
+skipped. A damaged header, which tarfile takes silently for the end, is reported.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ _TAR_ENDS: tuple[type[Exception], ...] = tuple(
 
 
 def _tracing_tarinfo(trouble: list[str]) -> type[tarfile.TarInfo]:
-    """A TarInfo that records a damaged header: in stream mode tarfile treats one after
-    the first member as the end of the archive and says nothing."""
+    """A TarInfo that records a damaged header: tarfile treats one after the first member
+    as the end of the archive and says nothing."""
 
     class Traced(tarfile.TarInfo):
         @classmethod
@@ -74,8 +74,14 @@ def tar_members(
     stream = io.BytesIO(source) if isinstance(source, bytes) else source
     trouble: list[str] = []
     try:
-        # Stream mode ("r|"): members are read in order, never by seeking back.
-        archive = tarfile.open(fileobj=stream, mode="r|", tarinfo=_tracing_tarinfo(trouble))  # noqa: SIM115
+        # Members are read in order. A file or buffer is opened so that tarfile seeks over
+        # what is not read (the rest of a member past max_member_bytes); a stream ("r|")
+        # is read through, every byte of it charged to the budget where it is decompressed.
+        traced = _tracing_tarinfo(trouble)
+        if stream.seekable():
+            archive = tarfile.open(fileobj=stream, mode="r:", tarinfo=traced)  # noqa: SIM115
+        else:
+            archive = tarfile.open(fileobj=stream, mode="r|", tarinfo=traced)  # noqa: SIM115
     except Exception as exc:  # hostile bytes fail tarfile in any way
         yield Issue("decode-error", "", f"not a readable tar ({type(exc).__name__}: {exc})")
         return
