@@ -176,31 +176,46 @@ def test_nested_member_over_the_cap_does_not_hide_the_next(tmp_path: Path) -> No
 # -- bombs stop early; real archives are read to their end --------------------------------
 
 
-@pytest.mark.parametrize(
-    ("compress", "name"),
-    [(gzip.compress, "bomb.gz"), (bz2.compress, "bomb.bz2"), (lzma.compress, "bomb.xz")],
-)
-def test_bomb_stops_early_and_is_reported(
-    tmp_path: Path, compress: Callable[[bytes], bytes], name: str
-) -> None:
-    # 1 GiB of zeros as 1024 concatenated streams of 1 MiB: one stream in any decoder,
-    # built in a few milliseconds and a few hundred KiB.
+def zeros_bomb(compress: Callable[[bytes], bytes]) -> bytes:
+    """1 GiB of zeros as 1024 concatenated streams of 1 MiB: one stream to any decoder,
+    built in milliseconds and a few hundred KiB."""
     bomb = compress(bytes(MiB)) * 1024
     assert len(bomb) < 2 * MiB
-    code, report = run_json_tree(tmp_path, {name: bomb})
+    return bomb
+
+
+def test_gzip_bomb_stops_early_and_is_reported(tmp_path: Path) -> None:
+    code, report = run_json_tree(tmp_path, {"bomb.gz": zeros_bomb(gzip.compress)})
     assert code == 0
-    assert [kind for kind, _ in cap_issues(report)] == ["ratio-cap"]
-    assert cap_issues(report)[0][1].startswith(name + "!")
-    assert report["stats"]["counters"]["decoded_bytes"] < 80 * MiB  # the grace, not 1 GiB
+    assert cap_issues(report) == [("ratio-cap", "bomb.gz!bomb")]
+    # Stopped once the ratio check starts (256 MiB), not at 1 GiB or the 4 GiB budget.
+    assert report["stats"]["counters"]["decoded_bytes"] < 300 * MiB
 
 
-def test_zip_bomb_member_does_not_hide_the_next(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("compress", "kind"), [(gzip.compress, "gzip"), (bz2.compress, "bzip2"), (lzma.compress, "xz")]
+)
+def test_bomb_in_each_format_stops_once_its_ratio_is_checked(
+    compress: Callable[[bytes], bytes], kind: str
+) -> None:
+    scanner = Scanner(load_rules(), limits=Limits(ratio_grace_bytes=16 * MiB))
+    tally = scanner.scan_bytes(zeros_bomb(compress), "bomb")
+    assert [(i.kind, i.path) for i in tally.issues] == [("ratio-cap", f"bomb!<{kind}>")]
+    assert "ratio over 200:1" in tally.issues[0].detail
+    assert 15 * MiB <= tally.counters["decoded_bytes"] < 24 * MiB
+
+
+def test_zip_bomb_member_does_not_hide_the_next() -> None:
     key = make_key()
-    data = zip_of({"zeros.bin": bytes(80 * MiB), "z.env": f"K={key}\n".encode()})
-    code, report = run_json_tree(tmp_path, {"bomb.zip": data})
-    assert code == 1
-    assert [loc["members"] for loc in locations(report, fp(key))] == [["z.env"]]
-    assert cap_issues(report) == [("ratio-cap", "bomb.zip!zeros.bin")]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("zeros.bin", bytes(40 * MiB))
+        archive.writestr("z.env", f"K={key}\n".encode())
+    scanner = Scanner(load_rules(), limits=Limits(ratio_grace_bytes=16 * MiB))
+    tally = scanner.scan_bytes(buffer.getvalue(), "bomb.zip")
+    assert [(h.secret, h.members) for h in tally.hits] == [(key, ("z.env",))]
+    assert [(i.kind, i.path) for i in tally.issues] == [("ratio-cap", "bomb.zip!zeros.bin")]
+    assert tally.counters["decoded_bytes"] < 24 * MiB
 
 
 def test_normal_archive_bigger_than_the_old_cap_is_read_to_its_end(tmp_path: Path) -> None:

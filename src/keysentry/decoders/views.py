@@ -37,8 +37,10 @@ class Limits:
     max_compression_ratio: int = 200
     """A decompressing stream whose output passes this many times its input, once it has
     given ``ratio_grace_bytes``, is a bomb: it is stopped and reported. 0: no check."""
-    ratio_grace_bytes: int = 64 * 2**20
-    """Output a stream may give before its compression ratio is checked."""
+    ratio_grace_bytes: int = 256 * 2**20
+    """Output a stream may give before its compression ratio is checked: a bomb and a file
+    of zeros look the same, so a zero-filled file (a disk image) smaller than this is not
+    taken for a bomb, while a bomb costs this much work at most, not the whole budget."""
     max_encoded_run: int = 16 * 2**20
     """Longest base64/hex/UTF-16/escaped run decoded at once."""
     max_encoding_depth: int = 3
