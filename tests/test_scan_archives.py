@@ -279,3 +279,17 @@ def test_nested_zip_too_large_to_buffer_is_scanned_as_bytes_and_reported(tmp_pat
     assert code == 1  # a stored member's bytes are there to be seen
     assert [loc["members"] for loc in locations(report, fp(key))] == [["bundle.zip"]]
     assert cap_issues(report) == [("size-cap", "r.tar.gz!bundle.zip")]
+
+
+def test_a_bomb_cut_is_reported_once_not_as_damage_too() -> None:
+    key = make_key()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=9) as archive:
+        for name, content in (("disk.img", bytes(40 * MiB)), ("k.env", f"K={key}\n".encode())):
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            archive.addfile(info, io.BytesIO(content))
+    scanner = Scanner(load_rules(), limits=Limits(ratio_grace_bytes=16 * MiB))
+    tally = scanner.scan_bytes(buffer.getvalue(), "img.tar.gz")
+    assert [(i.kind, i.path) for i in tally.issues] == [("ratio-cap", "img.tar.gz!img.tar")]
+    assert tally.hits == []  # what follows a bomb in one stream is not reached, and said so

@@ -176,8 +176,15 @@ class Scanner:
         failed = False
         members = 0
         outer = frame.members[-1] if frame.members else frame.path
+        inside = len(tally.issues)  # where the issues met inside the last member begin
         for item in iter_members(kind, source, outer, self.limits, frame.budget):
             if isinstance(item, Issue):
+                if item.kind in ("ratio-cap", "size-cap"):
+                    # The last member's stream was cut: the "truncated" errors its own
+                    # readers met are that cut, not damage, and the cap says so already.
+                    tally.issues[inside:] = [
+                        i for i in tally.issues[inside:] if i.kind != "decode-error"
+                    ]
                 tally.issues.append(Issue(item.kind, _display(frame, item.path), item.detail))
                 failed = failed or item.kind == "decode-error"
                 continue
@@ -186,6 +193,7 @@ class Scanner:
                 tally.counters["archive_links"] += 1
                 continue
             members += 1
+            inside = len(tally.issues)
             self._scan_member(
                 item, frame.into(item.name, kind), tally, stream=kind in _SINGLE_STREAMS
             )
