@@ -4,13 +4,17 @@ location each, at the right line and column, found raw and through a decoder."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import secrets
+from pathlib import Path
 
 import pytest
 
+from keysentry import scanner as scanner_module
 from keysentry.rules import load_rules
 from keysentry.scanner import Scanner
+from scanhelpers import run_json
 
 RULES = load_rules()
 CHUNK, OVERLAP = 4096, 1024
@@ -58,3 +62,25 @@ def test_window_size_does_not_change_what_is_found() -> None:
         (h.secret, h.line, h.column) for h in whole
     ]
     assert len(whole) == 3
+
+
+@pytest.mark.parametrize("shift", [-40, 0, 1])
+def test_file_just_over_the_default_window_reports_a_boundary_key_once(
+    tmp_path: Path, shift: int
+) -> None:
+    line = b"lorem ipsum dolor sit amet;\n"
+    data = bytearray(line * (scanner_module.CHUNK // len(line) + 1000))
+    assert scanner_module.CHUNK < len(data) < 2 * scanner_module.CHUNK
+    pos = scanner_module.CHUNK - scanner_module.OVERLAP // 2 + shift
+    key = "sk-or-" + "v1-" + secrets.token_hex(32)
+    data[pos - 1 : pos + len(key) + 1] = b" " + key.encode() + b" "
+    root = tmp_path / "tree"
+    root.mkdir()
+    (root / "big.txt").write_bytes(bytes(data))
+    code, report = run_json(tmp_path, "scan", str(root))
+    assert code == 1
+    (finding,) = report["findings"]
+    assert finding["fingerprint"] == hashlib.sha256(key.encode()).hexdigest()
+    line_no = data.count(b"\n", 0, pos) + 1
+    column = pos - data.rfind(b"\n", 0, pos)
+    assert [(loc["line"], loc["column"]) for loc in finding["locations"]] == [(line_no, column)]
