@@ -502,3 +502,15 @@ class _Unseekable(io.RawIOBase):
 
     def flush(self) -> None:
         pass
+
+
+def test_zip_member_longer_than_its_recorded_size_is_cut_there() -> None:
+    data = bytearray(zip_bytes({"small.txt": b"A" * 3 * 2**20}))
+    # Record 100 bytes as the size in the local and central headers: a lie a reader that
+    # holds small members whole in memory must not believe past 100 bytes.
+    for signature, size_at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        pos = data.find(signature)
+        data[pos + size_at : pos + size_at + 4] = (100).to_bytes(4, "little")
+    items = members("zip", bytes(data))
+    assert items[0] == ("small.txt", b"A" * 100)
+    assert issues_of(items) == [("decode-error", "small.txt")]

@@ -153,6 +153,11 @@ def _zip_content(f: BinaryIO, entry: _Entry, guard: RatioGuard) -> Iterator[byte
     pieces = read_range(f, start, entry.compressed, piece)
     crc = produced = 0
     for data in _zip_decompress(entry, pieces, guard):
+        if entry.size is not None and produced + len(data) > entry.size:
+            # A reader may hold a member of a small recorded size whole in memory.
+            if entry.size > produced:
+                yield data[: entry.size - produced]
+            raise Corrupt(f"member data runs past its recorded size of {entry.size} bytes")
         crc = zlib.crc32(data, crc)
         produced += len(data)
         yield data
