@@ -57,14 +57,20 @@ class Config:
     allowlist: tuple[AllowEntry, ...] = ()
     include_placeholders: bool = False
     max_depth: int = 4
-    max_decoded_bytes: int = 256 * 2**20
+    # The archive caps; what each bounds, and why these values, is in decoders.views.Limits.
+    max_decoded_bytes: int = 4 * 2**30
     max_members: int = 10_000
-    max_member_bytes: int = 64 * 2**20
+    max_member_bytes: int = 2**30
+    max_buffered_bytes: int = 64 * 2**20
+    max_compression_ratio: int = 200
     baseline: Path | None = None
     validation: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
 
 
-_INT_KEYS = ("max_depth", "max_decoded_bytes", "max_members", "max_member_bytes")
+_INT_KEYS = (
+    "max_depth", "max_decoded_bytes", "max_members", "max_member_bytes", "max_buffered_bytes",
+    "max_compression_ratio",
+)  # fmt: skip
 _KEYS = {
     "rules", "exclude", "allow_markers", "allowlist", "include_placeholders", "baseline",
     "validation", *_INT_KEYS,

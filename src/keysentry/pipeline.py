@@ -79,6 +79,8 @@ def make_scanner(request: ScanRequest, scope: Scope | None = None) -> Scanner:
         max_decoded_bytes=config.max_decoded_bytes,
         max_members=config.max_members,
         max_member_bytes=config.max_member_bytes,
+        max_buffered_bytes=config.max_buffered_bytes,
+        max_compression_ratio=config.max_compression_ratio,
     )
     rules = request.rules if scope is None else scope.rules
     return Scanner(rules, limits=limits, markers=config.allow_markers)
@@ -139,26 +141,34 @@ def scan_paths(request: ScanRequest, stdin: BinaryIO | None = None) -> ScanResul
 def _scan_one(
     scanner: Scanner, item: FileInput, stdin: BinaryIO | None
 ) -> tuple[Tally | None, int, InputContext]:
+    """``bytes`` counts what was read from the input, once: never the scanner's own tally
+    of windows and decompressed members, which may re-read or expand it."""
     source = "stdin" if item.fs_path is None else "file"
     ctx = InputContext(item.path, source, item.git_status)
     try:
         if item.fs_path is None:
             if stdin is None:
                 raise OSError("standard input is not available")
-            tally: Tally | None = scanner.scan_file(stdin, item.path)
+            counted = _Counted(stdin)
+            tally: Tally | None = scanner.scan_file(counted, item.path)
+            size = counted.count
         else:
             with open(item.fs_path, "rb", buffering=0) as fh:
-                if os.fstat(fh.fileno()).st_size <= scanner.chunk_size:
+                size = os.fstat(fh.fileno()).st_size
+                if size <= scanner.chunk_size:
                     # The common case: the whole file in one read, one prefilter pass.
                     data = fh.readall()
-                    return scanner.scan_whole(data, item.path), len(data), ctx
-                tally = scanner.scan_file(fh, item.path)
+                    size = len(data)
+                    tally = scanner.scan_whole(data, item.path)
+                else:
+                    tally = scanner.scan_file(fh, item.path)
     except OSError as exc:
         tally = Tally()
         tally.issues.append(Issue("unreadable", item.path, exc.strerror or str(exc)))
         return tally, -1, ctx
-    assert tally is not None
-    return tally, tally.counters.pop("bytes", 0), ctx
+    if tally is not None:
+        tally.counters.pop("bytes", None)
+    return tally, size, ctx
 
 
 def _collect(
@@ -177,6 +187,27 @@ def _collect(
     collector.counters["files"] += files
     collector.counters["bytes"] += size
     bar.advance(objects=len(results), bytes=size)
+
+
+class _Counted:
+    """Standard input, counting the bytes read from it."""
+
+    __slots__ = ("_source", "count")
+
+    def __init__(self, source: BinaryIO) -> None:
+        self._source = source
+        self.count = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._source.read(size)
+        self.count += len(data)
+        return data
+
+    def seekable(self) -> bool:
+        return False
+
+    def seek(self, offset: int, whence: int = 0, /) -> int:
+        raise OSError("standard input cannot seek")
 
 
 T = TypeVar("T")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import BinaryIO, Protocol, cast
 
 from keysentry.decoders import TEXT_DECODERS, Limits, TextDecoder
-from keysentry.decoders.archives import Budget, Member, detect, iter_members
+from keysentry.decoders.archives import Budget, Link, Member, detect, iter_members
 from keysentry.engine import Candidate, Engine
 from keysentry.models import Issue, redact
 from keysentry.rules import Rule
@@ -135,9 +135,7 @@ class Scanner:
     # -- entry points -------------------------------------------------------
 
     def scan_bytes(self, data: bytes, path: str) -> Tally:
-        tally = Tally()
-        self._scan_content(io.BytesIO(data), self._root(path), tally)
-        return tally
+        return self.scan_file(io.BytesIO(data), path)
 
     def scan_whole(self, data: bytes, path: str) -> Tally | None:
         """Scan an input held whole in memory; None when it holds nothing at all.
@@ -154,15 +152,17 @@ class Scanner:
     def scan_file(self, fileobj: ByteSource, path: str) -> Tally:
         """Scan an open, seekable file without reading it into memory at once."""
         tally = Tally()
-        self._scan_content(fileobj, self._root(path), tally)
+        budget = Budget(self.limits)
+        self._scan_content(fileobj, _Frame(path, (), (), 0, budget), tally)
+        if budget.used:
+            tally.counters["decoded_bytes"] += budget.used
         return tally
-
-    def _root(self, path: str) -> _Frame:
-        return _Frame(path, (), (), 0, Budget(self.limits))
 
     # -- containers ---------------------------------------------------------
 
-    def _scan_content(self, fileobj: ByteSource, frame: _Frame, tally: Tally) -> None:
+    def _scan_content(
+        self, fileobj: ByteSource, frame: _Frame, tally: Tally, cap: int | None = None
+    ) -> None:
         head = fileobj.read(512)
         kind = detect(head)
         if kind is not None and frame.depth >= self.limits.max_depth:
@@ -176,7 +176,7 @@ class Scanner:
             )
             kind = None
         if kind is None:
-            self._scan_windows(_chunks(head, fileobj, self.chunk_size), frame, tally)
+            self._scan_windows(self._leaf_chunks(head, fileobj, frame, tally, cap), frame, tally)
             return
         tally.counters["archives"] += 1
         fileobj.seek(0) if fileobj.seekable() else None
@@ -184,12 +184,24 @@ class Scanner:
         failed = False
         members = 0
         outer = frame.members[-1] if frame.members else frame.path
+        inside = len(tally.issues)  # where the issues met inside the last member begin
         for item in iter_members(kind, source, outer, self.limits, frame.budget):
             if isinstance(item, Issue):
+                if item.kind in ("ratio-cap", "size-cap"):
+                    # The last member's stream was cut: the "truncated" errors its own
+                    # readers met are that cut, not damage, and the cap says so already.
+                    tally.issues[inside:] = [
+                        i for i in tally.issues[inside:] if i.kind != "decode-error"
+                    ]
                 tally.issues.append(Issue(item.kind, _display(frame, item.path), item.detail))
                 failed = failed or item.kind == "decode-error"
                 continue
+            if isinstance(item, Link):
+                # No content of its own: a hard link's is its target member's, scanned there.
+                tally.counters["archive_links"] += 1
+                continue
             members += 1
+            inside = len(tally.issues)
             self._scan_member(
                 item, frame.into(item.name, kind), tally, stream=kind in _SINGLE_STREAMS
             )
@@ -198,11 +210,16 @@ class Scanner:
             # What could not be unpacked (or only looked like an archive: a few magic
             # bytes are easily written by chance) is still scanned as bytes.
             fileobj.seek(0)
-            self._scan_windows(_chunks(b"", fileobj, self.chunk_size), frame, tally)
+            self._scan_windows(self._leaf_chunks(b"", fileobj, frame, tally, cap), frame, tally)
 
     def _scan_member(self, member: Member, frame: _Frame, tally: Tally, *, stream: bool) -> None:
+        # A member's content is scanned up to max_member_bytes, so that one huge member
+        # cannot hide the ones after it (the walk skips the rest). An archive member is not
+        # cut (its members are), nor a compressed stream's one member: it hides nothing.
+        cap = None if stream else self.limits.max_member_bytes
         chunks = member.chunks()
-        if member.size is not None and member.size <= self.chunk_size:
+        whole = self.chunk_size if cap is None else min(self.chunk_size, cap)
+        if member.size is not None and member.size <= whole:
             # Most members are small and hold nothing: one buffer, one prefilter pass,
             # none of the stream machinery below.
             data = b"".join(chunks)
@@ -219,23 +236,52 @@ class Scanner:
             frame = replace(frame, members=frame.members[:-1])
         if kind == "zip":
             # zip needs random access: buffer the member when it is small enough.
-            data = reader.read(self.limits.max_member_bytes + 1)
-            if len(data) > self.limits.max_member_bytes:
+            data = reader.read(self.limits.max_buffered_bytes + 1)
+            if len(data) > self.limits.max_buffered_bytes:
                 tally.issues.append(
                     Issue(
                         "size-cap",
                         _display(frame),
                         "nested zip larger than "
-                        f"{self.limits.max_member_bytes} bytes: scanned as raw bytes",
+                        f"{self.limits.max_buffered_bytes} bytes: scanned as raw bytes",
                     )
                 )
-                self._scan_windows(_chain_chunks(data, reader, self.chunk_size), frame, tally)
+                chunks = self._leaf_chunks(b"", _Rewound(data, reader), frame, tally, cap)
+                self._scan_windows(chunks, frame, tally)
                 return
             self._scan_content(io.BytesIO(data), frame, tally)
             return
-        self._scan_content(reader, frame, tally)
+        self._scan_content(reader, frame, tally, cap)
 
     # -- raw windows and text decoders ---------------------------------------
+
+    def _leaf_chunks(
+        self, head: bytes, fileobj: ByteSource, frame: _Frame, tally: Tally, cap: int | None
+    ) -> Iterator[bytes]:
+        """Content in windows, up to ``cap`` bytes: read no further, so that what the walk
+        skips after it is never decompressed for nothing."""
+        if cap is None:
+            yield from _chunks(head, fileobj, self.chunk_size)
+            return
+        left = cap
+        while True:
+            # One byte past the cap says whether anything follows it.
+            want = min(self.chunk_size, left + 1) - len(head)
+            block = head + fileobj.read(want) if want > 0 else head
+            head = b""
+            if len(block) > left:
+                if left:
+                    yield block[:left]
+                detail = (
+                    f"member larger than max_member_bytes ({cap}): its first {cap} bytes "
+                    "were scanned and the rest skipped; the members after it were read"
+                )
+                tally.issues.append(Issue("size-cap", _display(frame), detail))
+                return
+            if not block:
+                return
+            left -= len(block)
+            yield block
 
     def _scan_windows(self, chunks: Iterator[bytes], frame: _Frame, tally: Tally) -> None:
         tail = b""
@@ -449,12 +495,6 @@ def _chunks(head: bytes, fileobj: ByteSource, size: int) -> Iterator[bytes]:
         yield block
 
 
-def _chain_chunks(first: bytes, stream: ByteSource, size: int) -> Iterator[bytes]:
-    for start in range(0, len(first), size):
-        yield first[start : start + size]
-    yield from _chunks(b"", stream, size)
-
-
 class _IterReader(io.RawIOBase):
     """A read-only, non-seekable file over an iterator of chunks (with peek)."""
 
@@ -492,5 +532,7 @@ class _Rewound(_IterReader):
     """A non-seekable stream with its already-read head put back in front."""
 
     def __init__(self, head: bytes, rest: ByteSource) -> None:
-        super().__init__(iter(lambda: rest.read(CHUNK), b""))
+        # Small reads: what is read ahead of the archive reader is decompressed (and
+        # charged to the budget) whether or not the walk ever needs it.
+        super().__init__(iter(lambda: rest.read(2**20), b""))
         self._buffer = head
