@@ -16,6 +16,7 @@ from typing import BinaryIO, Protocol, cast
 
 from keysentry.decoders import TEXT_DECODERS, Limits, TextDecoder
 from keysentry.decoders.archives import Budget, Member, detect, iter_members
+from keysentry.decoders.zip_eocd import EOCD_MAGIC, zip_by_tail
 from keysentry.engine import Candidate, Engine
 from keysentry.models import Issue, redact
 from keysentry.rules import Rule
@@ -118,7 +119,10 @@ class Scanner:
         self.chunk_size = chunk_size
         self.overlap = overlap
         triggers = [t for d in TEXT_DECODERS for t in d.triggers]
-        self.engine = Engine(rules, triggers)
+        # A zip behind a prefix (zipapp, self-extractor, polyglot) is found by its end
+        # record in the same literal pass: a file without one pays nothing for it.
+        self.engine = Engine(rules, [*triggers, EOCD_MAGIC])
+        self._eocd = self.engine.needle_index[EOCD_MAGIC]
         self._decoders: dict[int, list[TextDecoder]] = {}
         for decoder in TEXT_DECODERS:
             for trigger in decoder.triggers:
@@ -168,7 +172,9 @@ class Scanner:
             )
             kind = None
         if kind is None:
-            self._scan_windows(_chunks(head, fileobj, self.chunk_size), frame, tally)
+            tail_zip = self._scan_windows(_chunks(head, fileobj, self.chunk_size), frame, tally)
+            if tail_zip and frame.depth < self.limits.max_depth and fileobj.seekable():
+                self._scan_tail_zip(cast(BinaryIO, fileobj), frame, tally)
             return
         tally.counters["archives"] += 1
         fileobj.seek(0) if fileobj.seekable() else None
@@ -192,6 +198,21 @@ class Scanner:
             fileobj.seek(0)
             self._scan_windows(_chunks(b"", fileobj, self.chunk_size), frame, tally)
 
+    def _scan_tail_zip(self, fileobj: BinaryIO, frame: _Frame, tally: Tally) -> None:
+        """The members of a zip that follows a prefix; the prefix was scanned as bytes."""
+        if not zip_by_tail(fileobj):
+            return
+        tally.counters["archives"] += 1
+        outer = frame.members[-1] if frame.members else frame.path
+        members = 0
+        for item in iter_members("zip", fileobj, outer, self.limits, frame.budget):
+            if isinstance(item, Issue):
+                tally.issues.append(Issue(item.kind, _display(frame, item.path), item.detail))
+                continue
+            members += 1
+            self._scan_member(item, frame.into(item.name, "zip"), tally, stream=False)
+        tally.counters["members"] += members
+
     def _scan_member(self, member: Member, frame: _Frame, tally: Tally, *, stream: bool) -> None:
         chunks = member.chunks()
         if member.size is not None and member.size <= self.chunk_size:
@@ -200,6 +221,10 @@ class Scanner:
             data = b"".join(chunks)
             if self._holds_nothing(data):
                 tally.counters["bytes"] += len(data)
+                return
+            if detect(data[:512]) is None:
+                # Seekable, so that a zip behind a prefix can be read by its tail.
+                self._scan_content(io.BytesIO(data), frame, tally)
                 return
             chunks = iter((data,))
         reader = _IterReader(chunks)
@@ -229,7 +254,9 @@ class Scanner:
 
     # -- raw windows and text decoders ---------------------------------------
 
-    def _scan_windows(self, chunks: Iterator[bytes], frame: _Frame, tally: Tally) -> None:
+    def _scan_windows(self, chunks: Iterator[bytes], frame: _Frame, tally: Tally) -> bool:
+        """Scan the windows; True when one held a zip end-of-central-directory record."""
+        eocd = False
         tail = b""
         line_base = col_base = 0
         accept_lo = 0
@@ -241,7 +268,7 @@ class Scanner:
             tally.counters["bytes"] += len(chunk)
             accept_hi = len(data) if last else max(len(data) - self.overlap // 2, accept_lo)
             window = _Window(data, line_base, col_base, accept_lo, accept_hi)
-            self._scan_window(window, frame, tally, final=last)
+            eocd = self._scan_window(window, frame, tally, final=last) or eocd
             if last:
                 break
             keep = min(self.overlap, len(data))
@@ -252,16 +279,18 @@ class Scanner:
             tail = data[len(data) - keep :]
             accept_lo = accept_hi - (len(data) - keep)
             chunk = following
+        return eocd
 
-    def _scan_window(self, window: _Window, frame: _Frame, tally: Tally, *, final: bool) -> None:
+    def _scan_window(self, window: _Window, frame: _Frame, tally: Tally, *, final: bool) -> bool:
         data = window.data
         hits = self.engine.hits(data)
         if not hits:
-            return
+            return False
         for cand in self.engine.match(data, hits, final=final):
             if window.accept_lo <= cand.start < window.accept_hi:
                 self._record(tally, frame, window, cand.start, data, cand, ())
         self._decode(data, hits, window, frame, tally, lambda o: o, (), 0)
+        return any(needle == self._eocd for needle, _ in hits)
 
     def _decode(
         self,
