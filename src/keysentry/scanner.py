@@ -327,8 +327,18 @@ class Scanner:
                     continue
                 chain = (*steps, view.step)
                 for cand in self.engine.match(view.data, sub_hits):
+                    if view.verbatim(cand.start, cand.end):
+                        continue  # a plain copy of the parent: its own scan saw it
+                    excerpt = view.excerpt(cand.start, cand.end) if view.excerpt else None
                     self._record(
-                        tally, frame, window, view_origin(cand.start), view.data, cand, chain
+                        tally,
+                        frame,
+                        window,
+                        view_origin(cand.start),
+                        view.data,
+                        cand,
+                        chain,
+                        excerpt,
                     )
                 self._decode(
                     view.data, sub_hits, window, frame, tally, view_origin, chain, level + 1
@@ -343,6 +353,7 @@ class Scanner:
         view: bytes,
         cand: Candidate,
         steps: tuple[str, ...],
+        excerpt: str | None = None,
     ) -> None:
         line, column = window.line_col(raw_offset)
         tally.hits.append(
@@ -354,7 +365,7 @@ class Scanner:
                 column=column,
                 members=frame.members,
                 decoders=(*frame.chain, *steps),
-                snippet=self._snippet(view, cand.start, cand.end),
+                snippet=excerpt or self._snippet(view, cand.start, cand.end),
                 allowed_by=self._marker(window.data, raw_offset),
             )
         )
