@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from keysentry.decoders.concat import CONCAT
 from keysentry.decoders.encoded import HEX, base64_decoder
+from keysentry.decoders.entities import ENTITIES
 from keysentry.decoders.text import ESCAPE, PERCENT, UTF16
 from keysentry.decoders.views import Derived, Limits, OffsetMap, TextDecoder
 
@@ -16,7 +17,7 @@ from keysentry.decoders.views import Derived, Limits, OffsetMap, TextDecoder
 def text_decoders(max_encoding_depth: int = Limits().max_encoding_depth) -> tuple[TextDecoder, ...]:
     """Every text decoder, with base64 triggers for ``max_encoding_depth`` nested
     encodings (each level triples base64's needles: 6, 24, 78)."""
-    return (base64_decoder(max_encoding_depth), HEX, UTF16, ESCAPE, PERCENT, CONCAT)
+    return (base64_decoder(max_encoding_depth), HEX, UTF16, ESCAPE, PERCENT, CONCAT, ENTITIES)
 
 
 TEXT_DECODERS: tuple[TextDecoder, ...] = text_decoders()
