@@ -10,6 +10,7 @@ from __future__ import annotations
 from keysentry.decoders.concat import CONCAT
 from keysentry.decoders.encoded import HEX, base64_decoder
 from keysentry.decoders.entities import ENTITIES
+from keysentry.decoders.hexdump import HEXDUMP
 from keysentry.decoders.text import ESCAPE, PERCENT, UTF16
 from keysentry.decoders.views import Derived, Limits, OffsetMap, TextDecoder
 from keysentry.decoders.wrapped import wrapped_decoder
@@ -20,7 +21,7 @@ def text_decoders(max_encoding_depth: int = Limits().max_encoding_depth) -> tupl
     encodings (each level triples base64's needles: 6, 24, 78)."""
     base64 = base64_decoder(max_encoding_depth)
     wrapped = wrapped_decoder(max_encoding_depth)
-    return (base64, HEX, UTF16, ESCAPE, PERCENT, CONCAT, ENTITIES, wrapped)
+    return (base64, HEX, UTF16, ESCAPE, PERCENT, CONCAT, ENTITIES, wrapped, HEXDUMP)
 
 
 TEXT_DECODERS: tuple[TextDecoder, ...] = text_decoders()
