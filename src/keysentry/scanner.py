@@ -16,6 +16,7 @@ from typing import BinaryIO, Protocol, cast
 
 from keysentry.decoders import TEXT_DECODERS, Limits, TextDecoder
 from keysentry.decoders.archives import Budget, Member, detect, iter_members
+from keysentry.decoders.pdf import is_pdf
 from keysentry.decoders.zip_eocd import EOCD_MAGIC, zip_by_tail
 from keysentry.engine import Candidate, Engine
 from keysentry.models import Issue, redact
@@ -145,7 +146,8 @@ class Scanner:
 
     def _holds_nothing(self, data: bytes) -> bool:
         """Not a container and no needle at all: nothing any rule or decoder could use."""
-        return detect(data[:512]) is None and not self.engine.hits(data)
+        head = data[:512]
+        return detect(head) is None and not is_pdf(head) and not self.engine.hits(data)
 
     def scan_file(self, fileobj: ByteSource, path: str) -> Tally:
         """Scan an open, seekable file without reading it into memory at once."""
@@ -173,8 +175,12 @@ class Scanner:
             kind = None
         if kind is None:
             tail_zip = self._scan_windows(_chunks(head, fileobj, self.chunk_size), frame, tally)
-            if tail_zip and frame.depth < self.limits.max_depth and fileobj.seekable():
-                self._scan_tail_zip(cast(BinaryIO, fileobj), frame, tally)
+            if frame.depth < self.limits.max_depth and fileobj.seekable():
+                # A PDF's raw bytes were scanned above; its pages and streams add decoded views.
+                if is_pdf(head):
+                    self._scan_inner("pdf", cast(BinaryIO, fileobj), frame, tally)
+                elif tail_zip and zip_by_tail(cast(BinaryIO, fileobj)):
+                    self._scan_inner("zip", cast(BinaryIO, fileobj), frame, tally)
             return
         tally.counters["archives"] += 1
         fileobj.seek(0) if fileobj.seekable() else None
@@ -198,19 +204,18 @@ class Scanner:
             fileobj.seek(0)
             self._scan_windows(_chunks(b"", fileobj, self.chunk_size), frame, tally)
 
-    def _scan_tail_zip(self, fileobj: BinaryIO, frame: _Frame, tally: Tally) -> None:
-        """The members of a zip that follows a prefix; the prefix was scanned as bytes."""
-        if not zip_by_tail(fileobj):
-            return
+    def _scan_inner(self, kind: str, fileobj: BinaryIO, frame: _Frame, tally: Tally) -> None:
+        """The members of a container whose outer bytes were scanned as they are: a zip
+        behind a prefix, a PDF's pages and streams."""
         tally.counters["archives"] += 1
         outer = frame.members[-1] if frame.members else frame.path
         members = 0
-        for item in iter_members("zip", fileobj, outer, self.limits, frame.budget):
+        for item in iter_members(kind, fileobj, outer, self.limits, frame.budget):
             if isinstance(item, Issue):
                 tally.issues.append(Issue(item.kind, _display(frame, item.path), item.detail))
                 continue
             members += 1
-            self._scan_member(item, frame.into(item.name, "zip"), tally, stream=False)
+            self._scan_member(item, frame.into(item.name, kind), tally, stream=False)
         tally.counters["members"] += members
 
     def _scan_member(self, member: Member, frame: _Frame, tally: Tally, *, stream: bool) -> None:

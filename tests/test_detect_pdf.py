@@ -1,0 +1,86 @@
+"""PDF pages and streams through `scan` and `history` (PDFs written by hand at run time)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import pytest
+
+from conftest import PREFIX, make_key
+from formhelpers import found_in_both, nothing_in_both
+from gitrepo_helpers import locations, run
+from pdfbuild import build, glyph_codes, glyph_content, text_content
+
+
+def _runbook(key: str) -> list[str]:
+    return ["Runbook: rotating the gateway key", f"export OPENROUTER_API_KEY={key}", "Done."]
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        ("FlateDecode",),
+        ("ASCIIHexDecode",),
+        ("ASCII85Decode",),
+        ("ASCII85Decode", "FlateDecode"),
+        ("ASCIIHexDecode", "FlateDecode"),
+    ],
+    ids=lambda f: "+".join(f),
+)
+def test_key_on_a_page_under_filters(tmp_path: Path, filters: tuple[str, ...]) -> None:
+    key = make_key()
+    pdf = build([text_content(["Intro"]), text_content(_runbook(key))], filters=filters)
+    found = found_in_both(tmp_path, "runbook.pdf", pdf, key)
+    # Hex is also read as hex in the raw bytes, where it is one more location.
+    (loc,) = [loc for loc in found if loc["members"]]
+    assert loc["display_path"] == "runbook.pdf!page 2"
+    assert (loc["line"], loc["column"], loc["decoders"]) == (2, 27, ["pdf"])
+
+
+def test_kerned_text_is_joined(tmp_path: Path, key: str) -> None:
+    pdf = build([text_content(_runbook(key), kerned=True)])
+    assert key.encode() not in __import__("zlib").decompress(
+        pdf.split(b"stream\n")[1].split(b"\nendstream")[0]
+    )
+    (loc,) = found_in_both(tmp_path, "deck.pdf", pdf, key)
+    assert loc["display_path"] == "deck.pdf!page 1"
+
+
+def test_glyph_ids_through_a_to_unicode_map(tmp_path: Path, key: str) -> None:
+    lines = _runbook(key)
+    codes = glyph_codes("Slide 1" + "".join(lines))
+    pdf = build([glyph_content(["Slide 1"], codes), glyph_content(lines, codes)], glyphs=codes)
+    (loc,) = found_in_both(tmp_path, "slides.pdf", pdf, key)
+    assert loc["display_path"] == "slides.pdf!page 2"
+
+
+def test_key_in_an_object_stream(tmp_path: Path, key: str) -> None:
+    link = f"<< /Type /Annot /Subtype /Link /A << /S /URI /URI (https://x.test/?k={key}) >> >>"
+    pdf = build([text_content(["See the link."])], packed=[b"<< /Producer (x) >>", link.encode()])
+    (loc,) = found_in_both(tmp_path, "export.pdf", pdf, key)
+    assert loc["display_path"].startswith("export.pdf!object ")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        lambda: secrets.token_hex(32)[:63],
+        lambda: secrets.token_hex(33)[:65],
+        lambda: secrets.token_hex(32).upper(),
+    ],
+    ids=["63", "65", "upper"],
+)
+def test_near_misses(tmp_path: Path, body) -> None:  # type: ignore[no-untyped-def]
+    lines = [f"OPENROUTER_API_KEY={PREFIX}{body()}"]
+    codes = glyph_codes("".join(lines))
+    nothing_in_both(tmp_path, "a.pdf", build([text_content(lines, kerned=True)]))
+    nothing_in_both(tmp_path / "g", "g.pdf", build([glyph_content(lines, codes)], glyphs=codes))
+
+
+def test_damaged_pdf_is_reported_not_fatal(tmp_path: Path, key: str) -> None:
+    pdf = build([text_content(_runbook(key))], filters=())
+    broken = pdf[: pdf.index(b"endstream") + 20]  # no cross-reference table, no trailer
+    (tmp_path / "broken.pdf").write_bytes(broken)
+    code, report = run(tmp_path, "scan", str(tmp_path / "broken.pdf"))
+    assert code == 1 and locations(report, key)  # the raw bytes are still scanned
