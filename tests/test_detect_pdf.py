@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import secrets
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,9 @@ import pytest
 from conftest import PREFIX, make_key
 from formhelpers import found_in_both, nothing_in_both
 from gitrepo_helpers import locations, run
+from keysentry.decoders import Limits
+from keysentry.rules import load_rules
+from keysentry.scanner import Scanner
 from pdfbuild import build, glyph_codes, glyph_content, text_content
 
 
@@ -84,3 +89,16 @@ def test_damaged_pdf_is_reported_not_fatal(tmp_path: Path, key: str) -> None:
     (tmp_path / "broken.pdf").write_bytes(broken)
     code, report = run(tmp_path, "scan", str(tmp_path / "broken.pdf"))
     assert code == 1 and locations(report, key)  # the raw bytes are still scanned
+
+
+def test_pdf_in_a_zip_and_past_the_depth_cap(key: str) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr("docs/runbook.pdf", build([text_content(_runbook(key))]))
+    tally = Scanner(load_rules()).scan_bytes(buf.getvalue(), "docs.zip")
+    assert [(h.members, h.decoders) for h in tally.hits] == [
+        (("docs/runbook.pdf", "page 1"), ("zip", "pdf"))
+    ]
+    capped = Scanner(load_rules(), limits=Limits(max_depth=1)).scan_bytes(buf.getvalue(), "d.zip")
+    assert not capped.hits
+    assert [(i.kind, i.path) for i in capped.issues] == [("depth-cap", "d.zip!docs/runbook.pdf")]

@@ -181,6 +181,12 @@ class Scanner:
                     self._scan_inner("pdf", cast(BinaryIO, fileobj), frame, tally)
                 elif tail_zip and zip_by_tail(cast(BinaryIO, fileobj)):
                     self._scan_inner("zip", cast(BinaryIO, fileobj), frame, tally)
+            elif is_pdf(head):
+                deep = fileobj.seekable()
+                cap, why = ("depth-cap", "nested too deep") if deep else ("size-cap", "too large")
+                tally.issues.append(
+                    Issue(cap, _display(frame), f"PDF {why}: scanned as raw bytes only")
+                )
             return
         tally.counters["archives"] += 1
         fileobj.seek(0) if fileobj.seekable() else None
