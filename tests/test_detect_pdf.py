@@ -102,3 +102,21 @@ def test_pdf_in_a_zip_and_past_the_depth_cap(key: str) -> None:
     capped = Scanner(load_rules(), limits=Limits(max_depth=1)).scan_bytes(buf.getvalue(), "d.zip")
     assert not capped.hits
     assert [(i.kind, i.path) for i in capped.issues] == [("depth-cap", "d.zip!docs/runbook.pdf")]
+
+
+def test_encrypted_pdfs(tmp_path: Path, key: str) -> None:
+    import pypdf
+
+    plain = pypdf.PdfReader(io.BytesIO(build([text_content(_runbook(key))])))
+    for name, user in (("locked.pdf", "secret"), ("owner-only.pdf", "")):
+        writer = pypdf.PdfWriter(clone_from=plain)
+        writer.encrypt(user_password=user, owner_password="owner", algorithm="RC4-128")
+        writer.write(tmp_path / name)
+    code, report = run(tmp_path, "scan", str(tmp_path))
+    assert code == 1
+    # An empty user password opens the file (only editing is restricted); a real one does not.
+    assert [loc["display_path"] for loc in locations(report, key)] == [
+        str(tmp_path / "owner-only.pdf!page 1")
+    ]
+    issues = [(i["kind"], Path(i["path"]).name) for i in report["stats"]["issues"]]
+    assert issues == [("encrypted", "locked.pdf")]
