@@ -17,6 +17,8 @@ from typing import BinaryIO, Protocol, cast
 
 from keysentry.decoders import TEXT_DECODERS, Limits, TextDecoder
 from keysentry.decoders.archives import Budget, Link, Member, detect, iter_members
+from keysentry.decoders.pdf import is_pdf
+from keysentry.decoders.zip_eocd import EOCD_MAGIC, zip_by_tail
 from keysentry.engine import Candidate, Engine
 from keysentry.models import Issue, redact
 from keysentry.rules import Rule
@@ -126,7 +128,10 @@ class Scanner:
         self.chunk_size = chunk_size
         self.overlap = overlap
         triggers = [t for d in TEXT_DECODERS for t in d.triggers]
-        self.engine = Engine(rules, triggers)
+        # A zip behind a prefix (zipapp, self-extractor, polyglot) is found by its end
+        # record in the same literal pass: a file without one pays nothing for it.
+        self.engine = Engine(rules, [*triggers, EOCD_MAGIC])
+        self._eocd = self.engine.needle_index[EOCD_MAGIC]
         self._decoders: dict[int, list[TextDecoder]] = {}
         for decoder in TEXT_DECODERS:
             for trigger in decoder.triggers:
@@ -147,7 +152,8 @@ class Scanner:
 
     def _holds_nothing(self, data: bytes) -> bool:
         """Not a container and no needle at all: nothing any rule or decoder could use."""
-        return detect(data[:512]) is None and not self.engine.hits(data)
+        head = data[:512]
+        return detect(head) is None and not is_pdf(head) and not self.engine.hits(data)
 
     def scan_file(self, fileobj: ByteSource, path: str) -> Tally:
         """Scan an open, seekable file without reading it into memory at once."""
@@ -176,11 +182,42 @@ class Scanner:
             )
             kind = None
         if kind is None:
-            self._scan_windows(self._leaf_chunks(head, fileobj, frame, tally, cap), frame, tally)
+            tail_zip = self._scan_windows(
+                self._leaf_chunks(head, fileobj, frame, tally, cap), frame, tally
+            )
+            if frame.depth < self.limits.max_depth and fileobj.seekable():
+                # A PDF's raw bytes were scanned above; its pages and streams add decoded views.
+                if is_pdf(head):
+                    self._scan_inner("pdf", cast(BinaryIO, fileobj), frame, tally)
+                elif tail_zip and zip_by_tail(cast(BinaryIO, fileobj)):
+                    self._scan_inner("zip", cast(BinaryIO, fileobj), frame, tally)
+            elif is_pdf(head):
+                deep = fileobj.seekable()
+                hit, why = ("depth-cap", "nested too deep") if deep else ("size-cap", "too large")
+                tally.issues.append(
+                    Issue(hit, _display(frame), f"PDF {why}: scanned as raw bytes only")
+                )
             return
         tally.counters["archives"] += 1
         fileobj.seek(0) if fileobj.seekable() else None
         source = cast(BinaryIO, fileobj if fileobj.seekable() else _Rewound(head, fileobj))
+        members, failed = self._walk_members(kind, source, frame, tally)
+        if (failed or not members) and fileobj.seekable():
+            # What could not be unpacked (or only looked like an archive: a few magic
+            # bytes are easily written by chance) is still scanned as bytes.
+            fileobj.seek(0)
+            self._scan_windows(self._leaf_chunks(b"", fileobj, frame, tally, cap), frame, tally)
+
+    def _scan_inner(self, kind: str, fileobj: BinaryIO, frame: _Frame, tally: Tally) -> None:
+        """The members of a container whose outer bytes were scanned as they are: a zip
+        behind a prefix, a PDF's pages and streams."""
+        tally.counters["archives"] += 1
+        self._walk_members(kind, fileobj, frame, tally)
+
+    def _walk_members(
+        self, kind: str, source: BinaryIO, frame: _Frame, tally: Tally
+    ) -> tuple[int, bool]:
+        """Scan every member; how many there were, and whether the walk met damage."""
         failed = False
         members = 0
         outer = frame.members[-1] if frame.members else frame.path
@@ -206,11 +243,7 @@ class Scanner:
                 item, frame.into(item.name, kind), tally, stream=kind in _SINGLE_STREAMS
             )
         tally.counters["members"] += members
-        if (failed or not members) and fileobj.seekable():
-            # What could not be unpacked (or only looked like an archive: a few magic
-            # bytes are easily written by chance) is still scanned as bytes.
-            fileobj.seek(0)
-            self._scan_windows(self._leaf_chunks(b"", fileobj, frame, tally, cap), frame, tally)
+        return members, failed
 
     def _scan_member(self, member: Member, frame: _Frame, tally: Tally, *, stream: bool) -> None:
         # A member's content is scanned up to max_member_bytes, so that one huge member
@@ -225,6 +258,10 @@ class Scanner:
             data = b"".join(chunks)
             if self._holds_nothing(data):
                 tally.counters["bytes"] += len(data)
+                return
+            if detect(data[:512]) is None:
+                # Seekable, so that a zip behind a prefix can be read by its tail.
+                self._scan_content(io.BytesIO(data), frame, tally)
                 return
             chunks = iter((data,))
         reader = _IterReader(chunks)
@@ -283,7 +320,9 @@ class Scanner:
             left -= len(block)
             yield block
 
-    def _scan_windows(self, chunks: Iterator[bytes], frame: _Frame, tally: Tally) -> None:
+    def _scan_windows(self, chunks: Iterator[bytes], frame: _Frame, tally: Tally) -> bool:
+        """Scan the windows; True when one held a zip end-of-central-directory record."""
+        eocd = False
         tail = b""
         line_base = col_base = 0
         accept_lo = 0
@@ -295,7 +334,7 @@ class Scanner:
             tally.counters["bytes"] += len(chunk)
             accept_hi = len(data) if last else max(len(data) - self.overlap // 2, accept_lo)
             window = _Window(data, line_base, col_base, accept_lo, accept_hi)
-            self._scan_window(window, frame, tally, final=last)
+            eocd = self._scan_window(window, frame, tally, final=last) or eocd
             if last:
                 break
             keep = min(self.overlap, len(data))
@@ -306,16 +345,18 @@ class Scanner:
             tail = data[len(data) - keep :]
             accept_lo = accept_hi - (len(data) - keep)
             chunk = following
+        return eocd
 
-    def _scan_window(self, window: _Window, frame: _Frame, tally: Tally, *, final: bool) -> None:
+    def _scan_window(self, window: _Window, frame: _Frame, tally: Tally, *, final: bool) -> bool:
         data = window.data
         hits = self.engine.hits(data)
         if not hits:
-            return
+            return False
         for cand in self.engine.match(data, hits, final=final):
             if window.accept_lo <= cand.start < window.accept_hi:
                 self._record(tally, frame, window, cand.start, data, cand, ())
         self._decode(data, hits, window, frame, tally, lambda o: o, (), 0)
+        return any(needle == self._eocd for needle, _ in hits)
 
     def _decode(
         self,
@@ -352,8 +393,18 @@ class Scanner:
                     continue
                 chain = (*steps, view.step)
                 for cand in self.engine.match(view.data, sub_hits):
+                    if view.verbatim(cand.start, cand.end):
+                        continue  # a plain copy of the parent: its own scan saw it
+                    excerpt = view.excerpt(cand.start, cand.end) if view.excerpt else None
                     self._record(
-                        tally, frame, window, view_origin(cand.start), view.data, cand, chain
+                        tally,
+                        frame,
+                        window,
+                        view_origin(cand.start),
+                        view.data,
+                        cand,
+                        chain,
+                        excerpt,
                     )
                 self._decode(
                     view.data, sub_hits, window, frame, tally, view_origin, chain, level + 1
@@ -368,6 +419,7 @@ class Scanner:
         view: bytes,
         cand: Candidate,
         steps: tuple[str, ...],
+        excerpt: str | None = None,
     ) -> None:
         line, column = window.line_col(raw_offset)
         tally.hits.append(
@@ -379,7 +431,7 @@ class Scanner:
                 column=column,
                 members=frame.members,
                 decoders=(*frame.chain, *steps),
-                snippet=self._snippet(view, cand.start, cand.end),
+                snippet=excerpt or self._snippet(view, cand.start, cand.end),
                 allowed_by=self._marker(window.data, raw_offset),
             )
         )

@@ -76,6 +76,10 @@ def _walker(
         from keysentry.decoders.tar_members import tar_members
 
         return lambda: tar_members(source, limits, session)
+    if kind == "pdf" and not isinstance(source, bytes):
+        from keysentry.decoders.pdf import pdf_members
+
+        return lambda: pdf_members(source, limits, session)
     if kind in ("gzip", "bzip2", "xz"):
         from keysentry.decoders.streams import stream_member
 

@@ -209,6 +209,9 @@ class Derived:
     origin: Callable[[int], int] = field(repr=False)
     """Offset in ``data`` -> offset in the parent (base64: the start of the 4-character
     group; hex: the pair; UTF-16: the code unit; escapes: the escape sequence itself)."""
+    excerpt: Callable[[int, int], str] | None = field(default=None, repr=False, compare=False)
+    """The redacted snippet of a key at ``data[start:end]`` when the decoded line would not
+    show where it came from (a key joined from pieces); None: the decoded line."""
 
     def parent_span(self, start: int, end: int) -> tuple[int, int]:
         """The parent bytes that ``data[start:end]`` was decoded from."""
