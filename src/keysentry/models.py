@@ -64,7 +64,7 @@ class Location:
     decoders: tuple[str, ...] = ()
     """Decoding chain that revealed the key, outermost first: ``("gzip", "base64")``."""
     source: str = "file"
-    """What kind of thing was read: file, stdin, blob, staged, commit-message, tag-message."""
+    """What kind of thing was read: file, stdin, blob, staged, commit-message, tag-message, note."""
     git_status: GitStatus | None = None
     """For working-tree files inside a git repository."""
     blob: str | None = None

@@ -36,6 +36,8 @@ from keysentry.untrusted import unescape_bytes
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 MESSAGE_SOURCES = ("commit-message", "tag-message")
+NOT_FILES = (*MESSAGE_SOURCES, "note")
+"""Sources that are git objects, not files in the tree: no file path to point at."""
 
 _LEVEL: dict[Severity, str] = {
     "critical": "error",
@@ -237,6 +239,8 @@ def _path(loc: Location) -> str:
         kind = "tag" if loc.source == "tag-message" else "commit"
         ident = loc.blob or (loc.commit.id if loc.commit is not None else "") or "unknown"
         return f".git/{kind}/{ident}"
+    if loc.source == "note":
+        return f".git/note/{loc.blob or 'unknown'}"
     return loc.path
 
 
@@ -260,6 +264,8 @@ def _where(loc: Location) -> str:
         what = "tag" if loc.source == "tag-message" else "commit"
         ident = loc.blob or (loc.commit.id if loc.commit is not None else "?")
         bits.append(f"in the message of {what} {ident[:12]}, line {loc.line}, column {loc.column}")
+    if loc.source == "note":
+        bits.append(f"in the git note {loc.path}, line {loc.line}, column {loc.column}")
     if loc.members:
         bits.append(
             f"in archive member {'!'.join(loc.members)}, line {loc.line}, column {loc.column}"
@@ -282,6 +288,6 @@ def _where(loc: Location) -> str:
 def _identity(f: Finding, loc: Location) -> str:
     """Stable across runs: rule, key and place, but neither line nor column."""
     parts = [f.rule_id, f.fingerprint, loc.display_path]
-    if loc.source in MESSAGE_SOURCES:
+    if loc.source in NOT_FILES:
         parts.append(_path(loc))
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()
