@@ -419,3 +419,25 @@ def test_range_detection_is_pure_of_process_env(history) -> None:
         )
     with pytest.raises(UsageError, match="no commit range"):
         choose_ranges({}, history.path, None, None)
+
+
+@pytest.mark.parametrize("event", ["schedule", "workflow_dispatch", "repository_dispatch"])
+def test_github_event_without_a_payload_file_falls_back(
+    history, monkeypatch, capsys, event: str
+) -> None:
+    # The runner always writes an event file, but a job that runs `ci` in a container or
+    # a test harness may not pass it on: an event that has no range needs no payload.
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_EVENT_NAME", event)
+    code, _, err = ci(capsys)
+    assert code == ExitCode.USAGE and f"{event!r} has no commit range" in err
+    code, report, err = ci(capsys, "--full-fallback")
+    assert code == ExitCode.FINDINGS, err
+    assert "auditing the whole history, as --full-fallback asks" in chosen(report)
+
+
+def test_github_push_without_a_payload_file_is_an_error(history, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "push")
+    code, _, err = ci(capsys, "--full-fallback")  # a push has a range: never a silent audit
+    assert code == ExitCode.USAGE and "GITHUB_EVENT_PATH is not set" in err

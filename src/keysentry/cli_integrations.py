@@ -47,8 +47,9 @@ fi
 if command -v keysentry >/dev/null 2>&1; then
     exec keysentry {command}
 fi
-echo "keysentry hook: keysentry is not installed (pip install keysentry), so nothing was" >&2
-echo "scanned. Install it, or remove this hook: $0" >&2
+echo "keysentry hook: keysentry is not installed here, so nothing was scanned. Install it" >&2
+echo "as its README says (pip install from a clone or from its git URL), then run" >&2
+echo "keysentry install-hook again; or remove this hook: $0" >&2
 exit 1
 """
 
@@ -74,6 +75,14 @@ def hooks_dir(cwd: Path) -> Path:
     common = gitio.run_git(["rev-parse", "--git-common-dir"], cwd, check=False)
     if common.returncode != 0:
         raise UsageError(f"not inside a git repository: {cwd}")
+    bare = gitio.run_git(["rev-parse", "--is-bare-repository"], cwd, check=False)
+    if bare.stdout.strip() == b"true":
+        raise UsageError(
+            f"{cwd} is in a bare repository: nothing is committed or pushed from it, so its "
+            "pre-commit and pre-push hooks never run. Install the hook in a clone; on a "
+            "server, run `keysentry ci` in CI (or `keysentry history --range` from a "
+            "pre-receive hook)"
+        )
     root = Path(os.fsdecode(top.stdout.rstrip(b"\n"))) if top.returncode == 0 else None
     # gitio pins core.hooksPath on its own command line; read the configured value instead.
     proc = gitio.run_git(["config", "--show-origin", "--get-all", "core.hooksPath"], cwd,
