@@ -2,7 +2,7 @@
 
 ``ci`` scans the range :func:`keysentry.ci_ranges.choose_ranges` picks from the
 environment (and GitHub's event payload), and states the plain-language reason it
-gives in the summary and in every report's notes.
+gives in the summary and in every report (``ScanResult.scope``).
 """
 
 from __future__ import annotations
@@ -194,7 +194,7 @@ def ci(range_: str | None, pre_push: str | None, full_fallback: bool, **kwargs: 
     else:
         note = "nothing to scan: no new commits (a deletion, or already on the remote)"
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        result = ScanResult("ci", (), (), ScanStats(notes=(note,)), started_at=now)
+        result = ScanResult("ci", (), (), ScanStats(notes=(note,)), started_at=now, scope=note)
     return emit(result, opts)
 
 
@@ -207,8 +207,9 @@ def _scan_history(
     request = build_request(opts, "ci", (str(repo),))
     options = HistoryOptions(range=commits.spec if commits else None, published_by=published)
     result = run_history(request, repo, options)
-    notes = (f"commit range chosen: {note}", *result.stats.notes)
-    return replace(result, stats=replace(result.stats, notes=notes))
+    chosen = f"commit range chosen: {note}"
+    notes = (chosen, *result.stats.notes)
+    return replace(result, stats=replace(result.stats, notes=notes), scope=chosen)
 
 
 def _merge(results: Sequence[ScanResult]) -> ScanResult:
@@ -243,4 +244,5 @@ def _merge(results: Sequence[ScanResult]) -> ScanResult:
         stats,
         show_secrets=first.show_secrets,
         started_at=min(r.started_at for r in results),
+        scope="; ".join(r.scope for r in results),
     )
