@@ -183,8 +183,7 @@ def run_action(pr: Pr, tmp_path: Path, event: str = "pull_request", **with_: str
         steps[step["id"]] = _parse_outputs(output)
         stdout, stderr = stdout + proc.stdout, stderr + proc.stderr
         code = proc.returncode
-    for name, spec in action["outputs"].items():
-        assert EXPRESSION.fullmatch(spec["value"])
+    assert all(EXPRESSION.fullmatch(spec["value"]) for spec in action["outputs"].values())
     outputs = {name: evaluate(spec["value"]) for name, spec in action["outputs"].items()}
     return ActionRun(code, stdout, stderr, outputs, summary.read_text(), upload)
 
