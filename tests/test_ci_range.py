@@ -419,3 +419,78 @@ def test_range_detection_is_pure_of_process_env(history) -> None:
         )
     with pytest.raises(UsageError, match="no commit range"):
         choose_ranges({}, history.path, None, None)
+
+
+@pytest.mark.parametrize("event", ["schedule", "workflow_dispatch", "repository_dispatch"])
+def test_github_event_without_a_payload_file_falls_back(
+    history, monkeypatch, capsys, event: str
+) -> None:
+    # The runner always writes an event file, but a job that runs `ci` in a container or
+    # a test harness may not pass it on: an event that has no range needs no payload.
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_EVENT_NAME", event)
+    code, _, err = ci(capsys)
+    assert code == ExitCode.USAGE and f"{event!r} has no commit range" in err
+    code, report, err = ci(capsys, "--full-fallback")
+    assert code == ExitCode.FINDINGS, err
+    assert "auditing the whole history, as --full-fallback asks" in chosen(report)
+
+
+def test_github_push_without_a_payload_file_is_an_error(history, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "push")
+    code, _, err = ci(capsys, "--full-fallback")  # a push has a range: never a silent audit
+    assert code == ExitCode.USAGE and "GITHUB_EVENT_PATH is not set" in err
+
+
+# -- the range is stated in every report ------------------------------------------------------
+
+FORMATS = ("text", "json", "jsonl", "sarif", "github", "csv", "junit", "html", "codequality")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_states_the_range_even_with_quiet(history, capsys, fmt: str) -> None:
+    code = main(["ci", "--range", "main..feature", "--format", fmt, "-q"])
+    out, err = capsys.readouterr()
+    assert code == ExitCode.FINDINGS and err == ""  # -q: no summary to carry it
+    assert "commit range chosen: --range main..feature" in out
+
+
+def test_structured_places_of_the_range(history, capsys) -> None:
+    import xml.etree.ElementTree as ET
+
+    stated = "commit range chosen: --range main..feature"
+    main(["ci", "--range", "main..feature", "--format", "sarif", "-q"])
+    (run,) = json.loads(capsys.readouterr().out)["runs"]
+    assert run["properties"]["scope"] == stated
+    main(["ci", "--range", "main..feature", "--format", "junit", "-q"])
+    suite = ET.fromstring(capsys.readouterr().out).find("testsuite")
+    assert suite is not None and suite[0].tag == "properties"
+    assert suite[0][0].attrib == {"name": "scope", "value": stated}
+    main(["ci", "--range", "main..feature", "--format", "csv", "-q"])
+    import csv
+
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert rows and all(row["scope"] == stated for row in rows)
+
+
+def test_a_clean_range_says_which_range_was_clean(history, capsys) -> None:
+    head = history.c4[:12]
+    code = main(["ci", "--range", f"{history.c3}..{history.c4}", "-q"])
+    out = capsys.readouterr().out
+    assert code == ExitCode.CLEAN
+    assert out.startswith(f"keysentry ci: commit range chosen: --range {history.c3}..")
+    assert head in out and out.rstrip().endswith("no leaked keys found")
+    main(["ci", "--range", f"{history.c3}..{history.c4}", "-q", "--format", "github"])
+    assert capsys.readouterr().out.startswith("::notice title=keysentry ci::commit range chosen")
+
+
+def test_scan_reports_have_no_scope(repo, capsys, key) -> None:
+    (repo / "a.env").write_text(f"K={key}\n")
+    main(["scan", str(repo), "-q", "--format", "csv"])
+    assert "scope" not in capsys.readouterr().out.splitlines()[0]
+    assert main(["scan", str(repo / "missing-nothing"), "-q"]) == ExitCode.USAGE
+    capsys.readouterr()
+    (repo / "a.env").write_text("clean\n")
+    main(["scan", str(repo), "-q"])
+    assert capsys.readouterr().out == ""  # nothing found, nothing to say on stdout

@@ -84,9 +84,21 @@ def test_range_with_a_merge(tmp_path: Path, repo: Path) -> None:
     assert only(report, in_resolution)["path"] == "conf.py"
 
 
-def test_single_revision_scans_everything_it_reaches(tmp_path: Path, ranged: Repo) -> None:
-    report = history(tmp_path, ranged, "--range", "HEAD")
-    assert only(report, ranged.old) and only(report, ranged.new)
+@pytest.mark.parametrize("spec", ["HEAD", "HEAD~1", "main", "HEAD^@"])
+def test_a_single_revision_is_not_a_range(tmp_path: Path, ranged: Repo, capsys, spec) -> None:
+    # It would scan everything the revision reaches while the summary said "only what
+    # it introduced": an error that says how to write what was probably meant.
+    code, report = run(tmp_path, "history", str(ranged.path), "--range", spec)
+    err = capsys.readouterr().err
+    assert code == ExitCode.USAGE and report == {}, report
+    assert f"--range {spec!r} names commits, not a range" in err
+    assert "BASE..HEAD" in err and "^!" in err
+
+
+@pytest.mark.parametrize("spec", ["HEAD~1^!", "HEAD^-", "HEAD~2...HEAD"])
+def test_other_range_notations(tmp_path: Path, ranged: Repo, spec: str) -> None:
+    report = history(tmp_path, ranged, "--range", spec)
+    assert locations(report, ranged.old) == []  # before every one of these ranges
 
 
 def test_bad_ranges_are_usage_errors(tmp_path: Path, ranged: Repo, capsys) -> None:

@@ -156,3 +156,36 @@ def test_the_hook_blocks_commit_all(repo: Path, monkeypatch, capsys, key: str) -
     (repo / "a.txt").write_text(f"clean\n{key}\n")  # modified, not staged
     proc = _commit(repo, "leak", "-a")
     assert proc.returncode != 0 and "a.txt:2" in proc.stdout + proc.stderr
+
+
+def test_refuses_a_bare_repository(tmp_path: Path, monkeypatch, capsys) -> None:
+    # Nothing is committed or pushed from a bare repository: its hook would never run.
+    bare = tmp_path / "server.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    for where in (bare, bare / "hooks"):
+        monkeypatch.chdir(where)
+        for args in ((), ("--pre-push",)):
+            code, err = install(capsys, *args)
+            assert code == ExitCode.USAGE and "bare repository" in err, (where, args)
+            assert "keysentry ci" in err  # what to run on a server instead
+    assert not (bare / "hooks" / "pre-commit").exists()
+    assert not (bare / "hooks" / "pre-push").exists()
+
+
+def test_a_hook_without_keysentry_says_how_to_install_it(repo: Path, tmp_path: Path) -> None:
+    hook = tmp_path / "pre-commit"
+    hook.write_text(hook_script(False, str(tmp_path / "gone" / "python")))
+    hook.chmod(0o755)
+    bin_dir = tmp_path / "bin"  # a PATH with git's shell tools but without keysentry
+    bin_dir.mkdir()
+    for tool in ("sh", "git"):
+        (bin_dir / tool).symlink_to(subprocess.check_output(["sh", "-c", f"command -v {tool}"],
+                                                            text=True).strip())  # fmt: skip
+    proc = subprocess.run(
+        [str(hook)], cwd=repo, capture_output=True, text=True, check=False,
+        env={**os.environ, "PATH": str(bin_dir)},
+    )  # fmt: skip
+    assert proc.returncode == 1 and "nothing was scanned" in proc.stderr
+    # The README installs from a clone or the git URL: there is no `keysentry` on PyPI to name.
+    assert "pip install keysentry" not in proc.stderr
+    assert "git URL" in proc.stderr and "keysentry install-hook" in proc.stderr

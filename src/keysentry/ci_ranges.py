@@ -10,6 +10,7 @@ environment; git is asked only through :mod:`keysentry.gitio`.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,21 @@ class CommitRange:
     @property
     def spec(self) -> str:
         return f"{self.base}..{self.head}" if self.base else self.head
+
+
+_RANGE_NOTATION = re.compile(r"\.\.|\^!$|\^-[0-9]*$")
+
+
+def check_range_notation(spec: str) -> None:
+    """A ``--range`` must exclude something: ``BASE..HEAD``, ``A...B``, ``REV^!`` or
+    ``REV^-N`` (git's range notations, less ``REV^@``, which excludes nothing). A single
+    revision would scan everything it reaches, which is no "what it introduced"."""
+    if _RANGE_NOTATION.search(spec) is None:
+        raise UsageError(
+            f"--range {spec!r} names commits, not a range: it would scan every commit "
+            f"they reach. Give BASE..HEAD (what {spec} alone introduced: {spec}^!), "
+            "--since REV, or no --range for the whole history"
+        )
 
 
 def ci_job(env: Mapping[str, str]) -> str:
@@ -93,6 +109,9 @@ def _default_branch_ref(repo: Path, branch: str) -> str:
 def github_ranges(env: Mapping[str, str], repo: Path) -> list[CommitRange]:
     """pull_request: base..head; push: before..after, or a new branch against the default."""
     event = env.get("GITHUB_EVENT_NAME", "")
+    if event not in ("pull_request", "pull_request_target", "merge_group", "push"):
+        # Decided before the payload is read: --full-fallback needs no event file.
+        raise NoRange(f"the GitHub Actions event {event or '(unknown)'!r} has no commit range")
     payload = _event_payload(env.get("GITHUB_EVENT_PATH"))
     if event in ("pull_request", "pull_request_target"):
         pr = _get(payload, "pull_request")
@@ -106,8 +125,6 @@ def github_ranges(env: Mapping[str, str], repo: Path) -> list[CommitRange]:
         head = str(_get(payload, "merge_group", "head_sha"))
         why = f"GitHub merge queue: {base[:12]}..{head[:12]}"
         return [CommitRange(_need(repo, head, "head"), _need(repo, base, "base"), why)]
-    if event != "push":
-        raise NoRange(f"the GitHub Actions event {event or '(unknown)'!r} has no commit range")
     before, after = str(payload.get("before") or ""), str(payload.get("after") or "")
     ref = str(payload.get("ref") or "")
     if payload.get("deleted") or _zero(after):

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-FORMATS = ("text", "json", "jsonl", "sarif", "github", "csv", "junit", "html")
+FORMATS = ("text", "json", "jsonl", "sarif", "github", "csv", "junit", "html", "codequality")
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,8 @@ def register(group: click.Group) -> None:
     "--range",
     "range_",
     metavar="BASE..HEAD",
-    help="Only what this revision range introduced (CI, pre-push). Keys that "
+    help="Only what this revision range introduced (CI, pre-push): BASE..HEAD, A...B, "
+    "REV^! (one commit). Keys that "
     "already existed at BASE are not reported.",
 )
 @click.option("--since", metavar="REV", help="Shorthand for --range REV..HEAD.")
@@ -57,9 +58,11 @@ def history(
     partial clone never fetches: missing objects are counted and reported.
     Exit codes: 0 nothing found, 1 findings, 2 usage error (not a repository, a
     bad range), 3 git failed (a corrupt object, git missing)."""
-    from keysentry.ci_ranges import ci_job
+    from keysentry.ci_ranges import check_range_notation, ci_job
     from keysentry.sources.history import HistoryOptions
 
+    if range_ is not None:
+        check_range_notation(range_)
     opts = collect_options(kwargs)
     request = build_request(opts, "history", (str(repo),))
     options = HistoryOptions(

@@ -2,7 +2,7 @@
 
 ``ci`` scans the range :func:`keysentry.ci_ranges.choose_ranges` picks from the
 environment (and GitHub's event payload), and states the plain-language reason it
-gives in the summary and in every report's notes.
+gives in the summary and in every report (``ScanResult.scope``).
 """
 
 from __future__ import annotations
@@ -47,8 +47,9 @@ fi
 if command -v keysentry >/dev/null 2>&1; then
     exec keysentry {command}
 fi
-echo "keysentry hook: keysentry is not installed (pip install keysentry), so nothing was" >&2
-echo "scanned. Install it, or remove this hook: $0" >&2
+echo "keysentry hook: keysentry is not installed here, so nothing was scanned. Install it" >&2
+echo "as its README says (pip install from a clone or from its git URL), then run" >&2
+echo "keysentry install-hook again; or remove this hook: $0" >&2
 exit 1
 """
 
@@ -74,6 +75,14 @@ def hooks_dir(cwd: Path) -> Path:
     common = gitio.run_git(["rev-parse", "--git-common-dir"], cwd, check=False)
     if common.returncode != 0:
         raise UsageError(f"not inside a git repository: {cwd}")
+    bare = gitio.run_git(["rev-parse", "--is-bare-repository"], cwd, check=False)
+    if bare.stdout.strip() == b"true":
+        raise UsageError(
+            f"{cwd} is in a bare repository: nothing is committed or pushed from it, so its "
+            "pre-commit and pre-push hooks never run. Install the hook in a clone; on a "
+            "server, run `keysentry ci` in CI (or `keysentry history --range` from a "
+            "pre-receive hook)"
+        )
     root = Path(os.fsdecode(top.stdout.rstrip(b"\n"))) if top.returncode == 0 else None
     # gitio pins core.hooksPath on its own command line; read the configured value instead.
     proc = gitio.run_git(["config", "--show-origin", "--get-all", "core.hooksPath"], cwd,
@@ -185,7 +194,7 @@ def ci(range_: str | None, pre_push: str | None, full_fallback: bool, **kwargs: 
     else:
         note = "nothing to scan: no new commits (a deletion, or already on the remote)"
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        result = ScanResult("ci", (), (), ScanStats(notes=(note,)), started_at=now)
+        result = ScanResult("ci", (), (), ScanStats(notes=(note,)), started_at=now, scope=note)
     return emit(result, opts)
 
 
@@ -198,8 +207,9 @@ def _scan_history(
     request = build_request(opts, "ci", (str(repo),))
     options = HistoryOptions(range=commits.spec if commits else None, published_by=published)
     result = run_history(request, repo, options)
-    notes = (f"commit range chosen: {note}", *result.stats.notes)
-    return replace(result, stats=replace(result.stats, notes=notes))
+    chosen = f"commit range chosen: {note}"
+    notes = (chosen, *result.stats.notes)
+    return replace(result, stats=replace(result.stats, notes=notes), scope=chosen)
 
 
 def _merge(results: Sequence[ScanResult]) -> ScanResult:
@@ -234,4 +244,5 @@ def _merge(results: Sequence[ScanResult]) -> ScanResult:
         stats,
         show_secrets=first.show_secrets,
         started_at=min(r.started_at for r in results),
+        scope="; ".join(r.scope for r in results),
     )

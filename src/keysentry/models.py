@@ -181,6 +181,9 @@ class ScanResult:
     extra: Mapping[str, object] = field(default_factory=lambda: _EMPTY)
     started_at: str = ""
     """ISO-8601 UTC time the run started (empty when unknown)."""
+    scope: str = ""
+    """Which part of the targets was scanned, in plain words, when it is not all of them
+    (the commit range ``ci`` chose); every report format states it."""
 
 
 _KEYLIKE = re.compile(r"sk-or-v[0-9]+-[0-9a-fA-F]{4,}")

@@ -43,6 +43,12 @@ def _junit(result: ScanResult, _colour: bool) -> str:
     return junit.render(result)
 
 
+def _codequality(result: ScanResult, _colour: bool) -> str:
+    from keysentry.report import codequality
+
+    return codequality.render(result)
+
+
 def _html(result: ScanResult, _colour: bool) -> str:
     from keysentry.report import html
 
@@ -58,6 +64,7 @@ _FORMATTERS: dict[str, Reporter] = {
     "csv": _csv,
     "junit": _junit,
     "html": _html,
+    "codequality": _codequality,
 }
 
 

@@ -24,6 +24,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def render(result: ScanResult) -> str:
     columns = (*COLUMNS, "secret") if result.show_secrets else COLUMNS
+    if result.scope:  # what was scanned (the commit range ci chose), on every row
+        columns = (*columns, "scope")
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(columns)
@@ -32,6 +34,8 @@ def render(result: ScanResult) -> str:
             row = _row(f, loc)
             if result.show_secrets:
                 row.append(f.secret)
+            if result.scope:
+                row.append(_text(result.scope))
             writer.writerow(row)
     return buf.getvalue()
 

@@ -49,6 +49,8 @@ def render(result: ScanResult) -> str:
     lines = [
         annotation(f, loc, result.show_secrets) for f in result.findings for loc in f.locations
     ]
+    if result.scope:  # a notice in the job log, findings or not
+        lines.insert(0, command("notice", result.scope, title=f"keysentry {result.command}"))
     issues = result.stats.issues
     if issues:
         shown = [

@@ -45,6 +45,9 @@ def render(result: ScanResult) -> str:
         skipped=str(skipped),
         time=f"{result.stats.duration_s:.3f}",
     )
+    if result.scope:  # JUnit's place for facts about a suite, before its test cases
+        properties = ET.SubElement(suite, "properties")
+        ET.SubElement(properties, "property", name="scope", value=clean(result.scope))
     for f in findings:
         _testcase(suite, f, result.show_secrets)
     if not findings:
@@ -52,7 +55,7 @@ def render(result: ScanResult) -> str:
             suite,
             "testcase",
             classname=f"keysentry.{result.command}",
-            name="no leaked keys",
+            name=clean(f"no leaked keys ({result.scope})") if result.scope else "no leaked keys",
             time="0",
         )
     out = _system_out(result)

@@ -127,6 +127,8 @@ def sarif_log(result: ScanResult) -> dict[str, Any]:
         "results": results,
         "properties": {"counters": dict(result.stats.counters)},
     }
+    if result.scope:
+        run["properties"]["scope"] = result.scope
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 

@@ -111,10 +111,11 @@ def render_finding(f: Finding, show_secrets: bool, colour: bool) -> str:
 
 
 def render_text(result: ScanResult, colour: bool = False) -> str:
-    if not result.findings:
-        return ""
     blocks = [render_finding(f, result.show_secrets, colour) for f in result.findings]
-    return "\n\n".join(blocks) + "\n"
+    if result.scope:  # on stdout too: the summary on stderr is gone with -q
+        head = f"keysentry {result.command}: {result.scope}"
+        blocks.insert(0, head if blocks else f"{head}\nno leaked keys found")
+    return "\n\n".join(blocks) + "\n" if blocks else ""
 
 
 def _config_name(source: str) -> str:
