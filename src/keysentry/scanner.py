@@ -91,16 +91,30 @@ class _Window:
     """Bytes between the last newline before the window and its first byte."""
     accept_lo: int
     accept_hi: int
+    _mark: tuple[int, int, int, int] = (0, 0, 0, 1)
+    """(offset, newlines before it, its line's start, its column) of the last hit located:
+    hits come mostly in order, so each is located from the previous one, not from the
+    window's start (100,000 keys in a file: linear, not quadratic)."""
 
     def line_col(self, offset: int) -> tuple[int, int]:
         data = self.data
-        line = self.line_base + data.count(b"\n", 0, offset) + 1
-        nl = data.rfind(b"\n", 0, offset)
-        prefix = data[nl + 1 : offset]
-        column = len(prefix.decode("utf-8", "replace")) + 1
-        if nl < 0:
+        last, lines, line_start, column = self._mark
+        if offset < last:  # a decoded view's hit behind the last one: start over
+            last, lines, line_start, column = 0, 0, 0, 1
+        nl = data.rfind(b"\n", last, offset)
+        if nl >= 0:
+            lines += data.count(b"\n", last, offset)
+            line_start = nl + 1
+            column = len(data[line_start:offset].decode("utf-8", "replace")) + 1
+        elif data[last : last + 1] and data[last] & 0xC0 == 0x80:
+            # Resuming inside a UTF-8 sequence would count its bytes apart: decode the line.
+            column = len(data[line_start:offset].decode("utf-8", "replace")) + 1
+        else:
+            column += len(data[last:offset].decode("utf-8", "replace"))
+        self._mark = (offset, lines, line_start, column)
+        if line_start == 0:
             column += self.col_base
-        return line, column
+        return self.line_base + lines + 1, column
 
 
 class Scanner:
@@ -333,7 +347,8 @@ class Scanner:
     def _marker(self, data: bytes, offset: int) -> str | None:
         if not self.markers:
             return None
-        start = max(data.rfind(b"\n", 0, offset) + 1, offset - MAX_MARKER_LINE)
+        start = data.rfind(b"\n", max(0, offset - MAX_MARKER_LINE), offset) + 1
+        start = max(start, offset - MAX_MARKER_LINE)
         end = data.find(b"\n", offset)
         end = len(data) if end < 0 else min(end, offset + MAX_MARKER_LINE)
         line = data[start:end]
@@ -344,13 +359,17 @@ class Scanner:
 
     def _snippet(self, data: bytes, start: int, end: int) -> str:
         """The key's line around it, with every key-shaped string on it redacted."""
-        lo = max(data.rfind(b"\n", 0, start) + 1, start - SNIPPET_CONTEXT)
+        # Searched back only as far as the snippet reaches: a long line costs each key the
+        # same, not the length of the line before it.
+        lo = max(
+            data.rfind(b"\n", max(0, start - SNIPPET_CONTEXT), start) + 1, start - SNIPPET_CONTEXT
+        )
         hi = data.find(b"\n", end)
         hi = min(len(data) if hi < 0 else hi, end + SNIPPET_CONTEXT)
         piece = data[lo:hi]
         parts: list[str] = []
         pos = 0
-        for cand in sorted(self.engine.match(piece), key=lambda c: c.start):
+        for cand in self.engine.match(piece, classify=False):
             if cand.start < pos:
                 continue
             parts.append(_printable(piece[pos : cand.start]))
