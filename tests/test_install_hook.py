@@ -27,7 +27,8 @@ def test_installs_an_executable_pre_commit_hook(repo: Path, monkeypatch, capsys)
     assert code == 0 and f"installed {hook}" in err
     text = hook.read_text()
     assert text.startswith("#!/bin/sh\n") and HOOK_MARKER in text
-    assert "-m keysentry staged" in text and "--no-verify" in text
+    assert "-m keysentry.hook --staged" in text and "--no-verify" in text
+    assert "exec keysentry-hook --staged" in text
     assert hook.stat().st_mode & stat.S_IXUSR
     # ours: re-installing updates it without --force
     assert install(capsys)[0] == 0

@@ -41,10 +41,10 @@ _HOOK_SCRIPT = """\
 # Skip it once with `git {verb} --no-verify`.
 KEYSENTRY_PYTHON={python}
 if [ -x "$KEYSENTRY_PYTHON" ]; then
-    exec "$KEYSENTRY_PYTHON" -m keysentry {command}
+    exec "$KEYSENTRY_PYTHON" -m {module} {command}
 fi
-if command -v keysentry >/dev/null 2>&1; then
-    exec keysentry {command}
+if command -v {script} >/dev/null 2>&1; then
+    exec {script} {command}
 fi
 echo "keysentry hook: keysentry is not installed (pip install keysentry), so nothing was" >&2
 echo "scanned. Install it, or remove this hook: $0" >&2
@@ -63,7 +63,11 @@ def hook_script(pre_push: bool, python: str) -> str:
         ),
         verb="push" if pre_push else "commit",
         python=shlex.quote(python),
-        command='ci --pre-push "$1"' if pre_push else "staged",
+        # The pre-commit hook runs on every commit: it goes through keysentry-hook, which
+        # starts without the full CLI (click) and scans the index like `keysentry staged`.
+        module="keysentry" if pre_push else "keysentry.hook",
+        script="keysentry" if pre_push else "keysentry-hook",
+        command='ci --pre-push "$1"' if pre_push else "--staged",
     )
 
 

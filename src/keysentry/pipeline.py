@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
@@ -99,6 +99,17 @@ def scan_paths(request: ScanRequest, stdin: BinaryIO | None = None) -> ScanResul
     if walker.skipped_git_dirs:
         collector.counters["git_dirs_skipped"] += walker.skipped_git_dirs
     return finish(collector, request, started)
+
+
+def scan_staged(
+    request: ScanRequest, repo: Path, *, all_changes: bool = False, paths: Sequence[str] = ()
+) -> ScanResult:
+    """``keysentry staged`` (and the git hook's ``keysentry-hook --staged``) as a function."""
+    from keysentry.sources.staged import collect_staged
+
+    started = time.monotonic()
+    gathered = collect_staged(make_scanner(request), repo, all_changes=all_changes, paths=paths)
+    return finish(gathered, request, started)
 
 
 def _collect(
