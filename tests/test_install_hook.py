@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,26 @@ def test_the_hook_blocks_commit_all(repo: Path, monkeypatch, capsys, key: str) -
     (repo / "a.txt").write_text(f"clean\n{key}\n")  # modified, not staged
     proc = _commit(repo, "leak", "-a")
     assert proc.returncode != 0 and "a.txt:2" in proc.stdout + proc.stderr
+
+
+def test_the_hook_falls_back_to_keysentry_hook_on_path(repo: Path, key: str, tmp_path) -> None:
+    """The interpreter install-hook recorded is gone (a rebuilt virtualenv): the script
+    runs keysentry-hook from PATH instead, which scans the index like `keysentry staged`."""
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    hook.parent.mkdir(exist_ok=True)
+    hook.write_text(hook_script(False, str(tmp_path / "gone" / "python")))
+    hook.chmod(0o755)
+    (repo / "app.env").write_text(f"OPENROUTER_API_KEY={key}\n")
+    git(repo, "add", "app.env")
+    path = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
+    proc = subprocess.run(
+        ["git", "commit", "-q", "-m", "leak"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_ENV, "PATH": path},
+        check=False,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "app.env:1:20" in out and key not in out
+    assert "keysentry staged: scanned 1 input(s)" in out
