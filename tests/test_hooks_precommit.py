@@ -133,6 +133,8 @@ def test_manifest_lists_both_hooks() -> None:
     hooks = {h["id"]: h for h in load_manifest(str(REPO / ".pre-commit-hooks.yaml"))}
     assert set(HOOK_IDS) <= set(hooks)
     assert hooks["keysentry"]["stages"][0] == "pre-commit"
+    # the hook's own entry point: no click, no hyperscan on every commit (tests/test_hook.py)
+    assert hooks["keysentry"]["entry"] == "keysentry-hook"
     assert hooks["keysentry-pre-push"]["stages"] == ["pre-push"]
     assert hooks["keysentry-pre-push"]["pass_filenames"] is False
 
@@ -161,6 +163,22 @@ def test_commit_hook_passes_a_clean_change_and_ignores_unstaged_keys(
     assert code == 0, out
     assert "Passed" in out
     assert key in (user_repo / "README.md").read_text()  # the unstaged edit is restored
+
+
+def test_commit_hook_reads_the_repository_config(hook_repo, user_repo: Path, key: str) -> None:
+    (user_repo / "app.env").write_text(f"OPENROUTER_API_KEY={key}  # vetted-by-security\n")
+    git(user_repo, "add", "app.env")
+    code, out = try_repo(hook_repo, user_repo, "keysentry")
+    assert code == 1 and key not in out, out
+    (user_repo / ".keysentry.toml").write_text('allow_markers = ["vetted-by-security"]\n')
+    git(user_repo, "add", ".keysentry.toml")
+    code, out = try_repo(hook_repo, user_repo, "keysentry")
+    assert code == 0 and "Passed" in out, out
+    (user_repo / ".keysentry.toml").write_text("allow_markers = [\n")
+    git(user_repo, "add", ".keysentry.toml")
+    code, out = try_repo(hook_repo, user_repo, "keysentry")
+    assert code == 1 and "exit code: 2" in out, out  # pre-commit's own code is 1
+    assert "not valid TOML" in out and "Traceback" not in out, out
 
 
 def test_commit_hook_all_files_scans_every_tracked_file(hook_repo, user_repo: Path, key) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,8 @@ def test_installs_an_executable_pre_commit_hook(repo: Path, monkeypatch, capsys)
     assert code == 0 and f"installed {hook}" in err
     text = hook.read_text()
     assert text.startswith("#!/bin/sh\n") and HOOK_MARKER in text
-    assert "-m keysentry staged" in text and "--no-verify" in text
+    assert "-m keysentry.hook --staged" in text and "--no-verify" in text
+    assert "exec keysentry-hook --staged" in text
     assert hook.stat().st_mode & stat.S_IXUSR
     # ours: re-installing updates it without --force
     assert install(capsys)[0] == 0
@@ -189,3 +191,26 @@ def test_a_hook_without_keysentry_says_how_to_install_it(repo: Path, tmp_path: P
     # The README installs from a clone or the git URL: there is no `keysentry` on PyPI to name.
     assert "pip install keysentry" not in proc.stderr
     assert "git URL" in proc.stderr and "keysentry install-hook" in proc.stderr
+
+
+def test_the_hook_falls_back_to_keysentry_hook_on_path(repo: Path, key: str, tmp_path) -> None:
+    """The interpreter install-hook recorded is gone (a rebuilt virtualenv): the script
+    runs keysentry-hook from PATH instead, which scans the index like `keysentry staged`."""
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    hook.parent.mkdir(exist_ok=True)
+    hook.write_text(hook_script(False, str(tmp_path / "gone" / "python")))
+    hook.chmod(0o755)
+    (repo / "app.env").write_text(f"OPENROUTER_API_KEY={key}\n")
+    git(repo, "add", "app.env")
+    path = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
+    proc = subprocess.run(
+        ["git", "commit", "-q", "-m", "leak"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **GIT_ENV, "PATH": path},
+        check=False,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "app.env:1:20" in out and key not in out
+    assert "keysentry staged: scanned 1 input(s)" in out

@@ -182,3 +182,18 @@ def test_github_format_writes_the_step_summary(tmp_path, monkeypatch, capsys, ke
     before = summary.read_text()
     assert main(["scan", "src", "--format", "json"]) == 1
     assert summary.read_text() == before
+
+
+def test_json_is_the_report_dict_with_one_finding_per_line(keys) -> None:
+    import json
+
+    from keysentry.report.json_report import render_json, report_dict
+
+    for result in (rich_result(keys(3)), ScanResult("scan", (".",), (), ScanStats())):
+        text = render_json(result)
+        assert json.loads(text) == report_dict(result)
+        lines = text.splitlines()
+        assert lines[0] == "{" and lines[1] == '  "schema_version": 1,' and lines[-1] == "}"
+        rows = [line for line in lines if line.startswith('    {"rule_id"')]
+        assert len(rows) == len(result.findings)
+        assert all(json.loads(row.rstrip(","))["rule_id"] for row in rows)

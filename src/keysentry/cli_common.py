@@ -1,6 +1,8 @@
 """What every scanning command shares: its options, building the request, and emitting.
 
 The commands only parse, call one pipeline function, render and pick the exit code.
+Only :func:`scan_options` needs click: the hook entry point (keysentry.hook) builds its
+request and emits its report through this module without loading click.
 """
 
 from __future__ import annotations
@@ -10,9 +12,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
-
-import click
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from keysentry import progress
 from keysentry.errors import ExitCode, UsageError
@@ -46,6 +46,8 @@ class ScanOptions:
 
 def scan_options(func: F) -> F:
     """The options shared by scan, history and staged."""
+    import click
+
     options = [
         click.option(
             "--format",
@@ -254,11 +256,11 @@ def emit(result: ScanResult, opts: ScanOptions) -> int:
         except OSError as exc:
             raise UsageError(f"cannot write {opts.output}: {exc.strerror or exc}") from None
     elif report:
-        click.echo(report, nl=False)
+        _write(sys.stdout, report)
     if opts.format == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
         _github_summary(result, Path(os.environ["GITHUB_STEP_SUMMARY"]))
     if not opts.quiet:
-        click.echo(render_summary(result, verbose=opts.verbose > 0), err=True, nl=False)
+        _write(sys.stderr, render_summary(result, verbose=opts.verbose > 0))
     return int(exit_code(result, opts.fail_on))
 
 
@@ -268,11 +270,16 @@ def _github_summary(result: ScanResult, path: Path) -> None:
     try:
         append_step_summary(result, path)
     except OSError as exc:  # the report itself is out; a summary is not worth failing for
-        click.echo(
+        _write(
+            sys.stderr,
             f"keysentry: warning: cannot write $GITHUB_STEP_SUMMARY ({path}): "
-            f"{exc.strerror or exc}",
-            err=True,
+            f"{exc.strerror or exc}\n",
         )
+
+
+def _write(stream: TextIO, text: str) -> None:
+    stream.write(text)
+    stream.flush()
 
 
 def exit_code(result: ScanResult, fail_on: str) -> ExitCode:

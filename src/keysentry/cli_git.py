@@ -140,18 +140,9 @@ def run_history(request: ScanRequest, repo: Path, options: HistoryOptions) -> Sc
 def run_staged(
     request: ScanRequest, repo: Path, *, all_changes: bool = False, paths: Sequence[str] = ()
 ) -> ScanResult:
-    from keysentry.pipeline import make_scanner, scan_excludes
-    from keysentry.sources.staged import collect_staged
+    from keysentry.pipeline import scan_staged
 
-    started = time.monotonic()
-    gathered = collect_staged(
-        make_scanner(request),
-        repo,
-        all_changes=all_changes,
-        paths=paths,
-        excludes=scan_excludes(request, request.config),
-    )
-    return _finish(request, gathered, started)
+    return scan_staged(request, repo, all_changes=all_changes, paths=paths)
 
 
 def _finish(request: ScanRequest, gathered: Gathered, started: float) -> ScanResult:

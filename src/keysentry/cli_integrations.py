@@ -42,10 +42,10 @@ _HOOK_SCRIPT = """\
 # Skip it once with `git {verb} --no-verify`.
 KEYSENTRY_PYTHON={python}
 if [ -x "$KEYSENTRY_PYTHON" ]; then
-    exec "$KEYSENTRY_PYTHON" -m keysentry {command}
+    exec "$KEYSENTRY_PYTHON" -m {module} {command}
 fi
-if command -v keysentry >/dev/null 2>&1; then
-    exec keysentry {command}
+if command -v {script} >/dev/null 2>&1; then
+    exec {script} {command}
 fi
 echo "keysentry hook: keysentry is not installed here, so nothing was scanned. Install it" >&2
 echo "as its README says (pip install from a clone or from its git URL), then run" >&2
@@ -65,7 +65,11 @@ def hook_script(pre_push: bool, python: str) -> str:
         ),
         verb="push" if pre_push else "commit",
         python=shlex.quote(python),
-        command='ci --pre-push "$1"' if pre_push else "staged",
+        # The pre-commit hook runs on every commit: it goes through keysentry-hook, which
+        # starts without the full CLI (click) and scans the index like `keysentry staged`.
+        module="keysentry" if pre_push else "keysentry.hook",
+        script="keysentry" if pre_push else "keysentry-hook",
+        command='ci --pre-push "$1"' if pre_push else "--staged",
     )
 
 

@@ -55,9 +55,10 @@ class Engine:
         final: bool = True,
         classify: bool = True,
     ) -> list[Candidate]:
-        """Candidates in ``data``. With ``final=False`` the buffer is not the end of the
-        input, so a match running up to the buffer's end is left for the next window.
-        With ``classify=False`` the placeholder model is not asked (only spans wanted)."""
+        """Candidates in ``data``, by start. With ``final=False`` the buffer is not the end of
+        the input, so a match running up to the buffer's end is left for the next window.
+        With ``classify=False`` the placeholder model is not asked (only the spans are wanted,
+        as for redacting a snippet)."""
         if hits is None:
             hits = self.hits(data)
         size = len(data)
@@ -79,7 +80,7 @@ class Engine:
                     secret = data[start:end].decode("utf-8", "backslashreplace")
                     reason = (
                         placeholder_reason(secret, rule.known_examples)
-                        if rule.placeholder_model and classify
+                        if classify and rule.placeholder_model
                         else None
                     )
                     out.append(Candidate(rule, start, end, secret, reason))

@@ -4,6 +4,10 @@ This is the prefilter of the hot path: the rules' keywords and the decoders'
 trigger needles are searched together, and nothing else runs on bytes that hold
 none of them. Hyperscan does it in one SIMD pass (and releases the GIL, so
 threads scan in parallel); without it, one ``bytes.find`` loop per needle.
+
+Hyperscan is imported, and its database compiled, only once a search has seen more
+than :data:`SMALL_JOB` bytes: that costs about 30 ms, more than ``bytes.find`` takes
+over the few kilobytes a pre-commit hook usually scans.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from collections.abc import Sequence
 from typing import Any
 
 _DISABLE_ENV = "KEYSENTRY_NO_HYPERSCAN"
+SMALL_JOB = 64 * 2**10
+"""Bytes a search scans with ``bytes.find`` before it loads hyperscan."""
 
 
 def _load_hyperscan() -> Any:
@@ -40,18 +46,36 @@ class LiteralSearch:
             raise ValueError("needles must be non-empty byte strings")
         self.needles = tuple(needles)
         self._lengths = tuple(len(n) for n in self.needles)
-        self._hs = _load_hyperscan()
+        self._hs: Any = None
+        self._loaded = False
+        self._small = 0
+        """Bytes scanned with find() while the job looked small."""
         self._local = threading.local()
 
     @property
     def backend(self) -> str:
-        return "hyperscan" if self._hs is not None else "find"
+        """What searches beyond the first :data:`SMALL_JOB` bytes."""
+        return "hyperscan" if self._load() is not None else "find"
+
+    def _load(self) -> Any:
+        if not self._loaded:
+            self._hs = _load_hyperscan()
+            self._loaded = True
+        return self._hs
+
+    def _hyperscan_for(self, size: int) -> Any:
+        """Hyperscan, unless the job so far (this input included) is small."""
+        if not self._loaded:
+            self._small += size
+            if self._small <= SMALL_JOB:
+                return None
+        return self._load()
 
     def _database(self) -> Any:
         # One database (with its scratch space) per thread: scratch is not shareable.
         db = getattr(self._local, "db", None)
         if db is None:
-            hs = self._hs
+            hs = self._load()
             db = hs.Database(mode=hs.HS_MODE_BLOCK)
             db.compile(
                 expressions=[_hex_escaped(n) for n in self.needles],
@@ -66,8 +90,9 @@ class LiteralSearch:
         """Every occurrence, sorted by offset; overlapping occurrences included."""
         if not data:
             return []
-        if self._hs is None:
-            return self._scan_find(data)
+        hs = self._hyperscan_for(len(data))
+        if hs is None:
+            return self._scan_find(bytes(data) if isinstance(data, memoryview) else data)
         found: list[tuple[int, int]] = []
         lengths = self._lengths
 

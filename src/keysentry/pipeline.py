@@ -171,6 +171,23 @@ def _scan_one(
     return tally, size, ctx
 
 
+def scan_staged(
+    request: ScanRequest, repo: Path, *, all_changes: bool = False, paths: Sequence[str] = ()
+) -> ScanResult:
+    """``keysentry staged`` (and the git hook's ``keysentry-hook --staged``) as a function."""
+    from keysentry.sources.staged import collect_staged
+
+    started = time.monotonic()
+    gathered = collect_staged(
+        make_scanner(request),
+        repo,
+        all_changes=all_changes,
+        paths=paths,
+        excludes=scan_excludes(request, request.config),
+    )
+    return finish(gathered, request, started)
+
+
 def _collect(
     collector: Gathered,
     results: list[tuple[Tally | None, int, InputContext]],

@@ -8,8 +8,6 @@ is below 2**-100). Published documentation examples are matched by digest.
 
 from __future__ import annotations
 
-from itertools import pairwise
-
 from keysentry.models import fingerprint_of
 
 _HEX = "0123456789abcdef"
@@ -40,20 +38,26 @@ def placeholder_reason(secret: str, known_examples: frozenset[str]) -> str | Non
 
 
 def _period(body: str) -> int | None:
+    # body[i] == body[i - p] for every i >= p, as one comparison of two slices
     for p in range(1, _MAX_PERIOD + 1):
-        if all(body[i] == body[i - p] for i in range(p, len(body))):
+        if body[p:] == body[:-p]:
             return p
     return None
 
 
 def _is_monotone(body: str) -> bool:
-    pairs = list(pairwise(body))
-    return all(a <= b for a, b in pairs) or all(a >= b for a, b in pairs)
+    chars = list(body)
+    ordered = sorted(chars)
+    return chars == ordered or chars == ordered[::-1]
+
+
+_NEXT = str.maketrans(_HEX, _HEX[1:] + _HEX[0])
+_HEX_DIGITS = frozenset(_HEX)
 
 
 def _is_cyclic_step(body: str) -> bool:
     # 0123...f0123... or f e d ... with any start: each digit one step from the last.
-    if any(c not in _HEX for c in body):
+    if not set(body) <= _HEX_DIGITS:
         return False
-    steps = {(_HEX.index(b) - _HEX.index(a)) % 16 for a, b in pairwise(body)}
-    return steps in ({1}, {15})
+    stepped = body.translate(_NEXT)  # each digit's successor
+    return stepped[:-1] == body[1:] or body[:-1] == stepped[1:]

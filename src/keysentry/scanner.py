@@ -101,16 +101,30 @@ class _Window:
     """Bytes between the last newline before the window and its first byte."""
     accept_lo: int
     accept_hi: int
+    _mark: tuple[int, int, int, int] = (0, 0, 0, 1)
+    """(offset, newlines before it, its line's start, its column) of the last hit located:
+    hits come mostly in order, so each is located from the previous one, not from the
+    window's start (100,000 keys in a file: linear, not quadratic)."""
 
     def line_col(self, offset: int) -> tuple[int, int]:
         data = self.data
-        line = self.line_base + data.count(b"\n", 0, offset) + 1
-        nl = data.rfind(b"\n", 0, offset)
-        prefix = data[nl + 1 : offset]
-        column = len(prefix.decode("utf-8", "replace")) + 1
-        if nl < 0:
+        last, lines, line_start, column = self._mark
+        if offset < last:  # a decoded view's hit behind the last one: start over
+            last, lines, line_start, column = 0, 0, 0, 1
+        nl = data.rfind(b"\n", last, offset)
+        if nl >= 0:
+            lines += data.count(b"\n", last, offset)
+            line_start = nl + 1
+            column = len(data[line_start:offset].decode("utf-8", "replace")) + 1
+        elif data[last : last + 1] and data[last] & 0xC0 == 0x80:
+            # Resuming inside a UTF-8 sequence would count its bytes apart: decode the line.
+            column = len(data[line_start:offset].decode("utf-8", "replace")) + 1
+        else:
+            column += len(data[last:offset].decode("utf-8", "replace"))
+        self._mark = (offset, lines, line_start, column)
+        if line_start == 0:
             column += self.col_base
-        return line, column
+        return self.line_base + lines + 1, column
 
 
 class Scanner:
@@ -439,7 +453,8 @@ class Scanner:
     def _marker(self, data: bytes, offset: int) -> str | None:
         if not self.markers:
             return None
-        start = max(data.rfind(b"\n", 0, offset) + 1, offset - MAX_MARKER_LINE)
+        start = data.rfind(b"\n", max(0, offset - MAX_MARKER_LINE), offset) + 1
+        start = max(start, offset - MAX_MARKER_LINE)
         end = data.find(b"\n", offset)
         end = len(data) if end < 0 else min(end, offset + MAX_MARKER_LINE)
         line = data[start:end]
@@ -452,9 +467,13 @@ class Scanner:
         """The key's line around it, every key-shaped run on it redacted, before any of
         it becomes a string: the key's neighbours too, whether a rule reports them or
         not, and whether the snippet's edge cuts them or not."""
-        line_lo = data.rfind(b"\n", 0, start) + 1
-        line_hi = data.find(b"\n", end)
-        line_hi = len(data) if line_hi < 0 else line_hi
+        # Searched only as far as the snippet and its redaction reach: a long line costs
+        # each key the same, not the length of the line around it.
+        reach_lo = max(0, start - SNIPPET_CONTEXT - SNIPPET_REACH)
+        reach_hi = min(len(data), end + SNIPPET_CONTEXT + SNIPPET_REACH)
+        line_lo = data.rfind(b"\n", reach_lo, start) + 1 or reach_lo
+        line_hi = data.find(b"\n", end, reach_hi)
+        line_hi = reach_hi if line_hi < 0 else line_hi
         lo = max(line_lo, start - SNIPPET_CONTEXT)
         hi = min(line_hi, end + SNIPPET_CONTEXT)
         spans = self._secret_spans(data, max(line_lo, lo - SNIPPET_REACH),

@@ -11,12 +11,28 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from keysentry.models import ScanResult
-from keysentry.report.json_report import render_json, render_jsonl
-from keysentry.report.text import render_text
 from keysentry.untrusted import for_display
 
 Reporter = Callable[[ScanResult, bool], str]
 """(result, colour) -> the report text."""
+
+
+def _text(result: ScanResult, colour: bool) -> str:
+    from keysentry.report.text import render_text
+
+    return render_text(result, colour)
+
+
+def _json(result: ScanResult, _colour: bool) -> str:
+    from keysentry.report.json_report import render_json
+
+    return render_json(result)
+
+
+def _jsonl(result: ScanResult, _colour: bool) -> str:
+    from keysentry.report.json_report import render_jsonl
+
+    return render_jsonl(result)
 
 
 def _sarif(result: ScanResult, _colour: bool) -> str:
@@ -56,9 +72,9 @@ def _html(result: ScanResult, _colour: bool) -> str:
 
 
 _FORMATTERS: dict[str, Reporter] = {
-    "text": render_text,
-    "json": lambda result, _colour: render_json(result),
-    "jsonl": lambda result, _colour: render_jsonl(result),
+    "text": _text,
+    "json": _json,
+    "jsonl": _jsonl,
     "sarif": _sarif,
     "github": _github,
     "csv": _csv,

@@ -1,0 +1,149 @@
+"""``keysentry-hook``: the commit hook's entry point, with a narrow, fixed interface.
+
+    keysentry-hook [OPTIONS] FILE...     scan these files (the pre-commit framework's hook)
+    keysentry-hook --staged [OPTIONS]    scan what is staged (the plain git hook)
+
+OPTIONS: --config FILE, --format FORMAT, -q/--quiet, -v/--verbose. Exit codes and
+output are those of ``keysentry scan`` and ``keysentry staged`` (0 nothing found, 1
+findings, 2 usage or configuration error, 3 incomplete), secrets always redacted.
+
+A hook runs on every commit, so its start-up is what users feel: this module parses
+its few options by hand and reaches the scan through the same functions as the full
+CLI (cli_common.build_request, pipeline.scan_paths / scan_staged, cli_common.emit),
+without click, argparse or hyperscan (keysentry.literals loads it only for a large
+job). Each stage imports what it needs when the job needs it: tests/test_hook.py
+checks which modules a hook run has loaded.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from keysentry.errors import ExitCode, KeysentryError, UsageError
+
+USAGE = """\
+usage: keysentry-hook [OPTIONS] FILE...    scan these files (pre-commit framework)
+       keysentry-hook --staged [OPTIONS]   scan what is staged (plain git hook)
+
+options:
+  --config FILE    configuration file (default: the repository's .keysentry.toml,
+                   else pyproject.toml)
+  --format FORMAT  text (default), json, jsonl, sarif, github, csv or junit
+  -q, --quiet      no summary on stderr
+  -v, --verbose    list every skipped input
+  -h, --help       show this help
+
+Exit codes: 0 nothing found, 1 findings, 2 usage or configuration error,
+3 the scan could not complete. The full CLI is `keysentry`.
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _run(args)
+    except KeysentryError as exc:
+        from keysentry.models import scrub_secrets
+
+        _say(f"keysentry: error: {scrub_secrets(str(exc))}")
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        _say("keysentry: interrupted")
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        return int(ExitCode.INCOMPLETE)
+    except Exception as exc:  # never a traceback, never a secret in the message
+        from keysentry.models import scrub_secrets
+
+        _say(
+            f"keysentry: internal error: {type(exc).__name__}: {scrub_secrets(str(exc))[:500]}\n"
+            "Please report this at the project's issue tracker."
+        )
+        return int(ExitCode.INCOMPLETE)
+
+
+def _run(args: list[str]) -> int:
+    staged = quiet = False
+    verbose = 0
+    fmt = "text"
+    config: str | None = None
+    files: list[str] = []
+    while args:
+        arg = args.pop(0)
+        if arg == "--":
+            files.extend(args)
+            break
+        if arg in ("-h", "--help"):
+            sys.stdout.write(USAGE)
+            return int(ExitCode.CLEAN)
+        if arg == "--staged":
+            staged = True
+        elif arg in ("-q", "--quiet"):
+            quiet = True
+        elif arg in ("-v", "--verbose"):
+            verbose += 1
+        elif arg in ("--config", "--format") or arg.startswith(("--config=", "--format=")):
+            name, eq, value = arg.partition("=")
+            if not eq:
+                if not args:
+                    raise UsageError(f"{name} needs a value\n{USAGE}")
+                value = args.pop(0)
+            if name == "--config":
+                config = value
+            else:
+                fmt = value
+        elif arg.startswith("-") and arg != "-":
+            raise UsageError(f"no such option: {arg}\n{USAGE}")
+        else:
+            files.append(arg)
+    if staged and files:
+        raise UsageError("--staged scans the index: give no files with it")
+    if not staged and not files:
+        raise UsageError(f"name the files to scan, or scan the index with --staged\n{USAGE}")
+    return _scan(files, staged=staged, fmt=fmt, config=config, quiet=quiet, verbose=verbose)
+
+
+def _scan(
+    files: list[str], *, staged: bool, fmt: str, config: str | None, quiet: bool, verbose: int
+) -> int:
+    # The boundary to the pipeline: imported only once the arguments are known to be good.
+    from pathlib import Path
+
+    from keysentry.cli_common import FORMATS, ScanOptions, build_request, emit
+
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+    opts = ScanOptions(
+        format=fmt,
+        output=None,
+        config_path=Path(config) if config is not None else None,
+        rules=(),
+        show_secrets=False,
+        include_placeholders=False,
+        validate=False,
+        fail_on="any",
+        no_cache=False,
+        baseline=None,
+        quiet=quiet,
+        verbose=verbose,
+    )
+    if staged:
+        from keysentry.pipeline import scan_staged
+
+        request = build_request(opts, "staged", (".",))
+        return emit(scan_staged(request, Path(".")), opts)
+    from keysentry.pipeline import scan_paths
+
+    targets = tuple(files)
+    request = build_request(opts, "scan", targets)
+    return emit(scan_paths(request, sys.stdin.buffer if "-" in targets else None), opts)
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+if __name__ == "__main__":  # python -m keysentry.hook: what `keysentry install-hook` writes
+    raise SystemExit(main())

@@ -1,0 +1,186 @@
+"""keysentry-hook: the commit hooks' entry point, run as git and pre-commit run it.
+
+The hook's latency is its start-up, so besides what it reports these tests check
+what it imports (``python -X importtime`` lists every module loaded): a module the
+job does not need appearing here is the regression the benchmark would only show
+as a slower figure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import git
+from keysentry.models import redact
+
+# Never needed by a hook run: the full CLI and its parser, the SIMD prefilter (small
+# jobs use bytes.find), validation and HTTP, the history machinery, other reporters,
+# the archive walkers (no archive staged), GitPython.
+NEVER = (
+    "click",
+    "argparse",
+    "hyperscan",
+    "requests",
+    "urllib3",
+    "jinja2",
+    "git",
+    "keysentry.cli",
+    "keysentry.cli_git",
+    "keysentry.cli_integrations",
+    "keysentry.validate",
+    "keysentry.sources.history",
+    "keysentry.filters.baseline",
+    "keysentry.report.sarif",
+    "keysentry.report.csv_report",
+    "keysentry.report.junit",
+    "keysentry.report.github",
+    "keysentry.decoders.zip_members",
+    "keysentry.decoders.tar_members",
+    "keysentry.decoders.streams",
+)
+
+
+def hook(cwd: Path, *args: str) -> tuple[int, str, str, set[str]]:
+    """(exit code, stdout, stderr without the import lines, modules imported)."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "keysentry.hook", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "KEYSENTRY_NO_HYPERSCAN"},
+        check=False,
+    )
+    modules, other = set(), []
+    for line in proc.stderr.splitlines():
+        if line.startswith("import time:"):
+            name = line.rsplit("|", 1)[1].strip()
+            if name != "imported package":
+                modules.add(name)
+        else:
+            other.append(line)
+    return proc.returncode, proc.stdout, "\n".join(other), modules
+
+
+def absent(modules: set[str], *extra: str) -> list[str]:
+    """The modules of NEVER (and ``extra``), or their submodules, that were imported."""
+    banned = (*NEVER, *extra)
+    return sorted(m for m in modules if any(m == b or m.startswith(b + ".") for b in banned))
+
+
+@pytest.fixture
+def staged_repo(repo: Path) -> Path:
+    (repo / "README.md").write_text("# project\n")
+    git(repo, "add", "README.md")
+    git(repo, "commit", "-q", "-m", "initial")
+    (repo / "README.md").write_text("# project\n\nmore text\n")
+    (repo / "app.py").write_text("print('hello')\n" * 20)
+    git(repo, "add", "README.md", "app.py")
+    return repo
+
+
+def test_staged_clean_change_imports_only_what_it_needs(staged_repo: Path) -> None:
+    code, out, err, modules = hook(staged_repo, "--staged")
+    assert code == 0, err
+    assert "keysentry staged: scanned 2 input(s)" in err and "0 finding(s)" in err
+    assert out == ""
+    assert "keysentry.sources.staged" in modules and "keysentry.pipeline" in modules
+    assert absent(modules, "json", "pathspec", "keysentry.report.json_report") == []
+
+
+def test_named_files_clean_imports_only_what_it_needs(staged_repo: Path) -> None:
+    code, _out, err, modules = hook(staged_repo, "README.md", "app.py")
+    assert code == 0, err
+    assert "keysentry scan: scanned 2 input(s)" in err
+    assert absent(modules, "json", "pathspec", "keysentry.sources.staged") == []
+
+
+def test_a_staged_key_fails_the_hook_redacted(staged_repo: Path, key: str) -> None:
+    (staged_repo / "app.env").write_text(f"OPENROUTER_API_KEY={key}\n")
+    git(staged_repo, "add", "app.env")
+    code, out, err, modules = hook(staged_repo, "--staged")
+    assert code == 1, err
+    assert "app.env:1:20" in out and redact(key) in out
+    assert key not in out + err
+    assert absent(modules, "json", "pathspec") == []
+    # the same through the named-files path the pre-commit framework uses
+    code, out, err, modules = hook(staged_repo, "app.env", "README.md")
+    assert code == 1 and "app.env:1:20" in out and key not in out + err
+    assert absent(modules, "json", "pathspec") == []
+
+
+def test_json_format_loads_json_and_only_its_reporter(staged_repo: Path, key: str) -> None:
+    (staged_repo / "app.env").write_text(f"OPENROUTER_API_KEY={key}\n")
+    code, out, err, modules = hook(staged_repo, "--format", "json", "app.env")
+    assert code == 1, err
+    report = json.loads(out)
+    assert report["findings"][0]["redacted"] == redact(key) and key not in out
+    assert "json" in modules and "keysentry.report.json_report" in modules
+    assert absent(modules) == []
+
+
+def test_excludes_in_the_repository_config_load_pathspec(staged_repo: Path) -> None:
+    (staged_repo / ".keysentry.toml").write_text('exclude = ["fixtures/"]\n')
+    code, _out, err, modules = hook(staged_repo, "README.md")
+    assert code == 0, err
+    assert "pathspec" in modules
+    # pathspec 1.x imports hyperscan itself (its own fastest backend): with excludes
+    # configured, that cost is pathspec's, and the only thing beyond a plain run.
+    assert [m for m in absent(modules, "json") if not m.startswith("hyperscan")] == []
+
+
+def test_the_repository_config_applies(staged_repo: Path, key: str) -> None:
+    (staged_repo / "app.env").write_text(f"OPENROUTER_API_KEY={key}  # project-ok\n")
+    assert hook(staged_repo, "app.env")[0] == 1
+    (staged_repo / ".keysentry.toml").write_text('allow_markers = ["project-ok"]\n')
+    code, _out, err, _modules = hook(staged_repo, "app.env")
+    assert code == 0 and "allowed inline" in err.lower().replace("_", " "), err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "name the files to scan, or scan the index with --staged"),
+        (("--staged", "a.py"), "--staged scans the index: give no files with it"),
+        (("--bogus", "a.py"), "no such option: --bogus"),
+        (("--format", "yaml", "a.py"), "unknown format 'yaml'"),
+        (("--config",), "--config needs a value"),
+        (("missing.py",), "path does not exist: missing.py"),
+    ],
+)
+def test_usage_errors_exit_2_without_a_traceback(
+    staged_repo: Path, args: tuple[str, ...], message: str
+) -> None:
+    code, out, err, _modules = hook(staged_repo, *args)
+    assert code == 2 and message in err, err
+    assert "Traceback" not in err and out == ""
+
+
+def test_a_broken_config_exits_2(staged_repo: Path) -> None:
+    (staged_repo / ".keysentry.toml").write_text("exclude = [\n")
+    code, _out, err, _modules = hook(staged_repo, "--staged")
+    assert code == 2 and "not valid TOML" in err and "Traceback" not in err
+
+
+def test_staged_outside_a_repository_exits_2(tmp_path: Path) -> None:
+    code, _out, err, _modules = hook(tmp_path, "--staged")
+    assert code == 2 and "Traceback" not in err, err
+
+
+def test_help(tmp_path: Path) -> None:
+    code, out, _err, modules = hook(tmp_path, "--help")
+    assert code == 0 and "keysentry-hook --staged" in out
+    assert "keysentry.pipeline" not in modules
+
+
+def test_large_job_still_uses_hyperscan(staged_repo: Path) -> None:
+    pytest.importorskip("hyperscan")
+    (staged_repo / "big.txt").write_text("x" * 200_000 + "\n")
+    code, _out, err, modules = hook(staged_repo, "big.txt")
+    assert code == 0, err
+    assert "hyperscan" in modules
