@@ -174,6 +174,40 @@ def git_failure(args: Sequence[str], code: int, stderr: bytes, cwd: str | Path) 
     return GitError(f"{what}: {text[:500]}")
 
 
+def hardening_env() -> dict[str, str]:
+    """HARDENING as ``GIT_CONFIG_KEY_n``/``GIT_CONFIG_VALUE_n``: git reads these like ``-c``
+    (above every configuration file), so every git a helper program starts is hardened too."""
+    pairs = [HARDENING[i + 1].split("=", 1) for i in range(0, len(HARDENING), 2)]
+    env = {"GIT_CONFIG_COUNT": str(len(pairs))}
+    for i, (key, value) in enumerate(pairs):
+        env[f"GIT_CONFIG_KEY_{i}"] = key
+        env[f"GIT_CONFIG_VALUE_{i}"] = value
+    return env
+
+
+def run_git_program(
+    command: Sequence[str], cwd: str | Path, *, timeout: float = DEFAULT_TIMEOUT
+) -> subprocess.CompletedProcess[bytes]:
+    """Run a program that drives git itself (git-filter-repo) under the same hardening:
+    the environment of :func:`git_env` plus :func:`hardening_env`. Its output is captured
+    and only its exit status and stderr's tail are used."""
+    try:
+        proc = subprocess.run(
+            list(command),
+            cwd=cwd,
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            env=git_env(hardening_env()),
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise GitError(f"{Path(command[0]).name} timed out after {timeout:.0f}s") from None
+    except OSError as exc:
+        raise GitError(f"cannot run {command[0]} in {cwd}: {exc.strerror or exc}") from None
+    return proc
+
+
 def work_tree_root(path: Path) -> Path | None:
     """The top of the git work tree containing ``path``, or None (not in one, or no git)."""
     if shutil.which("git") is None:
