@@ -241,6 +241,10 @@ def test_existing_into_is_refused(api, repo, tmp_path, key):
     into.mkdir()
     assert purge(tmp_path, str(repo), "--into", str(into))[0] == ExitCode.USAGE
     assert list(into.iterdir()) == []
+    before = snapshot(repo)
+    assert purge(tmp_path, str(repo), "--into", str(repo / "m.git"))[0] == ExitCode.USAGE
+    assert purge(tmp_path, str(repo), "--into", str(repo / ".git" / "m"))[0] == ExitCode.USAGE
+    assert snapshot(repo) == before and not (repo / "m.git").exists()
 
 
 def test_nothing_to_purge_writes_nothing(api, repo, tmp_path):
@@ -258,3 +262,28 @@ def test_expression_file_is_private_and_removed():
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
         assert stat.S_IMODE(written.stat().st_mode) == 0o600
     assert not folder.exists()
+
+
+def test_local_only_keys_are_named_and_not_copied(api, repo, tmp_path, key):
+    commit(repo, {"a.py": "clean\n"}, "initial")
+    commit(repo, {"b.py": f"K = '{key}'\n"}, "oops")
+    git(repo, "reset", "-q", "--hard", "HEAD~1")  # now only the reflog reaches the key
+    into = tmp_path / "m.git"
+    code, report, _ = purge(tmp_path, str(repo), "--into", str(into))
+    assert code == ExitCode.CLEAN, report
+    assert report["not_carried"] and "reflog-only" in report["not_carried"][0]
+    assert "reflogs" in report["not_carried_note"]
+    assert key.encode() not in all_objects(into)
+    assert key.encode() in all_objects(repo)  # REPO keeps it: the report says so
+
+
+def test_text_report_says_what_to_do_next(api, repo, tmp_path, key, capsys):
+    commit(repo, {"a.py": f"K = '{key}'\n"}, "leak")
+    into = tmp_path / "m.git"
+    assert main(["purge", str(repo), "--into", str(into), "-q"]) == ExitCode.CLEAN
+    out = capsys.readouterr().out
+    assert key not in out and key[:12] in out
+    assert "1 of 1 commit(s) rewritten" in out
+    assert str(into / "filter-repo" / "commit-map") in out
+    for words in ("Force-push every ref", "clone again", "support ticket", "offline"):
+        assert words in out

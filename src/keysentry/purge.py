@@ -116,6 +116,8 @@ def run_purge(request: PurgeRequest, audit: Audit, validation: ValidationSetting
         warnings += skipped
     started = time.monotonic()
     target = _prepare(request, info)
+    timings["clone"] = time.monotonic() - started
+    started = time.monotonic()
     try:
         done = filter_repo.rewrite(
             discover(target),
@@ -182,6 +184,13 @@ def _check_target(request: PurgeRequest, info: RepoInfo) -> None:
         raise UsageError("give --into DIR (a new directory for the rewritten mirror)")
     if request.into.exists() or request.into.is_symlink():
         raise UsageError(f"--into {request.into} exists; give a new directory")
+    inside = (info.git_dir, info.common_dir, *([info.work_tree] if info.work_tree else []))
+    where = request.into.resolve()
+    if any(where == d or d in where.parents for d in inside):
+        raise UsageError(
+            f"--into {request.into} is inside the repository; give a new "
+            "directory outside it (REPO is never modified)"
+        )
     if not request.into.parent.is_dir():
         raise UsageError(f"--into {request.into}: its parent directory does not exist")
 
@@ -217,8 +226,9 @@ def _check_liveness(checked: Sequence[Finding], request: PurgeRequest) -> list[s
         if not request.allow_live:
             raise PurgeRefused(
                 f"{len(live)} key(s) are still live: {names}. Rewriting history does not "
-                "un-leak a key; revoking it does. Revoke first (`keysentry history --format "
-                "json | keysentry revoke --report -`), then purge. --allow-live purges anyway"
+                "un-leak a key; revoking it does. Revoke first (`keysentry history REPO "
+                "--format json -o leaks.json`, then `keysentry revoke --report leaks.json`), "
+                "then purge. --allow-live purges anyway"
             )
         warnings.append(f"purging {len(live)} key(s) that are still live ({names}): revoke them")
     if unknown:

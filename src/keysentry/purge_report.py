@@ -4,6 +4,7 @@ outcome, which holds no raw key."""
 from __future__ import annotations
 
 import json
+import textwrap
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
@@ -64,10 +65,12 @@ def render_text(outcome: PurgeOutcome) -> str:
         lines += [f"  {path}" for path in outcome.removed_paths]
     if outcome.still_present:
         add(
-            f"STILL PRESENT: {len(outcome.still_present)} key(s) remain in "
-            f"{outcome.target}: binary files, archives and encoded copies cannot be edited "
-            "byte-for-byte. Remove those files from history with --remove-files (run the "
-            "purge again from the original repository), or delete them by hand:"
+            _wrap(
+                f"STILL PRESENT: {len(outcome.still_present)} key(s) remain in "
+                f"{outcome.target}: binary files, archives and encoded copies cannot be "
+                "edited byte-for-byte. Remove those files from history with --remove-files "
+                "(run the purge again from the original repository), or delete them by hand:"
+            )
         )
         for left in outcome.still_present:
             add(f"  {left.redacted}  {left.fingerprint[:16]}")
@@ -75,14 +78,22 @@ def render_text(outcome: PurgeOutcome) -> str:
     else:
         add(f"verified: no purged key is left in any object of {outcome.target}")
     if not outcome.in_place:
-        add(NOT_CARRIED)
+        add(_wrap(NOT_CARRIED))
         if outcome.not_carried:
             add("These occurrences were only there, so they are not in the mirror:")
             lines += [f"  {place}" for place in outcome.not_carried]
-    lines += [f"warning: {w}" for w in outcome.warnings]
+    lines += [_wrap(f"warning: {w}") for w in outcome.warnings]
     add("Next steps:")
-    lines += [f"  {n}. {step}" for n, step in enumerate(next_steps(outcome), start=1)]
+    steps = enumerate(next_steps(outcome), start=1)
+    lines += [_wrap(f"{n}. {step}", "  ", "     ") for n, step in steps]
     return "\n".join(lines) + "\n"
+
+
+def _wrap(text: str, first: str = "", rest: str = "  ") -> str:
+    # For a terminal; the JSON report keeps every sentence whole.
+    return textwrap.fill(
+        text, 100, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False
+    )
 
 
 def render_json(outcome: PurgeOutcome) -> str:
