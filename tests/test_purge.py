@@ -287,3 +287,23 @@ def test_text_report_says_what_to_do_next(api, repo, tmp_path, key, capsys):
     assert str(into / "filter-repo" / "commit-map") in out
     for words in ("Force-push every ref", "clone again", "support ticket", "offline"):
         assert words in out
+
+
+def test_purge_runs_nothing_from_a_hostile_repository(tmp_path):
+    from test_git_hostile import hostile_repo
+
+    repo, marker, _base, new = hostile_repo(tmp_path)
+    neutral = ["-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false"]
+    neutral += ["-c", "filter.evil.clean=cat", "-c", "filter.evil.smudge=cat"]
+    neutral += ["-c", "filter.evil.process=", "-c", "filter.evil.required=false"]
+    git(repo, *neutral, "reset", "-q", "--hard")
+    git(repo, *neutral, "clean", "-fdq")
+    marker.unlink(missing_ok=True)
+    into = tmp_path / "m.git"
+    code, report, _ = purge(tmp_path, str(repo), "--into", str(into), "--allow-unverified")
+    assert code == ExitCode.CLEAN, report
+    assert not marker.exists(), marker.read_text()
+    code, report, _ = purge(tmp_path, str(repo), "--in-place", "--allow-unverified")
+    assert code == ExitCode.CLEAN, report
+    assert not marker.exists(), marker.read_text()
+    assert new.encode() not in all_objects(repo)

@@ -119,7 +119,7 @@ def rewrite(
         if remove_paths:
             listed = _write_private(folder / "paths", _path_expressions(remove_paths))
             command += ["--invert-paths", "--paths-from-file", str(listed)]
-        proc = run_git_program(command, repo.cwd)
+        proc = run_git_program(command, repo)
     if proc.returncode != 0:
         said = proc.stderr.decode("utf-8", "replace").strip()[-600:]
         raise GitError(f"git-filter-repo failed (exit {proc.returncode}): {said}")

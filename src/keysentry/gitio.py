@@ -174,10 +174,12 @@ def git_failure(args: Sequence[str], code: int, stderr: bytes, cwd: str | Path) 
     return GitError(f"{what}: {text[:500]}")
 
 
-def hardening_env() -> dict[str, str]:
-    """HARDENING as ``GIT_CONFIG_KEY_n``/``GIT_CONFIG_VALUE_n``: git reads these like ``-c``
-    (above every configuration file), so every git a helper program starts is hardened too."""
+def hardening_env(extra: Sequence[tuple[str, str]] = ()) -> dict[str, str]:
+    """HARDENING (and ``extra`` settings) as ``GIT_CONFIG_KEY_n``/``GIT_CONFIG_VALUE_n``: git
+    reads these like ``-c`` (above every configuration file), so every git a helper program
+    starts is hardened too."""
     pairs = [HARDENING[i + 1].split("=", 1) for i in range(0, len(HARDENING), 2)]
+    pairs += [[key, value] for key, value in extra]
     env = {"GIT_CONFIG_COUNT": str(len(pairs))}
     for i, (key, value) in enumerate(pairs):
         env[f"GIT_CONFIG_KEY_{i}"] = key
@@ -186,18 +188,20 @@ def hardening_env() -> dict[str, str]:
 
 
 def run_git_program(
-    command: Sequence[str], cwd: str | Path, *, timeout: float = DEFAULT_TIMEOUT
+    command: Sequence[str], repo: RepoInfo, *, timeout: float = DEFAULT_TIMEOUT
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run a program that drives git itself (git-filter-repo) under the same hardening:
-    the environment of :func:`git_env` plus :func:`hardening_env`. Its output is captured
-    and only its exit status and stderr's tail are used."""
+    """Run a program that drives git itself (git-filter-repo) in ``repo`` under the same
+    hardening: the environment of :func:`git_env`, :func:`hardening_env`, and every
+    clean/smudge/process filter of the repository switched off (it may check files out).
+    Its output is captured; the caller reads the exit status and stderr."""
+    cwd = repo.cwd
     try:
         proc = subprocess.run(
             list(command),
             cwd=cwd,
             capture_output=True,
             stdin=subprocess.DEVNULL,
-            env=git_env(hardening_env()),
+            env=git_env(hardening_env(filter_overrides(repo))),
             timeout=timeout,
             check=False,
         )
@@ -313,18 +317,23 @@ def neutral_filters(repo: RepoInfo) -> dict[str, str]:
 
     GIT_CONFIG_KEY_n is used rather than ``-c`` because a filter's name can hold any
     character, ``=`` included, which ``-c name=value`` cannot express."""
-    drivers = set()
-    for key, _value in read_config(repo, r"^filter\..+\.(clean|smudge|process|required)$"):
-        drivers.add(key[len("filter.") : key.rindex(".")])
     env: dict[str, str] = {}
-    entries = [(f"filter.{d}.{var}", value) for d in sorted(drivers)
-               for var, value in (("clean", ""), ("smudge", ""), ("process", ""),
-                                  ("required", "false"))]  # fmt: skip
+    entries = filter_overrides(repo)
     for i, (key, value) in enumerate(entries):
         env[f"GIT_CONFIG_KEY_{i}"] = key
         env[f"GIT_CONFIG_VALUE_{i}"] = value
     env["GIT_CONFIG_COUNT"] = str(len(entries))
     return env
+
+
+def filter_overrides(repo: RepoInfo) -> list[tuple[str, str]]:
+    """Settings that empty every filter driver the repository configures."""
+    drivers = set()
+    for key, _value in read_config(repo, r"^filter\..+\.(clean|smudge|process|required)$"):
+        drivers.add(key[len("filter.") : key.rindex(".")])
+    return [(f"filter.{d}.{var}", value) for d in sorted(drivers)
+            for var, value in (("clean", ""), ("smudge", ""), ("process", ""),
+                               ("required", "false"))]  # fmt: skip
 
 
 def is_partial_clone(repo: RepoInfo) -> bool:
