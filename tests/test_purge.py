@@ -34,7 +34,8 @@ def api(fake: FakeOpenRouter, monkeypatch: pytest.MonkeyPatch) -> FakeOpenRouter
 
 def build_leaky(repo: Path) -> dict[str, str]:
     """A history with a key in each place purge must reach; returns the keys by place."""
-    keys = {p: make_key() for p in ("edited", "message", "tag", "note", "branch", "remote")}
+    places = ("edited", "message", "tag", "note", "branch", "remote", "stash")
+    keys = {p: make_key() for p in places}
     commit(
         repo,
         {
@@ -57,6 +58,8 @@ def build_leaky(repo: Path) -> dict[str, str]:
     remote = commit(repo, {"server.env": f"KEY={keys['remote']}\n"}, "on the server")
     git(repo, "update-ref", "refs/remotes/origin/deploy", remote)
     git(repo, "checkout", "-q", "main")
+    (repo / "notes.txt").write_text(f"wip {keys['stash']}\n")
+    git(repo, "stash", "-q")
     return keys
 
 

@@ -222,13 +222,14 @@ def _check_liveness(checked: Sequence[Finding], request: PurgeRequest) -> list[s
     unknown = [f for f in checked if f.validation is None or f.validation.status == "unknown"]
     warnings = []
     if live:
-        names = ", ".join(f.redacted for f in live)
+        names = ", ".join(f.redacted + (" (cached)" if _cached(f) else "") for f in live)
         if not request.allow_live:
             raise PurgeRefused(
                 f"{len(live)} key(s) are still live: {names}. Rewriting history does not "
                 "un-leak a key; revoking it does. Revoke first (`keysentry history REPO "
                 "--format json -o leaks.json`, then `keysentry revoke --report leaks.json`), "
                 "then purge. --allow-live purges anyway"
+                + ("; --no-cache checks cached verdicts again" if any(map(_cached, live)) else "")
             )
         warnings.append(f"purging {len(live)} key(s) that are still live ({names}): revoke them")
     if unknown:
@@ -240,6 +241,10 @@ def _check_liveness(checked: Sequence[Finding], request: PurgeRequest) -> list[s
             )
         warnings.append(f"{len(unknown)} key(s) not verified as revoked: {names}")
     return warnings
+
+
+def _cached(finding: Finding) -> bool:
+    return finding.validation is not None and finding.validation.cached
 
 
 def _describe(finding: Finding, binary: set[str]) -> PurgedKey:
