@@ -310,3 +310,12 @@ def test_purge_runs_nothing_from_a_hostile_repository(tmp_path):
     assert code == ExitCode.CLEAN, report
     assert not marker.exists(), marker.read_text()
     assert new.encode() not in all_objects(repo)
+
+
+def test_in_place_refused_with_another_worktree(api, repo, tmp_path, key):
+    commit(repo, {"a.py": f"K = '{key}'\n"}, "leak")
+    git(repo, "worktree", "add", "-q", str(tmp_path / "other"), "-b", "other")
+    before = snapshot(repo)
+    code, _, _ = purge(tmp_path, str(repo), "--in-place", "--allow-unverified")
+    assert code == ExitCode.USAGE
+    assert snapshot(repo) == before

@@ -89,6 +89,11 @@ def dirty_paths(repo: RepoInfo) -> list[str]:
     return [e[3:].decode("utf-8", "surrogateescape") for e in out.stdout.split(b"\0") if e]
 
 
+def worktree_count(repo: RepoInfo) -> int:
+    out = run_git(["worktree", "list", "--porcelain", "-z"], repo.cwd).stdout
+    return sum(1 for field in out.split(b"\0") if field.startswith(b"worktree "))
+
+
 def rewrite(
     repo: RepoInfo,
     keys: Sequence[str],

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from keysentry.purge import PurgeOutcome
 
+SHOWN_REFS = 20
 NOT_CARRIED = (
     "Not carried to the mirror (a `git clone --mirror` copies refs and what they reach, "
     "nothing else): the reflogs, unreachable objects, stash entries older than the last "
@@ -58,7 +59,9 @@ def render_text(outcome: PurgeOutcome) -> str:
         f"{outcome.commits_rewritten} of {outcome.commits} commit(s) rewritten, "
         f"{len(outcome.refs_updated)} ref(s) updated"
     )
-    lines += [f"  {ref}" for ref in outcome.refs_updated]
+    lines += [f"  {ref}" for ref in outcome.refs_updated[:SHOWN_REFS]]
+    if len(outcome.refs_updated) > SHOWN_REFS:
+        add(f"  ... and {len(outcome.refs_updated) - SHOWN_REFS} more (--format json lists all)")
     add(f"old -> new commit ids (git-filter-repo's commit map): {outcome.commit_map}")
     if outcome.removed_paths:
         add(f"{len(outcome.removed_paths)} file(s) removed from every commit:")
@@ -83,6 +86,8 @@ def render_text(outcome: PurgeOutcome) -> str:
             add("These occurrences were only there, so they are not in the mirror:")
             lines += [f"  {place}" for place in outcome.not_carried]
     lines += [_wrap(f"warning: {w}") for w in outcome.warnings]
+    split = ", ".join(f"{name} {seconds:.1f}s" for name, seconds in outcome.timings.items())
+    add(f"took {sum(outcome.timings.values()):.1f}s ({split})")
     add("Next steps:")
     steps = enumerate(next_steps(outcome), start=1)
     lines += [_wrap(f"{n}. {step}", "  ", "     ") for n, step in steps]
