@@ -214,9 +214,11 @@ def test_in_place_refused_on_a_dirty_tree(api, repo, tmp_path, key):
 def test_in_place_rewrites_a_clean_repository(api, repo, tmp_path, key):
     commit(repo, {"a.py": f"K = '{key}'\n", "b.py": "ok\n"}, "leak")
     commit(repo, {"a.py": "K = None\n"}, "fix")
-    code, report, _ = purge(tmp_path, str(repo), "--in-place")
+    assert purge(tmp_path, str(repo), "--in-place", "--replacement", "a==>b")[0] == 2
+    code, report, _ = purge(tmp_path, str(repo), "--in-place", "--replacement", "REVOKED")
     assert code == ExitCode.CLEAN, report
     assert key.encode() not in all_objects(repo)
+    assert git(repo, "show", "HEAD~1:a.py") == "K = 'REVOKED'\n"
     assert git(repo, "status", "--porcelain") == ""
 
 
