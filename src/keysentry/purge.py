@@ -171,6 +171,11 @@ def _check_target(request: PurgeRequest, info: RepoInfo) -> None:
     if request.in_place:
         if request.into is not None:
             raise UsageError("give either --into DIR or --in-place, not both")
+        if filter_repo.worktree_count(info) > 1:
+            raise PurgeRefused(
+                "--in-place is refused in a repository with several worktrees (their "
+                "checkouts would point at the old commits); purge into a new mirror with --into"
+            )
         dirty = filter_repo.dirty_paths(info)
         if dirty:
             shown = ", ".join(dirty[:5]) + (" ..." if len(dirty) > 5 else "")
