@@ -321,3 +321,13 @@ def test_in_place_refused_with_another_worktree(api, repo, tmp_path, key):
     code, _, _ = purge(tmp_path, str(repo), "--in-place", "--allow-unverified")
     assert code == ExitCode.USAGE
     assert snapshot(repo) == before
+
+
+def test_exit_code_of_an_outcome():
+    from keysentry.purge import Leftover, PurgeOutcome
+
+    base = PurgeOutcome("r", "d", False, MARKER, ())
+    assert base.exit_code == ExitCode.CLEAN
+    assert PurgeOutcome("r", "d", False, MARKER, (), unverified=2).exit_code == 3
+    left = (Leftover("x", "f", ("a.bin",)),)
+    assert PurgeOutcome("r", "d", False, MARKER, (), still_present=left).exit_code == 1

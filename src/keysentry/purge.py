@@ -81,9 +81,14 @@ class PurgeOutcome:
     warnings: tuple[str, ...] = ()
     timings: Mapping[str, float] = field(default_factory=dict)
 
+    unverified: int = 0
+    """Objects of the result the second audit could not read: its verdict is incomplete."""
+
     @property
     def exit_code(self) -> ExitCode:
-        return ExitCode.FINDINGS if self.still_present else ExitCode.CLEAN
+        if self.still_present:
+            return ExitCode.FINDINGS
+        return ExitCode.INCOMPLETE if self.unverified else ExitCode.CLEAN
 
 
 def run_purge(request: PurgeRequest, audit: Audit, validation: ValidationSettings) -> PurgeOutcome:
@@ -134,6 +139,9 @@ def run_purge(request: PurgeRequest, audit: Audit, validation: ValidationSetting
     started = time.monotonic()
     after = audit(target)
     timings["verify"] = time.monotonic() - started
+    warnings += _unreadable(_corrupt(before), "REPO (keys in them were not found)")
+    unverified = _corrupt(after)
+    warnings += _unreadable(unverified, f"{target}: the check is incomplete")
     wanted = {f.fingerprint for f in checked}
     left = tuple(
         Leftover(f.redacted, f.fingerprint, tuple(sorted({_place(loc) for loc in f.locations})))
@@ -155,7 +163,16 @@ def run_purge(request: PurgeRequest, audit: Audit, validation: ValidationSetting
         not_carried=() if request.in_place else _not_carried(checked),
         warnings=tuple(warnings),
         timings=timings,
+        unverified=unverified,
     )
+
+
+def _corrupt(result: ScanResult) -> int:
+    return sum(1 for issue in result.stats.issues if issue.kind == "corrupt-object")
+
+
+def _unreadable(count: int, what: str) -> list[str]:
+    return [f"{count} object(s) could not be read in {what}"] if count else []
 
 
 def check_replacement(marker: str) -> str:

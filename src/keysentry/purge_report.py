@@ -78,7 +78,7 @@ def render_text(outcome: PurgeOutcome) -> str:
         for left in outcome.still_present:
             add(f"  {left.redacted}  {left.fingerprint[:16]}")
             lines += [f"    {place}" for place in left.places]
-    else:
+    elif not outcome.unverified:
         add(f"verified: no purged key is left in any object of {outcome.target}")
     if not outcome.in_place:
         add(_wrap(NOT_CARRIED))
