@@ -63,8 +63,20 @@ def register(group: click.Group) -> None:
     "base URL: never REPO's own configuration).",
 )
 @click.option("--no-cache", is_flag=True, help="Do not use the validation cache.")
-@click.option("--format", "format_", type=click.Choice(["text", "json"]), default="text")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the report to FILE instead of standard output.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress line.")
 def purge(
     repo: Path,
@@ -92,7 +104,8 @@ def purge(
 
     Exit codes: 0 no purged key is left in DIR; 1 some are left (listed); 2 refused
     (a live or unchecked key, a dirty tree with --in-place, DIR exists) or usage error,
-    nothing written; 3 git or git-filter-repo failed."""
+    nothing written; 3 git or git-filter-repo failed, or DIR could not be fully
+    checked."""
     from keysentry.cli_git import run_history
     from keysentry.purge import PurgeRequest, check_replacement, run_purge
     from keysentry.purge_report import render_json, render_text
