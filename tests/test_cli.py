@@ -125,13 +125,12 @@ def test_default_markers_cover_other_scanners(tree: Path, tmp_path: Path) -> Non
     assert code == 0 and report["stats"]["counters"]["allowed_inline"] == len(markers)
 
 
-def test_pyproject_tool_table(tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pyproject_tool_table(tree: Path, tmp_path: Path) -> None:
     (tree / "skip.txt").write_text(make_key())
-    (tmp_path / "pyproject.toml").write_text('[tool.keysentry]\nexclude = ["skip.txt"]\n')
-    monkeypatch.chdir(tmp_path)
+    (tree / "pyproject.toml").write_text('[tool.keysentry]\nexclude = ["skip.txt"]\n')
     code, _ = run_json(tmp_path, "scan", str(tree))
     assert code == 0
-    (tmp_path / ".keysentry.toml").write_text("exclude = []\n")  # the dotfile wins
+    (tree / ".keysentry.toml").write_text("exclude = []\n")  # the dotfile wins
     code, _ = run_json(tmp_path, "scan", str(tree))
     assert code == 1
 

@@ -4,6 +4,7 @@ exposed each place is."""
 from __future__ import annotations
 
 import io
+import json
 import py_compile
 import zipfile
 from collections.abc import Iterator
@@ -111,6 +112,21 @@ def test_key_in_a_git_note(tmp_path: Path, repo: Path, key: str) -> None:
     ]
     assert {loc["source"] for loc in found} == {"note"}
     assert {loc["exposure"] for loc in found} == {"branch"}  # local refs: not pushed
+
+
+def test_a_note_is_no_file_in_sarif_or_annotations(tmp_path: Path, repo: Path, key: str) -> None:
+    annotated = commit(repo, {"README": "hi\n"})
+    git(repo, "notes", "add", "-m", f"deploy token {key}", annotated)
+    sarif_out, github_out = tmp_path / "out.sarif", tmp_path / "out.txt"
+    assert main(["history", str(repo), "-q", "--format", "sarif", "-o", str(sarif_out)]) == 1
+    assert main(["history", str(repo), "-q", "--format", "github", "-o", str(github_out)]) == 1
+    (result,) = json.loads(sarif_out.read_text())["runs"][0]["results"]
+    (where,) = result["locations"]
+    uri = where["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri.startswith(".git/note/") and annotated not in uri
+    assert "in the git note <refs/notes/commits note on" in where["message"]["text"]
+    (annotation,) = [line for line in github_out.read_text().splitlines() if "::" in line]
+    assert "file=" not in annotation
 
 
 def test_a_file_named_like_an_object_id_is_a_path(tmp_path: Path, repo: Path, key: str) -> None:

@@ -42,6 +42,7 @@ def test_wheel_installs_outside_the_repo_and_scans(tmp_path: Path) -> None:
     wheel = next(dist.glob("keysentry-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "keysentry/builtin_rules/openrouter.toml" in names
+    assert "keysentry/report/templates/report.html.j2" in names
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run(
@@ -61,3 +62,12 @@ def test_wheel_installs_outside_the_repo_and_scans(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stderr
     assert "config.env:1:20" in proc.stdout
     assert key not in proc.stdout + proc.stderr
+    html = subprocess.run(
+        [str(venv / "bin" / "keysentry"), "scan", ".", "--format", "html", "-q"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert html.returncode == 1, html.stderr
+    assert "config.env:1:20" in html.stdout and key not in html.stdout

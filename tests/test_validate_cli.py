@@ -24,12 +24,10 @@ def main(fake: FakeOpenRouter, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
 
     monkeypatch.setenv("OPENROUTER_BASE_URL", fake.base_url)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    # No project config from the checkout: the scan reads config from the working directory.
-    # Its own config raises the request cap (default 80/s) to keep the suite fast; the
-    # base URL still comes from OPENROUTER_BASE_URL because the config does not set one.
+    # The base URL comes from OPENROUTER_BASE_URL: a [validation] table is read only from an
+    # explicit --config, never from the working directory's or a scanned tree's config.
     work = tmp_path / "work"
     work.mkdir()
-    (work / ".keysentry.toml").write_text("[validation]\nrate_limit = 500\n")
     monkeypatch.chdir(work)
     return main
 
@@ -334,13 +332,12 @@ def test_next_step_advice_follows_validation(main, fake, tree, capsys):
 
 
 def test_allowlisted_baselined_and_inline_allowed_keys_are_never_sent(main, fake, tmp_path):
-    work = Path.cwd()  # the fixture's working directory, holding its .keysentry.toml
+    work = Path.cwd()  # the fixture's working directory
     baselined, allowlisted, inline, reported = (fake.add_key() for _ in range(4))
     (work / "old.py").write_text(f'KEY = "{baselined}"\n')
     assert main(["baseline", "create", "-q", "."]) == ExitCode.CLEAN
-    config = (work / ".keysentry.toml").read_text()
     (work / ".keysentry.toml").write_text(
-        f'[[allowlist]]\nfingerprint = "{hash_of(allowlisted)}"\nreason = "test key"\n\n{config}'
+        f'[[allowlist]]\nfingerprint = "{hash_of(allowlisted)}"\nreason = "test key"\n'
     )
     (work / "docs.py").write_text(f'EXAMPLE = "{allowlisted}"\n')
     (work / "inline.py").write_text(f'KEY = "{inline}"  # gitleaks:allow\n')

@@ -11,7 +11,7 @@ import click
 from keysentry import __version__, cli_baseline, cli_git, cli_integrations, cli_keys, cli_purge
 from keysentry.cli_common import build_request, collect_options, emit, scan_options
 from keysentry.errors import ExitCode, KeysentryError
-from keysentry.models import scrub_secrets
+from keysentry.untrusted import shown
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -54,6 +54,12 @@ cli_keys.register(cli)
 cli_purge.register(cli)
 
 
+def _message(exc: BaseException) -> str:
+    """An error's text, safe for the terminal: it may quote a name or a line from the
+    scanned repository (keys redacted, control characters escaped; lines kept)."""
+    return "\n".join(shown(line) for line in str(exc).split("\n"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         rv = cli.main(
@@ -71,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         exc.show()
         return ExitCode.USAGE
     except KeysentryError as exc:
-        click.echo(f"keysentry: error: {scrub_secrets(str(exc))}", err=True)
+        click.echo(f"keysentry: error: {_message(exc)}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
         click.echo("keysentry: interrupted", err=True)
@@ -80,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.INCOMPLETE
     except Exception as exc:  # never a traceback, never a secret in the message
         click.echo(
-            f"keysentry: internal error: {type(exc).__name__}: {scrub_secrets(str(exc))[:500]}\n"
+            f"keysentry: internal error: {type(exc).__name__}: {_message(exc)[:500]}\n"
             "Please report this at the project's issue tracker.",
             err=True,
         )

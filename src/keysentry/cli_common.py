@@ -21,10 +21,11 @@ from keysentry.models import ScanResult
 if TYPE_CHECKING:
     from keysentry.config import Config
     from keysentry.pipeline import ScanRequest
+    from keysentry.validate.settings import ValidationSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-FORMATS = ("text", "json", "jsonl", "sarif", "github", "csv", "junit")
+FORMATS = ("text", "json", "jsonl", "sarif", "github", "csv", "junit", "html")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,8 @@ def scan_options(func: F) -> F:
             "--config",
             "config_path",
             type=click.Path(path_type=Path),
-            help="Configuration file (default: .keysentry.toml, else pyproject.toml).",
+            help="Configuration file for every target (default: each target's repository root"
+            " .keysentry.toml, else pyproject.toml).",
         ),
         click.option(
             "--rules",
@@ -102,7 +104,9 @@ def scan_options(func: F) -> F:
             help="Suppress the findings listed in this baseline file.",
         ),
         click.option("--quiet", "-q", is_flag=True, help="No summary on stderr."),
-        click.option("--verbose", "-v", count=True, help="List every skipped input."),
+        click.option(
+            "--verbose", "-v", count=True, help="List every skipped and every excluded input."
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -132,41 +136,99 @@ def build_request(
     targets: tuple[str, ...],
     *,
     use_baseline: bool = True,
+    config_from: Path | None = None,
     **extra: Any,
 ) -> ScanRequest:
+    """Everything a scan needs, checked before it starts: the output can be written, each
+    target's configuration (``config_from``: one repository's for all), rules, baseline."""
     if opts.fail_on == "live" and not opts.validate:
         raise UsageError("--fail-on live needs --validate")
+    check_output(opts.output)
     # Imported here, not at the top: `keysentry --help` and the hook start-up stay light.
-    from keysentry.config import load_config
-    from keysentry.pipeline import ScanRequest
+    from keysentry.config import TargetConfig, resolve_configs
+    from keysentry.pipeline import ScanRequest, Scope
     from keysentry.rules import load_rules
 
-    config = load_config(opts.config_path, Path.cwd())
-    rules = load_rules([*config.rules, *opts.rules])
-    validation = None
-    if opts.validate:
-        from keysentry.validate.settings import ValidationSettings
+    resolved = resolve_configs(opts.config_path, targets, config_from=config_from)
+    # One scope (one scanner, one rule set) per configuration file: the files of many
+    # directories outside git all share the defaults.
+    groups: dict[str, list[TargetConfig]] = {}
+    for tc in resolved:
+        groups.setdefault(tc.config.source, []).append(tc)
+    scopes = []
+    for members in groups.values():
+        config = members[0].config
+        baseline = baseline_path(opts, config) if use_baseline else None
+        if baseline is not None:
+            from keysentry.filters.baseline import load_baseline
 
-        validation = ValidationSettings.from_config(
-            config.validation, os.environ, no_cache=opts.no_cache
+            load_baseline(baseline)  # a malformed baseline fails now, not after a long scan
+        scopes.append(
+            Scope(
+                config=config,
+                rules=load_rules([*config.rules, *opts.rules]),
+                baseline=baseline,
+                include_placeholders=opts.include_placeholders or config.include_placeholders,
+                targets=tuple(members),
+            )
         )
-    baseline = baseline_path(opts, config) if use_baseline else None
-    if baseline is not None:
-        from keysentry.filters.baseline import load_baseline
-
-        load_baseline(baseline)  # a malformed baseline fails now, not after a long scan
+    validation, notes = _validation(opts, [s.config for s in scopes])
+    first = scopes[0]
     return ScanRequest(
         command=command,
         targets=targets,
-        config=config,
-        rules=rules,
-        include_placeholders=opts.include_placeholders or config.include_placeholders,
+        config=first.config,
+        rules=first.rules,
+        include_placeholders=first.include_placeholders,
         show_secrets=opts.show_secrets,
         validation=validation,
-        baseline=baseline,
+        baseline=first.baseline,
         show_progress=progress.wanted(opts.quiet),
+        scopes=tuple(scopes),
+        notes=notes,
         **extra,
     )
+
+
+def _validation(
+    opts: ScanOptions, configs: list[Config]
+) -> tuple[ValidationSettings | None, tuple[str, ...]]:
+    """Where found keys are sent is the user's choice, never a scanned repository's: the
+    ``[validation]`` table is read only from an explicit ``--config``; else the
+    environment (OPENROUTER_BASE_URL) and the defaults apply."""
+    if not opts.validate:
+        return None, ()
+    from keysentry.validate.settings import ValidationSettings
+
+    section = configs[0].validation if opts.config_path is not None else {}
+    settings = ValidationSettings.from_config(section, os.environ, no_cache=opts.no_cache)
+    if opts.config_path is not None:
+        return settings, ()
+    notes = tuple(
+        f"[validation] in {c.source} ignored: validation settings come only from --config "
+        "or the environment, never from a scanned repository's configuration"
+        for c in configs
+        if c.validation
+    )
+    return settings, notes
+
+
+def check_output(path: Path | None) -> None:
+    """Fail before the scan, not after it, when the report cannot be written to ``path``."""
+    if path is None:
+        return
+    if not path.parent.is_dir():
+        raise UsageError(
+            f"cannot write the report to {path}: the directory {path.parent} does not exist"
+        )
+    existed = path.exists()
+    try:
+        with path.open("ab"):  # appends nothing; the report replaces the file later
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
+    if not existed:
+        path.unlink(missing_ok=True)
 
 
 def baseline_path(opts: ScanOptions, config: Config) -> Path | None:
@@ -177,7 +239,10 @@ def emit(result: ScanResult, opts: ScanOptions) -> int:
     """Render the report, write it where asked, print the summary, choose the exit code."""
     from keysentry.report import REPORTERS
     from keysentry.report.text import render_summary
+    from keysentry.untrusted import for_display
 
+    # Everything below shows the result: the report, the summary, the step summary.
+    result = for_display(result)
     if opts.format not in REPORTERS:
         raise UsageError(f"the {opts.format} format is not available in this build")
     to_tty = opts.output is None and sys.stdout.isatty()

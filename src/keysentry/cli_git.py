@@ -104,7 +104,7 @@ def staged(paths: tuple[str, ...], all_changes: bool, repo: Path, **kwargs: Any)
     numbers of the staged version. PATHS, if given, limit the scan to those files.
     Submodules are skipped and said so."""
     opts = collect_options(kwargs)
-    request = build_request(opts, "staged", paths or (str(repo),))
+    request = build_request(opts, "staged", paths or (str(repo),), config_from=repo)
     return emit(run_staged(request, repo, all_changes=all_changes, paths=paths), opts)
 
 
@@ -137,11 +137,17 @@ def run_history(request: ScanRequest, repo: Path, options: HistoryOptions) -> Sc
 def run_staged(
     request: ScanRequest, repo: Path, *, all_changes: bool = False, paths: Sequence[str] = ()
 ) -> ScanResult:
-    from keysentry.pipeline import make_scanner
+    from keysentry.pipeline import make_scanner, scan_excludes
     from keysentry.sources.staged import collect_staged
 
     started = time.monotonic()
-    gathered = collect_staged(make_scanner(request), repo, all_changes=all_changes, paths=paths)
+    gathered = collect_staged(
+        make_scanner(request),
+        repo,
+        all_changes=all_changes,
+        paths=paths,
+        excludes=scan_excludes(request, request.config),
+    )
     return _finish(request, gathered, started)
 
 

@@ -12,6 +12,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from keysentry import gitio
 from keysentry.ci_ranges import CommitRange, NoRange, choose_ranges, ci_job
 from keysentry.cli_common import ScanOptions, build_request, collect_options, emit, scan_options
 from keysentry.errors import UsageError
-from keysentry.models import Finding, ScanResult, ScanStats
+from keysentry.models import ScanResult, ScanStats
 
 HOOK_MARKER = "# keysentry-hook v1"
 
@@ -183,7 +184,8 @@ def ci(range_: str | None, pre_push: str | None, full_fallback: bool, **kwargs: 
         result = _merge([_scan_history(opts, repo, r, r.why, published) for r in ranges])
     else:
         note = "nothing to scan: no new commits (a deletion, or already on the remote)"
-        result = ScanResult("ci", (), (), ScanStats(notes=(note,)))
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        result = ScanResult("ci", (), (), ScanStats(notes=(note,)), started_at=now)
     return emit(result, opts)
 
 
@@ -206,34 +208,30 @@ def _merge(results: Sequence[ScanResult]) -> ScanResult:
         return results[0]
     from collections import Counter
 
+    from keysentry.pipeline import merge_findings
     from keysentry.sources.attach import EXPOSURE_NOTE, exposure_note
 
-    groups: dict[tuple[str, str], Finding] = {}
-    for result in results:
-        for f in result.findings:
-            key = (f.rule_id, f.fingerprint)
-            if key in groups:
-                old = groups[key]
-                merged = tuple(dict.fromkeys((*old.locations, *f.locations)))
-                f = replace(old, locations=merged)
-            groups[key] = f
+    findings = merge_findings([r.findings for r in results])
     counters: Counter[str] = Counter()
     for result in results:
         counters.update(result.stats.counters)
-    counters["findings"] = len(groups)
+    counters["findings"] = len(findings)
     notes = [n for r in results for n in r.stats.notes if not n.startswith(EXPOSURE_NOTE)]
-    exposure = exposure_note(groups.values())  # once, for the keys of every range
+    exposure = exposure_note(findings)  # once, for the keys of every range
     stats = ScanStats(
         counters=dict(sorted(counters.items())),
         issues=tuple(i for r in results for i in r.stats.issues),
         duration_s=round(sum(r.stats.duration_s for r in results), 3),
         notes=(*notes, exposure) if exposure else tuple(notes),
+        excluded=tuple(i for r in results for i in r.stats.excluded),
+        configs={t: s for r in results for t, s in r.stats.configs.items()},
     )
     first = results[0]
     return ScanResult(
         first.command,
         tuple(t for r in results for t in r.targets),
-        tuple(groups.values()),
+        findings,
         stats,
         show_secrets=first.show_secrets,
+        started_at=min(r.started_at for r in results),
     )

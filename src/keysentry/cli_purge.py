@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -110,14 +110,15 @@ def purge(
     from keysentry.purge import PurgeRequest, check_replacement, run_purge
     from keysentry.purge_report import render_json, render_text
     from keysentry.sources.history import HistoryOptions
-    from keysentry.validate import ValidationSettings
 
-    opts = ScanOptions("json", None, config_path, (), False, False, False, "any", no_cache,
+    # validate=True only to get --validate's settings (the base URL from the environment or
+    # --config, never from REPO); the audits themselves do not probe: purge probes once.
+    opts = ScanOptions("json", output, config_path, (), False, False, True, "any", no_cache,
                        None, quiet, 0)  # fmt: skip
-    scan = build_request(opts, "purge", (str(repo),), use_baseline=False)
-    # The base URL receives the keys: from the user's environment or --config only.
-    section = scan.config.validation if config_path is not None else {}
-    validation = ValidationSettings.from_config(section, os.environ, no_cache=no_cache)
+    checked = build_request(opts, "purge", (str(repo),), use_baseline=False)
+    assert checked.validation is not None
+    validation = checked.validation
+    scan = replace(checked, validation=None)
     request = PurgeRequest(
         repo=repo,
         into=into,

@@ -48,10 +48,16 @@ class Engine:
         return self.search.scan(data)
 
     def match(
-        self, data: bytes, hits: Sequence[tuple[int, int]] | None = None, *, final: bool = True
+        self,
+        data: bytes,
+        hits: Sequence[tuple[int, int]] | None = None,
+        *,
+        final: bool = True,
+        classify: bool = True,
     ) -> list[Candidate]:
         """Candidates in ``data``. With ``final=False`` the buffer is not the end of the
-        input, so a match running up to the buffer's end is left for the next window."""
+        input, so a match running up to the buffer's end is left for the next window.
+        With ``classify=False`` the placeholder model is not asked (only spans wanted)."""
         if hits is None:
             hits = self.hits(data)
         size = len(data)
@@ -73,7 +79,7 @@ class Engine:
                     secret = data[start:end].decode("utf-8", "backslashreplace")
                     reason = (
                         placeholder_reason(secret, rule.known_examples)
-                        if rule.placeholder_model
+                        if rule.placeholder_model and classify
                         else None
                     )
                     out.append(Candidate(rule, start, end, secret, reason))

@@ -14,9 +14,15 @@ SEVERITIES: tuple[Severity, ...] = ("info", "low", "medium", "high", "critical")
 
 GitStatus = Literal["tracked", "untracked", "ignored"]
 Exposure = Literal["head", "branch", "pushed", "tag", "stash", "reflog-only", "unreachable"]
+EXPOSURE_RANK: tuple[Exposure, ...] = (
+    "pushed", "head", "branch", "tag", "stash", "reflog-only", "unreachable",
+)  # fmt: skip
+"""Most exposed first: a location gets the first class that applies to it, and a key's worst
+exposure is the first class among its locations."""
 ValidationStatus = Literal["live", "invalid", "unknown"]
 
 _EMPTY: Mapping[str, object] = MappingProxyType({})
+_EMPTY_STR: Mapping[str, str] = MappingProxyType({})
 
 
 def fingerprint_of(secret: str) -> str:
@@ -58,7 +64,7 @@ class Location:
     decoders: tuple[str, ...] = ()
     """Decoding chain that revealed the key, outermost first: ``("gzip", "base64")``."""
     source: str = "file"
-    """What kind of thing was read: file, stdin, blob, staged, commit-message, tag-message."""
+    """What kind of thing was read: file, stdin, blob, staged, commit-message, tag-message, note."""
     git_status: GitStatus | None = None
     """For working-tree files inside a git repository."""
     blob: str | None = None
@@ -156,6 +162,10 @@ class ScanStats:
     duration_s: float = 0.0
     notes: tuple[str, ...] = ()
     """Plain-language facts about the scan (the range chosen, a shallow boundary, ...)."""
+    excluded: tuple[Issue, ...] = ()
+    """Inputs left out by an exclude pattern (kind ``excluded``; detail: the pattern)."""
+    configs: Mapping[str, str] = field(default_factory=lambda: _EMPTY_STR)
+    """Which configuration applied to which target: target -> file (or ``<defaults>``)."""
 
     def get(self, name: str) -> int:
         return self.counters.get(name, 0)
@@ -169,11 +179,15 @@ class ScanResult:
     stats: ScanStats
     show_secrets: bool = False
     extra: Mapping[str, object] = field(default_factory=lambda: _EMPTY)
+    started_at: str = ""
+    """ISO-8601 UTC time the run started (empty when unknown)."""
 
 
-_KEYLIKE = re.compile(r"sk-or-v[0-9]+-[0-9a-fA-F]{6,}")
+_KEYLIKE = re.compile(r"sk-or-v[0-9]+-[0-9a-fA-F]{4,}")
 
 
 def scrub_secrets(text: str) -> str:
-    """Redact anything key-shaped in free text (exception messages, log lines)."""
+    """Redact anything key-shaped in free text (exception messages, log lines, names),
+    whole or cut: a head of four digits is already too much. Its output is a fixed
+    point: a redacted key has three digits before its ``...``."""
     return _KEYLIKE.sub(lambda m: redact(m.group(0)), text)

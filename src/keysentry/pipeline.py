@@ -5,27 +5,39 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 from keysentry import progress
-from keysentry.config import Config
+from keysentry.config import Config, TargetConfig, repository_root
 from keysentry.decoders import Limits
 from keysentry.filters.allowlist import apply_allowlist
 from keysentry.filters.inline import drop_allowed
 from keysentry.findings import InputContext, build_findings
-from keysentry.models import Issue, ScanResult, ScanStats
+from keysentry.models import Finding, Issue, ScanResult, ScanStats
 from keysentry.rules import Rule
 from keysentry.scanner import Scanner, Tally
-from keysentry.sources.files import FileInput, FileWalker
+from keysentry.sources.files import Excludes, FileInput, FileWalker, distinct_targets
 from keysentry.sources.gathered import Gathered
 
 if TYPE_CHECKING:
-    from pathspec import PathSpec
-
+    from keysentry.filters.baseline import Baseline, BaselineEntry
     from keysentry.validate.settings import ValidationSettings
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Targets that share one configuration, and what was built from it."""
+
+    config: Config
+    rules: tuple[Rule, ...]
+    baseline: Path | None
+    include_placeholders: bool
+    targets: tuple[TargetConfig, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +45,7 @@ class ScanRequest:
     command: str
     targets: tuple[str, ...]
     config: Config
+    """The configuration of the first target (the only one for history, staged and ci)."""
     rules: tuple[Rule, ...]
     include_placeholders: bool = False
     show_secrets: bool = False
@@ -43,62 +56,119 @@ class ScanRequest:
     """Suppress the findings listed in this baseline file."""
     show_progress: bool = False
     """Draw a progress line on stderr (decided by the CLI: a terminal, not CI, not quiet)."""
+    scopes: tuple[Scope, ...] = ()
+    """Per-target configuration (the CLI resolves it); empty: ``config`` for every target."""
+    notes: tuple[str, ...] = ()
+    """Facts the CLI learnt while building the request (an ignored [validation] table)."""
+
+    def all_scopes(self) -> tuple[Scope, ...]:
+        if self.scopes:
+            return self.scopes
+        targets = tuple(
+            TargetConfig(t, repository_root(os.getcwd() if t == "-" else t), self.config)
+            for t in self.targets
+        )
+        include = self.include_placeholders or self.config.include_placeholders
+        return (Scope(self.config, self.rules, self.baseline, include, targets),)
 
 
-def make_scanner(request: ScanRequest) -> Scanner:
-    config = request.config
+def make_scanner(request: ScanRequest, scope: Scope | None = None) -> Scanner:
+    config = request.config if scope is None else scope.config
     limits = Limits(
         max_depth=config.max_depth,
         max_decoded_bytes=config.max_decoded_bytes,
         max_members=config.max_members,
         max_member_bytes=config.max_member_bytes,
+        max_buffered_bytes=config.max_buffered_bytes,
+        max_compression_ratio=config.max_compression_ratio,
     )
-    return Scanner(request.rules, limits=limits, markers=config.allow_markers)
+    rules = request.rules if scope is None else scope.rules
+    return Scanner(rules, limits=limits, markers=config.allow_markers)
+
+
+def scan_excludes(request: ScanRequest, config: Config) -> Excludes | None:
+    """The configuration's exclude patterns and the command line's ``--exclude``."""
+    return Excludes.build(
+        [
+            *((p, f"{p!r} in {config.source}") for p in config.exclude),
+            *((p, f"--exclude {p!r}") for p in request.extra_excludes),
+        ]
+    )
 
 
 def scan_paths(request: ScanRequest, stdin: BinaryIO | None = None) -> ScanResult:
     started = time.monotonic()
-    scanner = make_scanner(request)
-    walker = FileWalker(_excludes(request))
-    collector = Gathered()
-    whole = scanner.chunk_size
-
-    def scan_one(item: FileInput) -> tuple[Tally | None, int, InputContext]:
-        source = "stdin" if item.fs_path is None else "file"
-        try:
-            if item.fs_path is None:
-                if stdin is None:
-                    raise OSError("standard input is not available")
-                tally: Tally | None = scanner.scan_file(stdin, item.path)
-            else:
-                with open(item.fs_path, "rb", buffering=0) as fh:
-                    if os.fstat(fh.fileno()).st_size <= whole:
-                        # The common case: the whole file in one read, one prefilter pass.
-                        data = fh.readall()
-                        tally = scanner.scan_whole(data, item.path)
-                        return tally, len(data), InputContext(item.path, source, item.git_status)
-                    tally = scanner.scan_file(fh, item.path)
-        except OSError as exc:
-            tally = Tally()
-            tally.issues.append(Issue("unreadable", item.path, exc.strerror or str(exc)))
-            return tally, -1, InputContext(item.path, source, item.git_status)
-        assert tally is not None
-        return (
-            tally,
-            tally.counters.pop("bytes", 0),
-            InputContext(item.path, source, item.git_status),
-        )
-
+    kept, overlapping = distinct_targets(request.targets)
+    scopes = request.all_scopes()
+    owner = {tc.target: (scope, tc) for scope in scopes for tc in scope.targets}
+    walker = FileWalker()
+    parts: dict[int, tuple[Scope, Gathered, Scanner, Excludes | None]] = {}
     with progress.bar(request.show_progress, f"keysentry {request.command}") as bar:
-        # One thread on purpose: per file this is mostly interpreter work, and a second
-        # thread only fights it for the GIL (generated 1 GB / 40,000-file tree: 1.05 s in
-        # one thread, 1.9 s in two).
-        for batch in _batches(walker.walk(request.targets), 64):
-            _collect(collector, [scan_one(item) for item in batch], bar)
-    collector.issues.extend(walker.issues)
+        for target in kept:
+            scope, tc = owner[target]
+            if id(scope) not in parts:
+                parts[id(scope)] = (
+                    scope, Gathered(), make_scanner(request, scope),
+                    scan_excludes(request, scope.config),
+                )  # fmt: skip
+            _, collector, scanner, excludes = parts[id(scope)]
+            # One thread on purpose: per file this is mostly interpreter work, and a second
+            # thread only fights it for the GIL (generated 1 GB / 40,000-file tree: 1.05 s
+            # in one thread, 1.9 s in two).
+            for batch in _batches(walker.walk(target, excludes, tc.root), 64):
+                _collect(collector, [_scan_one(scanner, item, stdin) for item in batch], bar)
+    if not parts:  # nothing to walk: the counters still need a home
+        parts[0] = (scopes[0], Gathered(), make_scanner(request, scopes[0]), None)
+    first = next(iter(parts.values()))[1]
+    first.issues.extend(walker.issues)
+    first.excluded.extend(walker.excluded)
     if walker.skipped_git_dirs:
-        collector.counters["git_dirs_skipped"] += walker.skipped_git_dirs
-    return finish(collector, request, started)
+        first.counters["git_dirs_skipped"] += walker.skipped_git_dirs
+    if overlapping:
+        first.counters["overlapping_targets"] += len(overlapping)
+        more = f" and {len(overlapping) - 5} more" if len(overlapping) > 5 else ""
+        first.notes.append(
+            f"{len(overlapping)} target(s) already covered by another target, read once: "
+            + ", ".join(overlapping[:5])
+            + more
+        )
+    configs = {tc.target: tc.config.source for tc in (owner[t][1] for t in kept)}
+    return finish_scopes(
+        [(scope, gathered) for scope, gathered, _, _ in parts.values()], request, started, configs
+    )
+
+
+def _scan_one(
+    scanner: Scanner, item: FileInput, stdin: BinaryIO | None
+) -> tuple[Tally | None, int, InputContext]:
+    """``bytes`` counts what was read from the input, once: never the scanner's own tally
+    of windows and decompressed members, which may re-read or expand it."""
+    source = "stdin" if item.fs_path is None else "file"
+    ctx = InputContext(item.path, source, item.git_status)
+    try:
+        if item.fs_path is None:
+            if stdin is None:
+                raise OSError("standard input is not available")
+            counted = _Counted(stdin)
+            tally: Tally | None = scanner.scan_file(counted, item.path)
+            size = counted.count
+        else:
+            with open(item.fs_path, "rb", buffering=0) as fh:
+                size = os.fstat(fh.fileno()).st_size
+                if size <= scanner.chunk_size:
+                    # The common case: the whole file in one read, one prefilter pass.
+                    data = fh.readall()
+                    size = len(data)
+                    tally = scanner.scan_whole(data, item.path)
+                else:
+                    tally = scanner.scan_file(fh, item.path)
+    except OSError as exc:
+        tally = Tally()
+        tally.issues.append(Issue("unreadable", item.path, exc.strerror or str(exc)))
+        return tally, -1, ctx
+    if tally is not None:
+        tally.counters.pop("bytes", None)
+    return tally, size, ctx
 
 
 def _collect(
@@ -119,6 +189,27 @@ def _collect(
     bar.advance(objects=len(results), bytes=size)
 
 
+class _Counted:
+    """Standard input, counting the bytes read from it."""
+
+    __slots__ = ("_source", "count")
+
+    def __init__(self, source: BinaryIO) -> None:
+        self._source = source
+        self.count = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._source.read(size)
+        self.count += len(data)
+        return data
+
+    def seekable(self) -> bool:
+        return False
+
+    def seek(self, offset: int, whence: int = 0, /) -> int:
+        raise OSError("standard input cannot seek")
+
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -134,38 +225,92 @@ def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield batch
 
 
-def _excludes(request: ScanRequest) -> PathSpec[Any] | None:
-    patterns = [*request.config.exclude, *request.extra_excludes]
-    if not patterns:
-        return None
-    from pathspec import PathSpec
-
-    return PathSpec.from_lines("gitignore", patterns)
-
-
 def finish(gathered: Gathered, request: ScanRequest, started: float) -> ScanResult:
-    """Gathered hits -> findings: filters, allowlist, baseline, validation, stats."""
-    counters = gathered.counters
-    kept = drop_allowed(gathered.pairs, counters, include_placeholders=request.include_placeholders)
-    findings = build_findings(kept)
-    findings = apply_allowlist(findings, request.config.allowlist, counters)
-    if request.baseline is not None:
-        from keysentry.filters.baseline import filter_findings
+    """Gathered hits of one repository (history, staged, ci) -> the result."""
+    scope = request.all_scopes()[0]
+    configs = {tc.target: tc.config.source for tc in scope.targets}
+    return finish_scopes([(scope, gathered)], request, started, configs)
 
-        findings = filter_findings(findings, request.baseline, counters, gathered.notes)
+
+def finish_scopes(
+    parts: Sequence[tuple[Scope, Gathered]],
+    request: ScanRequest,
+    started: float,
+    configs: dict[str, str],
+) -> ScanResult:
+    """Gathered hits -> findings: filters, allowlist and baseline of each scope's
+    configuration, then validation of what is left, and the stats."""
+    counters: Counter[str] = Counter()
+    issues: list[Issue] = []
+    excluded: list[Issue] = []
+    notes: list[str] = list(request.notes)
+    found: list[tuple[Finding, ...]] = []
+    # A baseline shared by several scopes: an entry is unseen only if no scope saw it.
+    unseen: dict[Path, tuple[Baseline, set[BaselineEntry]]] = {}
+    for scope, gathered in parts:
+        counters.update(gathered.counters)
+        kept = drop_allowed(
+            gathered.pairs, counters, include_placeholders=scope.include_placeholders
+        )
+        findings = apply_allowlist(build_findings(kept), scope.config.allowlist, counters)
+        if scope.baseline is not None:
+            from keysentry.filters.baseline import apply_baseline, load_baseline
+
+            if scope.baseline not in unseen:
+                baseline = load_baseline(scope.baseline)
+                unseen[scope.baseline] = (baseline, set(baseline.entries))
+            baseline, stale = unseen[scope.baseline]
+            findings, stale_here = apply_baseline(findings, baseline, counters)
+            stale.intersection_update(stale_here)
+        found.append(findings)
+        issues.extend(gathered.issues)
+        excluded.extend(gathered.excluded)
+        notes.extend(gathered.notes)
+    for baseline, stale in unseen.values():
+        if stale:
+            from keysentry.filters.baseline import stale_note
+
+            notes.append(stale_note(baseline, [e for e in baseline.entries if e in stale]))
+    findings = found[0] if len(found) == 1 else merge_findings(found)
     if request.validation is not None:
         from keysentry.validate import validate_findings
 
         findings = validate_findings(findings, request.validation)
-    for issue in gathered.issues:
+    for issue in issues:
         counters[f"skipped_{issue.kind.replace('-', '_')}"] += 1
+    if excluded:
+        counters["excluded"] = len(excluded)
     counters["findings"] = len(findings)
     stats = ScanStats(
         counters=dict(sorted(counters.items())),
-        issues=tuple(gathered.issues),
+        issues=tuple(issues),
         duration_s=round(time.monotonic() - started, 3),
-        notes=tuple(gathered.notes),
+        notes=tuple(notes),
+        excluded=tuple(excluded),
+        configs=configs,
     )
+    # `started` is monotonic (durations survive clock changes); the wall-clock start is derived.
+    began = datetime.now(timezone.utc) - timedelta(seconds=stats.duration_s)
     return ScanResult(
-        request.command, request.targets, findings, stats, show_secrets=request.show_secrets
+        request.command,
+        request.targets,
+        findings,
+        stats,
+        show_secrets=request.show_secrets,
+        started_at=began.isoformat(timespec="seconds"),
     )
+
+
+def merge_findings(groups: Sequence[tuple[Finding, ...]]) -> tuple[Finding, ...]:
+    """The findings of several scopes as one list: a key found under two configurations
+    is one finding with the locations that neither configuration suppressed."""
+    merged: dict[tuple[str, str], Finding] = {}
+    for findings in groups:
+        for f in findings:
+            key = (f.rule_id, f.fingerprint)
+            if key in merged:
+                old = merged[key]
+                locations = sorted({*old.locations, *f.locations}, key=lambda loc: loc.sort_key())
+                f = replace(old, locations=tuple(locations))
+            merged[key] = f
+    return tuple(sorted(merged.values(), key=lambda f: (f.locations[0].sort_key(), f.rule_id)))

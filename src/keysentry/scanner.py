@@ -9,13 +9,16 @@ Line and column are computed only for hits.
 from __future__ import annotations
 
 import io
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO, Protocol, cast
 
 from keysentry.decoders import TEXT_DECODERS, Limits, TextDecoder
-from keysentry.decoders.archives import Budget, Member, detect, iter_members
+from keysentry.decoders.archives import Budget, Link, Member, detect, iter_members
+from keysentry.decoders.pdf import is_pdf
+from keysentry.decoders.zip_eocd import EOCD_MAGIC, zip_by_tail
 from keysentry.engine import Candidate, Engine
 from keysentry.models import Issue, redact
 from keysentry.rules import Rule
@@ -25,6 +28,13 @@ CHUNK = 8 * 2**20
 OVERLAP = 16 * 2**10
 """Each window repeats this much of the previous one, so a key across a boundary is seen whole."""
 SNIPPET_CONTEXT = 60
+SNIPPET_REACH = 600
+"""How far past a snippet's edges keys are looked for, so that one the edge cuts is
+known whole (more than a rule's match can span: engine.LOOKBEHIND + engine.WINDOW)."""
+_KEY_SHAPED = re.compile(rb"sk-or-v[0-9]+-[0-9a-fA-F]*|[0-9a-fA-F]{32,}")
+"""Runs no snippet shows, reported or not: a key's prefix with any digits after it (an
+over-long run, a cut head), and a run of hex digits long enough to be a key's body."""
+_WORD = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _SINGLE_STREAMS = frozenset({"gzip", "bzip2", "xz"})
 MAX_MARKER_LINE = 2**20
 
@@ -118,7 +128,10 @@ class Scanner:
         self.chunk_size = chunk_size
         self.overlap = overlap
         triggers = [t for d in TEXT_DECODERS for t in d.triggers]
-        self.engine = Engine(rules, triggers)
+        # A zip behind a prefix (zipapp, self-extractor, polyglot) is found by its end
+        # record in the same literal pass: a file without one pays nothing for it.
+        self.engine = Engine(rules, [*triggers, EOCD_MAGIC])
+        self._eocd = self.engine.needle_index[EOCD_MAGIC]
         self._decoders: dict[int, list[TextDecoder]] = {}
         for decoder in TEXT_DECODERS:
             for trigger in decoder.triggers:
@@ -127,9 +140,7 @@ class Scanner:
     # -- entry points -------------------------------------------------------
 
     def scan_bytes(self, data: bytes, path: str) -> Tally:
-        tally = Tally()
-        self._scan_content(io.BytesIO(data), self._root(path), tally)
-        return tally
+        return self.scan_file(io.BytesIO(data), path)
 
     def scan_whole(self, data: bytes, path: str) -> Tally | None:
         """Scan an input held whole in memory; None when it holds nothing at all.
@@ -141,20 +152,23 @@ class Scanner:
 
     def _holds_nothing(self, data: bytes) -> bool:
         """Not a container and no needle at all: nothing any rule or decoder could use."""
-        return detect(data[:512]) is None and not self.engine.hits(data)
+        head = data[:512]
+        return detect(head) is None and not is_pdf(head) and not self.engine.hits(data)
 
     def scan_file(self, fileobj: ByteSource, path: str) -> Tally:
         """Scan an open, seekable file without reading it into memory at once."""
         tally = Tally()
-        self._scan_content(fileobj, self._root(path), tally)
+        budget = Budget(self.limits)
+        self._scan_content(fileobj, _Frame(path, (), (), 0, budget), tally)
+        if budget.used:
+            tally.counters["decoded_bytes"] += budget.used
         return tally
-
-    def _root(self, path: str) -> _Frame:
-        return _Frame(path, (), (), 0, Budget(self.limits))
 
     # -- containers ---------------------------------------------------------
 
-    def _scan_content(self, fileobj: ByteSource, frame: _Frame, tally: Tally) -> None:
+    def _scan_content(
+        self, fileobj: ByteSource, frame: _Frame, tally: Tally, cap: int | None = None
+    ) -> None:
         head = fileobj.read(512)
         kind = detect(head)
         if kind is not None and frame.depth >= self.limits.max_depth:
@@ -168,38 +182,86 @@ class Scanner:
             )
             kind = None
         if kind is None:
-            self._scan_windows(_chunks(head, fileobj, self.chunk_size), frame, tally)
+            tail_zip = self._scan_windows(
+                self._leaf_chunks(head, fileobj, frame, tally, cap), frame, tally
+            )
+            if frame.depth < self.limits.max_depth and fileobj.seekable():
+                # A PDF's raw bytes were scanned above; its pages and streams add decoded views.
+                if is_pdf(head):
+                    self._scan_inner("pdf", cast(BinaryIO, fileobj), frame, tally)
+                elif tail_zip and zip_by_tail(cast(BinaryIO, fileobj)):
+                    self._scan_inner("zip", cast(BinaryIO, fileobj), frame, tally)
+            elif is_pdf(head):
+                deep = fileobj.seekable()
+                hit, why = ("depth-cap", "nested too deep") if deep else ("size-cap", "too large")
+                tally.issues.append(
+                    Issue(hit, _display(frame), f"PDF {why}: scanned as raw bytes only")
+                )
             return
         tally.counters["archives"] += 1
         fileobj.seek(0) if fileobj.seekable() else None
         source = cast(BinaryIO, fileobj if fileobj.seekable() else _Rewound(head, fileobj))
-        failed = False
-        members = 0
-        outer = frame.members[-1] if frame.members else frame.path
-        for item in iter_members(kind, source, outer, self.limits, frame.budget):
-            if isinstance(item, Issue):
-                tally.issues.append(Issue(item.kind, _display(frame, item.path), item.detail))
-                failed = failed or item.kind == "decode-error"
-                continue
-            members += 1
-            self._scan_member(
-                item, frame.into(item.name, kind), tally, stream=kind in _SINGLE_STREAMS
-            )
-        tally.counters["members"] += members
+        members, failed = self._walk_members(kind, source, frame, tally)
         if (failed or not members) and fileobj.seekable():
             # What could not be unpacked (or only looked like an archive: a few magic
             # bytes are easily written by chance) is still scanned as bytes.
             fileobj.seek(0)
-            self._scan_windows(_chunks(b"", fileobj, self.chunk_size), frame, tally)
+            self._scan_windows(self._leaf_chunks(b"", fileobj, frame, tally, cap), frame, tally)
+
+    def _scan_inner(self, kind: str, fileobj: BinaryIO, frame: _Frame, tally: Tally) -> None:
+        """The members of a container whose outer bytes were scanned as they are: a zip
+        behind a prefix, a PDF's pages and streams."""
+        tally.counters["archives"] += 1
+        self._walk_members(kind, fileobj, frame, tally)
+
+    def _walk_members(
+        self, kind: str, source: BinaryIO, frame: _Frame, tally: Tally
+    ) -> tuple[int, bool]:
+        """Scan every member; how many there were, and whether the walk met damage."""
+        failed = False
+        members = 0
+        outer = frame.members[-1] if frame.members else frame.path
+        inside = len(tally.issues)  # where the issues met inside the last member begin
+        for item in iter_members(kind, source, outer, self.limits, frame.budget):
+            if isinstance(item, Issue):
+                if item.kind in ("ratio-cap", "size-cap"):
+                    # The last member's stream was cut: the "truncated" errors its own
+                    # readers met are that cut, not damage, and the cap says so already.
+                    tally.issues[inside:] = [
+                        i for i in tally.issues[inside:] if i.kind != "decode-error"
+                    ]
+                tally.issues.append(Issue(item.kind, _display(frame, item.path), item.detail))
+                failed = failed or item.kind == "decode-error"
+                continue
+            if isinstance(item, Link):
+                # No content of its own: a hard link's is its target member's, scanned there.
+                tally.counters["archive_links"] += 1
+                continue
+            members += 1
+            inside = len(tally.issues)
+            self._scan_member(
+                item, frame.into(item.name, kind), tally, stream=kind in _SINGLE_STREAMS
+            )
+        tally.counters["members"] += members
+        return members, failed
 
     def _scan_member(self, member: Member, frame: _Frame, tally: Tally, *, stream: bool) -> None:
+        # A member's content is scanned up to max_member_bytes, so that one huge member
+        # cannot hide the ones after it (the walk skips the rest). An archive member is not
+        # cut (its members are), nor a compressed stream's one member: it hides nothing.
+        cap = None if stream else self.limits.max_member_bytes
         chunks = member.chunks()
-        if member.size is not None and member.size <= self.chunk_size:
+        whole = self.chunk_size if cap is None else min(self.chunk_size, cap)
+        if member.size is not None and member.size <= whole:
             # Most members are small and hold nothing: one buffer, one prefilter pass,
             # none of the stream machinery below.
             data = b"".join(chunks)
             if self._holds_nothing(data):
                 tally.counters["bytes"] += len(data)
+                return
+            if detect(data[:512]) is None:
+                # Seekable, so that a zip behind a prefix can be read by its tail.
+                self._scan_content(io.BytesIO(data), frame, tally)
                 return
             chunks = iter((data,))
         reader = _IterReader(chunks)
@@ -211,25 +273,56 @@ class Scanner:
             frame = replace(frame, members=frame.members[:-1])
         if kind == "zip":
             # zip needs random access: buffer the member when it is small enough.
-            data = reader.read(self.limits.max_member_bytes + 1)
-            if len(data) > self.limits.max_member_bytes:
+            data = reader.read(self.limits.max_buffered_bytes + 1)
+            if len(data) > self.limits.max_buffered_bytes:
                 tally.issues.append(
                     Issue(
                         "size-cap",
                         _display(frame),
                         "nested zip larger than "
-                        f"{self.limits.max_member_bytes} bytes: scanned as raw bytes",
+                        f"{self.limits.max_buffered_bytes} bytes: scanned as raw bytes",
                     )
                 )
-                self._scan_windows(_chain_chunks(data, reader, self.chunk_size), frame, tally)
+                chunks = self._leaf_chunks(b"", _Rewound(data, reader), frame, tally, cap)
+                self._scan_windows(chunks, frame, tally)
                 return
             self._scan_content(io.BytesIO(data), frame, tally)
             return
-        self._scan_content(reader, frame, tally)
+        self._scan_content(reader, frame, tally, cap)
 
     # -- raw windows and text decoders ---------------------------------------
 
-    def _scan_windows(self, chunks: Iterator[bytes], frame: _Frame, tally: Tally) -> None:
+    def _leaf_chunks(
+        self, head: bytes, fileobj: ByteSource, frame: _Frame, tally: Tally, cap: int | None
+    ) -> Iterator[bytes]:
+        """Content in windows, up to ``cap`` bytes: read no further, so that what the walk
+        skips after it is never decompressed for nothing."""
+        if cap is None:
+            yield from _chunks(head, fileobj, self.chunk_size)
+            return
+        left = cap
+        while True:
+            # One byte past the cap says whether anything follows it.
+            want = min(self.chunk_size, left + 1) - len(head)
+            block = head + fileobj.read(want) if want > 0 else head
+            head = b""
+            if len(block) > left:
+                if left:
+                    yield block[:left]
+                detail = (
+                    f"member larger than max_member_bytes ({cap}): its first {cap} bytes "
+                    "were scanned and the rest skipped; the members after it were read"
+                )
+                tally.issues.append(Issue("size-cap", _display(frame), detail))
+                return
+            if not block:
+                return
+            left -= len(block)
+            yield block
+
+    def _scan_windows(self, chunks: Iterator[bytes], frame: _Frame, tally: Tally) -> bool:
+        """Scan the windows; True when one held a zip end-of-central-directory record."""
+        eocd = False
         tail = b""
         line_base = col_base = 0
         accept_lo = 0
@@ -241,7 +334,7 @@ class Scanner:
             tally.counters["bytes"] += len(chunk)
             accept_hi = len(data) if last else max(len(data) - self.overlap // 2, accept_lo)
             window = _Window(data, line_base, col_base, accept_lo, accept_hi)
-            self._scan_window(window, frame, tally, final=last)
+            eocd = self._scan_window(window, frame, tally, final=last) or eocd
             if last:
                 break
             keep = min(self.overlap, len(data))
@@ -252,16 +345,18 @@ class Scanner:
             tail = data[len(data) - keep :]
             accept_lo = accept_hi - (len(data) - keep)
             chunk = following
+        return eocd
 
-    def _scan_window(self, window: _Window, frame: _Frame, tally: Tally, *, final: bool) -> None:
+    def _scan_window(self, window: _Window, frame: _Frame, tally: Tally, *, final: bool) -> bool:
         data = window.data
         hits = self.engine.hits(data)
         if not hits:
-            return
+            return False
         for cand in self.engine.match(data, hits, final=final):
             if window.accept_lo <= cand.start < window.accept_hi:
                 self._record(tally, frame, window, cand.start, data, cand, ())
         self._decode(data, hits, window, frame, tally, lambda o: o, (), 0)
+        return any(needle == self._eocd for needle, _ in hits)
 
     def _decode(
         self,
@@ -298,8 +393,18 @@ class Scanner:
                     continue
                 chain = (*steps, view.step)
                 for cand in self.engine.match(view.data, sub_hits):
+                    if view.verbatim(cand.start, cand.end):
+                        continue  # a plain copy of the parent: its own scan saw it
+                    excerpt = view.excerpt(cand.start, cand.end) if view.excerpt else None
                     self._record(
-                        tally, frame, window, view_origin(cand.start), view.data, cand, chain
+                        tally,
+                        frame,
+                        window,
+                        view_origin(cand.start),
+                        view.data,
+                        cand,
+                        chain,
+                        excerpt,
                     )
                 self._decode(
                     view.data, sub_hits, window, frame, tally, view_origin, chain, level + 1
@@ -314,6 +419,7 @@ class Scanner:
         view: bytes,
         cand: Candidate,
         steps: tuple[str, ...],
+        excerpt: str | None = None,
     ) -> None:
         line, column = window.line_col(raw_offset)
         tally.hits.append(
@@ -325,7 +431,7 @@ class Scanner:
                 column=column,
                 members=frame.members,
                 decoders=(*frame.chain, *steps),
-                snippet=self._snippet(view, cand.start, cand.end),
+                snippet=excerpt or self._snippet(view, cand.start, cand.end),
                 allowed_by=self._marker(window.data, raw_offset),
             )
         )
@@ -343,24 +449,75 @@ class Scanner:
         return None
 
     def _snippet(self, data: bytes, start: int, end: int) -> str:
-        """The key's line around it, with every key-shaped string on it redacted."""
-        lo = max(data.rfind(b"\n", 0, start) + 1, start - SNIPPET_CONTEXT)
-        hi = data.find(b"\n", end)
-        hi = min(len(data) if hi < 0 else hi, end + SNIPPET_CONTEXT)
-        piece = data[lo:hi]
+        """The key's line around it, every key-shaped run on it redacted, before any of
+        it becomes a string: the key's neighbours too, whether a rule reports them or
+        not, and whether the snippet's edge cuts them or not."""
+        line_lo = data.rfind(b"\n", 0, start) + 1
+        line_hi = data.find(b"\n", end)
+        line_hi = len(data) if line_hi < 0 else line_hi
+        lo = max(line_lo, start - SNIPPET_CONTEXT)
+        hi = min(line_hi, end + SNIPPET_CONTEXT)
+        spans = self._secret_spans(data, max(line_lo, lo - SNIPPET_REACH),
+                                   min(line_hi, hi + SNIPPET_REACH), start, end)  # fmt: skip
+        # A key that the edge would cut is shown whole, redacted (it is short then).
+        for s_lo, s_hi in spans:
+            if s_lo < lo < s_hi:
+                lo = s_lo
+            if s_lo < hi < s_hi:
+                hi = s_hi
+        # An edge that still cuts a word shows none of it: it may be part of a secret
+        # that no pattern knows in pieces.
+        if lo > line_lo and data[lo - 1] in _WORD:
+            stop = next(s_lo for s_lo, _ in spans if s_lo >= lo)
+            while lo < stop and data[lo] in _WORD:
+                lo += 1
+        if hi < line_hi and data[hi] in _WORD:
+            stop = max(s_hi for _, s_hi in spans if s_hi <= hi)
+            while hi > stop and data[hi - 1] in _WORD:
+                hi -= 1
         parts: list[str] = []
-        pos = 0
-        for cand in sorted(self.engine.match(piece), key=lambda c: c.start):
-            if cand.start < pos:
+        pos = lo
+        for s_lo, s_hi in spans:
+            if s_hi <= lo or s_lo >= hi:
                 continue
-            parts.append(_printable(piece[pos : cand.start]))
-            parts.append(redact(cand.secret))
-            pos = cand.end
-        parts.append(_printable(piece[pos:]))
+            parts.append(_printable(data[pos:s_lo]))
+            parts.append(_masked(data[s_lo:s_hi]))
+            pos = s_hi
+        parts.append(_printable(data[pos:hi]))
         text = "".join(parts).strip()
-        if lo > 0 and data[lo - 1 : lo] != b"\n":
+        if lo > line_lo:
             text = "…" + text
+        if hi < line_hi:
+            text += "…"
         return text
+
+    def _secret_spans(
+        self, data: bytes, lo: int, hi: int, start: int, end: int
+    ) -> list[tuple[int, int]]:
+        """Disjoint, sorted spans of ``data[lo:hi]`` to redact: the key at ``start:end``,
+        every rule match (placeholders and other versions included) and every
+        key-shaped run (over-long, cut, or a bare body of hex digits)."""
+        found = [(start, end)]
+        found += [
+            (c.start + lo, c.end + lo) for c in self.engine.match(data[lo:hi], classify=False)
+        ]
+        found += [m.span() for m in _KEY_SHAPED.finditer(data, lo, hi)]
+        merged: list[tuple[int, int]] = []
+        for s_lo, s_hi in sorted(found):
+            if merged and s_lo < merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], s_hi))
+            else:
+                merged.append((s_lo, s_hi))
+        return merged
+
+
+def _masked(run: bytes) -> str:
+    """A run to redact, as the report shows it: a key as ``sk-or-v1-abc...def``;
+    anything else (a rule's match, a bare or cut run of digits) by its first three
+    characters only, since no part of it is known not to be secret."""
+    if _KEY_SHAPED.fullmatch(run) and run.startswith(b"sk-"):
+        return redact(run.decode("ascii"))
+    return run[:3].decode("utf-8", "backslashreplace") + "..."
 
 
 def _compose(outer: Callable[[int], int], inner: Callable[[int], int]) -> Callable[[int], int]:
@@ -388,12 +545,6 @@ def _chunks(head: bytes, fileobj: ByteSource, size: int) -> Iterator[bytes]:
         if not block:
             return
         yield block
-
-
-def _chain_chunks(first: bytes, stream: ByteSource, size: int) -> Iterator[bytes]:
-    for start in range(0, len(first), size):
-        yield first[start : start + size]
-    yield from _chunks(b"", stream, size)
 
 
 class _IterReader(io.RawIOBase):
@@ -433,5 +584,7 @@ class _Rewound(_IterReader):
     """A non-seekable stream with its already-read head put back in front."""
 
     def __init__(self, head: bytes, rest: ByteSource) -> None:
-        super().__init__(iter(lambda: rest.read(CHUNK), b""))
+        # Small reads: what is read ahead of the archive reader is decompressed (and
+        # charged to the budget) whether or not the walk ever needs it.
+        super().__init__(iter(lambda: rest.read(2**20), b""))
         self._buffer = head

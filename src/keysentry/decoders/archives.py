@@ -2,7 +2,8 @@
 
 Every decompressor is fed bounded pieces and asked for at most ``CHUNK`` bytes at a
 time, and every decompressed byte is charged to the input's :class:`Budget`, so a
-bomb costs one chunk of memory and at most the budget of work. Nothing is ever
+bomb costs one chunk of memory and at most the budget of work; the ratio guard in
+:mod:`~keysentry.decoders.decompress` stops one long before. Nothing is ever
 written to disk; member names (``../x`` included) are only names.
 
 This module is the entry: detection and :func:`iter_members`. The readers live in
@@ -18,7 +19,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import BinaryIO, Literal
 
-from keysentry.decoders.members import CHUNK, Budget, Member, Session
+from keysentry.decoders.members import CHUNK, Budget, Link, Member, Session
 from keysentry.decoders.reading import read_at
 from keysentry.decoders.views import Limits
 from keysentry.decoders.zip_eocd import zip_by_tail
@@ -33,6 +34,7 @@ __all__ = [
     "HEAD_SIZE",
     "ArchiveKind",
     "Budget",
+    "Link",
     "Member",
     "detect",
     "detect_data",
@@ -64,7 +66,7 @@ def detect_data(source: bytes | BinaryIO) -> ArchiveKind | None:
 
 def _walker(
     kind: str, source: bytes | BinaryIO, outer_name: str, limits: Limits, session: Session
-) -> Callable[[], Iterator[Member | Issue]] | None:
+) -> Callable[[], Iterator[Member | Link | Issue]] | None:
     """The reader for ``kind``, its module imported only now."""
     if kind == "zip":
         from keysentry.decoders.zip_members import zip_members
@@ -74,6 +76,10 @@ def _walker(
         from keysentry.decoders.tar_members import tar_members
 
         return lambda: tar_members(source, limits, session)
+    if kind == "pdf" and not isinstance(source, bytes):
+        from keysentry.decoders.pdf import pdf_members
+
+        return lambda: pdf_members(source, limits, session)
     if kind in ("gzip", "bzip2", "xz"):
         from keysentry.decoders.streams import stream_member
 
@@ -83,16 +89,20 @@ def _walker(
 
 def iter_members(
     kind: str, source: bytes | BinaryIO, outer_name: str, limits: Limits, budget: Budget
-) -> Iterator[Member | Issue]:
+) -> Iterator[Member | Link | Issue]:
     """The members of a container of ``kind`` (from :func:`detect`), in order.
 
     Problems come as :class:`Issue` items among the members, each with ``path`` the
     member name, or ``""`` for the container as a whole: ``size-cap`` (the budget ran
-    out; nothing more is read at any level), ``archive-cap`` (over ``max_members``),
+    out; nothing more is read at any level), ``ratio-cap`` (a decompression bomb: that
+    stream is stopped), ``archive-cap`` (over ``max_members``),
     ``decode-error`` (corrupt or truncated: what was read before is kept),
-    ``encrypted`` and ``symlink``. Directories and devices are skipped silently.
+    and ``encrypted``. Links come as :class:`Link` items (no content to scan);
+    directories and devices are skipped silently.
     ``source`` may be a non-seekable stream; a zip is then buffered, up to
-    ``max_member_bytes``. ``outer_name`` names single compressed streams.
+    ``max_buffered_bytes``. ``outer_name`` names single compressed streams. A reader
+    may stop reading a member's content anywhere (the scanner stops at
+    ``max_member_bytes``): the walk still goes on to the next member.
     """
     session = Session(budget)
     if budget.exceeded:

@@ -1,4 +1,5 @@
-"""Streaming decompressors behind one interface, each asked for at most ``CHUNK`` bytes.
+"""Streaming decompressors behind one interface, each asked for at most ``CHUNK`` bytes,
+with a guard on the compression ratio that stops a bomb after its first output.
 
 Used by the single compressed streams (gzip, bzip2, xz) and by zip members (deflate,
 bzip2, lzma). Imported only once a container is opened, so bz2 and lzma cost nothing
@@ -11,9 +12,34 @@ import bz2
 import lzma
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Protocol
 
-from keysentry.decoders.members import CHUNK, Corrupt
+from keysentry.decoders.members import CHUNK, Bomb, Corrupt
+from keysentry.decoders.views import Limits
+
+
+@dataclass(frozen=True, slots=True)
+class RatioGuard:
+    """Output over input of one stream: past ``max_ratio`` once ``grace`` bytes are out,
+    the stream is a bomb. Real data stays far below the threshold (source and text
+    tarballs 3-10:1, logs up to about 50:1) while deflate of one repeated byte reaches
+    1000:1 and bzip2 or xz far more, so a bomb is stopped after ``grace`` bytes instead
+    of costing the whole budget."""
+
+    max_ratio: int
+    grace: int
+
+    @classmethod
+    def of(cls, limits: Limits) -> RatioGuard:
+        return cls(limits.max_compression_ratio, limits.ratio_grace_bytes)
+
+    def check(self, produced: int, consumed: int, what: str) -> None:
+        if self.max_ratio and produced >= self.grace and produced > self.max_ratio * consumed:
+            raise Bomb(
+                f"{what} stream gave {produced} bytes from {consumed}: a compression ratio "
+                f"over {self.max_ratio}:1 (a decompression bomb?); the rest was not unpacked"
+            )
 
 
 class Decompressor(Protocol):
@@ -87,12 +113,16 @@ def inflate(
     what: str,
     resume: Callable[[bytes], bytes | None] | None = None,
     require_end: bool = True,
+    guard: RatioGuard | None = None,
 ) -> Iterator[bytes]:
     """Decompress a stream given in pieces. ``resume`` decides whether bytes after the
-    end of a stream start another one (concatenated gzip/bzip2/xz members)."""
+    end of a stream start another one (concatenated gzip/bzip2/xz members); ``guard``
+    raises :class:`Bomb` on a bomb."""
     stream: Decompressor | None = make()
+    consumed = produced = 0
     try:
         for piece in pieces:
+            consumed += len(piece)
             data = piece
             while data:
                 if stream is None:
@@ -102,7 +132,11 @@ def inflate(
                     if not following:
                         break
                     data, stream = following, make()
-                yield from stream.feed(data)
+                for out in stream.feed(data):
+                    produced += len(out)
+                    if guard is not None:
+                        guard.check(produced, consumed, what)
+                    yield out
                 if not stream.eof:
                     break
                 data, stream = stream.unused_data, None
@@ -122,15 +156,17 @@ def _resumer(magic: bytes) -> Callable[[bytes], bytes | None]:
     return resume
 
 
-def single_stream(kind: str, pieces: Iterable[bytes]) -> Iterator[bytes]:
+def single_stream(kind: str, pieces: Iterable[bytes], guard: RatioGuard) -> Iterator[bytes]:
     """The content of a gzip, bzip2 or xz stream (``kind``), concatenated members included."""
     if kind == "gzip":
-        return inflate(pieces, lambda: Zlib(31), "gzip", _resumer(b"\x1f\x8b"))
+        return inflate(pieces, lambda: Zlib(31), "gzip", _resumer(b"\x1f\x8b"), guard=guard)
     if kind == "bzip2":
-        return inflate(pieces, lambda: Buffered(bz2.BZ2Decompressor()), "bzip2", _resumer(b"BZh"))
+        make_bz2 = lambda: Buffered(bz2.BZ2Decompressor())  # noqa: E731
+        return inflate(pieces, make_bz2, "bzip2", _resumer(b"BZh"), guard=guard)
     return inflate(
         pieces,
         lambda: Buffered(lzma.LZMADecompressor(lzma.FORMAT_XZ)),
         "xz",
         _resumer(b"\xfd7zXZ\x00"),
+        guard=guard,
     )

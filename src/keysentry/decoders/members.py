@@ -2,7 +2,8 @@
 
 Every decompressed byte is charged to the input's :class:`Budget`; problems met while a
 member's content streams are collected by the walk's :class:`Session` and reported as
-:class:`~keysentry.models.Issue` items when the next item is asked for.
+:class:`~keysentry.models.Issue` items when the next item is asked for. A reader may stop
+reading a member's content at any point: the walk still goes on to the next member.
 """
 
 from __future__ import annotations
@@ -48,8 +49,23 @@ class Member:
     size: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A link member: it has no content of its own to scan. A hard link's content is its
+    target member's, read where that member is; a symbolic link's target is only a name,
+    never followed."""
+
+    name: str
+    target: str = ""
+
+
 class Corrupt(Exception):
     """Content that cannot be decoded; the message is the Issue's detail."""
+
+
+class Bomb(Exception):
+    """A stream whose compression ratio says it is a decompression bomb; the message is
+    the Issue's detail."""
 
 
 class Session:
@@ -101,6 +117,8 @@ def _guarded(
                 yield piece
     except Corrupt as exc:
         session.problem("decode-error", path, str(exc))
+    except Bomb as exc:
+        session.problem("ratio-cap", path, str(exc))
     except Exception as exc:  # hostile bytes fail library code in any way: never a crash
         session.problem("decode-error", path, f"unreadable ({type(exc).__name__}: {exc})")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from keysentry.decoders.decompress import single_stream
+from keysentry.decoders.decompress import RatioGuard, single_stream
 from keysentry.decoders.members import Member, Session, member
 from keysentry.decoders.reading import READ, pieces
 
@@ -54,11 +54,12 @@ def stream_member(
     if not isinstance(source, bytes):
         head = source.read(READ)
     name = _stream_name(kind, head, outer_name)
+    guard = RatioGuard.of(session.budget.limits)
 
     def produce() -> Iterator[bytes]:
         if isinstance(source, bytes):
-            return single_stream(kind, pieces(source))
-        return single_stream(kind, _chain_first(head, source))
+            return single_stream(kind, pieces(source), guard)
+        return single_stream(kind, _chain_first(head, source), guard)
 
     yield member(session, name, None, produce, metered=True, replayable=isinstance(source, bytes))
 

@@ -1,7 +1,8 @@
-"""The members of a tar archive, read in stream mode: in order, never seeking back.
+"""The members of a tar archive, read in order: seeking forward over what is not read
+when the source can seek, reading through it when it is a stream.
 
-Links are reported, not followed; directories and devices are skipped. A damaged
-header, which tarfile in stream mode takes silently for the end, is reported.
+Links are handed out as :class:`Link` items, never followed; directories and devices are
+skipped. A damaged header, which tarfile takes silently for the end, is reported.
 """
 
 from __future__ import annotations
@@ -12,20 +13,12 @@ from collections.abc import Generator, Iterator
 from functools import partial
 from typing import TYPE_CHECKING, BinaryIO
 
-from keysentry.decoders.members import CHUNK, Corrupt, Member, Session, member
+from keysentry.decoders.members import CHUNK, Corrupt, Link, Member, Session, member
 from keysentry.decoders.views import Limits
 from keysentry.models import Issue
 
 if TYPE_CHECKING:
     from typing_extensions import Self
-
-
-def _readable(name: str) -> str:
-    """tarfile keeps undecodable name bytes as lone surrogates, which no report can print."""
-    try:
-        return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    except UnicodeError:
-        return name.encode("utf-8", "replace").decode("utf-8")
 
 
 # Header problems that mean "the archive ended", not "the archive is damaged".
@@ -35,8 +28,8 @@ _TAR_ENDS: tuple[type[Exception], ...] = tuple(
 
 
 def _tracing_tarinfo(trouble: list[str]) -> type[tarfile.TarInfo]:
-    """A TarInfo that records a damaged header: in stream mode tarfile treats one after
-    the first member as the end of the archive and says nothing."""
+    """A TarInfo that records a damaged header: tarfile treats one after the first member
+    as the end of the archive and says nothing."""
 
     class Traced(tarfile.TarInfo):
         @classmethod
@@ -68,13 +61,19 @@ def _tar_content(archive: tarfile.TarFile, info: tarfile.TarInfo) -> Iterator[by
 
 def tar_members(
     source: bytes | BinaryIO, limits: Limits, session: Session
-) -> Iterator[Member | Issue]:
+) -> Iterator[Member | Link | Issue]:
     """The members of the tar archive in ``source``, and the problems met."""
     stream = io.BytesIO(source) if isinstance(source, bytes) else source
     trouble: list[str] = []
     try:
-        # Stream mode ("r|"): members are read in order, never by seeking back.
-        archive = tarfile.open(fileobj=stream, mode="r|", tarinfo=_tracing_tarinfo(trouble))  # noqa: SIM115
+        # Members are read in order. A file or buffer is opened so that tarfile seeks over
+        # what is not read (the rest of a member past max_member_bytes); a stream ("r|")
+        # is read through, every byte of it charged to the budget where it is decompressed.
+        traced = _tracing_tarinfo(trouble)
+        if stream.seekable():
+            archive = tarfile.open(fileobj=stream, mode="r:", tarinfo=traced)  # noqa: SIM115
+        else:
+            archive = tarfile.open(fileobj=stream, mode="r|", tarinfo=traced)  # noqa: SIM115
     except Exception as exc:  # hostile bytes fail tarfile in any way
         yield Issue("decode-error", "", f"not a readable tar ({type(exc).__name__}: {exc})")
         return
@@ -89,7 +88,7 @@ def tar_members(
 
 def _tar_walk(
     archive: tarfile.TarFile, limits: Limits, session: Session
-) -> Generator[Member | Issue, None, bool]:
+) -> Generator[Member | Link | Issue, None, bool]:
     """Yields the members; returns True when tarfile saw the end (or a header it took for
     the end), False when it stopped early and said why."""
     count = 0
@@ -107,9 +106,9 @@ def _tar_walk(
             detail = f"more than {limits.max_members} members; the rest was not read"
             yield Issue("archive-cap", "", detail)
             return False
-        name = _readable(info.name)
+        name = info.name  # undecodable bytes kept as surrogates: names are shown escaped
         if info.issym() or info.islnk():
-            yield Issue("symlink", name, f"link to {_readable(info.linkname)!r}: not followed")
+            yield Link(name, info.linkname)
         elif info.isreg():
             produce = partial(_tar_content, archive, info)
             yield member(session, name, info.size, produce, metered=False, replayable=False)

@@ -20,12 +20,27 @@ class Limits:
 
     max_depth: int = 4
     """Archive nesting depth."""
-    max_decoded_bytes: int = 256 * 2**20
-    """Decompressed bytes per top-level input, across every nested level (bomb cap)."""
+    max_decoded_bytes: int = 4 * 2**30
+    """Decompressed bytes per top-level input, across every nested level: the bound on the
+    work one input may cost. Bytes decompressed only to get past a capped member count."""
     max_members: int = 10_000
     """Members per archive."""
-    max_member_bytes: int = 64 * 2**20
-    """A nested member larger than this is not buffered for unpacking (it is still scanned)."""
+    max_member_bytes: int = 2**30
+    """Content scanned per archive member: the rest of a larger member is skipped (and
+    reported), and the walk goes on to the next member. A member that is itself an
+    archive is not cut (its own members are), nor is the one member of a compressed
+    stream (``app.log`` of ``app.log.gz``): nothing follows it to hide, and the budget
+    bounds it."""
+    max_buffered_bytes: int = 64 * 2**20
+    """A nested zip (which needs random access) larger than this is not buffered in memory
+    for unpacking; it is scanned as raw bytes."""
+    max_compression_ratio: int = 200
+    """A decompressing stream whose output passes this many times its input, once it has
+    given ``ratio_grace_bytes``, is a bomb: it is stopped and reported. 0: no check."""
+    ratio_grace_bytes: int = 256 * 2**20
+    """Output a stream may give before its compression ratio is checked: a bomb and a file
+    of zeros look the same, so a zero-filled file (a disk image) smaller than this is not
+    taken for a bomb, while a bomb costs this much work at most, not the whole budget."""
     max_encoded_run: int = 16 * 2**20
     """Longest base64/hex/UTF-16/escaped run decoded at once."""
     max_encoding_depth: int = 3
@@ -194,6 +209,9 @@ class Derived:
     origin: Callable[[int], int] = field(repr=False)
     """Offset in ``data`` -> offset in the parent (base64: the start of the 4-character
     group; hex: the pair; UTF-16: the code unit; escapes: the escape sequence itself)."""
+    excerpt: Callable[[int, int], str] | None = field(default=None, repr=False, compare=False)
+    """The redacted snippet of a key at ``data[start:end]`` when the decoded line would not
+    show where it came from (a key joined from pieces); None: the decoded line."""
 
     def parent_span(self, start: int, end: int) -> tuple[int, int]:
         """The parent bytes that ``data[start:end]`` was decoded from."""

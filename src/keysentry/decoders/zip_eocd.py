@@ -12,6 +12,8 @@ from typing import BinaryIO
 
 from keysentry.decoders.reading import at, read_at
 
+EOCD_MAGIC = b"PK\x05\x06"
+"""The signature of the end-of-central-directory record."""
 EOCD_SEARCH = 22 + 0xFFFF
 """The end-of-central-directory record is in this many last bytes (its comment is <64 KiB)."""
 
@@ -22,7 +24,7 @@ def zip_by_tail(source: bytes | BinaryIO) -> bool:
     size = len(source) if isinstance(source, bytes) else source.seek(0, io.SEEK_END)
     base = max(0, size - EOCD_SEARCH)
     tail = source[base:] if isinstance(source, bytes) else read_at(source, base, size - base)
-    pos = tail.rfind(b"PK\x05\x06")
+    pos = tail.rfind(EOCD_MAGIC)
     while pos >= 0:
         if pos + 22 <= len(tail):
             entries, cd_size, _cd_offset, comment = struct.unpack_from("<HIIH", tail, pos + 10)
@@ -34,7 +36,7 @@ def zip_by_tail(source: bytes | BinaryIO) -> bool:
                     return True  # an empty zip
                 if cd_size and cd_at >= 0 and at(source, cd_at, 4) == b"PK\x01\x02":
                     return True
-        pos = tail.rfind(b"PK\x05\x06", 0, pos)
+        pos = tail.rfind(EOCD_MAGIC, 0, pos)
     return False
 
 
@@ -43,7 +45,7 @@ def central_directory_size(f: BinaryIO) -> int:
     size = f.seek(0, io.SEEK_END)
     base = max(0, size - EOCD_SEARCH)
     tail = read_at(f, base, size - base)
-    pos = tail.rfind(b"PK\x05\x06")
+    pos = tail.rfind(EOCD_MAGIC)
     if pos < 0 or pos + 22 > len(tail):
         return 0
     cd_size: int = struct.unpack_from("<I", tail, pos + 12)[0]

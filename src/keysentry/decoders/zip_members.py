@@ -1,8 +1,8 @@
 """The members of a zip archive, from its central directory or, when that is lost or too
 large to load, from the local headers walked from the front.
 
-Each member's sizes and CRC-32 are checked as it streams; encrypted members, links and
-unsupported compression methods are reported, not read.
+Each member's sizes and CRC-32 are checked as it streams; encrypted members and
+unsupported compression methods are reported, not read; links are counted, not followed.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ import stat
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from itertools import chain
 from typing import BinaryIO
 
-from keysentry.decoders.decompress import Buffered, Decompressor, Zlib, inflate
-from keysentry.decoders.members import CHUNK, Corrupt, Member, Session, member
+from keysentry.decoders.decompress import Buffered, Decompressor, RatioGuard, Zlib, inflate
+from keysentry.decoders.members import CHUNK, Corrupt, Link, Member, Session, member
 from keysentry.decoders.reading import READ, read_at, read_range
 from keysentry.decoders.views import Limits
 from keysentry.decoders.zip_eocd import central_directory_size
@@ -32,6 +32,8 @@ _MAX_CD_PER_MEMBER = 1024
 """Central-directory bytes per allowed member beyond which zipfile is not asked to load it
 (it keeps every entry in memory): such a zip is read by its local headers instead."""
 
+_UTF8 = 0x800
+"""General-purpose flag bit 11: the name is UTF-8."""
 _ZIP_METHODS = {0: "stored", 8: "deflate", 12: "bzip2", 14: "lzma"}
 _ZIP_UNSUPPORTED = {9: "deflate64", 93: "zstandard", 95: "xz", 98: "ppmd"}
 _ZIP_HEADERS = re.compile(rb"PK(?:\x03\x04|\x01\x02|\x05\x06)")
@@ -54,7 +56,8 @@ class _Entry:
     def of(cls, info: zipfile.ZipInfo) -> _Entry:
         mode = info.external_attr >> 16
         return cls(
-            name=info.filename,
+            # zipfile read an unflagged name as CP437, which maps every byte: undo it.
+            name=info.filename if info.flag_bits & _UTF8 else _name(info.filename.encode("cp437")),
             flags=info.flag_bits,
             method=info.compress_type,
             crc=info.CRC,
@@ -66,26 +69,35 @@ class _Entry:
         )
 
 
+def _name(raw: bytes) -> str:
+    """A member name without loss: names are bytes. Unflagged names are UTF-8 far more
+    often than the CP437 the format names (macOS, Info-ZIP), and a byte that is not
+    UTF-8 is kept as a surrogate, to be shown escaped (``caf\\xe9.env``)."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
 def _seekable(source: bytes | BinaryIO, limits: Limits) -> BinaryIO | None:
     if isinstance(source, bytes):
         return io.BytesIO(source)
     if source.seekable():
         return source
-    data = source.read(limits.max_member_bytes + 1)
-    return io.BytesIO(data) if len(data) <= limits.max_member_bytes else None
+    data = source.read(limits.max_buffered_bytes + 1)
+    return io.BytesIO(data) if len(data) <= limits.max_buffered_bytes else None
 
 
 def zip_members(
     source: bytes | BinaryIO, limits: Limits, session: Session
-) -> Iterator[Member | Issue]:
+) -> Iterator[Member | Link | Issue]:
     """The members of the zip in ``source``, and the problems met. A stream that cannot
-    seek is buffered first, up to ``max_member_bytes``."""
+    seek is buffered first, up to ``max_buffered_bytes``."""
+    guard = RatioGuard.of(limits)
     f = _seekable(source, limits)
     if f is None:
         yield Issue(
             "size-cap",
             "",
-            f"zip read from a stream is larger than {limits.max_member_bytes} bytes: not unpacked",
+            f"zip read from a stream is larger than {limits.max_buffered_bytes} bytes: "
+            "not unpacked",
         )
         return
     if central_directory_size(f) > _MAX_CD_PER_MEMBER * limits.max_members:
@@ -94,7 +106,7 @@ def zip_members(
             "",
             "central directory too large to load: members read from local headers",
         )
-        yield from _zip_local_members(f, limits, session)
+        yield from _zip_local_members(f, limits, session, guard)
         return
     try:
         infos = zipfile.ZipFile(f).infolist()
@@ -105,7 +117,7 @@ def zip_members(
             f"zip central directory unreadable ({type(exc).__name__}: {exc}); "
             "members were read from their local headers instead",
         )
-        yield from _zip_local_members(f, limits, session)
+        yield from _zip_local_members(f, limits, session, guard)
         return
     for index, info in enumerate(infos):
         if index >= limits.max_members:
@@ -115,14 +127,16 @@ def zip_members(
                 f"{len(infos)} members; only the first {limits.max_members} were read",
             )
             return
-        yield from _zip_entry(f, _Entry.of(info), session)
+        yield from _zip_entry(f, _Entry.of(info), session, guard)
 
 
-def _zip_entry(f: BinaryIO, entry: _Entry, session: Session) -> Iterator[Member | Issue]:
+def _zip_entry(
+    f: BinaryIO, entry: _Entry, session: Session, guard: RatioGuard
+) -> Iterator[Member | Link | Issue]:
     if entry.is_dir:
         return
     if entry.is_link:
-        yield Issue("symlink", entry.name, "symbolic link in a zip: not followed")
+        yield Link(entry.name)
     elif entry.flags & 0x1:
         yield Issue("encrypted", entry.name, "encrypted zip member: its content was not scanned")
     elif entry.method not in _ZIP_METHODS:
@@ -133,13 +147,13 @@ def _zip_entry(f: BinaryIO, entry: _Entry, session: Session) -> Iterator[Member 
             f"zip compression method {entry.method} ({method}) is not supported",
         )
     else:
-        produce = partial(_zip_content, f, entry)
+        produce = partial(_zip_content, f, entry, guard)
         yield member(
             session, entry.name, entry.size, produce, metered=entry.method != 0, replayable=True
         )
 
 
-def _zip_content(f: BinaryIO, entry: _Entry) -> Iterator[bytes]:
+def _zip_content(f: BinaryIO, entry: _Entry, guard: RatioGuard) -> Iterator[bytes]:
     header = read_at(f, entry.header, 30)
     if len(header) < 30 or not header.startswith(b"PK\x03\x04"):
         raise Corrupt(f"no local header at offset {entry.header}")
@@ -148,7 +162,12 @@ def _zip_content(f: BinaryIO, entry: _Entry) -> Iterator[bytes]:
     piece = CHUNK if entry.method == 0 else READ
     pieces = read_range(f, start, entry.compressed, piece)
     crc = produced = 0
-    for data in _zip_decompress(entry, pieces):
+    for data in _zip_decompress(entry, pieces, guard):
+        if entry.size is not None and produced + len(data) > entry.size:
+            # A reader may hold a member of a small recorded size whole in memory.
+            if entry.size > produced:
+                yield data[: entry.size - produced]
+            raise Corrupt(f"member data runs past its recorded size of {entry.size} bytes")
         crc = zlib.crc32(data, crc)
         produced += len(data)
         yield data
@@ -158,18 +177,20 @@ def _zip_content(f: BinaryIO, entry: _Entry) -> Iterator[bytes]:
         raise Corrupt("CRC-32 mismatch: the member data is damaged")
 
 
-def _zip_decompress(entry: _Entry, pieces: Iterator[bytes]) -> Iterator[bytes]:
+def _zip_decompress(entry: _Entry, pieces: Iterator[bytes], guard: RatioGuard) -> Iterator[bytes]:
     # The sizes and the CRC say whether a member is whole; an LZMA stream may lack an end mark.
     if entry.method == 0:
         return pieces
     if entry.method == 8:
-        return inflate(pieces, lambda: Zlib(-15), "deflate", require_end=entry.size is None)
+        make: Callable[[], Decompressor] = lambda: Zlib(-15)  # noqa: E731
+        return inflate(pieces, make, "deflate", require_end=entry.size is None, guard=guard)
     if entry.method == 12:
-        return inflate(pieces, lambda: Buffered(bz2.BZ2Decompressor()), "bzip2", require_end=False)
-    return _zip_lzma(pieces)
+        make = lambda: Buffered(bz2.BZ2Decompressor())  # noqa: E731
+        return inflate(pieces, make, "bzip2", require_end=False, guard=guard)
+    return _zip_lzma(pieces, guard)
 
 
-def _zip_lzma(pieces: Iterator[bytes]) -> Iterator[bytes]:
+def _zip_lzma(pieces: Iterator[bytes], guard: RatioGuard) -> Iterator[bytes]:
     head = b""
     for data in pieces:  # 2-byte version, 2-byte properties size, the properties
         head += data
@@ -191,10 +212,14 @@ def _zip_lzma(pieces: Iterator[bytes]) -> Iterator[bytes]:
     def make() -> Decompressor:
         return Buffered(lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[lzma1]))
 
-    yield from inflate(chain([head[props_end:]], pieces), make, "lzma", require_end=False)
+    yield from inflate(
+        chain([head[props_end:]], pieces), make, "lzma", require_end=False, guard=guard
+    )
 
 
-def _zip_local_members(f: BinaryIO, limits: Limits, session: Session) -> Iterator[Member | Issue]:
+def _zip_local_members(
+    f: BinaryIO, limits: Limits, session: Session, guard: RatioGuard
+) -> Iterator[Member | Link | Issue]:
     """Members found by walking local headers from the front, for a zip whose central
     directory is lost (a truncated download) or too large to load."""
     pos = read_at(f, 0, READ).find(b"PK\x03\x04")
@@ -207,7 +232,7 @@ def _zip_local_members(f: BinaryIO, limits: Limits, session: Session) -> Iterato
             "<2xHHxxxxIIIHH", header, 4
         )
         raw_name = read_at(f, pos + 30, name_len)
-        name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+        name = _name(raw_name)
         extra = read_at(f, pos + 30 + name_len, extra_len)
         size, compressed = _zip64_sizes(extra, size, compressed)
         start = pos + 30 + name_len + extra_len
@@ -231,7 +256,7 @@ def _zip_local_members(f: BinaryIO, limits: Limits, session: Session) -> Iterato
         entry = _Entry(
             name, flags, method, checksum, compressed, known, pos, is_dir=name.endswith("/")
         )
-        yield from _zip_entry(f, entry, session)
+        yield from _zip_entry(f, entry, session, guard)
         pos = following
 
 

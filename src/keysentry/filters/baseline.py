@@ -29,6 +29,7 @@ from pathlib import Path
 
 from keysentry.errors import BaselineError
 from keysentry.models import Finding
+from keysentry.untrusted import shown
 
 VERSION = 1
 DEFAULT_PATH = Path(".keysentry-baseline.json")
@@ -173,7 +174,8 @@ def entries_for(findings: Iterable[Finding], reason: str = "") -> list[BaselineE
     out = []
     for f in findings:
         first = f.locations[0] if f.locations else None
-        where = f"{first.display_path}:{first.line}" if first is not None else ""
+        # The file is committed and shared: a key in a path must not reach it either.
+        where = f"{shown(first.display_path)}:{first.line}" if first is not None else ""
         scopes = found_in((loc.source, loc.path) for loc in f.locations)
         out.append(BaselineEntry(f.rule_id, f.fingerprint, reason, where, scopes))
     return out
@@ -186,7 +188,7 @@ def found_in(places: Iterable[tuple[str, str]]) -> tuple[str, ...]:
         if source in _HISTORY_SOURCES:
             scopes.add(HISTORY)
         elif source in _FILE_SOURCES:
-            scopes.add("file:" + path)
+            scopes.add("file:" + shown(path))
     return tuple(sorted(scopes))
 
 
@@ -307,13 +309,13 @@ def filter_findings(
 
 
 def stale_note(baseline: Baseline, stale: Sequence[BaselineEntry]) -> str:
-    shown = ", ".join(
+    listed = ", ".join(
         f"{e.fingerprint[:12]}" + (f" ({e.first_location})" if e.first_location else "")
         for e in stale[:MAX_STALE_SHOWN]
     )
     more = f" and {len(stale) - MAX_STALE_SHOWN} more" if len(stale) > MAX_STALE_SHOWN else ""
     return (
         f"baseline {baseline.path}: {len(stale)} of {len(baseline.entries)} entries not seen "
-        f"in this scan: {shown}{more}. If this scan covers what the baseline was made from, "
+        f"in this scan: {listed}{more}. If this scan covers what the baseline was made from, "
         "they are stale: `keysentry baseline prune` removes them."
     )

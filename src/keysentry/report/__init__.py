@@ -1,7 +1,9 @@
 """Reporters: pure functions from a ScanResult to text. They only format.
 
 Each format's module is imported when it is used, so the pre-commit path does
-not pay for XML or CSV machinery it never needs.
+not pay for XML or CSV machinery it never needs. Every reporter in the registry
+gets its result through :func:`keysentry.untrusted.for_display`: keys redacted and
+names escaped in every field, so no format has to remember which fields are unsafe.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Callable
 from keysentry.models import ScanResult
 from keysentry.report.json_report import render_json, render_jsonl
 from keysentry.report.text import render_text
+from keysentry.untrusted import for_display
 
 Reporter = Callable[[ScanResult, bool], str]
 """(result, colour) -> the report text."""
@@ -40,7 +43,13 @@ def _junit(result: ScanResult, _colour: bool) -> str:
     return junit.render(result)
 
 
-REPORTERS: dict[str, Reporter] = {
+def _html(result: ScanResult, _colour: bool) -> str:
+    from keysentry.report import html
+
+    return html.render(result)
+
+
+_FORMATTERS: dict[str, Reporter] = {
     "text": render_text,
     "json": lambda result, _colour: render_json(result),
     "jsonl": lambda result, _colour: render_jsonl(result),
@@ -48,4 +57,12 @@ REPORTERS: dict[str, Reporter] = {
     "github": _github,
     "csv": _csv,
     "junit": _junit,
+    "html": _html,
 }
+
+
+def _shown(reporter: Reporter) -> Reporter:
+    return lambda result, colour: reporter(for_display(result), colour)
+
+
+REPORTERS: dict[str, Reporter] = {name: _shown(r) for name, r in _FORMATTERS.items()}

@@ -15,7 +15,7 @@ import html
 from pathlib import Path
 
 from keysentry.models import Finding, Location, ScanResult, Severity
-from keysentry.report.sarif import MESSAGE_SOURCES
+from keysentry.report.sarif import NOT_FILES
 from keysentry.report.text import describe_location, describe_validation
 
 _COMMAND: dict[Severity, str] = {
@@ -86,7 +86,7 @@ def annotation(f: Finding, loc: Location, show_secrets: bool) -> str:
             "(keysentry revoke) and remove it from the code."
         )
     props: dict[str, str | int | None] = {}
-    if loc.source not in MESSAGE_SOURCES:
+    if loc.source not in NOT_FILES:
         props["file"] = loc.path
         if not loc.members:  # a member's line is inside the archive, not in the file
             props.update(line=loc.line, col=loc.column)
@@ -124,7 +124,7 @@ def step_summary(result: ScanResult) -> str:
         ("placeholders_suppressed", "placeholder-shaped key(s) suppressed"),
         ("allowed_inline", "allowed inline"),
         ("allowlisted", "allow-listed"),
-        ("baselined", "in the baseline"),
+        ("baselined", "suppressed by the baseline"),
     ):
         if c.get(key):
             out.append(f"{c[key]} {label}.")

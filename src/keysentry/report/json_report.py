@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from keysentry import __version__
-from keysentry.models import Finding, Location, ScanResult, ScanStats, Validation
+from keysentry.models import Finding, Location, ScanResult, ScanStats, Validation, scrub_secrets
 
 SCHEMA_VERSION = 1
 
@@ -62,6 +62,8 @@ def stats_dict(stats: ScanStats) -> dict[str, Any]:
         "issues": [{"kind": i.kind, "path": i.path, "detail": i.detail} for i in stats.issues],
         "duration_s": stats.duration_s,
         "notes": list(stats.notes),
+        # Which configuration file applied to which target ("<defaults>": none found).
+        "configs": {scrub_secrets(t): scrub_secrets(s) for t, s in stats.configs.items()},
     }
 
 

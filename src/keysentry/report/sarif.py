@@ -32,9 +32,12 @@ from keysentry import __version__
 from keysentry.models import SEVERITIES, Finding, Location, ScanResult, Severity
 from keysentry.report.json_report import validation_dict
 from keysentry.report.text import describe_validation
+from keysentry.untrusted import unescape_bytes
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 MESSAGE_SOURCES = ("commit-message", "tag-message")
+NOT_FILES = (*MESSAGE_SOURCES, "note")
+"""Sources that are git objects, not files in the tree: no file path to point at."""
 
 _LEVEL: dict[Severity, str] = {
     "critical": "error",
@@ -236,18 +239,23 @@ def _path(loc: Location) -> str:
         kind = "tag" if loc.source == "tag-message" else "commit"
         ident = loc.blob or (loc.commit.id if loc.commit is not None else "") or "unknown"
         return f".git/{kind}/{ident}"
+    if loc.source == "note":
+        return f".git/note/{loc.blob or 'unknown'}"
     return loc.path
 
 
 def artifact_location(path: str) -> dict[str, str]:
-    """A relative URI under ``%SRCROOT%`` (or a ``file:`` URI for an absolute path)."""
-    posix = path
-    if posix.startswith("/"):
+    """A relative URI under ``%SRCROOT%`` (or a ``file:`` URI for an absolute path).
+
+    ``path`` is the shown name (``caf\\xe9.env``); the URI names the file itself, so it
+    percent-encodes the name's bytes (``caf%E9.env``)."""
+    posix = unescape_bytes(path)
+    if posix.startswith(b"/"):
         return {"uri": "file://" + quote(posix, safe="/")}
-    while posix.startswith("./"):
+    while posix.startswith(b"./"):
         posix = posix[2:]
     # quote() also encodes ':', so no first segment can be read as a URI scheme.
-    return {"uri": quote(posix or ".", safe="/"), "uriBaseId": "%SRCROOT%"}
+    return {"uri": quote(posix or b".", safe="/"), "uriBaseId": "%SRCROOT%"}
 
 
 def _where(loc: Location) -> str:
@@ -256,6 +264,8 @@ def _where(loc: Location) -> str:
         what = "tag" if loc.source == "tag-message" else "commit"
         ident = loc.blob or (loc.commit.id if loc.commit is not None else "?")
         bits.append(f"in the message of {what} {ident[:12]}, line {loc.line}, column {loc.column}")
+    if loc.source == "note":
+        bits.append(f"in the git note {loc.path}, line {loc.line}, column {loc.column}")
     if loc.members:
         bits.append(
             f"in archive member {'!'.join(loc.members)}, line {loc.line}, column {loc.column}"
@@ -278,6 +288,6 @@ def _where(loc: Location) -> str:
 def _identity(f: Finding, loc: Location) -> str:
     """Stable across runs: rule, key and place, but neither line nor column."""
     parts = [f.rule_id, f.fingerprint, loc.display_path]
-    if loc.source in MESSAGE_SOURCES:
+    if loc.source in NOT_FILES:
         parts.append(_path(loc))
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()

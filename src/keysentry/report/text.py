@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timezone
 
-from keysentry.models import Finding, Location, ScanResult, Validation
+from keysentry.models import Finding, Location, ScanResult, ScanStats, Validation, scrub_secrets
 from keysentry.progress import human_bytes
 
 _COLOURS = {"critical": "1;31", "high": "31", "medium": "33", "low": "36", "info": "2"}
@@ -25,6 +25,19 @@ def _paint(text: str, code: str, colour: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if colour else text
 
 
+def describe_exposure(exposure: str) -> str:
+    return _EXPOSURE.get(exposure, exposure)
+
+
+def next_steps(result: ScanResult) -> str:
+    """What to do about the keys found (empty when none): the same words in every human format."""
+    real = [f for f in result.findings if not f.placeholder]
+    if not real:
+        return ""
+    validated = [f.validation for f in real if f.validation is not None]
+    return _advice(validated, sum(1 for v in validated if v.status == "live"))
+
+
 def describe_location(loc: Location) -> str:
     text = f"{loc.display_path}:{loc.line}:{loc.column}"
     extras = []
@@ -39,7 +52,7 @@ def describe_location(loc: Location) -> str:
     if loc.in_head:
         extras.append("in the current tree (HEAD)")  # and, below, how far it travelled
     if loc.exposure:
-        extras.append(_EXPOSURE.get(loc.exposure, loc.exposure))
+        extras.append(describe_exposure(loc.exposure))
     return text + (f"  ({'; '.join(extras)})" if extras else "")
 
 
@@ -104,6 +117,42 @@ def render_text(result: ScanResult, colour: bool = False) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
+def _config_name(source: str) -> str:
+    return "built-in defaults, no configuration file found" if source == "<defaults>" else source
+
+
+def _inputs_left_out(stats: ScanStats, verbose: bool) -> list[str]:
+    """Which configuration applied, and what it (or the walk) left out on purpose."""
+    lines = []
+    by_source: dict[str, list[str]] = {}
+    for target, source in stats.configs.items():
+        by_source.setdefault(source, []).append(target)
+    for source, targets in by_source.items():
+        line = f"  configuration: {scrub_secrets(_config_name(source))}"
+        if len(by_source) > 1:
+            shown = ", ".join(scrub_secrets(t) for t in targets[:3])
+            more = f" and {len(targets) - 3} more" if len(targets) > 3 else ""
+            line += f" (for {shown}{more})"
+        lines.append(line)
+    if stats.excluded:
+        lines.append(
+            f"  {len(stats.excluded)} excluded by configuration"
+            + ("" if verbose else " (-v lists them)")
+        )
+        if verbose:
+            lines.extend(
+                f"    excluded: {scrub_secrets(i.path)} (by {scrub_secrets(i.detail)})"
+                for i in stats.excluded
+            )
+    git_dirs = stats.get("git_dirs_skipped")
+    if git_dirs:
+        lines.append(
+            f"  {git_dirs} .git director{'y' if git_dirs == 1 else 'ies'} skipped: "
+            "`keysentry history` scans a repository's history"
+        )
+    return lines
+
+
 def render_summary(result: ScanResult, *, verbose: bool = False) -> str:
     """Plain-language summary for stderr: what was scanned, found, skipped and what to do."""
     c = result.stats.counters
@@ -112,6 +161,7 @@ def render_summary(result: ScanResult, *, verbose: bool = False) -> str:
         f"keysentry {result.command}: scanned {c.get('files', 0) + c.get('blobs', 0)} "
         f"input(s), {human_bytes(c.get('bytes', 0))} in {result.stats.duration_s:.2f}s"
     ]
+    parts.extend(_inputs_left_out(result.stats, verbose))
     for note in result.stats.notes:
         parts.append(f"  {note}")
     found = f"{len(real)} finding(s)"
@@ -149,8 +199,9 @@ def render_summary(result: ScanResult, *, verbose: bool = False) -> str:
             parts.append(
                 f"    ... and {len(issues) - len(shown)} more (-v or --format json lists all)"
             )
-    if real:
-        parts.append("  next: " + _advice(validated, live))
+    advice = next_steps(result)
+    if advice:
+        parts.append("  next: " + advice)
     return "\n".join(parts) + "\n"
 
 

@@ -25,6 +25,73 @@ STDIN = "-"
 
 
 @dataclass(frozen=True, slots=True)
+class Excludes:
+    """Exclude patterns (gitignore syntax), matched against paths relative to a root
+    (the repository root of the configuration they come from)."""
+
+    spec: PathSpec[Any]
+    origins: tuple[str, ...]
+    """For each pattern, where it came from: ``'dist/' in /repo/.keysentry.toml``."""
+
+    @classmethod
+    def build(cls, patterns: Sequence[tuple[str, str]]) -> Excludes | None:
+        """From ``(pattern, origin)`` pairs; None when there is none."""
+        if not patterns:
+            return None
+        from pathspec import PathSpec
+        from pathspec.util import lookup_pattern
+
+        factory = lookup_pattern("gitignore")
+        # One pattern object per line (blank lines and comments included) keeps
+        # check_file's index aligned with the origins.
+        spec = PathSpec([factory(pattern) for pattern, _ in patterns])
+        return cls(spec, tuple(origin for _, origin in patterns))
+
+    def match(self, rel: str) -> str | None:
+        """The origin of the pattern that excludes ``rel`` (a directory ends in /), or None."""
+        result = self.spec.check_file(rel)
+        if not result.include or result.index is None:
+            return None
+        return self.origins[result.index]
+
+
+def distinct_targets(targets: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(targets to walk, targets skipped because another one already covers them).
+
+    Targets are compared by real path (the last component is not resolved: a symbolic
+    link target stays a link), so ``. app.py ./app.py`` or ``dir dir/sub`` read each file
+    once. A file inside a ``.git`` directory named on its own is kept: the walk skips those."""
+    keys: list[tuple[str, str, bool | None]] = []
+    for target in targets:
+        if target == STDIN:
+            keys.append((target, STDIN, False))
+            continue
+        absolute = os.path.abspath(target)
+        head, tail = os.path.split(absolute)
+        key = os.path.join(os.path.realpath(head), tail) if tail else absolute
+        try:
+            is_dir: bool | None = stat.S_ISDIR(os.lstat(target).st_mode)
+        except OSError:
+            is_dir = None  # kept: the walk says it does not exist
+        keys.append((target, key, is_dir))
+    dirs = {(key, key if key.endswith("/") else key + "/") for _, key, is_dir in keys if is_dir}
+    kept: list[str] = []
+    skipped: list[str] = []
+    seen: set[str] = set()
+    for target, key, exists in keys:
+        covered = exists is not None and (
+            key in seen
+            or any(
+                key != d and key.startswith(prefix) and ".git" not in key[len(prefix) :].split("/")
+                for d, prefix in dirs
+            )
+        )
+        (skipped if covered else kept).append(target)
+        seen.add(key)
+    return kept, skipped
+
+
+@dataclass(frozen=True, slots=True)
 class FileInput:
     path: str
     """As shown to the user: below the given target, joined to it."""
@@ -55,43 +122,62 @@ class _GitIndex:
 
 
 class FileWalker:
-    """Yields the regular files under the targets; everything else becomes an Issue."""
+    """Yields the regular files under the targets; everything else becomes an Issue.
 
-    def __init__(self, excludes: PathSpec[Any] | None = None, *, git_status: bool = True) -> None:
-        self.excludes = excludes
+    Excluded paths become entries of ``excluded`` (with the pattern's origin as detail):
+    an excluded directory is one entry, and is not read."""
+
+    def __init__(self, *, git_status: bool = True) -> None:
         self.git_status = git_status
         self.issues: list[Issue] = []
+        self.excluded: list[Issue] = []
         self.skipped_git_dirs = 0
         self._indexes: dict[str, _GitIndex | None] = {}
 
-    def walk(self, targets: Sequence[str]) -> Iterator[FileInput]:
-        for target in targets:
-            if target == STDIN:
-                yield FileInput("<stdin>", None)
-                continue
-            try:
-                st = os.lstat(target)
-            except FileNotFoundError:
-                raise UsageError(f"path does not exist: {target}") from None
-            except OSError as exc:
-                raise UsageError(f"cannot access {target}: {exc.strerror or exc}") from None
-            if stat.S_ISLNK(st.st_mode):
-                self.issues.append(Issue("symlink", target, "symbolic link not followed"))
-            elif stat.S_ISDIR(st.st_mode):
-                yield from self._walk_dir(target)
-            elif not stat.S_ISREG(st.st_mode):
-                self.issues.append(Issue("not-regular", target, "not a regular file"))
-            elif os.path.basename(target) != ".git":
-                directory = os.path.dirname(target) or "."
-                index = self._dir_index(directory)
-                status = None
-                if index is not None:
-                    status = index.status(
-                        os.path.join(os.path.realpath(directory), os.path.basename(target))
-                    )
-                yield FileInput(target, target, status)
+    def walk(
+        self, target: str, excludes: Excludes | None = None, root: str | None = None
+    ) -> Iterator[FileInput]:
+        """One target. ``excludes`` match paths relative to ``root`` (a real path; default:
+        the target directory, or a file target's directory)."""
+        if target == STDIN:
+            yield FileInput("<stdin>", None)
+            return
+        try:
+            st = os.lstat(target)
+        except FileNotFoundError:
+            raise UsageError(f"path does not exist: {target}") from None
+        except OSError as exc:
+            raise UsageError(f"cannot access {target}: {exc.strerror or exc}") from None
+        is_dir = stat.S_ISDIR(st.st_mode)
+        prefix = ""
+        if excludes is not None:
+            absolute = os.path.abspath(target)
+            head, tail = os.path.split(absolute)
+            real = os.path.join(os.path.realpath(head), tail) if tail else absolute
+            base = root if root is not None else (real if is_dir else os.path.realpath(head))
+            rel = os.path.relpath(real, base).replace(os.sep, "/")
+            prefix = "" if rel == "." else rel + ("/" if is_dir else "")
+            if prefix.startswith("../"):
+                prefix = ""  # outside its root (cannot happen for a resolved root): as a root
+            if prefix and self._excluded(target, prefix, excludes):
+                return
+        if stat.S_ISLNK(st.st_mode):
+            self.issues.append(Issue("symlink", target, "symbolic link not followed"))
+        elif is_dir:
+            yield from self._walk_dir(target, prefix, excludes)
+        elif not stat.S_ISREG(st.st_mode):
+            self.issues.append(Issue("not-regular", target, "not a regular file"))
+        elif os.path.basename(target) != ".git":
+            directory = os.path.dirname(target) or "."
+            index = self._dir_index(directory)
+            status = None
+            if index is not None:
+                status = index.status(
+                    os.path.join(os.path.realpath(directory), os.path.basename(target))
+                )
+            yield FileInput(target, target, status)
 
-    def _walk_dir(self, root: str) -> Iterator[FileInput]:
+    def _walk_dir(self, root: str, prefix: str, excludes: Excludes | None) -> Iterator[FileInput]:
         shown_root = "" if root in (".", "./") else root.rstrip("/") + "/"
         fs_root = root.rstrip("/") + "/" if root != "/" else "/"
         stack = [""]  # directories relative to root, "" or ending in "/"
@@ -112,36 +198,43 @@ class FileWalker:
             for entry in entries:
                 rel = rel_dir + entry.name
                 try:
-                    if entry.is_symlink():
-                        self.issues.append(
-                            Issue("symlink", shown_root + rel, "symbolic link not followed")
-                        )
-                        continue
-                    if entry.is_dir(follow_symlinks=False):
-                        if entry.name == ".git":
-                            self.skipped_git_dirs += 1
-                        elif not self._excluded(rel + "/"):
-                            subdirs.append(rel + "/")
-                        continue
-                    regular = entry.is_file(follow_symlinks=False)
+                    link = entry.is_symlink()
+                    is_dir = not link and entry.is_dir(follow_symlinks=False)
+                    regular = not link and not is_dir and entry.is_file(follow_symlinks=False)
                 except OSError as exc:
                     self.issues.append(
                         Issue("unreadable", shown_root + rel, exc.strerror or str(exc))
                     )
                     continue
-                if self._excluded(rel):
-                    continue
-                if not regular:
-                    self.issues.append(Issue("not-regular", shown_root + rel, "not a regular file"))
-                elif entry.name == ".git":  # a worktree's or submodule's .git file: a path only
+                if entry.name == ".git" and (is_dir or regular):
+                    # A repository's own .git (or a worktree's or submodule's .git file):
+                    # history is `keysentry history`'s job.
                     self.skipped_git_dirs += 1
+                    continue
+                slash = "/" if is_dir else ""
+                if excludes is not None and self._excluded(
+                    shown_root + rel + slash, prefix + rel + slash, excludes
+                ):
+                    continue
+                if link:
+                    self.issues.append(
+                        Issue("symlink", shown_root + rel, "symbolic link not followed")
+                    )
+                elif is_dir:
+                    subdirs.append(rel + "/")
+                elif not regular:
+                    self.issues.append(Issue("not-regular", shown_root + rel, "not a regular file"))
                 else:
                     status = None if index is None else index.status(real_dir + entry.name)
                     yield FileInput(shown_root + rel, fs_root + rel, status)
             stack.extend(reversed(subdirs))
 
-    def _excluded(self, rel: str) -> bool:
-        return self.excludes is not None and self.excludes.match_file(rel)
+    def _excluded(self, shown: str, rel: str, excludes: Excludes) -> bool:
+        origin = excludes.match(rel)
+        if origin is None:
+            return False
+        self.excluded.append(Issue("excluded", shown, origin))
+        return True
 
     # -- git status ------------------------------------------------------------
 

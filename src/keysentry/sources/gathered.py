@@ -20,6 +20,8 @@ class Gathered:
     issues: list[Issue] = field(default_factory=list)
     counters: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
+    excluded: list[Issue] = field(default_factory=list)
+    """Inputs an exclude pattern left out (detail: the pattern and where it is set)."""
 
     def add(self, tally: Tally, ctx: InputContext) -> None:
         """Every hit of ``tally`` at ``ctx``; its issues and counters too."""

@@ -23,7 +23,7 @@ from keysentry.literals import LiteralSearch
 from keysentry.scanner import Scanner, Tally
 from keysentry.sources.catfile import Block, LargeObject, ObjectEntry
 
-MAGIC_AT_START = (b"\x1f\x8b\x08", b"BZh", b"\xfd7zXZ\x00")
+MAGIC_AT_START = (b"\x1f\x8b\x08", b"BZh", b"\xfd7zXZ\x00", b"%PDF-")
 MAGIC_ANYWHERE = (b"PK\x03\x04", b"PK\x05\x06")
 """A zip may follow a prefix (self-extracting archives, zipapps with a shebang)."""
 TAR_MAGIC = b"ustar"

@@ -18,16 +18,14 @@ from datetime import datetime, timedelta, timezone
 
 from keysentry import gitio
 from keysentry.gitio import RepoInfo
-from keysentry.models import CommitInfo, Exposure
+from keysentry.models import EXPOSURE_RANK, CommitInfo, Exposure
 from keysentry.scanner import Hit
 from keysentry.sources.objects import ObjectScanner
 
 FIND_CHUNK = 500
 """--find-object arguments per git log run (keeps the command line short)."""
 
-RANK: tuple[Exposure, ...] = (
-    "pushed", "head", "branch", "tag", "stash", "reflog-only", "unreachable",
-)  # fmt: skip
+RANK: tuple[Exposure, ...] = EXPOSURE_RANK
 """Most exposed first: a location gets the first class that applies to it."""
 
 
@@ -130,7 +128,7 @@ def _read_log(
                     paths_left -= 1
                     if not paths_left and pending:  # the last path is the new one
                         blob, source = pending.pop()
-                        path = field.decode("utf-8", "backslashreplace")
+                        path = field.decode("utf-8", "surrogateescape")
                         events.setdefault(blob, []).append(Event(commit, time, order, path, source))
                     continue
                 field = field.lstrip(b"\n")
@@ -332,7 +330,7 @@ def head_blobs(repo: RepoInfo, paths: Collection[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for entry in out.split(b"\0"):
         meta, _, raw_path = entry.partition(b"\t")
-        path = raw_path.decode("utf-8", "backslashreplace")
+        path = raw_path.decode("utf-8", "surrogateescape")
         if path in wanted:
             found[path] = meta.split(b" ")[2].decode("ascii")
     return found
@@ -350,7 +348,7 @@ def index_paths(repo: RepoInfo, oids: Collection[str]) -> dict[str, list[str]]:
         parts = meta.split(b" ")
         if len(parts) == 3 and parts[1].decode() in wanted:
             found.setdefault(parts[1].decode(), []).append(
-                raw_path.decode("utf-8", "backslashreplace")
+                raw_path.decode("utf-8", "surrogateescape")
             )
     return found
 

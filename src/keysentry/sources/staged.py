@@ -26,6 +26,7 @@ from keysentry.gitio import RepoInfo
 from keysentry.models import GitStatus, Issue
 from keysentry.scanner import Scanner, Tally
 from keysentry.sources.catfile import BatchReader, Block, LargeObject, Missing
+from keysentry.sources.files import Excludes
 from keysentry.sources.gathered import Gathered
 
 GITLINK = "160000"
@@ -48,8 +49,11 @@ def collect_staged(
     *,
     all_changes: bool = False,
     paths: Sequence[str] = (),
+    excludes: Excludes | None = None,
 ) -> Gathered:
-    """Scan the index versions of what is staged (and, asked, the work tree's changes)."""
+    """Scan the index versions of what is staged (and, asked, the work tree's changes).
+
+    ``excludes`` match paths relative to the work tree's top, as for ``scan``."""
     repo = gitio.discover(target)
     root = repo.work_tree
     if root is None:
@@ -59,6 +63,8 @@ def collect_staged(
     entries = staged_entries(repo, pathspec)
     wanted: dict[str, list[str]] = {}
     for entry in entries:
+        if entry.status != "D" and _excluded(gathered, excludes, entry.path):
+            continue
         if entry.mode == GITLINK:
             gathered.notes.append(f"submodule {entry.path}: gitlink skipped (scan it on its own)")
             gathered.counters["submodules_skipped"] += 1
@@ -70,8 +76,15 @@ def collect_staged(
         + ("HEAD" if repo.head is not None else "an empty tree (no commit yet)")
     )
     if all_changes:
-        _scan_work_tree(repo, root, pathspec, scanner, gathered)
+        _scan_work_tree(repo, root, pathspec, scanner, gathered, excludes)
     return gathered
+
+
+def _excluded(gathered: Gathered, excludes: Excludes | None, path: str) -> bool:
+    origin = None if excludes is None else excludes.match(path)
+    if origin is not None:
+        gathered.excluded.append(Issue("excluded", _shown(path), origin))
+    return origin is not None
 
 
 def _pathspec(root: Path, paths: Sequence[str]) -> list[str]:
@@ -190,7 +203,12 @@ def _record(gathered: Gathered, paths: list[str], oid: str, size: int, tally: Ta
 
 
 def _scan_work_tree(
-    repo: RepoInfo, root: Path, pathspec: Sequence[str], scanner: Scanner, gathered: Gathered
+    repo: RepoInfo,
+    root: Path,
+    pathspec: Sequence[str],
+    scanner: Scanner,
+    gathered: Gathered,
+    excludes: Excludes | None,
 ) -> None:
     """Unstaged edits of tracked files, and untracked files that are not ignored."""
     # diff-files may hash a work-tree file to compare it, which would run the
@@ -204,6 +222,8 @@ def _scan_work_tree(
         ["ls-files", "-z", "--others", "--exclude-standard", *pathspec], repo.cwd, env=env
     ).stdout
     untracked = [_decode(p) for p in out.split(b"\0") if p and not p.endswith(b"/")]
+    modified = [p for p in modified if not _excluded(gathered, excludes, p)]
+    untracked = [p for p in untracked if not _excluded(gathered, excludes, p)]
     for path in modified:
         _scan_file(root, path, "tracked", scanner, gathered)
     for path in untracked:
@@ -225,6 +245,7 @@ def _scan_file(
             gathered.issues.append(Issue("symlink", shown, "symbolic link not followed"))
             return
         if not stat.S_ISREG(st.st_mode):
+            gathered.issues.append(Issue("not-regular", shown, "not a regular file"))
             return
         with open(fs_path, "rb") as fh:
             tally = scanner.scan_file(fh, shown)

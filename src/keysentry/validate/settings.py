@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
+from keysentry.config import check_validation_range, validation_value
 from keysentry.errors import ConfigError, UsageError
 
 DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
@@ -71,50 +71,12 @@ class ValidationSettings:
             raise ConfigError(f"{source}: {exc}") from None
 
 
-_INT_FIELDS = frozenset({"concurrency", "retries"})
-_FLOAT_FIELDS = frozenset({"rate_limit", "timeout", "budget", "cache_ttl"})
-_STR_FIELDS = frozenset({"base_url"})
-_OPTIONAL_STR_FIELDS = frozenset({"cache_dir"})
-_BOOL_FIELDS = frozenset({"cache"})
-_KNOWN = frozenset(f.name for f in fields(ValidationSettings))
-
-
+# config.py checks the [validation] table when any file loads, without importing this
+# module; tests/test_config.py checks that config.VALIDATION_KEYS lists these fields.
 def _coerce(name: str, raw: object) -> object:
-    where = f"validation.{name}"
-    if name not in _KNOWN:
-        known = ", ".join(sorted(_KNOWN))
-        raise ConfigError(f"{where}: unknown setting (known: {known})")
-    # bool is a subclass of int: reject it explicitly so `concurrency = true` is an error.
-    if name in _INT_FIELDS:
-        if isinstance(raw, bool) or not isinstance(raw, int):
-            raise ConfigError(f"{where}: expected an integer, got {type(raw).__name__}")
-        return raw
-    if name in _FLOAT_FIELDS:
-        if isinstance(raw, bool) or not isinstance(raw, int | float):
-            raise ConfigError(f"{where}: expected a number, got {type(raw).__name__}")
-        return float(raw)
-    if name in _BOOL_FIELDS:
-        if not isinstance(raw, bool):
-            raise ConfigError(f"{where}: expected true or false, got {type(raw).__name__}")
-        return raw
-    if name in _STR_FIELDS or name in _OPTIONAL_STR_FIELDS:
-        if not isinstance(raw, str) or not raw.strip():
-            raise ConfigError(f"{where}: expected a non-empty string")
-        return raw.strip()
-    raise AssertionError(f"unhandled setting {name}")  # pragma: no cover
+    return validation_value(name, raw)
 
 
 def _check_ranges(s: ValidationSettings) -> None:
-    def positive(name: str, value: float) -> None:
-        if not (math.isfinite(value) and value > 0):
-            raise ConfigError(f"validation.{name}: must be a positive number, got {value}")
-
-    if s.concurrency < 1 or s.concurrency > 64:
-        raise ConfigError(f"validation.concurrency: must be 1 to 64, got {s.concurrency}")
-    if s.retries < 0 or s.retries > 10:
-        raise ConfigError(f"validation.retries: must be 0 to 10, got {s.retries}")
-    positive("rate_limit", s.rate_limit)
-    positive("timeout", s.timeout)
-    positive("budget", s.budget)
-    if not (math.isfinite(s.cache_ttl) and s.cache_ttl >= 0):
-        raise ConfigError(f"validation.cache_ttl: must be zero or more, got {s.cache_ttl}")
+    for name in ("concurrency", "retries", "rate_limit", "timeout", "budget", "cache_ttl"):
+        check_validation_range(name, getattr(s, name))

@@ -1,0 +1,151 @@
+"""Text that came from a scanned repository, made safe to show.
+
+Every string in a report that a repository could have written (a file or member
+name, a commit subject, an author, a ref, a note, a snippet) is untrusted twice
+over: it can hold a key, and it can hold bytes a terminal or a parser acts on.
+
+- Names are bytes. They are carried as ``str`` with ``surrogateescape`` (what
+  ``os.fsdecode`` gives), so nothing is lost on the way; :func:`escape` shows an
+  undecodable byte as ``\\xe9``, a control character as ``\\n``, ``\\x1b``..., and the
+  Unicode controls that reorder or break lines as ``\\u202e``. Nothing else changes,
+  so ``ä`` and ``日本`` stay as they are.
+- Key-shaped runs (``sk-or-v<N>-`` and hex digits, any length, cut or whole) are
+  redacted, as is any occurrence of a finding's own secret (custom rules).
+
+:func:`for_display` applies both to every string of a :class:`ScanResult`, whatever
+field it sits in, so a field added later is covered without anyone remembering to.
+The CLI passes every result through it before any reporter sees it; reporters only
+format.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import fields, is_dataclass, replace
+from typing import Any, cast
+
+from keysentry.models import ScanResult, scrub_secrets
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# C0 and C1 controls, DEL, lone surrogates (undecodable bytes), the bidirectional
+# controls ("Trojan Source") and the Unicode line and paragraph separators.
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+_ESCAPED = re.compile(r"\\(?:x([0-9a-f]{2})|u([0-9a-f]{4})|([nrt]))")
+_UNNAMED = {"n": "\n", "r": "\r", "t": "\t"}
+
+_KEEP = frozenset({"secret"})
+"""Fields left as they are: the secret is shown only with --show-secrets, and reporters
+need its length (SARIF and GitHub end columns)."""
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    ch = match.group(0)
+    code = ord(ch)
+    if ch in _NAMED:
+        return _NAMED[ch]
+    if 0xDC80 <= code <= 0xDCFF:  # surrogateescape: the byte that was not UTF-8
+        return f"\\x{code - 0xDC00:02x}"
+    if code < 0x80:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}"
+
+
+def escape(text: str) -> str:
+    """``text`` with undecodable bytes and control characters written as escapes."""
+    if not _UNSAFE.search(text):
+        return text
+    return _UNSAFE.sub(_escape_char, text)
+
+
+def unescape_bytes(text: str) -> bytes:
+    """The bytes :func:`escape` was given (for URIs that must name the real file).
+
+    A name that really holds ``\\x41`` comes back as ``A``: the one ambiguity of not
+    escaping backslashes, which would turn every Windows-style path unreadable."""
+    out = bytearray()
+    pos = 0
+    for m in _ESCAPED.finditer(text):
+        out += text[pos : m.start()].encode("utf-8", "surrogateescape")
+        if m.group(1):
+            out.append(int(m.group(1), 16))
+        elif m.group(2):
+            out += chr(int(m.group(2), 16)).encode("utf-8", "surrogatepass")
+        else:
+            out += _UNNAMED[m.group(3)].encode()
+        pos = m.end()
+    out += text[pos:].encode("utf-8", "surrogateescape")
+    return bytes(out)
+
+
+def shown(text: str, *, show_secrets: bool = False) -> str:
+    """The one way to show untrusted text: keys redacted (unless asked), then escaped."""
+    return escape(text if show_secrets else scrub_secrets(text))
+
+
+def for_display(result: ScanResult) -> ScanResult:
+    """``result`` with every string in it passed through :func:`shown` (and, without
+    --show-secrets, every finding's own secret redacted wherever it appears)."""
+    show = result.show_secrets
+    # Secrets the key-shaped pattern would miss (custom rules): usually none.
+    known = {
+        f.secret: f.redacted
+        for f in result.findings
+        if f.secret and not show and scrub_secrets(f.secret) == f.secret
+    }
+    pattern = (
+        re.compile("|".join(re.escape(s) for s in sorted(known, key=len, reverse=True)))
+        if known
+        else None
+    )
+
+    def text(value: str) -> str:
+        if pattern is not None:
+            value = pattern.sub(lambda m: known[m.group(0)], value)
+        return shown(value, show_secrets=show)
+
+    return cast(ScanResult, _walk(result, text))
+
+
+def _walk(value: Any, text: Callable[[str], str]) -> Any:
+    """``value`` with ``text`` applied to every string in it; what holds no string that
+    changes is returned as it is (the common case costs no copy)."""
+    if isinstance(value, str):
+        return text(value)
+    if isinstance(value, (tuple, list)):
+        items = [_walk(v, text) for v in value]
+        if all(a is b for a, b in zip(items, value, strict=True)):
+            return value
+        return tuple(items) if isinstance(value, tuple) else items
+    if isinstance(value, Mapping):
+        pairs = [(_walk(k, text), _walk(v, text)) for k, v in value.items()]
+        if all(k is a and value[k] is b for (a, b), k in zip(pairs, value, strict=True)):
+            return value
+        return dict(pairs)
+    names = _field_names(type(value))
+    if names:
+        changes = {}
+        for name in names:
+            old = getattr(value, name)
+            new = _walk(old, text)
+            if new is not old:
+                changes[name] = new
+        return replace(value, **changes) if changes else value
+    return value
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """The fields to walk of a dataclass (none for any other type)."""
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = (
+            tuple(f.name for f in fields(cls) if f.init and f.name not in _KEEP)
+            if is_dataclass(cls)
+            else ()
+        )
+    return names
