@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from keysentry import __version__, cli_baseline, cli_git, cli_integrations, cli_keys
+from keysentry import __version__, cli_baseline, cli_git, cli_integrations, cli_keys, cli_purge
 from keysentry.cli_common import build_request, collect_options, emit, scan_options
 from keysentry.errors import ExitCode, KeysentryError
 from keysentry.untrusted import shown
@@ -51,6 +51,7 @@ cli_baseline.register(cli)
 cli_integrations.register(cli)
 cli_git.register(cli)
 cli_keys.register(cli)
+cli_purge.register(cli)
 
 
 def _message(exc: BaseException) -> str:

@@ -174,6 +174,44 @@ def git_failure(args: Sequence[str], code: int, stderr: bytes, cwd: str | Path) 
     return GitError(f"{what}: {text[:500]}")
 
 
+def hardening_env(extra: Sequence[tuple[str, str]] = ()) -> dict[str, str]:
+    """HARDENING (and ``extra`` settings) as ``GIT_CONFIG_KEY_n``/``GIT_CONFIG_VALUE_n``: git
+    reads these like ``-c`` (above every configuration file), so every git a helper program
+    starts is hardened too."""
+    pairs = [HARDENING[i + 1].split("=", 1) for i in range(0, len(HARDENING), 2)]
+    pairs += [[key, value] for key, value in extra]
+    env = {"GIT_CONFIG_COUNT": str(len(pairs))}
+    for i, (key, value) in enumerate(pairs):
+        env[f"GIT_CONFIG_KEY_{i}"] = key
+        env[f"GIT_CONFIG_VALUE_{i}"] = value
+    return env
+
+
+def run_git_program(
+    command: Sequence[str], repo: RepoInfo, *, timeout: float = DEFAULT_TIMEOUT
+) -> subprocess.CompletedProcess[bytes]:
+    """Run a program that drives git itself (git-filter-repo) in ``repo`` under the same
+    hardening: the environment of :func:`git_env`, :func:`hardening_env`, and every
+    clean/smudge/process filter of the repository switched off (it may check files out).
+    Its output is captured; the caller reads the exit status and stderr."""
+    cwd = repo.cwd
+    try:
+        proc = subprocess.run(
+            list(command),
+            cwd=cwd,
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            env=git_env(hardening_env(filter_overrides(repo))),
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise GitError(f"{Path(command[0]).name} timed out after {timeout:.0f}s") from None
+    except OSError as exc:
+        raise GitError(f"cannot run {command[0]} in {cwd}: {exc.strerror or exc}") from None
+    return proc
+
+
 def work_tree_root(path: Path) -> Path | None:
     """The top of the git work tree containing ``path``, or None (not in one, or no git)."""
     if shutil.which("git") is None:
@@ -279,18 +317,23 @@ def neutral_filters(repo: RepoInfo) -> dict[str, str]:
 
     GIT_CONFIG_KEY_n is used rather than ``-c`` because a filter's name can hold any
     character, ``=`` included, which ``-c name=value`` cannot express."""
-    drivers = set()
-    for key, _value in read_config(repo, r"^filter\..+\.(clean|smudge|process|required)$"):
-        drivers.add(key[len("filter.") : key.rindex(".")])
     env: dict[str, str] = {}
-    entries = [(f"filter.{d}.{var}", value) for d in sorted(drivers)
-               for var, value in (("clean", ""), ("smudge", ""), ("process", ""),
-                                  ("required", "false"))]  # fmt: skip
+    entries = filter_overrides(repo)
     for i, (key, value) in enumerate(entries):
         env[f"GIT_CONFIG_KEY_{i}"] = key
         env[f"GIT_CONFIG_VALUE_{i}"] = value
     env["GIT_CONFIG_COUNT"] = str(len(entries))
     return env
+
+
+def filter_overrides(repo: RepoInfo) -> list[tuple[str, str]]:
+    """Settings that empty every filter driver the repository configures."""
+    drivers = set()
+    for key, _value in read_config(repo, r"^filter\..+\.(clean|smudge|process|required)$"):
+        drivers.add(key[len("filter.") : key.rindex(".")])
+    return [(f"filter.{d}.{var}", value) for d in sorted(drivers)
+            for var, value in (("clean", ""), ("smudge", ""), ("process", ""),
+                               ("required", "false"))]  # fmt: skip
 
 
 def is_partial_clone(repo: RepoInfo) -> bool:
