@@ -8,7 +8,6 @@ import io
 import lzma
 import secrets
 import tarfile
-import time
 import tracemalloc
 import zipfile
 from collections.abc import Callable, Iterator
@@ -285,7 +284,6 @@ def test_zip_bomb_is_stopped_by_the_budget_in_bounded_memory() -> None:
     seen = 0
     issues = []
     tracemalloc.start()
-    started = time.monotonic()
     try:
         for item in iter_members("zip", bomb, "bomb.zip", limits, budget):
             if isinstance(item, Issue):
@@ -299,7 +297,10 @@ def test_zip_bomb_is_stopped_by_the_budget_in_bounded_memory() -> None:
     assert seen == limits.max_decoded_bytes
     assert [(i.kind, i.path) for i in issues] == [("size-cap", "zeros.bin")]
     assert peak < 16 * 2**20  # one chunk and the decompressor, never the content
-    assert time.monotonic() - started < 10
+    # It stops at the cap, not after inflating the 300 MiB: the budget's counter says how much
+    # was decompressed (no wall-clock bound here; timing lives in benchmarks/).
+    assert budget.used == limits.max_decoded_bytes < 300 * 2**20
+    assert budget.exceeded
     # The whole input is spent: a nested level started later yields nothing.
     assert list(iter_members("gzip", gzip.compress(b"x"), "x.gz", limits, budget)) == []
 
