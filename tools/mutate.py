@@ -88,6 +88,9 @@ EQUIVALENT: dict[str, str] = {
     # mutant name -> why no test can tell it from the original. Keep this list short and each
     # reason concrete; a mutant that a test could catch belongs in a test, not here.
     "keysentry.models.x_fingerprint_of__mutmut_4": '"utf-8" -> "UTF-8": the same codec',
+    "keysentry.validate.http.x_make_session__mutmut_23": (
+        'hostname or "" -> or "XXXX": a URL without a host is no loopback host either way'
+    ),
 }
 
 _STATUS = re.compile(r"^\s+(?P<name>\S+): (?P<status>[a-z ]+)$")
