@@ -25,7 +25,10 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def render(result: ScanResult) -> str:
     columns = (*COLUMNS, "secret") if result.show_secrets else COLUMNS
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    # RFC 4180 line ends: the writer quotes a cell holding any lineterminator character, so
+    # with "\n" alone a CR inside a cell was written bare and a reader split the row there,
+    # turning the rest of the cell into a new row's first cell (and past the formula guard).
+    writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(columns)
     for f in result.findings:
         for loc in f.locations:
