@@ -48,6 +48,11 @@ TARGETS: dict[str, Target] = {
         functions=("x_redact", "x_scrub_secrets", "x_fingerprint_of"),
         tests=("tests/test_redaction_units.py",),
     ),
+    "snippets": Target(
+        files=("src/keysentry/scanner.py",),
+        functions=("xǁScannerǁ_snippet", "x__printable"),
+        tests=("tests/test_engine.py", "tests/test_report_formats.py"),
+    ),
     "network": Target(
         files=("src/keysentry/validate/http.py",),
         functions=("x_*", "xǁ*"),
@@ -56,31 +61,34 @@ TARGETS: dict[str, Target] = {
     "probe": Target(
         files=("src/keysentry/validate/probe.py",),
         functions=("x_*", "xǁ*"),
-        tests=("tests/test_validate_probe.py", "tests/test_http_safety.py"),
+        tests=("tests/test_validate_probe.py", "tests/test_validate_batch.py"),
     ),
-    "scanner": Target(
+    "scanner-windows": Target(
         files=("src/keysentry/scanner.py",),
-        functions=("x_*", "xǁ*"),
-        tests=(
-            "tests/test_scan_files.py",
-            "tests/test_decoders_encoded.py",
-            "tests/test_decoders_text.py",
+        functions=(
+            "xǁScannerǁ_scan_windows",
+            "xǁScannerǁ_scan_window",
+            "xǁScannerǁ_decode",
+            "xǁ_Windowǁline_col",
+            "x__chunks",
+            "x__chain_chunks",
         ),
+        tests=("tests/test_engine.py", "tests/test_scan_files.py"),
     ),
     "pipeline": Target(
         files=("src/keysentry/pipeline.py",),
-        functions=("x_finish", "x_*order*"),
-        tests=("tests/test_cli.py", "tests/test_baseline.py"),
+        functions=("x_finish",),
+        tests=("tests/test_cli.py", "tests/test_baseline.py", "tests/test_validate_cli.py"),
     ),
     "ci-ranges": Target(
         files=("src/keysentry/ci_ranges.py",),
         functions=("x_*", "xǁ*"),
-        tests=("tests/test_ci_range.py",),
+        tests=("tests/test_ci_range.py", "tests/test_git_ranges.py"),
     ),
     "gitio": Target(
         files=("src/keysentry/gitio.py",),
         functions=("x_*", "xǁ*"),
-        tests=("tests/test_git_hostile.py",),
+        tests=("tests/test_git_hostile.py", "tests/test_git_history.py"),
     ),
 }
 
