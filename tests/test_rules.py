@@ -173,6 +173,12 @@ def test_bad_example_exits_2_naming_file_rule_and_example(
     assert "Traceback" not in err
 
 
+def test_odd_templates_do_not_crash_the_loader() -> None:
+    text = EXCO.replace('"TOKEN=exco_{hex41}"', '"{few:0} {hex99999} {few:99}"')
+    [rule] = parse_rule_file(text, "exco.toml")
+    assert rule.negatives[-1] == "{few:0} {hex99999} {few:99}"
+
+
 def test_check_is_deterministic() -> None:
     # A rule file is good or bad, never by chance: the same file expands the same way.
     rng_a, rng_b = random.Random("x"), random.Random("x")

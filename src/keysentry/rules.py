@@ -36,7 +36,8 @@ _RULE_KEYS = {
 _REQUIRED = ("id", "description", "severity", "keywords", "regex")
 _ID = re.compile(r"[a-z0-9][a-z0-9-]{1,63}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-_TEMPLATE = re.compile(r"\{(key|hex\d+|HEX\d+|fill:[^}]+|few:\d+)\}")
+# Counts are at most 4 digits: a rule file cannot make the loader build a huge string.
+_TEMPLATE = re.compile(r"\{(key|hex\d{1,4}|HEX\d{1,4}|fill:[^}]+|few:\d{1,4})\}")
 # Split so that this file holds no key-shaped literal.
 _KEY_PREFIX = "sk-or-" + "v1-"
 _SECRETISH = re.compile(r"[A-Za-z0-9_+/-]{16,}")
@@ -194,7 +195,7 @@ def expand_example(template: str, rng: random.Random) -> tuple[str, list[str]]:
             return hex_digits(int(token[3:])).upper()
         if token.startswith("fill:"):
             return (token[5:] * 64)[:64]
-        digits = rng.sample("0123456789abcdef", min(16, int(token[4:])))
+        digits = rng.sample("0123456789abcdef", min(16, max(1, int(token[4:]))))
         return "".join(rng.choice(digits) for _ in range(64))
 
     return _TEMPLATE.sub(sub, template), keys
@@ -225,11 +226,11 @@ def check_examples(rule: Rule) -> str | None:
         text, keys = expand_example(template, rng)
         found = example_matches(rule, text)
         if not found or (keys and sorted(found) != sorted(keys)):
-            return f"example #{index} {_shown(template)} does not match the regex"
+            return f"example #{index} {_shown(template)} does not match the rule"
     for index, template in enumerate(rule.negatives, 1):
         text, _ = expand_example(template, rng)
         if example_matches(rule, text):
-            return f"negative #{index} {_shown(template)} matches the regex"
+            return f"negative #{index} {_shown(template)} matches the rule"
     return None
 
 
