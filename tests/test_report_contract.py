@@ -16,6 +16,7 @@ import pty
 import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -220,3 +221,39 @@ def test_json_command_of_history(tmp_path: Path, repo: Path) -> None:
     summary = json.loads(out.read_text().splitlines()[-1])
     assert summary["command"] == "history"
     assert [Path(t).resolve() for t in summary["targets"]] == [repo.resolve()]
+
+
+# -- stats: what pipeline.finish counts -------------------------------------------------------
+
+
+def test_stats_count_findings_issues_by_kind_and_the_time_taken(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.env").write_text(f"K={make_key()}\n")
+    (tree / "b.env").write_text(f"K={make_key()}\n")
+    for name in ("one.gz", "two.gz"):  # gzip magic, then noise: a decode error each
+        (tree / name).write_bytes(b"\x1f\x8b\x08\x00" + bytes(range(40)))
+    (tree / "link").symlink_to(tree / "a.env")
+    started = time.monotonic()
+    code, report = run_json(tmp_path, "scan", str(tree))
+    elapsed = time.monotonic() - started
+    assert code == 1
+    stats = report["stats"]
+    assert stats["counters"]["findings"] == len(report["findings"]) == 2
+    assert stats["counters"]["skipped_decode_error"] == 2
+    assert stats["counters"]["skipped_symlink"] == 1
+    kinds = sorted(i["kind"] for i in stats["issues"])
+    assert kinds == ["decode-error", "decode-error", "symlink"]
+    # Not a speed limit: the reported duration is the scan's own, in seconds to the millisecond.
+    duration = stats["duration_s"]
+    assert isinstance(duration, float) and 0 < duration <= elapsed
+    assert round(duration, 3) == duration
+
+
+def test_placeholders_are_listed_only_when_asked(tmp_path: Path) -> None:
+    (tmp_path / "docs.md").write_text("OPENROUTER_API_KEY=sk-or-" + "v1-" + "0" * 64 + "\n")
+    code, report = run_json(tmp_path, "scan", str(tmp_path / "docs.md"))
+    assert code == 0 and report["findings"] == []
+    code, report = run_json(tmp_path, "scan", str(tmp_path / "docs.md"), "--include-placeholders")
+    [f] = report["findings"]
+    assert f["placeholder"] is True and f["severity"] == "info"

@@ -78,7 +78,12 @@ TARGETS: dict[str, Target] = {
     "pipeline": Target(
         files=("src/keysentry/pipeline.py",),
         functions=("x_finish",),
-        tests=("tests/test_cli.py", "tests/test_baseline.py", "tests/test_validate_cli.py"),
+        tests=(
+            "tests/test_cli.py",
+            "tests/test_baseline.py",
+            "tests/test_validate_cli.py",
+            "tests/test_report_contract.py",
+        ),
     ),
     "ci-ranges": Target(
         files=("src/keysentry/ci_ranges.py",),
