@@ -245,9 +245,12 @@ def test_stats_count_findings_issues_by_kind_and_the_time_taken(tmp_path: Path) 
     kinds = sorted(i["kind"] for i in stats["issues"])
     assert kinds == ["decode-error", "decode-error", "symlink"]
     # Not a speed limit: the reported duration is the scan's own, in seconds to the millisecond.
-    duration = stats["duration_s"]
-    assert isinstance(duration, float) and 0 < duration <= elapsed
-    assert round(duration, 3) == duration
+    durations = [stats["duration_s"]]
+    for _ in range(3):  # a finer rounding ends in 0 one time in ten: look at a few
+        durations.append(run_json(tmp_path, "scan", str(tree / "a.env"))[1]["stats"]["duration_s"])
+    for duration in durations:
+        assert isinstance(duration, float) and round(duration, 3) == duration
+    assert 0 < durations[0] <= elapsed
 
 
 def test_placeholders_are_listed_only_when_asked(tmp_path: Path) -> None:
