@@ -110,6 +110,21 @@ _STATUS = re.compile(r"^\s+(?P<name>\S+): (?P<status>[a-z ]+)$")
 _COPY = ("src", "tests", "rules", "pyproject.toml", "README.md")
 
 
+# mutmut traces every call while it maps tests to functions, which makes Hypothesis' input
+# generation look slow; fixed examples also make a verdict repeatable. Appended to the copy's
+# conftest only.
+_HYPOTHESIS_PROFILE = """
+
+from hypothesis import HealthCheck as _HealthCheck
+from hypothesis import settings as _settings
+
+_settings.register_profile(
+    "mutation", suppress_health_check=list(_HealthCheck), deadline=None, derandomize=True
+)
+_settings.load_profile("mutation")
+"""
+
+
 def _config(target: Target) -> str:
     def toml_list(items: tuple[str, ...] | list[str]) -> str:
         return "[" + ", ".join(f'"{i}"' for i in items) + "]"
@@ -145,6 +160,8 @@ def run_target(name: str, target: Target, jobs: int, show: bool) -> tuple[int, i
                 shutil.copy2(src, work / item)
         with (work / "pyproject.toml").open("a", encoding="utf-8") as fh:
             fh.write(_config(target))
+        with (work / "tests" / "conftest.py").open("a", encoding="utf-8") as fh:
+            fh.write(_HYPOTHESIS_PROFILE)
         module = target.files[0].removeprefix("src/").removesuffix(".py").replace("/", ".")
         globs = [f"{module}.{pattern}__mutmut_*" for pattern in target.functions]
         mutmut = [sys.executable, "-c", "from mutmut.__main__ import cli; cli()"]
@@ -169,6 +186,11 @@ def run_target(name: str, target: Target, jobs: int, show: bool) -> tuple[int, i
         ).stdout
         tried = killed = 0
         survivors: list[str] = []
+        if re.search(r": not checked$", listing, re.MULTILINE):
+            # mutmut stopped before trying them (its clean run of the tests failed, or it was
+            # interrupted): that is no verdict on the tests, so say so instead of counting.
+            sys.stdout.write(proc.stdout[-3000:] + proc.stderr[-3000:])
+            raise SystemExit(f"mutmut did not try every mutant of target {name!r}")
         for line in listing.splitlines():
             m = _STATUS.match(line)
             if not m or not any(fnmatch.fnmatch(_mangled(m["name"]), p) for p in target.functions):
