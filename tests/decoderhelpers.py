@@ -1,14 +1,14 @@
-"""What the decoder tests share: the scanner's view of triggers, and its recursion."""
+"""What the decoder tests share: the scanner's view of triggers, and a run of the real scanner."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
-from keysentry.decoders import TEXT_DECODERS, Derived, Limits, TextDecoder
+from keysentry.decoders import Derived, Limits, TextDecoder
+from keysentry.rules import load_rules
+from keysentry.scanner import Scanner
 
 KEY = re.compile(rb"sk-or-v1-[0-9a-f]{64}(?![0-9a-fA-F])")
-Origin = Callable[[int], int]
 
 
 def offsets(decoder: TextDecoder, data: bytes) -> list[int]:
@@ -26,22 +26,23 @@ def run(decoder: TextDecoder, data: bytes, limits: Limits | None = None) -> list
     return decoder.decode(data, offsets(decoder, data), limits or Limits())
 
 
-def compose(outer: Origin, inner: Origin) -> Origin:
-    return lambda offset: outer(inner(offset))
+def reveal(data: bytes, depth: int | None = None) -> list[tuple[bytes, int, tuple[str, ...]]]:
+    """(key, offset in ``data``, decoding chain) of every key the real scanner reports through
+    at least one decoder, in order. ``depth`` caps the encoding nesting (the scanner's
+    ``max_encoding_depth``); by default the shipped limit applies.
 
-
-def reveal(data: bytes, depth: int = 3) -> list[tuple[bytes, int, tuple[str, ...]]]:
-    """Scanner-style recursion: (key, offset in ``data``, decoding chain) of decoded keys."""
+    This runs keysentry.scanner.Scanner itself, not a copy of its recursion, so a decoder
+    dropped from the scanner's list or a lower nesting limit fails the tests that use it.
+    """
+    limits = Limits() if depth is None else Limits(max_encoding_depth=depth)
+    tally = Scanner(load_rules(), limits=limits).scan_bytes(data, "input")
+    lines = data.split(b"\n")
     out: list[tuple[bytes, int, tuple[str, ...]]] = []
-
-    def walk(view: bytes, origin: Origin, steps: tuple[str, ...]) -> None:
-        if steps:
-            out.extend((m.group(), origin(m.start()), steps) for m in KEY.finditer(view))
-        if len(steps) == depth:
-            return
-        for decoder in TEXT_DECODERS:
-            for derived in run(decoder, view):
-                walk(derived.data, compose(origin, derived.origin), (*steps, derived.step))
-
-    walk(data, lambda o: o, ())
+    for hit in tally.hits:
+        if not hit.decoders or hit.placeholder is not None:
+            continue
+        line = lines[hit.line - 1]
+        start = sum(len(x) + 1 for x in lines[: hit.line - 1])
+        column = len(line.decode("utf-8", "replace")[: hit.column - 1].encode("utf-8"))
+        out.append((hit.secret.encode(), start + column, hit.decoders))
     return out

@@ -23,13 +23,13 @@ from keysentry.models import (
 )
 from keysentry.report.sarif import render
 
-SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+# Vendored, unmodified, with its source and the OASIS notice in tests/data/sarif/README.md, so
+# that a plain clone validates against the real schema: these tests never skip.
+SCHEMA = Path(__file__).resolve().parent / "data" / "sarif" / "sarif-schema-2.1.0.json"
 
 
 @pytest.fixture(scope="module")
 def validator() -> jsonschema.protocols.Validator:
-    if not SCHEMA.is_file():
-        pytest.skip(f"the SARIF schema is not at {SCHEMA} (../shared/schemas next to the repo)")
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)

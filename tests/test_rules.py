@@ -2,41 +2,24 @@
 
 from __future__ import annotations
 
+import random
 import re
-import secrets
 from pathlib import Path
 
 import pytest
 
+from keysentry.cli import main
 from keysentry.engine import Engine
 from keysentry.errors import RuleError
-from keysentry.rules import Rule, load_rules, parse_rule_file
+from keysentry.rules import Rule, expand_example, load_rules, parse_rule_file
 
 RULES = load_rules()
-_TEMPLATE = re.compile(r"\{(key|hex\d+|HEX\d+|fill:[^}]+|few:\d+)\}")
+_FRESH = random.SystemRandom()
 
 
 def expand(template: str) -> tuple[str, list[str]]:
-    """The example text and the keys it must yield ({key} placeholders)."""
-    keys: list[str] = []
-
-    def sub(m: re.Match[str]) -> str:
-        token = m.group(1)
-        if token == "key":
-            k = "sk-or-" + "v1-" + secrets.token_hex(32)
-            keys.append(k)
-            return k
-        if token.startswith("hex"):
-            return secrets.token_hex(32)[: int(token[3:])].ljust(int(token[3:]), "7")
-        if token.startswith("HEX"):
-            return secrets.token_hex(40)[: int(token[3:])].upper().ljust(int(token[3:]), "7")
-        if token.startswith("fill:"):
-            s = token[5:]
-            return (s * 64)[:64]
-        digits = secrets.token_hex(8)[: int(token[4:])]
-        return "".join(secrets.choice(digits) for _ in range(64))
-
-    return _TEMPLATE.sub(sub, template), keys
+    """The example text and the keys it must yield ({key} placeholders), fresh each call."""
+    return expand_example(template, _FRESH)
 
 
 def _matches(rule: Rule, text: str) -> list[str]:
@@ -65,6 +48,13 @@ def test_rule_examples(rule: Rule, template: str, positive: bool) -> None:
                 assert found, f"no match in example {template!r}"
         else:
             assert found == [], f"negative example {template!r} matched"
+
+
+def test_builtin_rules_pass_the_load_time_check() -> None:
+    # Skipped when the package loads them (this file checks them instead); it must hold.
+    from keysentry.rules import check_examples
+
+    assert [check_examples(rule) for rule in RULES] == [None] * len(RULES)
 
 
 def test_every_rule_has_examples() -> None:
@@ -122,3 +112,87 @@ def test_extra_rule_file_loads_and_duplicate_ids_fail(tmp_path: Path) -> None:
         load_rules([extra, extra])
     with pytest.raises(RuleError, match="cannot read rule file"):
         load_rules([tmp_path / "missing.toml"])
+
+
+# -- examples and negatives are checked when a rule file loads ------------------------------
+
+EXCO = """
+[[rules]]
+id = "exco-token"
+description = "Example Corp token"
+severity = "high"
+keywords = ["exco_"]
+regex = 'exco_[0-9a-f]{40}(?![0-9a-f])'
+examples = ["TOKEN=exco_{hex40}", "x = 'exco_{hex40}'"]
+negatives = ["TOKEN=exco_{hex39}", "TOKEN=exco_{hex41}"]
+"""
+
+
+def test_matching_examples_load() -> None:
+    [rule] = parse_rule_file(EXCO, "exco.toml")
+    assert rule.examples and rule.negatives
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (("{hex40}'\"]", "{hex39}'\"]"), "example #2 \"x = 'exco_{hex39}'\" does not match"),
+        (('"TOKEN=exco_{hex41}"', '"exco_{hex40}"'), "negative #2 'exco_{hex40}' matches"),
+        # The placeholder model counts: a repeated body is not a match, as in a scan.
+        (('"TOKEN=exco_{hex40}"', '"TOKEN=exco_{fill:0}"'), "example #1"),
+        # A {key} in an example must come out as that key, not merely as some match.
+        (('"TOKEN=exco_{hex40}"', '"{key} exco_{hex40}"'), "example #1"),
+    ],
+)
+def test_disagreeing_example_is_a_configuration_error(
+    change: tuple[str, str], problem: str
+) -> None:
+    text = EXCO.replace(*change)
+    assert text != EXCO
+    with pytest.raises(RuleError) as err:
+        parse_rule_file(text, "exco.toml")
+    assert str(err.value).startswith("exco.toml: rule 'exco-token': ")
+    assert problem in str(err.value)
+
+
+def test_a_literal_token_in_a_failing_example_is_redacted(tmp_path: Path) -> None:
+    token = "exco_" + secrets_hex(40)
+    key = "sk-or-" + "v1-" + secrets_hex(64)
+    rules = tmp_path / "exco.toml"
+    rules.write_text(EXCO.replace('"TOKEN=exco_{hex41}"', f'"TOKEN={token}", "{key}"'))
+    with pytest.raises(RuleError) as err:
+        load_rules([rules])
+    message = str(err.value)
+    assert message.startswith(f"{rules}: rule 'exco-token': negative #2")
+    assert token not in message and token[5:] not in message
+    assert token[-3:] in message  # redacted, not dropped: the user can still find it
+
+
+def test_bad_example_exits_2_naming_file_rule_and_example(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "exco.toml"
+    rules.write_text(EXCO.replace('"TOKEN=exco_{hex40}"', '"TOKEN=exco_{HEX40}"'))
+    (tmp_path / "a.txt").write_text("nothing\n")
+    assert main(["scan", str(tmp_path / "a.txt"), "--rules", str(rules)]) == 2
+    err = capsys.readouterr().err
+    assert str(rules) in err and "exco-token" in err and "'TOKEN=exco_{HEX40}'" in err
+    assert "Traceback" not in err
+
+
+def test_odd_templates_do_not_crash_the_loader() -> None:
+    text = EXCO.replace('"TOKEN=exco_{hex41}"', '"{few:0} {hex99999} {few:99}"')
+    [rule] = parse_rule_file(text, "exco.toml")
+    assert rule.negatives[-1] == "{few:0} {hex99999} {few:99}"
+
+
+def test_check_is_deterministic() -> None:
+    # A rule file is good or bad, never by chance: the same file expands the same way.
+    rng_a, rng_b = random.Random("x"), random.Random("x")
+    assert expand_example("{key} {hex7} {few:3}", rng_a) == expand_example(
+        "{key} {hex7} {few:3}", rng_b
+    )
+
+
+def secrets_hex(count: int) -> str:
+    return "".join(_FRESH.choice("0123456789abcdef") for _ in range(count))

@@ -86,7 +86,7 @@ def test_text_files(tmp_path: Path, case: str) -> None:
 
 
 def test_notebook_source_and_outputs(tmp_path: Path) -> None:
-    a, b = make_key(), make_key()
+    a, b, c = make_key(), make_key(), make_key()
     nb = {
         "cells": [
             {
@@ -99,9 +99,25 @@ def test_notebook_source_and_outputs(tmp_path: Path) -> None:
         "nbformat": 4,
         "nbformat_minor": 5,
     }
-    code, report = scan_one(tmp_path, "nb.ipynb", json.dumps(nb, indent=1).encode())
+    # `!echo -n $OPENROUTER_API_KEY | base64` (making a Kubernetes secret) left in an output.
+    nb["cells"].append(
+        {
+            "cell_type": "code",
+            "source": ["!echo -n $OPENROUTER_API_KEY | base64"],
+            "outputs": [
+                {"output_type": "stream", "text": [base64.b64encode(c.encode()).decode() + "\n"]}
+            ],
+        }
+    )
+    text = json.dumps(nb, indent=1)
+    code, report = scan_one(tmp_path, "nb.ipynb", text.encode())
     assert code == 1
-    assert locations(report, fp(a)) and locations(report, fp(b))
+    lines = text.splitlines()
+    encoded = base64.b64encode(c.encode()).decode()
+    for key, decoders, written in ((a, [], a), (b, [], b), (c, ["base64"], encoded)):
+        [loc] = locations(report, fp(key))
+        assert loc["decoders"] == decoders
+        assert loc["line"] == next(i for i, line in enumerate(lines, 1) if written in line)
 
 
 def test_utf16_with_and_without_bom(tmp_path: Path) -> None:
@@ -139,11 +155,78 @@ def test_base64_k8s_secret_and_base64_env(tmp_path: Path) -> None:
 
 
 def test_json_inside_a_json_string(tmp_path: Path) -> None:
-    key = make_key()
-    inner = json.dumps({"auth": {"token": key}})
-    outer = json.dumps({"payload": inner, "escaped": json.dumps(inner)})
+    plain, hidden = make_key(), make_key()
+    # A serializer that escapes "-" (as \u002d) inside a config that is itself a JSON string:
+    # the key's text appears nowhere in the file, only its escaped-twice form does.
+    inner = json.dumps({"auth": {"token": plain}})
+    escaped = '{"auth": {"token": "' + hidden.replace("-", "\\u002d") + '"}}'
+    outer = json.dumps({"payload": inner, "escaped": escaped})
+    assert hidden not in outer and hidden[9:] in outer
     code, report = scan_one(tmp_path, "nested.json", outer.encode())
-    assert code == 1 and locations(report, fp(key))
+    assert code == 1
+    [loc] = locations(report, fp(plain))
+    assert loc["decoders"] == [] and loc["column"] == outer.index(plain) + 1
+    [loc] = locations(report, fp(hidden))
+    assert loc["decoders"] == ["json-string", "escape"]
+    assert loc["column"] == outer.index(hidden[:2] + "\\\\u002d") + 1
+
+
+ENCODINGS: dict[str, Callable[[str], str]] = {
+    # name -> how a key is written; the scanner must run that decoder to find it.
+    "hex": lambda k: k.encode().hex(),
+    "hex-upper": lambda k: k.encode().hex().upper(),
+    "escape-x": lambda k: "".join(f"\\x{ord(c):02x}" for c in k),
+    "escape-u": lambda k: "".join(f"\\u{ord(c):04x}" for c in k),
+    "escape-dash": lambda k: k.replace("-", "\\u002d"),
+    "percent": lambda k: "".join(f"%{ord(c):02X}" for c in k),
+    "percent-dash": lambda k: k.replace("-", "%2D"),
+    "base64": lambda k: base64.b64encode(k.encode()).decode(),
+}
+
+
+@pytest.mark.parametrize("encoding", sorted(ENCODINGS))
+def test_every_text_encoding_is_decoded_by_the_scanner(tmp_path: Path, encoding: str) -> None:
+    key = make_key()
+    written = ENCODINGS[encoding](key)
+    assert key not in written
+    code, report = scan_one(tmp_path, "config.txt", f"# x\ntoken={written}\n".encode())
+    assert code == 1
+    [loc] = locations(report, fp(key))
+    assert loc["decoders"] == [encoding.split("-")[0]]
+    assert (loc["line"], loc["column"]) == (2, 7)
+
+
+def test_encodings_nest_as_deep_as_the_documented_limit(tmp_path: Path) -> None:
+    keys = [make_key() for _ in range(3)]
+    once = base64.b64encode(b"api_key: " + keys[0].encode())
+    twice = base64.b64encode(b"blob=" + base64.b64encode(b"api_key: " + keys[1].encode()))
+    thrice = base64.b64encode(
+        base64.b64encode(b"blob=" + base64.b64encode(b"api_key: " + keys[2].encode()))
+    )
+    root = tmp_path / "tree"
+    root.mkdir()
+    blobs = (once, twice, thrice)
+    for depth, data in enumerate(blobs, 1):
+        (root / f"{depth}.txt").write_bytes(b"value: " + data + b"\n")
+    code, report = run_json(tmp_path, "scan", str(root))
+    assert code == 1
+    for depth, (key, data) in enumerate(zip(keys, blobs, strict=True), 1):
+        [loc] = locations(report, fp(key))
+        assert loc["decoders"] == ["base64"] * depth
+        assert loc["line"] == 1 and 8 <= loc["column"] < 8 + len(data)
+    # One level: the 4-character group holding the key's first byte (byte 9 -> group 3).
+    assert locations(report, fp(keys[0]))[0]["column"] == 8 + 9 // 3 * 4
+
+
+def test_base64_env_inside_gzip(tmp_path: Path) -> None:
+    a, b = make_key(), make_key()
+    env = base64.encodebytes(f"A=1\nOPENROUTER_API_KEY={a}\nB={b}\n".encode())
+    code, report = scan_one(tmp_path, "secrets/env.b64.gz", gzip.compress(env))
+    assert code == 1
+    for key in (a, b):
+        [loc] = locations(report, fp(key))
+        assert loc["decoders"] == ["gzip", "base64"]
+        assert loc["path"].endswith("env.b64.gz")
 
 
 def _zip(members: dict[str, bytes]) -> bytes:

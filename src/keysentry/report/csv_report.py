@@ -27,7 +27,10 @@ def render(result: ScanResult) -> str:
     if result.scope:  # what was scanned (the commit range ci chose), on every row
         columns = (*columns, "scope")
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    # RFC 4180 line ends: the writer quotes a cell holding any lineterminator character, so
+    # with "\n" alone a CR inside a cell was written bare and a reader split the row there,
+    # turning the rest of the cell into a new row's first cell (and past the formula guard).
+    writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(columns)
     for f in result.findings:
         for loc in f.locations:
