@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from keysentry.cli_common import build_request, collect_options, emit, scan_options
+from keysentry.cli.common import build_request, collect_options, emit, scan_options
 from keysentry.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def history(
     partial clone never fetches: missing objects are counted and reported.
     Exit codes: 0 nothing found, 1 findings, 2 usage error (not a repository, a
     bad range), 3 git failed (a corrupt object, git missing)."""
-    from keysentry.ci_ranges import ci_job
+    from keysentry.cli.ci_ranges import ci_job
     from keysentry.sources.history import HistoryOptions
 
     opts = collect_options(kwargs)

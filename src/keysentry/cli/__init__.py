@@ -8,8 +8,12 @@ from typing import Any
 
 import click
 
-from keysentry import __version__, cli_baseline, cli_git, cli_integrations, cli_keys
-from keysentry.cli_common import build_request, collect_options, emit, scan_options
+from keysentry import __version__
+from keysentry.cli import baseline as cli_baseline
+from keysentry.cli import git as cli_git
+from keysentry.cli import integrations as cli_integrations
+from keysentry.cli import keys as cli_keys
+from keysentry.cli.common import build_request, collect_options, emit, scan_options
 from keysentry.errors import ExitCode, KeysentryError
 from keysentry.untrusted import shown
 

@@ -1,6 +1,6 @@
 """Commands that fit keysentry into other tools: ``install-hook`` and ``ci``.
 
-``ci`` scans the range :func:`keysentry.ci_ranges.choose_ranges` picks from the
+``ci`` scans the range :func:`keysentry.cli.ci_ranges.choose_ranges` picks from the
 environment (and GitHub's event payload), and states the plain-language reason it
 gives in the summary and in every report's notes.
 """
@@ -19,8 +19,8 @@ from typing import Any
 import click
 
 from keysentry import gitio
-from keysentry.ci_ranges import CommitRange, NoRange, choose_ranges, ci_job
-from keysentry.cli_common import ScanOptions, build_request, collect_options, emit, scan_options
+from keysentry.cli.ci_ranges import CommitRange, NoRange, choose_ranges, ci_job
+from keysentry.cli.common import ScanOptions, build_request, collect_options, emit, scan_options
 from keysentry.errors import UsageError
 from keysentry.models import ScanResult, ScanStats
 
@@ -192,7 +192,7 @@ def ci(range_: str | None, pre_push: str | None, full_fallback: bool, **kwargs: 
 def _scan_history(
     opts: ScanOptions, repo: Path, commits: CommitRange | None, note: str, published: str
 ) -> ScanResult:
-    from keysentry.cli_git import run_history
+    from keysentry.cli.git import run_history
     from keysentry.sources.history import HistoryOptions
 
     request = build_request(opts, "ci", (str(repo),))
