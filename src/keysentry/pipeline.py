@@ -26,6 +26,7 @@ from keysentry.sources.gathered import Gathered
 
 if TYPE_CHECKING:
     from keysentry.filters.baseline import Baseline, BaselineEntry
+    from keysentry.sources.history import HistoryOptions
     from keysentry.validate.settings import ValidationSettings
 
 
@@ -314,3 +315,98 @@ def merge_findings(groups: Sequence[tuple[Finding, ...]]) -> tuple[Finding, ...]
                 f = replace(old, locations=tuple(locations))
             merged[key] = f
     return tuple(sorted(merged.values(), key=lambda f: (f.locations[0].sort_key(), f.rule_id)))
+
+
+# -- the git sources: each imported when its command runs, so `scan` never loads them --
+
+
+def run_history(request: ScanRequest, repo: Path, options: HistoryOptions) -> ScanResult:
+    """``keysentry history`` as a function: also what ``keysentry ci`` runs per range."""
+    from keysentry.sources.attach import exposure_note
+    from keysentry.sources.history import collect_history
+
+    started = time.monotonic()
+    gathered = collect_history(
+        make_scanner(request),
+        repo,
+        options,
+        include_placeholders=request.include_placeholders,
+        show_progress=request.show_progress,
+    )
+    result = finish(gathered, request, started)
+    # Described after the allowlist and the baseline: only the keys still reported.
+    note = exposure_note(result.findings)
+    if not note:
+        return result
+    return replace(result, stats=replace(result.stats, notes=(*result.stats.notes, note)))
+
+
+def run_staged(
+    request: ScanRequest, repo: Path, *, all_changes: bool = False, paths: Sequence[str] = ()
+) -> ScanResult:
+    from keysentry.sources.staged import collect_staged
+
+    started = time.monotonic()
+    gathered = collect_staged(
+        make_scanner(request),
+        repo,
+        all_changes=all_changes,
+        paths=paths,
+        excludes=scan_excludes(request, request.config),
+    )
+    return finish(gathered, request, started)
+
+
+def run_ci(
+    request: ScanRequest,
+    repo: Path,
+    ranges: Sequence[tuple[str | None, str]],
+    published: str,
+) -> ScanResult:
+    """``keysentry ci``: the history of each (range, why it was chosen) as one result;
+    ``None`` for the whole history."""
+    from keysentry.sources.history import HistoryOptions
+
+    if not ranges:
+        note = "nothing to scan: no new commits (a deletion, or already on the remote)"
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        return ScanResult(request.command, (), (), ScanStats(notes=(note,)), started_at=now)
+    results = []
+    for spec, why in ranges:
+        result = run_history(request, repo, HistoryOptions(range=spec, published_by=published))
+        notes = (f"commit range chosen: {why}", *result.stats.notes)
+        results.append(replace(result, stats=replace(result.stats, notes=notes)))
+    return merge_results(results)
+
+
+def merge_results(results: Sequence[ScanResult]) -> ScanResult:
+    """One result for several ranges (a push of several branches)."""
+    if len(results) == 1:
+        return results[0]
+
+    from keysentry.sources.attach import EXPOSURE_NOTE, exposure_note
+
+    findings = merge_findings([r.findings for r in results])
+    counters: Counter[str] = Counter()
+    for result in results:
+        counters.update(result.stats.counters)
+    counters["findings"] = len(findings)
+    notes = [n for r in results for n in r.stats.notes if not n.startswith(EXPOSURE_NOTE)]
+    exposure = exposure_note(findings)  # once, for the keys of every range
+    stats = ScanStats(
+        counters=dict(sorted(counters.items())),
+        issues=tuple(i for r in results for i in r.stats.issues),
+        duration_s=round(sum(r.stats.duration_s for r in results), 3),
+        notes=(*notes, exposure) if exposure else tuple(notes),
+        excluded=tuple(i for r in results for i in r.stats.excluded),
+        configs={t: s for r in results for t, s in r.stats.configs.items()},
+    )
+    first = results[0]
+    return ScanResult(
+        first.command,
+        tuple(t for r in results for t in r.targets),
+        findings,
+        stats,
+        show_secrets=first.show_secrets,
+        started_at=min(r.started_at for r in results),
+    )
