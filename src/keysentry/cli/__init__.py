@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from keysentry import __version__
+from keysentry.cli import audit as cli_audit
 from keysentry.cli import baseline as cli_baseline
 from keysentry.cli import git as cli_git
 from keysentry.cli import integrations as cli_integrations
@@ -55,6 +56,7 @@ cli_baseline.register(cli)
 cli_integrations.register(cli)
 cli_git.register(cli)
 cli_keys.register(cli)
+cli_audit.register(cli)
 
 
 def _message(exc: BaseException) -> str:

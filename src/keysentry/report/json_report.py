@@ -13,6 +13,7 @@ SCHEMA_VERSION = 1
 
 def location_dict(loc: Location) -> dict[str, Any]:
     return {
+        **({"repository": loc.repository} if loc.repository else {}),
         "path": loc.path,
         "display_path": loc.display_path,
         "line": loc.line,

@@ -40,6 +40,8 @@ def next_steps(result: ScanResult) -> str:
 
 def describe_location(loc: Location) -> str:
     text = f"{loc.display_path}:{loc.line}:{loc.column}"
+    if loc.repository:
+        text = f"{loc.repository}: {text}"
     extras = []
     if loc.decoders:
         extras.append("via " + " > ".join(loc.decoders))
