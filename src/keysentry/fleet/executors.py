@@ -63,7 +63,8 @@ def run_dask(specs: Sequence[TaskSpec], address: str) -> Iterator[RepoOutcome]:
     if not specs:
         return
     try:
-        client = Client(address, timeout="30s")  # type: ignore[no-untyped-call]
+        # How long to try: Dask's distributed.comm.timeouts.connect (30 s unless configured).
+        client = Client(address)  # type: ignore[no-untyped-call]
     except OSError as exc:
         raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
     with client:
