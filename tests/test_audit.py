@@ -236,3 +236,18 @@ def test_every_format_names_the_repository(tmp_path: Path, fleet: Any, fmt: str)
     assert code == ExitCode.FINDINGS
     text = out.read_text()
     assert str(root / "b") in text
+
+
+def test_text_report_has_the_repository_table(tmp_path: Path, fleet: Any) -> None:
+    root, _, _ = fleet
+    broken = root / "zz-broken"
+    broken.mkdir()
+    (broken / ".git").write_text("gitdir: /nonexistent\n")
+    out = tmp_path / "report.txt"
+    main(["audit", str(root), "--db", str(tmp_path / "db"), "-o", str(out), "-q"])
+    table = out.read_text().split("worst exposure")[1]
+    lines = table.splitlines()
+    assert [ln.split()[-1] for ln in lines[1:] if not ln.lstrip().startswith("FAILED")] == [
+        str(root / n) for n in ("a", "b", "clean", "zz-broken")
+    ]
+    assert "FAILED: " in table

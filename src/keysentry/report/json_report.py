@@ -89,6 +89,11 @@ def render_jsonl(result: ScanResult) -> str:
         json.dumps({"type": "finding", **finding_dict(f, result.show_secrets)}, ensure_ascii=False)
         for f in result.findings
     ]
+    repositories = result.extra.get("repositories")  # keysentry audit's table
+    if isinstance(repositories, list):
+        lines.extend(
+            json.dumps({"type": "repository", **row}, ensure_ascii=False) for row in repositories
+        )
     summary = {
         "type": "summary",
         "schema_version": SCHEMA_VERSION,
