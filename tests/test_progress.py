@@ -215,7 +215,7 @@ def test_ctrl_c_clears_the_line_and_exits_130(tmp_path) -> None:
         return bool(chunk)
 
     try:
-        while b"objects" not in seen and read():
+        while b"64 objects" not in seen and read():
             pass
         assert b"keysentry scan: 64 objects" in seen, seen
         proc.send_signal(signal.SIGINT)  # as the terminal does on Ctrl-C
@@ -240,3 +240,14 @@ def test_the_line_is_cleared_when_interrupted_and_stays_cleared(monkeypatch) -> 
     assert _screen(stream.getvalue().encode()) == [""]
     bar.advance(objects=1, bytes=1)  # a worker thread still running: it draws no more
     assert _screen(stream.getvalue().encode()) == [""]
+
+
+def test_scan_of_one_large_file_shows_progress_while_reading(no_ci, monkeypatch, tmp_path) -> None:
+    # One file larger than the scanner's chunk: the line moves before the file is done.
+    monkeypatch.setattr(progress, "REDRAW_S", 0.0)
+    (tmp_path / "big.log").write_bytes(b"nothing here\n" * (3 * 2**20))
+    monkeypatch.chdir(tmp_path)
+    stream = FakeTTY()
+    monkeypatch.setattr(sys, "stderr", stream)
+    assert main(["scan", "big.log"]) == 0
+    assert "keysentry scan: 0 objects, " in stream.getvalue()
