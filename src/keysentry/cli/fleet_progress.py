@@ -1,15 +1,62 @@
 """The audit's progress on a terminal (rich, imported only when one is attached):
-repositories done / in flight / failed / total, objects and bytes, rate and ETA."""
+repositories done / in flight / failed / total with objects, bytes, rate and ETA, and a
+row per repository in flight saying what it is doing (cloning, scanning)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from keysentry.fleet.run import Listener
     from keysentry.fleet.task import RepoOutcome
+
+MAX_ROWS = 8
+"""In-flight rows shown at most (a Dask cluster may run hundreds at once)."""
+
+
+class _Display:
+    def __init__(self, bar: Any, total: int) -> None:
+        from keysentry.progress import human_bytes
+
+        self._human = human_bytes
+        self.bar = bar
+        self.started = time.monotonic()
+        self.failed = self.done_count = self.unchanged = self.bytes = self.objects = 0
+        self.rows: dict[str, Any] = {}
+        self.main = bar.add_task("keysentry audit", total=total, info="")
+
+    def _info(self) -> str:
+        rate = self.bytes / max(time.monotonic() - self.started, 1e-6)
+        return (
+            f"{len(self.rows)} in flight, {self.failed} failed, {self.unchanged} unchanged; "
+            f"{self.objects:,} objects, {self._human(self.bytes)}, {self._human(rate)}/s"
+        )
+
+    def stage(self, repository: str, what: str) -> None:
+        row = self.rows.get(repository)
+        if row is None:
+            if len(self.rows) >= MAX_ROWS:
+                self.rows[repository] = None
+                return
+            row = self.rows[repository] = self.bar.add_task(
+                f"  {repository[-60:]}", total=None, info=what
+            )
+        elif row is not None:
+            self.bar.update(row, info=what)
+        self.bar.update(self.main, info=self._info())
+
+    def done(self, outcome: RepoOutcome) -> None:
+        row = self.rows.pop(outcome.name, None)
+        if row is not None:
+            self.bar.remove_task(row)
+        self.failed += bool(outcome.failure)
+        self.unchanged += outcome.unchanged
+        self.bytes += outcome.counters.get("bytes", 0)
+        self.objects += outcome.objects
+        self.bar.update(self.main, advance=1, info=self._info())
 
 
 @contextmanager
@@ -23,40 +70,18 @@ def display(enabled: bool, total: int) -> Iterator[Listener | None]:
         MofNCompleteColumn,
         Progress,
         TextColumn,
-        TimeElapsedColumn,
         TimeRemainingColumn,
     )
 
-    from keysentry.progress import human_bytes
-
-    counts = {"failed": 0, "unchanged": 0, "bytes": 0, "objects": 0}
     bar = Progress(
-        TextColumn("keysentry audit"),
+        TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
+        TextColumn("{task.fields[info]}"),
         console=Console(stderr=True),
         transient=True,
     )
-    task = bar.add_task("audit", total=total, info="")
-
-    def listener(event: str, outcome: RepoOutcome | None) -> None:
-        if event != "done" or outcome is None:
-            return
-        if outcome.failure:
-            counts["failed"] += 1
-        if outcome.unchanged:
-            counts["unchanged"] += 1
-        counts["bytes"] += outcome.counters.get("bytes", 0)
-        counts["objects"] += outcome.objects
-        info = (
-            f"{counts['failed']} failed, {counts['unchanged']} unchanged, "
-            f"{counts['objects']} objects, {human_bytes(counts['bytes'])}"
-        )
-        bar.update(task, advance=1, info=info)
-
     with bar:
-        yield listener
+        yield _Display(bar, total)

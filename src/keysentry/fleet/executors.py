@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
 from keysentry.errors import UsageError
-from keysentry.fleet.task import RepoOutcome, TaskSpec, audit_repository
+from keysentry.fleet.task import RepoOutcome, TaskSpec, audit_repository, listen_to
 
 
 def default_jobs() -> int:
@@ -22,23 +22,34 @@ def default_jobs() -> int:
     )
 
 
-def run_local(specs: Sequence[TaskSpec], jobs: int) -> Iterator[RepoOutcome]:
+Stage = Callable[[str, str], None]
+"""Hears ``(repository, what it is doing)`` from the workers: cloning, scanning."""
+
+
+def run_local(
+    specs: Sequence[TaskSpec], jobs: int, on_stage: Stage | None = None
+) -> Iterator[RepoOutcome]:
     """One repository per task on ``jobs`` worker processes; at most twice that many
     submitted at a time, so the driver holds a bounded window, not the whole fleet."""
     if not specs:
         return
     # forkserver: the driver may hold threads (the progress display); fork would copy them.
     context = multiprocessing.get_context("forkserver")
+    stages = context.SimpleQueue() if on_stage else None
     pending = iter(specs)
     window = 2 * jobs
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=context, initializer=listen_to, initargs=(stages,)
+    ) as pool:
         running: dict[Future[RepoOutcome], TaskSpec] = {}
         for spec in pending:
             running[pool.submit(audit_repository, spec)] = spec
             if len(running) >= window:
                 break
         while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            done, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
+            while stages is not None and on_stage is not None and not stages.empty():
+                on_stage(*stages.get())
             for future in done:
                 spec = running.pop(future)
                 yield _outcome(future, spec)

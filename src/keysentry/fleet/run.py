@@ -4,11 +4,11 @@ validate once per distinct key, and merge. The driver alone merges and validates
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from keysentry.fleet.merge import merge
 from keysentry.fleet.store import Store
@@ -19,8 +19,14 @@ from keysentry.models import Finding, ScanResult, Validation
 if TYPE_CHECKING:
     from keysentry.validate.settings import ValidationSettings
 
-Listener = Callable[[str, RepoOutcome | None], None]
-"""Hears ``("done", outcome)`` as each repository finishes (unchanged ones included)."""
+
+class Listener(Protocol):
+    """The progress display: ``done(outcome)`` as each repository finishes (unchanged ones
+    included), ``stage(repository, what)`` while one is in flight (local workers only)."""
+
+    def done(self, outcome: RepoOutcome) -> None: ...
+
+    def stage(self, repository: str, what: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,16 +59,16 @@ def run_audit(plan: AuditPlan, listener: Listener | None = None) -> ScanResult:
             # A local repository whose refs did not move needs no worker at all.
             if digest is not None and target.url is None and _digest(target) == digest:
                 if listener:
-                    listener("done", RepoOutcome(target.name, digest=digest, unchanged=True))
+                    listener.done(RepoOutcome(target.name, digest=digest, unchanged=True))
                 continue
             specs.append(TaskSpec(target, plan.settings, digest))
-        for outcome in _execute(plan, specs):
+        for outcome in _execute(plan, specs, listener):
             if not outcome.unchanged:
                 store.put(outcome, position[outcome.name])
                 if outcome.findings:
                     fresh[outcome.name] = outcome.findings
             if listener:
-                listener("done", outcome)
+                listener.done(outcome)
         validations = store.validations()
         if plan.validation is not None:
             validations.update(_validate(fresh, plan.validation))
@@ -93,12 +99,14 @@ def _digest(target: Target) -> str | None:
         return None  # the task finds out what is wrong, and says so
 
 
-def _execute(plan: AuditPlan, specs: list[TaskSpec]) -> Iterator[RepoOutcome]:
+def _execute(
+    plan: AuditPlan, specs: list[TaskSpec], listener: Listener | None
+) -> Iterator[RepoOutcome]:
     from keysentry.fleet import executors
 
     if plan.scheduler:
         return executors.run_dask(specs, plan.scheduler)
-    return executors.run_local(specs, plan.jobs)
+    return executors.run_local(specs, plan.jobs, listener.stage if listener else None)
 
 
 def _validate(

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from keysentry.errors import KeysentryError
 from keysentry.fleet.targets import Target
@@ -78,11 +78,28 @@ class _Timeout(KeysentryError):
     pass
 
 
+_stages: Any = None
+"""Where a worker process tells the driver what each repository is doing (a queue set by
+the local executor's initializer); None elsewhere (Dask workers, tests)."""
+
+
+def listen_to(queue: Any) -> None:
+    global _stages
+    _stages = queue
+
+
+def _stage(name: str, what: str) -> None:
+    if _stages is not None:
+        with contextlib.suppress(Exception):  # the display is never worth failing for
+            _stages.put_nowait((name, what))
+
+
 def audit_repository(spec: TaskSpec) -> RepoOutcome:
     """Audit one repository; never raises."""
     started = time.monotonic()
     name = spec.target.name
     try:
+        _stage(name, "starting")
         with _deadline(spec.settings.timeout):
             return _audit(spec, started)
     except _Timeout:
@@ -105,7 +122,11 @@ def _audit(spec: TaskSpec, started: float) -> RepoOutcome:
     if target.url is not None:
         from keysentry.fleet.clone import clone_or_fetch
 
-        repo = clone_or_fetch(target.url, spec.settings.clone_dir)
+        def cloning(stage: str, done: int, total: int | None) -> None:
+            share = f" {100 * done // total}%" if total else ""
+            _stage(target.name, f"cloning: {stage}{share}")
+
+        repo = clone_or_fetch(target.url, spec.settings.clone_dir, cloning)
     else:
         repo = target.path
         if not repo.exists():
@@ -118,6 +139,7 @@ def _audit(spec: TaskSpec, started: float) -> RepoOutcome:
             duration_s=round(time.monotonic() - started, 3),
         )  # fmt: skip
     request = _request(repo, spec.settings)
+    _stage(target.name, "scanning")
     result = run_history(request, repo, HistoryOptions(messages=spec.settings.messages))
     return RepoOutcome(
         target.name,
