@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -54,10 +55,14 @@ def run_audit(plan: AuditPlan, listener: Listener | None = None) -> ScanResult:
         position = {t.name: i for i, t in enumerate(plan.targets)}
         fresh: dict[str, tuple[Finding, ...]] = {}
         specs = []
+        # A local repository whose refs did not move needs no worker at all; the digests
+        # are read in threads (each is one git process).
+        local = [t for t in plan.targets if t.url is None and t.name in known]
+        with ThreadPoolExecutor(max_workers=8) as threads:
+            current = dict(zip((t.name for t in local), threads.map(_digest, local), strict=True))
         for target in plan.targets:
             digest = known.get(target.name)
-            # A local repository whose refs did not move needs no worker at all.
-            if digest is not None and target.url is None and _digest(target) == digest:
+            if digest is not None and current.get(target.name) == digest:
                 if listener:
                     listener.done(RepoOutcome(target.name, digest=digest, unchanged=True))
                 continue
