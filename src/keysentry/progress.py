@@ -13,6 +13,7 @@ and two additions per object.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import threading
 import time
@@ -127,7 +128,12 @@ class TerminalProgress:
                 from rich.console import Console
                 from rich.live import Live
 
-                console = Console(file=self.stream, force_terminal=True, highlight=False)
+                # A terminal that reports no size (a fresh pseudo-terminal) would get a
+                # zero-width line: fall back to 100 columns.
+                width = shutil.get_terminal_size((100, 24)).columns
+                console = Console(
+                    file=self.stream, force_terminal=True, highlight=False, width=width
+                )
                 self._live = Live(console=console, auto_refresh=False, transient=True)
                 self._live.start()
             self._live.update(_text(text), refresh=True)
