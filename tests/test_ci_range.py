@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from conftest import git, make_key
-from keysentry.ci_ranges import CommitRange, choose_ranges
 from keysentry.cli import main
+from keysentry.cli.ci_ranges import CommitRange, choose_ranges
 from keysentry.errors import ExitCode, UsageError
 from keysentry.models import fingerprint_of
 

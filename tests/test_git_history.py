@@ -503,7 +503,7 @@ def test_block_prefilter_agrees_with_the_scanner(key: str) -> None:
     import base64
     import gzip
 
-    from keysentry.cli_common import ScanOptions, build_request
+    from keysentry.cli.common import ScanOptions, build_request
     from keysentry.pipeline import make_scanner
     from keysentry.sources.catfile import BatchReader, Block
     from keysentry.sources.objects import ObjectScanner

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import GIT_ENV, git
 from keysentry.cli import main
-from keysentry.cli_integrations import HOOK_MARKER, hook_script
+from keysentry.cli.integrations import HOOK_MARKER, hook_script
 from keysentry.errors import ExitCode
 
 

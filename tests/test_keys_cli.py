@@ -424,7 +424,7 @@ def test_audit_exit_code_follows_fail_on(fake, run, manager, tmp_path):
 
 
 def test_audit_flag_names_match_the_cli_choices():
-    from keysentry.cli_keys import _AUDIT_FLAG_NAMES
+    from keysentry.cli.keys import _AUDIT_FLAG_NAMES
     from keysentry.validate.audit import AUDIT_FLAGS
 
     assert _AUDIT_FLAG_NAMES == AUDIT_FLAGS
@@ -635,7 +635,7 @@ def test_update_rejects_unknown_fields_before_sending(fake, manager):
 
 
 def test_commands_are_registered_on_a_group():
-    from keysentry.cli_keys import register
+    from keysentry.cli.keys import register
 
     group = click.Group("g")
     register(group)

@@ -23,7 +23,7 @@ import pytest
 
 from conftest import git, make_key
 from keysentry.cli import main
-from keysentry.cli_common import FORMATS
+from keysentry.cli.common import FORMATS
 from keysentry.models import redact
 
 LATIN1 = b"caf\xe9.env"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import sys
 import threading
 
@@ -58,10 +59,10 @@ def test_drawing_is_throttled_and_cleared() -> None:
     now[0] = 0.5
     bar.advance(objects=1, bytes=10)
     drawn = stream.getvalue()
-    assert drawn.startswith("\rscan: 51 objects, 510 B") and "\n" not in drawn
+    assert _screen(drawn.encode())[0].startswith("scan: 51 objects, 510 B")
+    assert "\n" not in drawn
     bar.close()
-    tail = stream.getvalue()[len(drawn) :]
-    assert tail == progress.ERASE_LINE  # the line is erased, no newline left
+    assert _screen(stream.getvalue().encode()) == [""]  # the line is erased, no newline left
 
 
 def test_null_progress_writes_nothing() -> None:
@@ -99,9 +100,9 @@ def _scan_with_stderr(monkeypatch, tmp_path, stream, *args: str) -> str:
 
 def test_scan_shows_progress_on_a_terminal(no_ci, monkeypatch, tmp_path) -> None:
     err = _scan_with_stderr(monkeypatch, tmp_path, FakeTTY())
-    assert "\rkeysentry scan: " in err and " objects, " in err and "/s" in err
-    summary = err[err.rindex(progress.ERASE_LINE) + len(progress.ERASE_LINE) :]
-    assert summary.startswith("keysentry scan: scanned 5 input(s)")  # after the cleared line
+    assert "keysentry scan: " in err and " objects, " in err and "/s" in err
+    screen = _screen(err.encode())
+    assert screen[0].startswith("keysentry scan: scanned 5 input(s)")  # over the cleared line
 
 
 @pytest.mark.parametrize("case", ["ci", "quiet", "pipe"])
@@ -148,6 +149,9 @@ def test_ci_is_one_of_the_ci_variables(no_ci) -> None:
     assert not progress.wanted(False, FakeTTY(), {"CI": "1", "TERM": "xterm"})
 
 
+_CSI = re.compile(r"\x1b\[\??([0-9;]*)([A-Za-z])")
+
+
 def _screen(output: bytes) -> list[str]:
     """What a terminal shows after ``output``: carriage returns, newlines and the erase-line
     sequences that a progress line uses, applied to a grid of lines."""
@@ -156,10 +160,13 @@ def _screen(output: bytes) -> list[str]:
     text = output.decode("utf-8", "replace")
     while i < len(text):
         ch = text[i]
-        if text.startswith("\x1b[2K", i) or text.startswith("\x1b[K", i):
-            cut = 0 if text[i + 2] == "2" else col
-            lines[row] = lines[row][:cut]
-            i += 4 if text[i + 2] == "2" else 3
+        csi = _CSI.match(text, i)
+        if csi:  # erase-line is applied; cursor show/hide and colours change nothing here
+            if csi.group(2) == "K":
+                lines[row] = lines[row][: 0 if csi.group(1) == "2" else col]
+            elif csi.group(2) == "A":  # cursor up
+                row = max(0, row - int(csi.group(1) or 1))
+            i = csi.end()
             continue
         if ch == "\r":
             col = 0
@@ -173,7 +180,10 @@ def _screen(output: bytes) -> list[str]:
             lines[row] = line[:col] + ch + line[col + 1 :]
             col += 1
         i += 1
-    return [line.rstrip() for line in lines]
+    shown = [line.rstrip() for line in lines]
+    while len(shown) > 1 and not shown[-1]:
+        shown.pop()  # the rows below the cursor that nothing was written on
+    return shown
 
 
 def test_ctrl_c_clears_the_line_and_exits_130(tmp_path) -> None:
@@ -215,7 +225,7 @@ def test_ctrl_c_clears_the_line_and_exits_130(tmp_path) -> None:
         return bool(chunk)
 
     try:
-        while b"objects" not in seen and read():
+        while b"64 objects" not in seen and read():
             pass
         assert b"keysentry scan: 64 objects" in seen, seen
         proc.send_signal(signal.SIGINT)  # as the terminal does on Ctrl-C
@@ -240,3 +250,14 @@ def test_the_line_is_cleared_when_interrupted_and_stays_cleared(monkeypatch) -> 
     assert _screen(stream.getvalue().encode()) == [""]
     bar.advance(objects=1, bytes=1)  # a worker thread still running: it draws no more
     assert _screen(stream.getvalue().encode()) == [""]
+
+
+def test_scan_of_one_large_file_shows_progress_while_reading(no_ci, monkeypatch, tmp_path) -> None:
+    # One file larger than the scanner's chunk: the line moves before the file is done.
+    monkeypatch.setattr(progress, "REDRAW_S", 0.0)
+    (tmp_path / "big.log").write_bytes(b"nothing here\n" * (3 * 2**20))
+    monkeypatch.chdir(tmp_path)
+    stream = FakeTTY()
+    monkeypatch.setattr(sys, "stderr", stream)
+    assert main(["scan", "big.log"]) == 0
+    assert "keysentry scan: 0 objects, " in stream.getvalue()

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from keysentry.cli_common import FORMATS
+from keysentry.cli.common import FORMATS
 from keysentry.models import Location, ScanResult, ScanStats, Validation, redact
 from keysentry.report import REPORTERS, csv_report, github, junit
 from test_report_sarif import finding, rich_result

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import PREFIX, make_key
 from keysentry.cli import main
-from keysentry.cli_common import FORMATS
+from keysentry.cli.common import FORMATS
 from keysentry.models import redact
 from keysentry.rules import load_rules
 from keysentry.scanner import Scanner

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from conftest import GIT_ENV, git, make_key
 from keysentry.cli import main
-from keysentry.cli_common import FORMATS
+from keysentry.cli.common import FORMATS
 from keysentry.models import (
     CommitInfo,
     Finding,

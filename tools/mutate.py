@@ -86,7 +86,7 @@ TARGETS: dict[str, Target] = {
         ),
     ),
     "ci-ranges": Target(
-        files=("src/keysentry/ci_ranges.py",),
+        files=("src/keysentry/cli/ci_ranges.py",),
         functions=("x_*", "xǁ*"),
         tests=("tests/test_ci_range.py", "tests/test_git_ranges.py"),
     ),

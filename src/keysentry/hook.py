@@ -9,7 +9,7 @@ findings, 2 usage or configuration error, 3 incomplete), secrets always redacted
 
 A hook runs on every commit, so its start-up is what users feel: this module parses
 its few options by hand and reaches the scan through the same functions as the full
-CLI (cli_common.build_request, pipeline.scan_paths / scan_staged, cli_common.emit),
+CLI (cli.common.build_request, pipeline.scan_paths / scan_staged, cli.common.emit),
 without click, argparse or hyperscan (keysentry.literals loads it only for a large
 job). Each stage imports what it needs when the job needs it: tests/test_hook.py
 checks which modules a hook run has loaded.
@@ -110,7 +110,7 @@ def _scan(
     # The boundary to the pipeline: imported only once the arguments are known to be good.
     from pathlib import Path
 
-    from keysentry.cli_common import FORMATS, ScanOptions, build_request, emit
+    from keysentry.cli.common import FORMATS, ScanOptions, build_request, emit
 
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")

@@ -75,14 +75,17 @@ class Location:
     in_head: bool | None = None
     snippet: str = ""
     """The line, with every key on it redacted, trimmed to a readable length."""
+    repository: str = ""
+    """The repository of a fleet audit (``keysentry audit``): its path or URL; empty
+    for the other commands, whose targets name it."""
 
     @property
     def display_path(self) -> str:
         """``dist/release.tar.gz!release/pkg.whl!pkg/settings.py``."""
         return "!".join((self.path, *self.members))
 
-    def sort_key(self) -> tuple[str, int, int, tuple[str, ...]]:
-        return (self.display_path, self.line, self.column, self.decoders)
+    def sort_key(self) -> tuple[str, str, int, int, tuple[str, ...]]:
+        return (self.repository, self.display_path, self.line, self.column, self.decoders)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 """A progress line on stderr for long scans: objects, bytes, rate and (when totals are known) ETA.
 
-Shown only on a terminal: never in pipes, files, CI logs or with ``--quiet``. Sources
+Shown only on a terminal: never in pipes, files, CI logs or with ``--quiet``; drawn by
+rich, which is imported only then. Sources
 call ``advance`` from any thread; drawing is throttled, so the hot path pays a lock
 and two additions per object.
 
@@ -12,12 +13,13 @@ and two additions per object.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from typing import Protocol, TextIO
+from contextlib import contextmanager, suppress
+from typing import Any, Protocol, TextIO
 
 CI_VARIABLES = (
     "CI", "GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE", "CIRCLECI", "TRAVIS", "JENKINS_URL",
@@ -25,8 +27,6 @@ CI_VARIABLES = (
     "CODEBUILD_BUILD_ID",
 )  # fmt: skip
 REDRAW_S = 0.1
-ERASE_LINE = "\r\x1b[2K"
-"""Back to the start of the line, and erase all of it (ECMA-48 EL 2)."""
 
 
 class Progress(Protocol):
@@ -78,7 +78,7 @@ class TerminalProgress:
         self._lock = threading.Lock()
         self._started = clock()
         self._drawn_at = self._started
-        self._width = 0
+        self._live: Any = None
         self._closed = False
 
     def set_total(self, objects: int | None = None, bytes: int | None = None) -> None:
@@ -121,26 +121,39 @@ class TerminalProgress:
         return None
 
     def _draw(self, text: str) -> None:
-        pad = max(self._width - len(text), 0)
-        self._width = len(text)
+        """Hand the line to rich (imported here: only when a terminal is attached), which
+        owns every terminal control sequence."""
         try:
-            self.stream.write("\r" + text + " " * pad)
-            self.stream.flush()
+            if self._live is None:
+                from rich.console import Console
+                from rich.live import Live
+
+                # A terminal that reports no size (a fresh pseudo-terminal) would get a
+                # zero-width line: fall back to 100 columns.
+                width = shutil.get_terminal_size((100, 24)).columns
+                console = Console(
+                    file=self.stream, force_terminal=True, highlight=False, width=width
+                )
+                self._live = Live(console=console, auto_refresh=False, transient=True)
+                self._live.start()
+            self._live.update(_text(text), refresh=True)
         except (OSError, ValueError):
             pass
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            if self._width:
-                try:
-                    # Erase the whole line: spaces would leave the "^C" a terminal echoes
-                    # after the text when the scan is interrupted.
-                    self.stream.write(ERASE_LINE)
-                    self.stream.flush()
-                except (OSError, ValueError):
-                    pass
-            self._width = 0
+            if self._live is not None:
+                # transient: rich erases the whole line (also the "^C" a terminal echoes).
+                with suppress(OSError, ValueError):
+                    self._live.stop()
+                self._live = None
+
+
+def _text(line: str) -> Any:
+    from rich.text import Text
+
+    return Text(line, no_wrap=True, overflow="crop")
 
 
 @contextmanager

@@ -17,7 +17,7 @@ COLUMNS = (
     "path", "display_path", "line", "column", "members", "decoders", "source",
     "git_status", "blob", "commit", "author", "date", "exposure", "in_head",
     "validation_status", "validation_reason", "key_label", "management_key",
-    "limit", "limit_remaining", "usage", "expires_at", "snippet",
+    "limit", "limit_remaining", "usage", "expires_at", "snippet", "repository",
 )  # fmt: skip
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -76,6 +76,7 @@ def _row(f: Finding, loc: Location) -> list[str]:
         _num(d.usage) if d else "",
         (d.expires_at or "") if d else "",
         _text(loc.snippet),
+        _text(loc.repository),
     ]
 
 

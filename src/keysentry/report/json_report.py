@@ -13,6 +13,7 @@ SCHEMA_VERSION = 1
 
 def location_dict(loc: Location) -> dict[str, Any]:
     return {
+        **({"repository": loc.repository} if loc.repository else {}),
         "path": loc.path,
         "display_path": loc.display_path,
         "line": loc.line,
@@ -99,6 +100,11 @@ def render_jsonl(result: ScanResult) -> str:
         json.dumps({"type": "finding", **finding_dict(f, result.show_secrets)}, ensure_ascii=False)
         for f in result.findings
     ]
+    repositories = result.extra.get("repositories")  # keysentry audit's table
+    if isinstance(repositories, list):
+        lines.extend(
+            json.dumps({"type": "repository", **row}, ensure_ascii=False) for row in repositories
+        )
     summary = {
         "type": "summary",
         "schema_version": SCHEMA_VERSION,

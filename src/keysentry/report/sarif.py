@@ -182,6 +182,9 @@ def _result(f: Finding, loc: Location, rule_index: int, show_secrets: bool) -> d
         "source": loc.source,
         "displayPath": loc.display_path,
     }
+    if loc.repository:
+        properties["repository"] = loc.repository
+        text += f" Repository: {loc.repository}."
     if show_secrets:
         properties["secret"] = f.secret
     if f.validation is not None:

@@ -40,6 +40,8 @@ def next_steps(result: ScanResult) -> str:
 
 def describe_location(loc: Location) -> str:
     text = f"{loc.display_path}:{loc.line}:{loc.column}"
+    if loc.repository:
+        text = f"{loc.repository}: {text}"
     extras = []
     if loc.decoders:
         extras.append("via " + " > ".join(loc.decoders))
@@ -115,7 +117,28 @@ def render_text(result: ScanResult, colour: bool = False) -> str:
     if result.scope:  # on stdout too: the summary on stderr is gone with -q
         head = f"keysentry {result.command}: {result.scope}"
         blocks.insert(0, head if blocks else f"{head}\nno leaked keys found")
+    table = repository_table(result.extra.get("repositories"))
+    if table:
+        blocks.append(table)
     return "\n\n".join(blocks) + "\n" if blocks else ""
+
+
+def repository_table(rows: object) -> str:
+    """``keysentry audit``'s table: one line per repository, failures with their reason."""
+    if not isinstance(rows, list) or not rows:
+        return ""
+    lines = [
+        f"{'objects':>9} {'bytes':>9} {'time':>8} {'keys':>5}  {'worst exposure':14}  repository"
+    ]
+    for row in rows:
+        line = (
+            f"{row['objects']:>9} {human_bytes(row['bytes']):>9} {row['duration_s']:>7.1f}s "
+            f"{row['findings']:>5}  {row['worst_exposure'] or '-':14}  {row['repository']}"
+        )
+        if row["failure"]:
+            line += f"\n{'':>46}FAILED: {row['failure']}"
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _config_name(source: str) -> str:
@@ -162,6 +185,12 @@ def render_summary(result: ScanResult, *, verbose: bool = False) -> str:
         f"keysentry {result.command}: scanned {c.get('files', 0) + c.get('blobs', 0)} "
         f"input(s), {human_bytes(c.get('bytes', 0))} in {result.stats.duration_s:.2f}s"
     ]
+    if c.get("repositories"):
+        failed = c.get("repositories_failed", 0)
+        parts.append(
+            f"  {c['repositories']} repositories"
+            + (f", {failed} of them could not be audited (see the table)" if failed else "")
+        )
     parts.extend(_inputs_left_out(result.stats, verbose))
     for note in result.stats.notes:
         parts.append(f"  {note}")

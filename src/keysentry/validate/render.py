@@ -2,7 +2,7 @@
 and JSON documents.
 
 Pure formatting: every function returns a string and writes nothing; the commands in
-:mod:`keysentry.cli_keys` choose the stream. Keys appear only redacted. It lives under
+:mod:`keysentry.cli.keys` choose the stream. Keys appear only redacted. It lives under
 ``validate`` because it formats validate's records (the reporters may not import them).
 """
 

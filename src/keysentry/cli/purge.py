@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from keysentry.cli_common import ScanOptions, build_request
+from keysentry.cli.common import ScanOptions, build_request
 from keysentry.errors import UsageError
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ def purge(
     (a live or unchecked key, a dirty tree with --in-place, DIR exists) or usage error,
     nothing written; 3 git or git-filter-repo failed, or DIR could not be fully
     checked."""
-    from keysentry.cli_git import run_history
+    from keysentry.pipeline import run_history
     from keysentry.purge import PurgeRequest, check_replacement, run_purge
     from keysentry.purge_report import render_json, render_text
     from keysentry.sources.history import HistoryOptions

@@ -1,28 +1,20 @@
 """The git commands: ``history`` (the audit, or a range for CI) and ``staged`` (pre-commit).
 
 Only click and the shared option helpers are imported here; each command imports
-its source when it runs, so ``keysentry staged`` never loads the history machinery.
+its pipeline function when it runs, so ``keysentry staged`` never loads the history
+machinery.
 """
 
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
-from keysentry.cli_common import build_request, collect_options, emit, scan_options
+from keysentry.cli.common import build_request, collect_options, emit, scan_options
 from keysentry.errors import ExitCode
-
-if TYPE_CHECKING:
-    from keysentry.models import ScanResult
-    from keysentry.pipeline import ScanRequest
-    from keysentry.sources.gathered import Gathered
-    from keysentry.sources.history import HistoryOptions
 
 
 def register(group: click.Group) -> None:
@@ -58,7 +50,8 @@ def history(
     partial clone never fetches: missing objects are counted and reported.
     Exit codes: 0 nothing found, 1 findings, 2 usage error (not a repository, a
     bad range), 3 git failed (a corrupt object, git missing)."""
-    from keysentry.ci_ranges import check_range_notation, ci_job
+    from keysentry.cli.ci_ranges import check_range_notation, ci_job
+    from keysentry.pipeline import run_history
     from keysentry.sources.history import HistoryOptions
 
     if range_ is not None:
@@ -106,46 +99,8 @@ def staged(paths: tuple[str, ...], all_changes: bool, repo: Path, **kwargs: Any)
     is scanned (with `git add -p`, the staged part, not the working file), with line
     numbers of the staged version. PATHS, if given, limit the scan to those files.
     Submodules are skipped and said so."""
-    opts = collect_options(kwargs)
-    request = build_request(opts, "staged", paths or (str(repo),), config_from=repo)
-    return emit(run_staged(request, repo, all_changes=all_changes, paths=paths), opts)
-
-
-# -- the pipeline for the git sources -----------------------------------------------
-# Sources only gather located hits; the pipeline's collector makes findings of them.
-
-
-def run_history(request: ScanRequest, repo: Path, options: HistoryOptions) -> ScanResult:
-    """``keysentry history`` as a function: also what ``keysentry ci`` runs per range."""
-    from keysentry.pipeline import make_scanner
-    from keysentry.sources.attach import exposure_note
-    from keysentry.sources.history import collect_history
-
-    started = time.monotonic()
-    gathered = collect_history(
-        make_scanner(request),
-        repo,
-        options,
-        include_placeholders=request.include_placeholders,
-        show_progress=request.show_progress,
-    )
-    result = _finish(request, gathered, started)
-    # Described after the allowlist and the baseline: only the keys still reported.
-    note = exposure_note(result.findings)
-    if not note:
-        return result
-    return replace(result, stats=replace(result.stats, notes=(*result.stats.notes, note)))
-
-
-def run_staged(
-    request: ScanRequest, repo: Path, *, all_changes: bool = False, paths: Sequence[str] = ()
-) -> ScanResult:
     from keysentry.pipeline import scan_staged
 
-    return scan_staged(request, repo, all_changes=all_changes, paths=paths)
-
-
-def _finish(request: ScanRequest, gathered: Gathered, started: float) -> ScanResult:
-    from keysentry.pipeline import finish
-
-    return finish(gathered, request, started)
+    opts = collect_options(kwargs)
+    request = build_request(opts, "staged", paths or (str(repo),), config_from=repo)
+    return emit(scan_staged(request, repo, all_changes=all_changes, paths=paths), opts)

@@ -1,4 +1,4 @@
-"""Command line entry point. Parses, calls one pipeline function, renders, picks the exit code."""
+"""The click group: parses, calls one pipeline function, renders, picks the exit code."""
 
 from __future__ import annotations
 
@@ -8,8 +8,14 @@ from typing import Any
 
 import click
 
-from keysentry import __version__, cli_baseline, cli_git, cli_integrations, cli_keys, cli_purge
-from keysentry.cli_common import build_request, collect_options, emit, scan_options
+from keysentry import __version__
+from keysentry.cli import audit as cli_audit
+from keysentry.cli import baseline as cli_baseline
+from keysentry.cli import git as cli_git
+from keysentry.cli import integrations as cli_integrations
+from keysentry.cli import keys as cli_keys
+from keysentry.cli import purge as cli_purge
+from keysentry.cli.common import build_request, collect_options, emit, scan_options
 from keysentry.errors import ExitCode, KeysentryError
 from keysentry.untrusted import shown
 
@@ -51,6 +57,7 @@ cli_baseline.register(cli)
 cli_integrations.register(cli)
 cli_git.register(cli)
 cli_keys.register(cli)
+cli_audit.register(cli)
 cli_purge.register(cli)
 
 

@@ -1,6 +1,6 @@
 """Commands that fit keysentry into other tools: ``install-hook`` and ``ci``.
 
-``ci`` scans the range :func:`keysentry.ci_ranges.choose_ranges` picks from the
+``ci`` scans the range :func:`keysentry.cli.ci_ranges.choose_ranges` picks from the
 environment (and GitHub's event payload), and states the plain-language reason it
 gives in the summary and in every report (``ScanResult.scope``).
 """
@@ -10,19 +10,15 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from collections.abc import Sequence
-from dataclasses import replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import click
 
 from keysentry import gitio
-from keysentry.ci_ranges import CommitRange, NoRange, choose_ranges, ci_job
-from keysentry.cli_common import ScanOptions, build_request, collect_options, emit, scan_options
+from keysentry.cli.ci_ranges import NoRange, choose_ranges, ci_job
+from keysentry.cli.common import build_request, collect_options, emit, scan_options
 from keysentry.errors import UsageError
-from keysentry.models import ScanResult, ScanStats
 
 HOOK_MARKER = "# keysentry-hook v1"
 
@@ -181,6 +177,8 @@ def ci(range_: str | None, pre_push: str | None, full_fallback: bool, **kwargs: 
         branch: the commits not on the default branch
     Without any of them it fails (exit 2), unless --full-fallback asks for a
     whole-history audit. Needs the history in the clone (fetch-depth: 0)."""
+    from keysentry.pipeline import run_ci
+
     opts = collect_options(kwargs)
     repo = Path.cwd()
     lines = sys.stdin.read().splitlines() if pre_push is not None else []
@@ -190,63 +188,9 @@ def ci(range_: str | None, pre_push: str | None, full_fallback: bool, **kwargs: 
         if not full_fallback:
             raise
         note = f"{exc.reason}: auditing the whole history, as --full-fallback asks"
-        return emit(_scan_history(opts, repo, None, note, ci_job(os.environ)), opts)
+        request = build_request(opts, "ci", (str(repo),))
+        return emit(run_ci(request, repo, [(None, note)], ci_job(os.environ)), opts)
     # In a CI job the commits came from the server; a push hook's are not there yet.
     published = "" if any(r.before_push for r in ranges) else ci_job(os.environ)
-    if ranges:
-        result = _merge([_scan_history(opts, repo, r, r.why, published) for r in ranges])
-    else:
-        note = "nothing to scan: no new commits (a deletion, or already on the remote)"
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        result = ScanResult("ci", (), (), ScanStats(notes=(note,)), started_at=now, scope=note)
-    return emit(result, opts)
-
-
-def _scan_history(
-    opts: ScanOptions, repo: Path, commits: CommitRange | None, note: str, published: str
-) -> ScanResult:
-    from keysentry.cli_git import run_history
-    from keysentry.sources.history import HistoryOptions
-
     request = build_request(opts, "ci", (str(repo),))
-    options = HistoryOptions(range=commits.spec if commits else None, published_by=published)
-    result = run_history(request, repo, options)
-    chosen = f"commit range chosen: {note}"
-    notes = (chosen, *result.stats.notes)
-    return replace(result, stats=replace(result.stats, notes=notes), scope=chosen)
-
-
-def _merge(results: Sequence[ScanResult]) -> ScanResult:
-    """One result for several ranges (a push of several branches)."""
-    if len(results) == 1:
-        return results[0]
-    from collections import Counter
-
-    from keysentry.pipeline import merge_findings
-    from keysentry.sources.attach import EXPOSURE_NOTE, exposure_note
-
-    findings = merge_findings([r.findings for r in results])
-    counters: Counter[str] = Counter()
-    for result in results:
-        counters.update(result.stats.counters)
-    counters["findings"] = len(findings)
-    notes = [n for r in results for n in r.stats.notes if not n.startswith(EXPOSURE_NOTE)]
-    exposure = exposure_note(findings)  # once, for the keys of every range
-    stats = ScanStats(
-        counters=dict(sorted(counters.items())),
-        issues=tuple(i for r in results for i in r.stats.issues),
-        duration_s=round(sum(r.stats.duration_s for r in results), 3),
-        notes=(*notes, exposure) if exposure else tuple(notes),
-        excluded=tuple(i for r in results for i in r.stats.excluded),
-        configs={t: s for r in results for t, s in r.stats.configs.items()},
-    )
-    first = results[0]
-    return ScanResult(
-        first.command,
-        tuple(t for r in results for t in r.targets),
-        findings,
-        stats,
-        show_secrets=first.show_secrets,
-        started_at=min(r.started_at for r in results),
-        scope="; ".join(r.scope for r in results),
-    )
+    return emit(run_ci(request, repo, [(r.spec, r.why) for r in ranges], published), opts)

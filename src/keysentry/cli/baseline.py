@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from keysentry.cli_common import ScanOptions, baseline_path, build_request
+from keysentry.cli.common import ScanOptions, baseline_path, build_request
 from keysentry.config import load_config
 from keysentry.errors import UsageError
 

@@ -1,0 +1,90 @@
+"""Where the tasks run: worker processes on this machine, or a Dask cluster.
+
+Both take the same picklable task specs and yield each :class:`RepoOutcome` as soon as
+its repository is done, in completion order. Nothing here merges or validates: the
+driver does, alone.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+
+from keysentry.errors import UsageError
+from keysentry.fleet.task import RepoOutcome, TaskSpec, audit_repository, listen_to
+
+
+def default_jobs() -> int:
+    return max(
+        1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
+
+
+Stage = Callable[[str, str], None]
+"""Hears ``(repository, what it is doing)`` from the workers: cloning, scanning."""
+
+
+def run_local(
+    specs: Sequence[TaskSpec], jobs: int, on_stage: Stage | None = None
+) -> Iterator[RepoOutcome]:
+    """One repository per task on ``jobs`` worker processes; at most twice that many
+    submitted at a time, so the driver holds a bounded window, not the whole fleet."""
+    if not specs:
+        return
+    # forkserver: the driver may hold threads (the progress display); fork would copy them.
+    context = multiprocessing.get_context("forkserver")
+    stages = context.SimpleQueue() if on_stage else None
+    pending = iter(specs)
+    window = 2 * jobs
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=context, initializer=listen_to, initargs=(stages,)
+    ) as pool:
+        running: dict[Future[RepoOutcome], TaskSpec] = {}
+        for spec in pending:
+            running[pool.submit(audit_repository, spec)] = spec
+            if len(running) >= window:
+                break
+        while running:
+            done, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
+            while stages is not None and on_stage is not None and not stages.empty():
+                on_stage(*stages.get())
+            for future in done:
+                spec = running.pop(future)
+                yield _outcome(future, spec)
+                nxt = next(pending, None)
+                if nxt is not None:
+                    running[pool.submit(audit_repository, nxt)] = nxt
+
+
+def _outcome(future: Future[RepoOutcome], spec: TaskSpec) -> RepoOutcome:
+    try:
+        return future.result()
+    except Exception as exc:  # the worker process died (out of memory, a signal)
+        return RepoOutcome(spec.target.name, failure=f"the worker process failed: {exc}")
+
+
+def run_dask(specs: Sequence[TaskSpec], address: str) -> Iterator[RepoOutcome]:
+    """The same task function on a Dask distributed cluster (``keysentry[distributed]``)."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise UsageError("--scheduler needs Dask: pip install 'keysentry[distributed]'") from None
+    if not specs:
+        return
+    try:
+        # How long to try: Dask's distributed.comm.timeouts.connect (30 s unless configured).
+        client = Client(address)  # type: ignore[no-untyped-call]
+    except OSError as exc:
+        raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    with client:
+        futures = client.map(audit_repository, list(specs), pure=False)
+        names = {f.key: s.target.name for f, s in zip(futures, specs, strict=True)}
+        for future in as_completed(futures):  # type: ignore[no-untyped-call]
+            try:
+                outcome: RepoOutcome = future.result()
+            except Exception as exc:  # the worker died or the task could not be unpickled
+                outcome = RepoOutcome(names[future.key], failure=f"the Dask task failed: {exc}")
+            future.release()
+            yield outcome

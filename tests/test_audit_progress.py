@@ -1,0 +1,31 @@
+"""The audit's progress display: a row per repository in flight, counts as they finish."""
+
+from __future__ import annotations
+
+import io
+
+from keysentry.cli.fleet_progress import _Display
+from keysentry.fleet.task import RepoOutcome
+
+
+def test_rows_follow_the_repositories_in_flight() -> None:
+    from rich.console import Console
+    from rich.progress import Progress, TextColumn
+
+    out = io.StringIO()
+    bar = Progress(
+        TextColumn("{task.description} {task.fields[info]}"),
+        console=Console(file=out, force_terminal=True, width=200),
+    )
+    shown = _Display(bar, total=3)
+    shown.stage("https://example.test/a.git", "cloning: receiving 40%")
+    shown.stage("/srv/b", "scanning")
+    descriptions = [t.fields["info"] for t in bar.tasks]
+    assert "cloning: receiving 40%" in descriptions and "scanning" in descriptions
+    assert bar.tasks[0].fields["info"].startswith("2 in flight, 0 failed")
+    shown.done(RepoOutcome("/srv/b", counters={"blobs": 3, "bytes": 2048}))
+    shown.done(RepoOutcome("https://example.test/a.git", failure="cannot clone"))
+    assert len(bar.tasks) == 1
+    main = bar.tasks[0]
+    assert main.completed == 2
+    assert main.fields["info"].startswith("0 in flight, 1 failed, 0 unchanged; 3 objects, 2.0 KiB")
