@@ -238,6 +238,18 @@ def test_every_format_names_the_repository(tmp_path: Path, fleet: Any, fmt: str)
     assert str(root / "b") in text
 
 
+def test_html_report_has_a_repository_column_and_chart(tmp_path: Path, fleet: Any) -> None:
+    root, shared, single = fleet
+    out = tmp_path / "report.html"
+    code = main(["audit", str(root), "--db", str(tmp_path / "db"), "--format", "html",
+                 "-o", str(out), "-q"])  # fmt: skip
+    assert code == ExitCode.FINDINGS
+    page = out.read_text()
+    assert "Repositories with the most keys" in page
+    assert page.count(str(root / "b")) >= 2  # the chart's bar and the key rows
+    assert shared not in page and single not in page
+
+
 def test_text_report_has_the_repository_table(tmp_path: Path, fleet: Any) -> None:
     root, _, _ = fleet
     broken = root / "zz-broken"

@@ -122,9 +122,9 @@ class KeyRow:
 
 
 def _repository(loc: Location) -> str:
-    """The repository a location is in, when the result names one per location (fleet audits
-    will: issue 9). A single-repository result names its repository in its targets instead."""
-    return str(getattr(loc, "repository", "") or "")
+    """The repository a location is in, when the result names one per location (``keysentry
+    audit``). A single-repository result names its repository in its targets instead."""
+    return loc.repository or ""
 
 
 def _when(iso: str) -> datetime | None:
