@@ -30,6 +30,7 @@ from keysentry.models import (
     fingerprint_of,
     redact,
 )
+from keysentry.progress import CI_VARIABLES
 from keysentry.report import html
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -263,6 +264,8 @@ def audit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Audit]:
             mp.setenv(name, value)
         mp.setenv("OPENROUTER_BASE_URL", fake.base_url)
         mp.setenv("XDG_CACHE_HOME", str(root / "cache"))
+        for name in CI_VARIABLES:  # in a CI job every commit would count as pushed
+            mp.delenv(name, raising=False)
         mp.chdir(root)  # the report names its target as given: "repo"
         keys = _build_repository(root, fake)
         report = root / "report.html"
