@@ -52,6 +52,7 @@ TARGETS: dict[str, Target] = {
         files=("src/keysentry/untrusted.py",),
         functions=("x_*",),
         tests=(
+            "tests/test_untrusted_units.py",
             "tests/test_untrusted_fields.py",
             "tests/test_odd_names.py",
             "tests/test_redaction_units.py",

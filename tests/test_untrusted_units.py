@@ -1,0 +1,159 @@
+"""keysentry.untrusted, unit by unit: how untrusted text is escaped, read back and walked."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from keysentry.models import (
+    CommitInfo,
+    Finding,
+    Issue,
+    Location,
+    ScanResult,
+    ScanStats,
+    fingerprint_of,
+    redact,
+)
+from keysentry.untrusted import escape, for_display, shown, unescape_bytes
+
+PREFIX = "sk-or" + "-v1-"
+
+
+def key() -> str:
+    return PREFIX + secrets.token_hex(32)
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown_as"),
+    [
+        ("a\nb", "a\\nb"),
+        ("a\rb", "a\\rb"),
+        ("a\tb", "a\\tb"),
+        ("bell\x07", "bell\\x07"),
+        ("\x1b[31m", "\\x1b[31m"),
+        ("\x00", "\\x00"),
+        ("del\x7f", "del\\x7f"),
+        ("c1\x85", "c1\\u0085"),
+        ("\x9f", "\\u009f"),
+        ("caf\udce9.env", "caf\\xe9.env"),  # surrogateescape: the byte 0xe9
+        ("\udc80\udcff", "\\x80\\xff"),
+        ("rtl\u202eexe", "rtl\\u202eexe"),
+        ("\u2028", "\\u2028"),
+        ("\u061c\u200e\u2066\u2069", "\\u061c\\u200e\\u2066\\u2069"),
+    ],
+)
+def test_escape_shows_every_unsafe_character(raw: str, shown_as: str) -> None:
+    assert escape(raw) == shown_as
+
+
+@pytest.mark.parametrize("safe", ["plain.txt", "ä/日本/файл", "C:\\dir\\x.env", " ~!", "\u00a0é"])
+def test_escape_leaves_safe_text_as_it_is(safe: str) -> None:
+    assert escape(safe) is safe
+
+
+@pytest.mark.parametrize(
+    ("escaped", "raw"),
+    [
+        ("caf\\xe9.env", b"caf\xe9.env"),
+        ("a\\nb\\rc\\td", b"a\nb\rc\td"),
+        ("\\x1b[0m", b"\x1b[0m"),
+        ("rtl\\u202e", "rtl\u202e".encode()),
+        ("plain/äöü", "plain/äöü".encode()),
+        ("\\x00\\xff", b"\x00\xff"),
+        ("", b""),
+    ],
+)
+def test_unescape_bytes_gives_back_the_name(escaped: str, raw: bytes) -> None:
+    assert unescape_bytes(escaped) == raw
+
+
+@pytest.mark.parametrize(
+    "name", [b"caf\xe9.env", b"x\n\x07\x1b.txt", "déjà\u202e.py".encode(), b"\x80\x81", b"ok"]
+)
+def test_escape_and_unescape_round_trip(name: bytes) -> None:
+    assert unescape_bytes(escape(name.decode("utf-8", "surrogateescape"))) == name
+
+
+def test_shown_redacts_unless_asked_and_always_escapes() -> None:
+    k = key()
+    assert shown(f"{k}\n") == redact(k) + "\\n"
+    assert shown(f"{k}\n", show_secrets=True) == k + "\\n"
+
+
+def _result(secret: str, *, show: bool = False, where: str = "") -> ScanResult:
+    location = Location(
+        path=f"dir/{where}\x1b.env",
+        line=1,
+        column=2,
+        members=(f"m-{where}",),
+        commit=CommitInfo("c" * 40, f"author {where}", "2024-01-01", f"subject {where}"),
+        snippet=f"x={where}",
+    )
+    finding = Finding(
+        "custom-rule", "high", fingerprint_of(secret), "cus...ret", (location,), secret=secret
+    )
+    stats = ScanStats(
+        counters={"files": 1},
+        issues=(Issue("unreadable", f"p/{where}", f"d {where}"),),
+        notes=(f"note {where}",),
+        configs={f"t/{where}": f"c/{where}"},
+    )
+    return ScanResult(
+        "scan", (f"target/{where}",), (finding,), stats, show_secrets=show, scope=where
+    )
+
+
+def test_a_custom_rule_secret_is_replaced_by_its_redacted_form_in_every_field() -> None:
+    secret = "customsecretvalue" + secrets.token_hex(8)  # no key shape: scrub would miss it
+    out = for_display(_result(secret, where=secret))
+    text = repr(out)  # every field, Finding.secret aside (kept out of repr)
+    assert secret not in text
+    assert text.count("cus...ret") >= 10
+    assert out.findings[0].secret == secret  # kept: SARIF and GitHub need its length
+    assert out.findings[0].locations[0].path == "dir/cus...ret\\x1b.env"
+    assert out.stats.configs == {"t/cus...ret": "c/cus...ret"}
+    assert out.targets == ("target/cus...ret",)
+    assert out.scope == "cus...ret"
+
+
+def test_show_secrets_keeps_secrets_but_still_escapes() -> None:
+    secret = key()
+    out = for_display(_result(secret, show=True, where=secret))
+    assert out.findings[0].locations[0].path == f"dir/{secret}\\x1b.env"
+    assert out.stats.notes == (f"note {secret}",)
+
+
+def test_a_longer_custom_secret_is_replaced_before_a_shorter_one_inside_it() -> None:
+    short = "customsecret" + secrets.token_hex(6)
+    long = short + "tail" + secrets.token_hex(6)
+    loc = Location(path=f"{long} {short}", line=1, column=1)
+    findings = tuple(
+        Finding("r", "high", fingerprint_of(s), r, (loc,), secret=s)
+        for s, r in ((short, "SHORT"), (long, "LONG"))
+    )
+    out = for_display(ScanResult("scan", (), findings, ScanStats()))
+    assert out.findings[0].locations[0].path == "LONG SHORT"
+
+
+def test_nothing_to_change_is_returned_as_it_is() -> None:
+    # The common case, a clean result of clean names, costs no copy.
+    location = Location(path="a/b.env", line=1, column=1, members=("m",))
+    result = ScanResult(
+        "scan",
+        ("t",),
+        (Finding("r", "high", "f" * 64, "red", (location,), secret=key()),),
+        ScanStats(counters={"files": 1}, configs={"t": "c"}, notes=("n",)),
+    )
+    assert for_display(result) is result
+
+
+def test_lists_and_mapping_keys_are_walked() -> None:
+    k = key()
+    result = ScanResult(
+        "audit", (), (), ScanStats(), extra={"repositories": [{"repository": f"r/{k}\n"}], k: 1}
+    )
+    extra = for_display(result).extra
+    assert extra == {"repositories": [{"repository": f"r/{redact(k)}\\n"}], redact(k): 1}
+    assert isinstance(extra["repositories"], list)
