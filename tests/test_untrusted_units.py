@@ -157,3 +157,10 @@ def test_lists_and_mapping_keys_are_walked() -> None:
     extra = for_display(result).extra
     assert extra == {"repositories": [{"repository": f"r/{redact(k)}\\n"}], redact(k): 1}
     assert isinstance(extra["repositories"], list)
+
+
+def test_show_secrets_keeps_a_custom_rule_secret_too() -> None:
+    secret = "customsecretvalue" + secrets.token_hex(8)
+    out = for_display(_result(secret, show=True, where=secret))
+    assert out.findings[0].locations[0].commit is not None
+    assert out.findings[0].locations[0].commit.summary == f"subject {secret}"
