@@ -85,9 +85,23 @@ def shown(text: str, *, show_secrets: bool = False) -> str:
     return escape(text if show_secrets else scrub_secrets(text))
 
 
+_last: list[ScanResult] = []
+"""The result :func:`for_display` returned last: the CLI shows it and then hands it to a
+reporter, whose registry entry passes it here again, and a second walk of a large result
+(100,000 keys: several seconds) would change nothing."""
+
+
 def for_display(result: ScanResult) -> ScanResult:
     """``result`` with every string in it passed through :func:`shown` (and, without
     --show-secrets, every finding's own secret redacted wherever it appears)."""
+    if _last and _last[0] is result:
+        return result
+    shown_result = _display(result)
+    _last[:] = [shown_result]
+    return shown_result
+
+
+def _display(result: ScanResult) -> ScanResult:
     show = result.show_secrets
     # Secrets the key-shaped pattern would miss (custom rules): usually none.
     known = {
