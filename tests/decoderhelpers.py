@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from keysentry.decoders import Derived, Limits, TextDecoder
+from keysentry.decoders.views import Derived, Limits, TextDecoder
 from keysentry.rules import load_rules
 from keysentry.scanner import Scanner
 

@@ -17,7 +17,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keysentry.decoders import Limits
 from keysentry.decoders.archives import (
     Budget,
     Link,
@@ -26,6 +25,7 @@ from keysentry.decoders.archives import (
     detect_data,
     iter_members,
 )
+from keysentry.decoders.views import Limits
 from keysentry.models import Issue
 from keysentry.untrusted import escape
 

@@ -11,13 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from decoderhelpers import KEY, offsets, reveal, run
-from keysentry.decoders import (
-    TEXT_DECODERS,
-    TRIGGERS,
-    Limits,
-    text_decoders,
-)
 from keysentry.decoders.encoded import BASE64, HEX, PREFIX, decode_base64, decode_hex
+from keysentry.decoders.registry import TEXT_DECODERS, TRIGGERS, text_decoders
+from keysentry.decoders.views import Limits
 
 
 def new_key() -> bytes:

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from decoderhelpers import KEY, offsets, reveal, run
-from keysentry.decoders import Derived, Limits
 from keysentry.decoders.text import ESCAPE, PERCENT, UTF16
+from keysentry.decoders.views import Derived, Limits
 
 
 def new_key() -> str:

@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from decoderhelpers import offsets
-from keysentry.decoders import Limits, TextDecoder
 from keysentry.decoders.concat import CONCAT
 from keysentry.decoders.entities import ENTITIES
 from keysentry.decoders.hexdump import HEXDUMP
+from keysentry.decoders.views import Limits, TextDecoder
 from keysentry.decoders.wrapped import wrapped_decoder
 from keysentry.rules import load_rules
 from keysentry.scanner import Scanner

@@ -12,7 +12,7 @@ import pytest
 from conftest import PREFIX, make_key
 from formhelpers import found_in_both, nothing_in_both
 from gitrepo_helpers import locations, run
-from keysentry.decoders import Limits
+from keysentry.decoders.views import Limits
 from keysentry.rules import load_rules
 from keysentry.scanner import Scanner
 from pdfbuild import build, glyph_codes, glyph_content, text_content

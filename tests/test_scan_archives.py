@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from conftest import make_key
-from keysentry.decoders import Limits
+from keysentry.decoders.views import Limits
 from keysentry.rules import load_rules
 from keysentry.scanner import Scanner
 from scanhelpers import locations, run_json

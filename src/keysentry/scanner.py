@@ -15,10 +15,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO, Protocol, cast
 
-from keysentry.decoders import TEXT_DECODERS, Limits, TextDecoder
-from keysentry.decoders.archives import Budget, Link, Member, detect, iter_members
-from keysentry.decoders.pdf import is_pdf
-from keysentry.decoders.zip_eocd import EOCD_MAGIC, zip_by_tail
+from keysentry.decoders.archives import Budget, Link, Member, iter_members
+from keysentry.decoders.magic import EOCD_MAGIC, detect, is_pdf
+from keysentry.decoders.registry import TEXT_DECODERS
+from keysentry.decoders.views import Limits, TextDecoder
+from keysentry.decoders.zip_eocd import zip_by_tail
 from keysentry.engine import Candidate, Engine
 from keysentry.models import Issue, redact
 from keysentry.rules import Rule

@@ -15,24 +15,22 @@ pre-commit run, say) that meets no archive.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
-from typing import BinaryIO, Literal
+from typing import TYPE_CHECKING, BinaryIO
 
+from keysentry.decoders.magic import HEAD_SIZE, detect
 from keysentry.decoders.members import CHUNK, Budget, Link, Member, Session
 from keysentry.decoders.reading import read_at
 from keysentry.decoders.views import Limits
 from keysentry.decoders.zip_eocd import zip_by_tail
 from keysentry.models import Issue
 
-ArchiveKind = Literal["zip", "tar", "gzip", "bzip2", "xz"]
-HEAD_SIZE = 512
-"""Bytes :func:`detect` needs to see (tar's magic is at 257)."""
+if TYPE_CHECKING:
+    from keysentry.decoders.magic import ArchiveKind
 
 __all__ = [
     "CHUNK",
     "HEAD_SIZE",
-    "ArchiveKind",
     "Budget",
     "Link",
     "Member",
@@ -40,21 +38,6 @@ __all__ = [
     "detect_data",
     "iter_members",
 ]
-
-
-def detect(head: bytes) -> ArchiveKind | None:
-    """The container kind from the first bytes (give at least ``HEAD_SIZE``)."""
-    if head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08PK\x03\x04")):
-        return "zip"
-    if head.startswith(b"\x1f\x8b\x08"):
-        return "gzip"
-    if re.match(rb"BZh[1-9](?:1AY&SY|\x17rE8P\x90)", head):  # a first block, or an empty stream
-        return "bzip2"
-    if head.startswith(b"\xfd7zXZ\x00"):
-        return "xz"
-    if head[257:262] == b"ustar":
-        return "tar"
-    return None
 
 
 def detect_data(source: bytes | BinaryIO) -> ArchiveKind | None:

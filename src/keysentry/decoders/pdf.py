@@ -30,15 +30,9 @@ from keysentry.models import Issue
 if TYPE_CHECKING:
     from pypdf import PdfReader
 
-MAGIC = b"%PDF-"
-"""A PDF's header, in its first bytes."""
 
 _SKIPPED_TYPES = {"/XRef", "/XObject", "/Metadata", "/FontDescriptor"}
 _SKIPPED_SUBTYPES = {"/Image", "/Type1C", "/CIDFontType0C", "/OpenType"}
-
-
-def is_pdf(head: bytes) -> bool:
-    return MAGIC in head[:1024]
 
 
 def _open(source: BinaryIO) -> PdfReader:

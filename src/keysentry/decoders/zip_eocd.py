@@ -10,10 +10,9 @@ import io
 import struct
 from typing import BinaryIO
 
+from keysentry.decoders.magic import EOCD_MAGIC
 from keysentry.decoders.reading import at, read_at
 
-EOCD_MAGIC = b"PK\x05\x06"
-"""The signature of the end-of-central-directory record."""
 EOCD_SEARCH = 22 + 0xFFFF
 """The end-of-central-directory record is in this many last bytes (its comment is <64 KiB)."""
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import BinaryIO, cast
 
-from keysentry.decoders.archives import HEAD_SIZE, detect
+from keysentry.decoders.magic import HEAD_SIZE, detect
 from keysentry.literals import LiteralSearch
 from keysentry.scanner import Scanner, Tally
 from keysentry.sources.catfile import Block, LargeObject, ObjectEntry
