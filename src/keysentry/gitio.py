@@ -1,10 +1,9 @@
-"""The only module that runs git.
+"""The module that runs git for the pipeline.
 
-Every call is hardened so that nothing configured by a scanned repository can
-run: no hooks, no fsmonitor, no pager, no external diff or textconv, no clean or
-smudge filters, no signature programs, no credential helpers or ssh, and no
-network at all (so a partial clone cannot lazily fetch a missing object). Bytes
-in, bytes out; errors carry the command and stderr.
+Every call is hardened so that nothing configured by a scanned repository can run (the
+command line and environment come from :mod:`keysentry.gitcmd`, which the commit hook's
+screen also uses for its two read-only git commands). Bytes in, bytes out; errors carry
+the command and stderr.
 
 gitpython is deliberately not used here: importing it costs ~65 ms (the whole
 pre-commit budget is 150 ms) and runs ``git version`` outside this hardening,
@@ -15,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import subprocess
 import tempfile
 import threading
@@ -25,103 +23,22 @@ from pathlib import Path
 from typing import IO
 
 from keysentry.errors import ExitCode, GitError
+from keysentry.gitcmd import (
+    HARDENING,
+    find_git,
+    git_command,
+    git_env,
+)
 
 DEFAULT_TIMEOUT = 600.0
 PIPE_SIZE = 2**20
 """Size asked for the pipe of streamed output: fewer, larger reads and context switches."""
-
-# -c overrides win over every configuration file, the repository's included.
-HARDENING: tuple[str, ...] = (
-    "-c", "core.fsmonitor=false",
-    "-c", "core.hooksPath=/dev/null",
-    "-c", "core.pager=cat",
-    "-c", "core.sshCommand=false",
-    "-c", "core.askPass=false",
-    "-c", "core.editor=false",
-    "-c", "sequence.editor=false",
-    "-c", "credential.helper=",
-    "-c", "diff.external=",
-    "-c", "diff.relative=false",
-    "-c", "protocol.allow=never",
-    "-c", "fetch.recurseSubmodules=false",
-    "-c", "submodule.recurse=false",
-    "-c", "core.untrackedCache=false",
-    "-c", "gc.auto=0",
-    "-c", "maintenance.auto=false",
-    # `git log` would run gpg.program on every signed commit with this set.
-    "-c", "log.showSignature=false",
-    "-c", "gpg.program=false",
-    "-c", "gpg.ssh.program=false",
-    "-c", "gpg.x509.program=false",
-    # Rename detection reads blobs (in a partial clone: fetches them); never wanted.
-    "-c", "diff.renames=false",
-    # Parsed output must not change shape with the repository's taste.
-    "-c", "log.showRoot=true",
-    "-c", "color.ui=false",
-    "-c", "core.quotePath=false",
-)  # fmt: skip
-
-_DROP_ENV = (
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_COMMON_DIR",
-    "GIT_NAMESPACE",
-    "GIT_EXTERNAL_DIFF",
-    "GIT_PAGER",
-    "GIT_SSH",
-    "GIT_SSH_COMMAND",
-    "GIT_ASKPASS",
-    "SSH_ASKPASS",
-    "GIT_EDITOR",
-    "GIT_SEQUENCE_EDITOR",
-    "GIT_CONFIG_PARAMETERS",
-    "GIT_CONFIG_COUNT",
-    "GIT_EXEC_PATH",
-    "GIT_TRACE",
-    "GIT_SHALLOW_FILE",
-    "GIT_REPLACE_REF_BASE",
-    "GIT_QUARANTINE_PATH",
-)
 
 
 class NotARepositoryError(GitError):
     """The path is not inside a git repository: the user pointed at the wrong place."""
 
     exit_code = ExitCode.USAGE
-
-
-def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _DROP_ENV}
-    env.update(
-        LANG="C",
-        LC_ALL="C",
-        GIT_PAGER="cat",
-        PAGER="cat",
-        GIT_TERMINAL_PROMPT="0",
-        GIT_OPTIONAL_LOCKS="0",
-        GIT_NO_LAZY_FETCH="1",
-        GIT_ASKPASS="false",
-        SSH_ASKPASS="false",
-        GIT_SSH_COMMAND="false",
-        GIT_NO_REPLACE_OBJECTS="1",
-    )
-    if extra:
-        env.update(extra)
-    return env
-
-
-def git_executable() -> str:
-    path = shutil.which("git")
-    if path is None:
-        raise GitError("git is not installed or not on PATH; install git to scan repositories")
-    return path
-
-
-def git_command(args: Sequence[str]) -> list[str]:
-    return [git_executable(), "--no-pager", *HARDENING, *args]
 
 
 def run_git(
@@ -214,7 +131,7 @@ def run_git_program(
 
 def work_tree_root(path: Path) -> Path | None:
     """The top of the git work tree containing ``path``, or None (not in one, or no git)."""
-    if shutil.which("git") is None:
+    if find_git() is None:
         return None
     directory = path if path.is_dir() else path.parent
     proc = run_git(["rev-parse", "--show-toplevel"], directory, check=False, timeout=30)

@@ -17,16 +17,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from keysentry import gitio
 from keysentry.errors import GitError
 from keysentry.fleet.targets import SCHEMES, check_url, public_name
+from keysentry.gitcmd import HARDENING, git_env
 from keysentry.models import scrub_secrets
 
 SSH = "ssh -o BatchMode=yes -o ConnectTimeout=30"
 _ALLOW = tuple(f"protocol.{s}.allow=always" for s in SCHEMES)
 # gitio's `-c` settings, except that ssh runs (in batch mode) and the allowed transports do.
 _CONFIG = (
-    *(v for v in gitio.HARDENING[1::2] if not v.startswith("core.sshCommand=")),
+    *(v for v in HARDENING[1::2] if not v.startswith("core.sshCommand=")),
     *_ALLOW,
     f"core.sshCommand={SSH}",
 )
@@ -50,7 +50,7 @@ def clone_or_fetch(url: str, clone_dir: Path, report: Report | None = None) -> P
     check_url(url)
     dest = mirror_path(clone_dir, url)
     progress = _progress(report)
-    env = gitio.git_env({"GIT_SSH_COMMAND": SSH})
+    env = git_env({"GIT_SSH_COMMAND": SSH})
     try:
         if (dest / "HEAD").is_file():
             repo = _repo_class()(dest)
