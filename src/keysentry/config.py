@@ -22,6 +22,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from keysentry.errors import ConfigError
+from keysentry.roots import DOTFILE, repository_root
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -37,7 +38,6 @@ DEFAULT_ALLOW_MARKERS = (
     "kingfisher:ignore",
 )
 _FINGERPRINT = re.compile(r"[0-9a-f]{64}")
-DOTFILE = ".keysentry.toml"
 DEFAULTS = "<defaults>"
 
 
@@ -87,33 +87,6 @@ class TargetConfig:
     """Real path of the target's repository root (or its directory): exclude patterns
     are matched against paths relative to it."""
     config: Config
-
-
-def repository_root(path: str) -> str:
-    """The directory whose configuration applies to ``path``.
-
-    The top of the git work tree holding it, or a bare repository's directory; else the
-    directory itself (for a file, the directory holding it). No git is run: a ``.git``
-    entry (a directory, or the file of a worktree or submodule) marks a work tree, and
-    ``HEAD`` + ``objects/`` + ``refs/`` mark a git directory, as git itself checks."""
-    real = os.path.realpath(path)
-    directory = real if os.path.isdir(real) else os.path.dirname(real)
-    here = directory
-    while True:
-        if os.path.lexists(os.path.join(here, ".git")) or _is_git_dir(here):
-            return here
-        parent = os.path.dirname(here)
-        if parent == here:
-            return directory
-        here = parent
-
-
-def _is_git_dir(path: str) -> bool:
-    return (
-        os.path.isfile(os.path.join(path, "HEAD"))
-        and os.path.isdir(os.path.join(path, "objects"))
-        and os.path.isdir(os.path.join(path, "refs"))
-    )
 
 
 def load_config(explicit: Path | None, where: Path) -> Config:

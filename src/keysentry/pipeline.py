@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from keysentry import progress
-from keysentry.config import Config, TargetConfig, repository_root
-from keysentry.decoders import Limits
+from keysentry.config import Config, TargetConfig
+from keysentry.decoders.views import Limits
 from keysentry.filters.allowlist import apply_allowlist
 from keysentry.filters.inline import drop_allowed
 from keysentry.findings import InputContext, build_findings
 from keysentry.models import Finding, Issue, ScanResult, ScanStats
+from keysentry.roots import repository_root
 from keysentry.rules import Rule
 from keysentry.scanner import Scanner, Tally
 from keysentry.sources.files import Excludes, FileInput, FileWalker, distinct_targets

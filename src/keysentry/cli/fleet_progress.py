@@ -19,7 +19,7 @@ MAX_ROWS = 8
 
 class _Display:
     def __init__(self, bar: Any, total: int) -> None:
-        from keysentry.progress import human_bytes
+        from keysentry.wording import human_bytes
 
         self._human = human_bytes
         self.bar = bar

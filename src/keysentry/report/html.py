@@ -24,10 +24,10 @@ from markupsafe import Markup
 
 from keysentry import __version__
 from keysentry.models import EXPOSURE_RANK, Finding, Location, ScanResult
-from keysentry.progress import human_bytes
 from keysentry.report import html_charts
 from keysentry.report.text import describe_exposure, describe_validation, next_steps
 from keysentry.untrusted import shown
+from keysentry.wording import human_bytes
 
 NO_EXPOSURE = "files"
 """The exposure class of a key found in plain files, outside any git history."""

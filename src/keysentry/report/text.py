@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import datetime, timezone
 
 from keysentry.models import Finding, Location, ScanResult, ScanStats, Validation, scrub_secrets
-from keysentry.progress import human_bytes
+from keysentry.wording import DEFAULTS_NAME, human_bytes, scanned_line
 
 _COLOURS = {"critical": "1;31", "high": "31", "medium": "33", "low": "36", "info": "2"}
 _EXPOSURE = {
@@ -142,7 +142,7 @@ def repository_table(rows: object) -> str:
 
 
 def _config_name(source: str) -> str:
-    return "built-in defaults, no configuration file found" if source == "<defaults>" else source
+    return DEFAULTS_NAME if source == "<defaults>" else source
 
 
 def _inputs_left_out(stats: ScanStats, verbose: bool) -> list[str]:
@@ -181,10 +181,8 @@ def render_summary(result: ScanResult, *, verbose: bool = False) -> str:
     """Plain-language summary for stderr: what was scanned, found, skipped and what to do."""
     c = result.stats.counters
     real = [f for f in result.findings if not f.placeholder]
-    parts = [
-        f"keysentry {result.command}: scanned {c.get('files', 0) + c.get('blobs', 0)} "
-        f"input(s), {human_bytes(c.get('bytes', 0))} in {result.stats.duration_s:.2f}s"
-    ]
+    inputs = c.get("files", 0) + c.get("blobs", 0)
+    parts = [scanned_line(result.command, inputs, c.get("bytes", 0), result.stats.duration_s)]
     if c.get("repositories"):
         failed = c.get("repositories_failed", 0)
         parts.append(

@@ -22,12 +22,14 @@ from typing import BinaryIO, cast
 from keysentry import gitio
 from keysentry.errors import UsageError
 from keysentry.findings import InputContext
+from keysentry.gitcmd import index_env
 from keysentry.gitio import RepoInfo
 from keysentry.models import GitStatus, Issue
 from keysentry.scanner import Scanner, Tally
 from keysentry.sources.catfile import BatchReader, Block, LargeObject, Missing
 from keysentry.sources.files import Excludes
 from keysentry.sources.gathered import Gathered
+from keysentry.wording import staged_note
 
 GITLINK = "160000"
 SYMLINK = "120000"
@@ -71,10 +73,7 @@ def collect_staged(
         elif entry.status != "D":
             wanted.setdefault(entry.oid, []).append(entry.path)
     _scan_blobs(repo, wanted, scanner, gathered)
-    gathered.notes.append(
-        f"staged: {sum(len(p) for p in wanted.values())} file(s) in the index differ from "
-        + ("HEAD" if repo.head is not None else "an empty tree (no commit yet)")
-    )
+    gathered.notes.append(staged_note(sum(len(p) for p in wanted.values()), repo.head is not None))
     if all_changes:
         _scan_work_tree(repo, root, pathspec, scanner, gathered, excludes)
     return gathered
@@ -101,7 +100,9 @@ def _pathspec(root: Path, paths: Sequence[str]) -> list[str]:
 def staged_entries(repo: RepoInfo, pathspec: Sequence[str]) -> list[Entry]:
     if repo.head is None:
         # Before the first commit everything in the index is new.
-        out = gitio.run_git(["ls-files", "--stage", "-z", *pathspec], repo.cwd, env=_index()).stdout
+        out = gitio.run_git(
+            ["ls-files", "--stage", "-z", *pathspec], repo.cwd, env=index_env()
+        ).stdout
         entries = []
         for record in out.split(b"\0"):
             if record:
@@ -111,7 +112,7 @@ def staged_entries(repo: RepoInfo, pathspec: Sequence[str]) -> list[Entry]:
         return entries
     args = ["diff-index", "--cached", "-z", "--no-renames", "--no-textconv", "--no-ext-diff",
             repo.head, *pathspec]  # fmt: skip
-    entries = parse_raw(gitio.run_git(args, repo.cwd, env=_index()).stdout)
+    entries = parse_raw(gitio.run_git(args, repo.cwd, env=index_env()).stdout)
     unmerged = [e.path for e in entries if e.status == "U"]
     if unmerged:
         entries = [e for e in entries if e.status != "U"] + _unmerged(repo, unmerged)
@@ -132,7 +133,7 @@ def parse_raw(out: bytes) -> list[Entry]:
 def _unmerged(repo: RepoInfo, paths: list[str]) -> list[Entry]:
     """During a conflicted merge: the incoming side ("theirs", stage 3) of each path."""
     spec = ["--", *(":(literal)" + p for p in paths)]
-    out = gitio.run_git(["ls-files", "--unmerged", "-z", *spec], repo.cwd, env=_index()).stdout
+    out = gitio.run_git(["ls-files", "--unmerged", "-z", *spec], repo.cwd, env=index_env()).stdout
     entries = []
     for record in out.split(b"\0"):
         meta, _, path = record.partition(b"\t")
@@ -140,14 +141,6 @@ def _unmerged(repo: RepoInfo, paths: list[str]) -> list[Entry]:
         if len(parts) == 3 and parts[2] == "3":
             entries.append(Entry(_decode(path), parts[0], parts[1], "U"))
     return entries
-
-
-def _index() -> dict[str, str]:
-    """The index to read. In a pre-commit hook of `git commit -a` or `git commit PATH`,
-    git commits through a temporary index named by GIT_INDEX_FILE: that one holds
-    what is being committed. (gitio drops the variable for every other command.)"""
-    index = os.environ.get("GIT_INDEX_FILE")
-    return {"GIT_INDEX_FILE": os.path.abspath(index)} if index else {}
 
 
 def _decode(path: bytes) -> str:
@@ -213,7 +206,7 @@ def _scan_work_tree(
     """Unstaged edits of tracked files, and untracked files that are not ignored."""
     # diff-files may hash a work-tree file to compare it, which would run the
     # repository's clean filter: every configured filter is switched off first.
-    env = {**gitio.neutral_filters(repo), **_index()}
+    env = {**gitio.neutral_filters(repo), **index_env()}
     args = ["diff-files", "-z", "--no-renames", "--ignore-submodules=all", "--no-textconv",
             "--no-ext-diff", *pathspec]  # fmt: skip
     changed = parse_raw(gitio.run_git(args, repo.cwd, env=env).stdout)

@@ -1,0 +1,56 @@
+"""Where a target's configuration lives: its repository root, and the file there.
+
+:mod:`keysentry.config` reads and checks the file; this module only finds it, with
+:mod:`os` alone, so that the commit hook's screen can tell whether a configuration
+applies before it imports anything that could parse one.
+"""
+
+from __future__ import annotations
+
+import os
+
+DOTFILE = ".keysentry.toml"
+PYPROJECT = "pyproject.toml"
+
+
+def repository_root(path: str) -> str:
+    """The directory whose configuration applies to ``path``.
+
+    The top of the git work tree holding it, or a bare repository's directory; else the
+    directory itself (for a file, the directory holding it). No git is run: a ``.git``
+    entry (a directory, or the file of a worktree or submodule) marks a work tree, and
+    ``HEAD`` + ``objects/`` + ``refs/`` mark a git directory, as git itself checks."""
+    real = os.path.realpath(path)
+    directory = real if os.path.isdir(real) else os.path.dirname(real)
+    here = directory
+    while True:
+        if os.path.lexists(os.path.join(here, ".git")) or is_git_dir(here):
+            return here
+        parent = os.path.dirname(here)
+        if parent == here:
+            return directory
+        here = parent
+
+
+def is_git_dir(path: str) -> bool:
+    return (
+        os.path.isfile(os.path.join(path, "HEAD"))
+        and os.path.isdir(os.path.join(path, "objects"))
+        and os.path.isdir(os.path.join(path, "refs"))
+    )
+
+
+def may_hold_config(root: str) -> bool:
+    """Whether a configuration file may apply in ``root``: False only when the built-in
+    defaults surely do (no ``.keysentry.toml``, and no ``pyproject.toml`` that so much as
+    mentions keysentry). Unreadable counts as may: the configuration's reader says why."""
+    if os.path.lexists(os.path.join(root, DOTFILE)):
+        return True
+    pyproject = os.path.join(root, PYPROJECT)
+    if not os.path.lexists(pyproject):
+        return False
+    try:
+        with open(pyproject, "rb") as fh:
+            return b"keysentry" in fh.read()
+    except OSError:
+        return True
