@@ -95,15 +95,20 @@ def test_staged_clean_change_imports_only_what_it_needs(staged_repo: Path) -> No
     assert code == 0, err
     assert "keysentry staged: scanned 2 input(s)" in err and "0 finding(s)" in err
     assert out == ""
-    assert "keysentry.sources.staged" in modules and "keysentry.pipeline" in modules
-    assert absent(modules, "json", "pathspec", "keysentry.report.json_report") == []
+    # The screen answered (tests/test_screen.py checks it answers as the pipeline would).
+    assert "keysentry.screen" in modules and "keysentry.pipeline" not in modules
+    assert (
+        absent(modules, "json", "pathspec", "keysentry.sources", "keysentry.decoders.registry")
+        == []
+    )
 
 
 def test_named_files_clean_imports_only_what_it_needs(staged_repo: Path) -> None:
     code, _out, err, modules = hook(staged_repo, "README.md", "app.py")
     assert code == 0, err
     assert "keysentry scan: scanned 2 input(s)" in err
-    assert absent(modules, "json", "pathspec", "keysentry.sources.staged") == []
+    assert "keysentry.screen" in modules and "keysentry.pipeline" not in modules
+    assert absent(modules, "json", "pathspec", "keysentry.sources", "keysentry.scanner") == []
 
 
 def test_a_staged_key_fails_the_hook_redacted(staged_repo: Path, key: str) -> None:
@@ -186,7 +191,7 @@ def test_help(tmp_path: Path) -> None:
 
 def test_large_job_still_uses_hyperscan(staged_repo: Path) -> None:
     pytest.importorskip("hyperscan")
-    (staged_repo / "big.txt").write_text("x" * 200_000 + "\n")
+    (staged_repo / "big.txt").write_text("x" * 400_000 + "\n")  # beyond the screen's LIMIT
     code, _out, err, modules = hook(staged_repo, "big.txt")
     assert code == 0, err
     assert "hyperscan" in modules

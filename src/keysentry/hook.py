@@ -107,6 +107,8 @@ def _run(args: list[str]) -> int:
 def _scan(
     files: list[str], *, staged: bool, fmt: str, config: str | None, quiet: bool, verbose: int
 ) -> int:
+    if fmt == "text" and config is None and _screened_clean(files, staged=staged, quiet=quiet):
+        return int(ExitCode.CLEAN)
     # The boundary to the pipeline: imported only once the arguments are known to be good.
     from pathlib import Path
 
@@ -138,6 +140,34 @@ def _scan(
     targets = tuple(files)
     request = build_request(opts, "scan", targets)
     return emit(scan_paths(request, sys.stdin.buffer if "-" in targets else None), opts)
+
+
+def _screened_clean(files: list[str], *, staged: bool, quiet: bool) -> bool:
+    """The screen (keysentry.screen) found nothing any rule or decoder could use, so the
+    pipeline's answer is known: print its summary, as the pipeline would, and say so.
+    False: the pipeline runs, from the start."""
+    import time
+
+    from keysentry import screen, wording
+
+    started = time.monotonic()
+    screened = screen.screen_staged() if staged else screen.screen_files(files)
+    if screened is None:
+        return False
+    if not quiet:
+        lines = [
+            wording.scanned_line(
+                "staged" if staged else "scan",
+                screened.inputs,
+                screened.size,
+                time.monotonic() - started,
+            ),
+            f"  configuration: {wording.DEFAULTS_NAME}",
+            *(f"  {note}" for note in screened.notes),
+            "  0 finding(s)",
+        ]
+        _say("\n".join(lines))
+    return True
 
 
 def _say(message: str) -> None:
