@@ -27,9 +27,10 @@ from hypothesis import strategies as st
 import keysentry
 from conftest import git
 from keysentry import screen
+from keysentry.decoders.registry import TEXT_DECODERS, text_decoders
 from keysentry.rules import load_rules
 from keysentry.scanner import Scanner
-from keysentry.screen_needles import NEEDLES
+from keysentry.screen_needles import DECODER_TRIGGERS, NEEDLES
 
 SRC = str(Path(keysentry.__file__).resolve().parents[1])
 TOOLS = Path(__file__).resolve().parents[1] / "tools"
@@ -133,6 +134,10 @@ def stage(repo: Path, files: dict[str, bytes]) -> None:
 def test_the_needle_table_is_the_scanners() -> None:
     """A rule or decoder changed without rerunning tools/gen_screen_needles.py."""
     assert Scanner(load_rules()).engine.search.needles == NEEDLES
+    imported = text_decoders()
+    assert [d.name for d in imported] == [d.name for d in TEXT_DECODERS]
+    assert {d.name: d.triggers for d in imported} == DECODER_TRIGGERS
+    assert {d.name: d.triggers for d in TEXT_DECODERS} == DECODER_TRIGGERS
     proc = subprocess.run(
         [sys.executable, str(TOOLS / "gen_screen_needles.py"), "--check"], check=False
     )
@@ -336,3 +341,33 @@ def test_pyproject_decides_by_its_tool_keysentry_table(committed: Path, name: st
     full = cli(committed, "staged")
     assert screened(modules) == screenable, err
     assert (code, out, same(err)) == (full[0], full[1], same(full[2]))
+
+
+DECODER_MODULES = tuple(
+    f"keysentry.decoders.{m}"
+    for m in ("encoded", "text", "concat", "entities", "hexdump", "wrapped")
+)
+
+
+def test_the_pipeline_imports_a_decoder_only_when_its_trigger_is_found(
+    tmp_path: Path, key: str
+) -> None:
+    plain = tmp_path / "plain.txt"
+    plain.write_text("nothing here\n")
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "keysentry", "scan", str(plain), "-q"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    modules = {ln.rsplit("|", 1)[1].strip() for ln in proc.stderr.splitlines() if "|" in ln}
+    assert proc.returncode == 0 and "keysentry.scanner" in modules
+    assert loaded(modules, DECODER_MODULES) == []
+    encoded = tmp_path / "encoded.txt"
+    encoded.write_bytes(base64.b64encode(key.encode()) + b"\n")
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "keysentry", "scan", str(encoded), "-q"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    modules = {ln.rsplit("|", 1)[1].strip() for ln in proc.stderr.splitlines() if "|" in ln}
+    assert proc.returncode == 1
+    assert "keysentry.decoders.encoded" in modules
+    assert "keysentry.decoders.hexdump" not in modules

@@ -1,32 +1,92 @@
 """Every text decoder with its trigger needles: what the scanner searches for.
 
 Text decoders run only where the scanner's single literal search found one of their
-trigger needles, so bytes without a trigger cost them nothing. Importing this module
-imports every decoder: the scanner does so once it is built; the commit hook's screen
-(:mod:`keysentry.screen`) does not, it searches for the same needles from a table.
+trigger needles, so bytes without a trigger cost them nothing, not even their import:
+:data:`TEXT_DECODERS` takes each decoder's triggers from the generated table
+(:mod:`keysentry.screen_needles`) and imports the decoder's module the first time one
+of them is found. :func:`text_decoders` builds them all, imported, for any depth;
+tests/test_screen.py checks the table against it.
 """
 
 from __future__ import annotations
 
-from keysentry.decoders.concat import CONCAT
-from keysentry.decoders.encoded import HEX, base64_decoder
-from keysentry.decoders.entities import ENTITIES
-from keysentry.decoders.hexdump import HEXDUMP
-from keysentry.decoders.text import ESCAPE, PERCENT, UTF16
-from keysentry.decoders.views import Limits, TextDecoder
-from keysentry.decoders.wrapped import wrapped_decoder
+from collections.abc import Callable, Sequence
+
+from keysentry.decoders.views import Derived, Limits, TextDecoder
+from keysentry.screen_needles import DECODER_TRIGGERS
+
+DEFAULT_DEPTH = Limits().max_encoding_depth
+
+NAMES = (
+    "base64", "hex", "utf-16", "escape", "percent", "concat", "html-entity",
+    "escaped-newlines", "hexdump",
+)  # fmt: skip
+"""Every text decoder, in the order they run where several triggers meet."""
 
 
-def text_decoders(max_encoding_depth: int = Limits().max_encoding_depth) -> tuple[TextDecoder, ...]:
-    """Every text decoder, with base64 triggers for ``max_encoding_depth`` nested
-    encodings (each level triples base64's needles: 6, 24, 78)."""
-    base64 = base64_decoder(max_encoding_depth)
-    wrapped = wrapped_decoder(max_encoding_depth)
-    return (base64, HEX, UTF16, ESCAPE, PERCENT, CONCAT, ENTITIES, wrapped, HEXDUMP)
+def _load(name: str, depth: int) -> TextDecoder:
+    # Plain import statements, not importlib: what is imported stays visible to
+    # import-linter and to ``python -X importtime`` (which the tests read).
+    if name in ("base64", "hex"):
+        from keysentry.decoders import encoded
+
+        return encoded.base64_decoder(depth) if name == "base64" else encoded.HEX
+    if name in ("utf-16", "escape", "percent"):
+        from keysentry.decoders import text
+
+        return {"utf-16": text.UTF16, "escape": text.ESCAPE, "percent": text.PERCENT}[name]
+    if name == "concat":
+        from keysentry.decoders.concat import CONCAT
+
+        return CONCAT
+    if name == "html-entity":
+        from keysentry.decoders.entities import ENTITIES
+
+        return ENTITIES
+    if name == "escaped-newlines":
+        from keysentry.decoders.wrapped import wrapped_decoder
+
+        return wrapped_decoder(depth)
+    if name == "hexdump":
+        from keysentry.decoders.hexdump import HEXDUMP
+
+        return HEXDUMP
+    raise ValueError(f"no text decoder named {name!r}")
 
 
-TEXT_DECODERS: tuple[TextDecoder, ...] = text_decoders()
-"""Every text decoder, each with its literal trigger needles, for the default depth."""
+def text_decoders(max_encoding_depth: int = DEFAULT_DEPTH) -> tuple[TextDecoder, ...]:
+    """Every text decoder, imported, with base64 triggers for ``max_encoding_depth``
+    nested encodings (each level triples base64's needles: 6, 24, 78)."""
+    return tuple(_load(name, max_encoding_depth) for name in NAMES)
+
+
+class _Deferred:
+    """A decoder's function, its module imported on the first call."""
+
+    __slots__ = ("_function", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._function: Callable[[bytes, Sequence[int], Limits], list[Derived]] | None = None
+
+    def __call__(self, data: bytes, offsets: Sequence[int], limits: Limits) -> list[Derived]:
+        if self._function is None:
+            self._function = _load(self.name, DEFAULT_DEPTH).decode
+        return self._function(data, offsets, limits)
+
+    def __reduce__(self) -> tuple[type[_Deferred], tuple[str]]:
+        return (_Deferred, (self.name,))
+
+
+def _deferred(name: str) -> TextDecoder:
+    triggers = DECODER_TRIGGERS.get(name)
+    if triggers is None:  # a decoder newer than the table: correct, only not deferred
+        return _load(name, DEFAULT_DEPTH)
+    return TextDecoder(name, triggers, _Deferred(name))
+
+
+TEXT_DECODERS: tuple[TextDecoder, ...] = tuple(_deferred(name) for name in NAMES)
+"""Every text decoder for the default depth, each imported when first triggered."""
 
 TRIGGERS: dict[str, tuple[bytes, ...]] = {d.name: d.triggers for d in TEXT_DECODERS}
 """Decoder name -> its trigger needles."""
