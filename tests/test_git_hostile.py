@@ -17,7 +17,7 @@ import pytest
 
 from conftest import GIT_ENV, git, make_key
 from gitrepo_helpers import commit, locations, only, run, write
-from keysentry import gitio
+from keysentry import gitcmd
 from keysentry.errors import ExitCode
 
 HOOKS = ("pre-commit", "post-checkout", "post-merge", "pre-push", "reference-transaction",
@@ -160,4 +160,4 @@ def test_git_missing(
     assert code == ExitCode.INCOMPLETE
     assert "git is not installed" in capsys.readouterr().err
     with pytest.raises(Exception, match="git is not installed"):
-        gitio.git_executable()
+        gitcmd.git_executable()
