@@ -8,11 +8,15 @@ output are those of ``keysentry scan`` and ``keysentry staged`` (0 nothing found
 findings, 2 usage or configuration error, 3 incomplete), secrets always redacted.
 
 A hook runs on every commit, so its start-up is what users feel: this module parses
-its few options by hand and reaches the scan through the same functions as the full
-CLI (cli.common.build_request, pipeline.scan_paths / scan_staged, cli.common.emit),
+its few options by hand, then asks the screen (keysentry.screen: the scanner's own
+prefilter, run before the scanner is loaded) whether the inputs could hold anything.
+Most commits cannot, and the screen then prints what the pipeline would have printed.
+Everything else reaches the scan through the same functions as the full CLI
+(cli.common.build_request, pipeline.scan_paths / scan_staged, cli.common.emit),
 without click, argparse or hyperscan (keysentry.literals loads it only for a large
-job). Each stage imports what it needs when the job needs it: tests/test_hook.py
-checks which modules a hook run has loaded.
+job). Each stage imports what it needs when the job needs it: tests/test_hook.py and
+tests/test_screen.py check which modules a hook run has loaded, and that the screen's
+answers are the pipeline's.
 """
 
 from __future__ import annotations
