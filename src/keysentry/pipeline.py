@@ -18,6 +18,7 @@ from keysentry.decoders.views import Limits
 from keysentry.filters.allowlist import apply_allowlist
 from keysentry.filters.inline import drop_allowed
 from keysentry.findings import InputContext, build_findings
+from keysentry.gcpause import paused
 from keysentry.models import Finding, Issue, ScanResult, ScanStats
 from keysentry.roots import repository_root
 from keysentry.rules import Rule
@@ -98,6 +99,7 @@ def scan_excludes(request: ScanRequest, config: Config) -> Excludes | None:
     )
 
 
+@paused
 def scan_paths(request: ScanRequest, stdin: BinaryIO | None = None) -> ScanResult:
     started = time.monotonic()
     kept, overlapping = distinct_targets(request.targets)
@@ -179,6 +181,7 @@ def _scan_one(
     return tally, size, ctx
 
 
+@paused
 def scan_staged(
     request: ScanRequest, repo: Path, *, all_changes: bool = False, paths: Sequence[str] = ()
 ) -> ScanResult:
@@ -350,6 +353,7 @@ def merge_findings(groups: Sequence[tuple[Finding, ...]]) -> tuple[Finding, ...]
 # -- the git sources: each imported when its command runs, so `scan` never loads them --
 
 
+@paused
 def run_history(request: ScanRequest, repo: Path, options: HistoryOptions) -> ScanResult:
     """``keysentry history`` as a function: also what ``keysentry ci`` runs per range."""
     from keysentry.sources.attach import exposure_note
@@ -371,6 +375,7 @@ def run_history(request: ScanRequest, repo: Path, options: HistoryOptions) -> Sc
     return replace(result, stats=replace(result.stats, notes=(*result.stats.notes, note)))
 
 
+@paused
 def run_ci(
     request: ScanRequest,
     repo: Path,

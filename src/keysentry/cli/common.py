@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from keysentry import progress
 from keysentry.errors import ExitCode, UsageError
+from keysentry.gcpause import paused
 from keysentry.models import ScanResult
 
 if TYPE_CHECKING:
@@ -237,6 +238,7 @@ def baseline_path(opts: ScanOptions, config: Config) -> Path | None:
     return opts.baseline or config.baseline
 
 
+@paused
 def emit(result: ScanResult, opts: ScanOptions) -> int:
     """Render the report, write it where asked, print the summary, choose the exit code."""
     from keysentry.report import REPORTERS
