@@ -17,8 +17,10 @@ costs one scan, never a missed one.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import stat
 from pathlib import Path
 
 _MAX_SMALL = 1 << 16
@@ -55,64 +57,78 @@ def git_digest(path: Path) -> str:
 
 def files_digest(path: Path) -> str | None:
     """SHA-256 of HEAD, ``packed-refs`` and the loose refs (names and contents) of a
-    repository using the files backend, read without git; None where that is not safe."""
-    git_dir = _plain_git_dir(path)
+    repository using the files backend, read without git; None where that is not safe.
+    (Plain ``os`` calls on strings: a resume reads this for every repository.)"""
+    git_dir = _plain_git_dir(os.fspath(path))
     if git_dir is None:
         return None
     try:
-        config = (git_dir / "config").read_bytes().lower()
+        config = _read(os.path.join(git_dir, "config")).lower()
         # reftable, or any ref storage but files; includes could set it from elsewhere.
-        if b"refstorage" in config or b"[include" in config or (git_dir / "reftable").exists():
+        if b"refstorage" in config or b"[include" in config:
+            return None
+        if os.path.lexists(os.path.join(git_dir, "reftable")):
             return None
         sha = hashlib.sha256(b"files\0")
-        sha.update((git_dir / "HEAD").read_bytes())
+        sha.update(_read(os.path.join(git_dir, "HEAD")))
         sha.update(b"\0packed\0")
-        packed = git_dir / "packed-refs"
-        if packed.is_file():
-            sha.update(packed.read_bytes())
+        with contextlib.suppress(FileNotFoundError):
+            sha.update(_read(os.path.join(git_dir, "packed-refs")))
         sha.update(b"\0loose\0")
-        if not _loose_refs(git_dir / "refs", "refs", sha):
+        if not _loose_refs(os.path.join(git_dir, "refs"), "refs", sha):
             return None
     except OSError:
         return None
     return "files:" + sha.hexdigest()
 
 
-def _plain_git_dir(path: Path) -> Path | None:
+def _read(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _plain_git_dir(path: str) -> str | None:
     """The git directory of a plain work tree (``.git`` a real directory) or of a bare
     repository at ``path``; None for anything else (git decides those)."""
-    dot_git = path / ".git"
-    if dot_git.is_dir() and not dot_git.is_symlink():
+    dot_git = os.path.join(path, ".git")
+    try:
+        mode = os.lstat(dot_git).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError:
+        return None
+    if mode is not None:
+        if not stat.S_ISDIR(mode):
+            return None  # a gitdir file (linked worktree, submodule) or a symbolic link
         git_dir = dot_git
-    elif dot_git.exists() or dot_git.is_symlink():
-        return None  # a gitdir file (linked worktree, submodule) or a symbolic link
-    elif (path / "HEAD").is_file() and (path / "objects").is_dir():
+    elif os.path.isfile(os.path.join(path, "HEAD")) and os.path.isdir(
+        os.path.join(path, "objects")
+    ):
         git_dir = path
     else:
         return None
-    if (git_dir / "commondir").exists():
+    if os.path.lexists(os.path.join(git_dir, "commondir")):
         return None  # the refs live elsewhere
     return git_dir
 
 
-def _loose_refs(directory: Path, name: str, sha: hashlib._Hash) -> bool:
+def _loose_refs(directory: str, name: str, sha: hashlib._Hash) -> bool:
     """Add every loose ref under ``directory`` in name order; False on a symbolic link
     (a legacy symbolic ref, or refs kept elsewhere: git resolves those)."""
     try:
-        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        with os.scandir(directory) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
     except FileNotFoundError:
         return True
     for entry in entries:
         if entry.is_symlink():
             return False
         child = f"{name}/{entry.name}"
-        if entry.is_dir():
-            if not _loose_refs(Path(entry.path), child, sha):
+        if entry.is_dir(follow_symlinks=False):
+            if not _loose_refs(entry.path, child, sha):
                 return False
         elif not entry.name.endswith(".lock"):  # an update in flight; git skips them too
-            with open(entry.path, "rb") as handle:
-                content = handle.read()
-            sha.update(child.encode("utf-8", "surrogateescape") + b"\0" + content + b"\0")
+            sha.update(child.encode("utf-8", "surrogateescape") + b"\0" + _read(entry.path) + b"\0")
     return True
 
 
