@@ -1,21 +1,22 @@
-"""One repository's audit in a process of its own (see ``task._in_child``): the pickled
-:class:`~keysentry.fleet.task.TaskSpec` on stdin, the pickled outcome on stdout."""
+"""A helper process for ``--repo-timeout`` on a Dask worker (see :mod:`keysentry.fleet.isolate`):
+specs in on stdin, outcomes out on stdout."""
 
 from __future__ import annotations
 
-import pickle
-import sys
+import os
 
 
 def main() -> None:
-    from keysentry.fleet.task import audit_repository
+    from keysentry.fleet.isolate import serve
 
-    spec = pickle.load(sys.stdin.buffer)  # from the task that started this process
-    result = sys.stdout.buffer
-    sys.stdout = sys.stderr  # nothing printed may corrupt the result
-    outcome = audit_repository(spec)
-    result.write(pickle.dumps(outcome))
-    result.flush()
+    # The protocol keeps the original stdin and stdout; fds 0 and 1 become /dev/null and
+    # stderr, so that nothing printed, and no process started, can read or corrupt it.
+    requests, replies = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.dup2(2, 1)
+    serve(requests, replies)
 
 
 if __name__ == "__main__":
