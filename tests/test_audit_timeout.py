@@ -6,6 +6,7 @@ audited. On Dask the task runs on a worker's thread, where no alarm can interrup
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import time
@@ -180,3 +181,37 @@ def test_repo_timeout_stops_a_scan(tmp_path: Path, executor: str, request: Any) 
     assert rows[str(big)]["failure"] == "timed out after 1 s (--repo-timeout)"
     assert rows[str(big)]["duration_s"] < 5
     assert took < 30
+
+
+def test_a_helper_that_died_is_replaced(tmp_path: Path) -> None:
+    """The helper process behind --repo-timeout: one that died while idle is replaced
+    without costing the next repository anything; one killed in the middle of an audit
+    fails that repository with the reason, and the next one gets a new helper."""
+    import signal
+    import threading
+
+    from keysentry.fleet import isolate
+    from keysentry.fleet.targets import Target
+    from keysentry.fleet.task import AuditSettings, TaskSpec, audit_repository
+
+    clean = clean_fleet(tmp_path / "fleet")
+    big = slow_repository(tmp_path / "big")
+    settings = AuditSettings(tmp_path / "clones", timeout=60)
+    spec = TaskSpec(Target(str(clean[0])), settings)
+    assert not audit_repository(spec).failure
+    first = isolate._local.helper.pid
+    assert not audit_repository(TaskSpec(Target(str(clean[1])), settings)).failure
+    assert isolate._local.helper.pid == first  # reused, not one process per repository
+
+    os.kill(first, signal.SIGKILL)
+    time.sleep(0.2)
+    assert not audit_repository(spec).failure
+    second = isolate._local.helper.pid
+    assert second != first
+
+    threading.Timer(1.0, os.kill, (second, signal.SIGKILL)).start()
+    outcome = audit_repository(TaskSpec(Target(str(big)), settings))
+    assert outcome.failure == "the audit process failed (exit status -9)"
+    assert outcome.digest == ""  # not the repository's doing: retried by the next run
+    assert not audit_repository(spec).failure
+    assert isolate._local.helper.pid not in (first, second)

@@ -46,8 +46,14 @@ class Expired(KeysentryError):
     """The repository's time (``--repo-timeout``) is up; its helper was killed."""
 
 
+class _Gone(Exception):
+    """The helper died while idle (the out-of-memory killer, a signal): not this
+    repository's doing, so it is handed to a new helper."""
+
+
 class _Helper:
     def __init__(self) -> None:
+        self._status: int | None = None
         if threading.active_count() == 1:
             self.pid, self.to_helper, self.from_helper, self._reap = _fork()
         else:
@@ -60,9 +66,10 @@ class _Helper:
 
         request = pickle.dumps(spec)
         try:
-            os.write(self.to_helper, _HEADER.pack(len(request)) + request)
+            _write(self.to_helper, _HEADER.pack(len(request)) + request)
         except OSError:
-            raise KeysentryError(f"the audit process is gone (exit status {self.end()})") from None
+            self.end()
+            raise _Gone from None
         header = _read(self.from_helper, _HEADER.size, deadline)
         if header is None:
             raise Expired("timeout")
@@ -78,13 +85,16 @@ class _Helper:
         return outcome
 
     def end(self) -> int:
-        """Kill the helper and its process group (its git processes); its exit status."""
-        for fd in (self.to_helper, self.from_helper):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, signal.SIGKILL)
-        return self._reap()
+        """Kill the helper and its process group (its git processes); its exit status.
+        Only the first call does anything (the pid is not ours once reaped)."""
+        if self._status is None:
+            for fd in (self.to_helper, self.from_helper):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
+            self._status = self._reap()
+        return self._status
 
 
 _local = threading.local()
@@ -93,18 +103,24 @@ _local = threading.local()
 def audit_with_deadline(spec: TaskSpec, deadline: float) -> RepoOutcome:
     """``spec`` audited by this thread's helper, given up (and the helper killed) at
     ``deadline`` (time.monotonic)."""
-    helper: _Helper | None = getattr(_local, "helper", None)
-    if helper is None:
-        helper = _local.helper = _Helper()
     inner = replace(spec, settings=replace(spec.settings, timeout=None))
-    try:
-        return helper.ask(inner, deadline)
-    except BaseException:
-        # Timed out, died, or this process is being interrupted: in any case the helper's
-        # state is unknown, and it goes.
-        _local.helper = None
-        helper.end()
-        raise
+    for attempt in (1, 2):
+        helper: _Helper | None = getattr(_local, "helper", None)
+        if helper is None:
+            helper = _local.helper = _Helper()
+        try:
+            return helper.ask(inner, deadline)
+        except _Gone:
+            _local.helper = None
+            if attempt == 2:
+                raise KeysentryError("the audit process could not be started") from None
+        except BaseException:
+            # Timed out, died, or this process is being interrupted: in any case the
+            # helper's state is unknown, and it goes.
+            _local.helper = None
+            helper.end()
+            raise
+    raise AssertionError("unreachable")
 
 
 def _read(fd: int, size: int, deadline: float) -> bytes | None:
@@ -141,9 +157,13 @@ def serve(requests: int, replies: int) -> None:
         if body is None:
             return
         reply = pickle.dumps(audit_repository(pickle.loads(body)))
-        view = memoryview(_HEADER.pack(len(reply)) + reply)
-        while view:
-            view = view[os.write(replies, view) :]
+        _write(replies, _HEADER.pack(len(reply)) + reply)
+
+
+def _write(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _read_blocking(fd: int, size: int) -> bytes | None:
