@@ -17,6 +17,9 @@ from conftest import git, make_key
 from gitrepo_helpers import commit
 from keysentry.cli import main
 from keysentry.errors import ExitCode
+from keysentry.fleet.run import AuditPlan, run_audit
+from keysentry.fleet.targets import expand
+from keysentry.fleet.task import AuditSettings, RepoOutcome
 
 
 def build_fleet(root: Path, n: int) -> list[str]:
@@ -88,3 +91,103 @@ def test_repo_timeout_fails_that_repository_only(tmp_path: Path) -> None:
     rows = json.loads(out.read_text())["repositories"]
     assert len(rows) == 2
     assert all(r["failure"] == "timed out after 0.001 s (--repo-timeout)" for r in rows)
+
+
+class Heard:
+    """What the driver tells the progress display: each repository's outcome."""
+
+    def __init__(self) -> None:
+        self.outcomes: dict[str, RepoOutcome] = {}
+
+    def done(self, outcome: RepoOutcome) -> None:
+        self.outcomes[outcome.name] = outcome
+
+    def stage(self, repository: str, what: str) -> None:
+        pass
+
+
+def resume_fleet(root: Path) -> dict[str, Path]:
+    keys = build_fleet(root, 2)
+    dangling = root / "dangling"
+    dangling.mkdir()
+    (dangling / ".git").write_text("gitdir: /nonexistent/fleet\n")
+    garbage = root / "garbage-head"
+    garbage.mkdir()
+    git(garbage, "init", "-q", "-b", "main")
+    commit(garbage, {"g.env": f"K={keys[0]}\n"})
+    (garbage / ".git" / "HEAD").write_text("garbage\n")
+    return {"dangling": dangling, "garbage": garbage}
+
+
+def audit_with(root: Path, db: Path, *extra: str) -> Heard:
+    """The driver itself (no CLI), to hear which repositories ran and which were skipped."""
+    heard = Heard()
+    targets = tuple(expand([str(root), *extra], 3))
+    plan = AuditPlan(targets, AuditSettings(db.parent / "clones"), db, jobs=1)
+    run_audit(plan, heard)
+    return heard
+
+
+def test_an_unchanged_failed_repository_is_not_retried(tmp_path: Path) -> None:
+    root = tmp_path / "fleet"
+    broken = resume_fleet(root)
+    unreachable = "https://127.0.0.1:9/org/repo.git"  # nothing listens: the clone fails
+    db, first, later = tmp_path / "db.sqlite", tmp_path / "first.json", tmp_path / "later.json"
+    cmd = [*audit_cmd(root, db, first), unreachable]
+    assert subprocess.run(cmd, check=False).returncode == ExitCode.FINDINGS
+    report = json.loads(first.read_text())
+    failures = {r["repository"]: r["failure"] for r in report["repositories"] if r["failure"]}
+    assert set(failures) == {str(broken["dangling"]), str(broken["garbage"]), unreachable}
+
+    heard = audit_with(root, db, unreachable)
+    skipped = {name for name, o in heard.outcomes.items() if o.unchanged}
+    # Every local repository, the two broken ones included, is skipped; the failed clone
+    # says nothing about the repository (the network, the server) and is tried again.
+    assert skipped == {str(p) for p in root.iterdir()}
+    assert not heard.outcomes[unreachable].unchanged
+    assert "cannot clone or fetch" in heard.outcomes[unreachable].failure
+
+    cmd = [*audit_cmd(root, db, later), unreachable]
+    assert subprocess.run(cmd, check=False).returncode == ExitCode.FINDINGS
+    assert comparable(json.loads(later.read_text())) == comparable(report)
+
+
+def test_a_repaired_repository_is_audited_again(tmp_path: Path) -> None:
+    root = tmp_path / "fleet"
+    broken = resume_fleet(root)
+    db = tmp_path / "db.sqlite"
+    audit_with(root, db)
+    # Repair both: HEAD points at the branch again; the .git file at a real repository.
+    (broken["garbage"] / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    git(elsewhere, "init", "-q", "-b", "main")
+    key = make_key()
+    commit(elsewhere, {"e.env": f"K={key}\n"})
+    (broken["dangling"] / ".git").write_text(f"gitdir: {elsewhere / '.git'}\n")
+    heard = audit_with(root, db)
+    for path in broken.values():
+        outcome = heard.outcomes[str(path)]
+        assert not outcome.unchanged and not outcome.failure
+        assert outcome.findings
+    assert sum(o.unchanged for o in heard.outcomes.values()) == 2  # the untouched ones
+
+    out = tmp_path / "out.json"
+    code = subprocess.run(audit_cmd(root, db, out), check=False).returncode
+    assert code == ExitCode.FINDINGS
+    rows = json.loads(out.read_text())["repositories"]
+    assert not any(r["failure"] for r in rows)
+
+
+def test_rescan_retries_a_failed_repository(tmp_path: Path) -> None:
+    root = tmp_path / "fleet"
+    resume_fleet(root)
+    db = tmp_path / "db.sqlite"
+    audit_with(root, db)
+    heard = Heard()
+    plan = AuditPlan(
+        tuple(expand([str(root)], 3)), AuditSettings(tmp_path / "clones"), db, rescan=True
+    )
+    run_audit(plan, heard)
+    assert not any(o.unchanged for o in heard.outcomes.values())
+    assert sum(bool(o.failure) for o in heard.outcomes.values()) == 2

@@ -9,18 +9,43 @@ from typing import Any
 import click
 
 from keysentry import __version__
-from keysentry.cli import audit as cli_audit
-from keysentry.cli import baseline as cli_baseline
-from keysentry.cli import git as cli_git
-from keysentry.cli import integrations as cli_integrations
-from keysentry.cli import keys as cli_keys
-from keysentry.cli import purge as cli_purge
 from keysentry.cli.common import build_request, collect_options, emit, scan_options
 from keysentry.errors import ExitCode, KeysentryError
 from keysentry.untrusted import shown
 
+COMMAND_MODULES = {
+    "audit": "audit",
+    "baseline": "baseline",
+    "check-key": "keys",
+    "ci": "integrations",
+    "history": "git",
+    "install-hook": "integrations",
+    "keys": "keys",
+    "purge": "purge",
+    "revoke": "keys",
+    "staged": "git",
+}
+"""Command -> the module of ``keysentry.cli`` whose ``register`` adds it."""
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """Imports a command's module when that command is asked for: a run pays for its own
+    command, not for all of them (``keysentry audit`` resuming an unchanged fleet takes a
+    fraction of a second, a third of it was importing the other commands)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMAND_MODULES})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            import importlib
+
+            module = importlib.import_module(f"keysentry.cli.{COMMAND_MODULES[cmd_name]}")
+            module.register(self)
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="keysentry")
 def cli() -> None:
     """Find leaked OpenRouter API keys, check whether they are live, and clean up.
@@ -50,15 +75,6 @@ def scan(paths: tuple[str, ...], exclude: tuple[str, ...], **kwargs: Any) -> int
     request = build_request(opts, "scan", targets, extra_excludes=exclude)
     stdin = sys.stdin.buffer if "-" in targets else None
     return emit(scan_paths(request, stdin), opts)
-
-
-# Command modules register here.
-cli_baseline.register(cli)
-cli_integrations.register(cli)
-cli_git.register(cli)
-cli_keys.register(cli)
-cli_audit.register(cli)
-cli_purge.register(cli)
 
 
 def _message(exc: BaseException) -> str:

@@ -7,13 +7,15 @@ driver does, alone.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import TYPE_CHECKING
 
 from keysentry.errors import UsageError
 from keysentry.fleet.task import RepoOutcome, TaskSpec, audit_repository, listen_to
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 
 def default_jobs() -> int:
@@ -33,6 +35,11 @@ def run_local(
     submitted at a time, so the driver holds a bounded window, not the whole fleet."""
     if not specs:
         return
+    # Imported here: `keysentry audit` reads the number of CPUs from this module, and a
+    # resume with nothing to do must not pay for multiprocessing.
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
     # forkserver: the driver may hold threads (the progress display); fork would copy them.
     context = multiprocessing.get_context("forkserver")
     stages = context.SimpleQueue() if on_stage else None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -55,11 +54,8 @@ def run_audit(plan: AuditPlan, listener: Listener | None = None) -> ScanResult:
         position = {t.name: i for i, t in enumerate(plan.targets)}
         fresh: dict[str, tuple[Finding, ...]] = {}
         specs = []
-        # A local repository whose refs did not move needs no worker at all; the digests
-        # are read in threads (each is one git process).
-        local = [t for t in plan.targets if t.url is None and t.name in known]
-        with ThreadPoolExecutor(max_workers=8) as threads:
-            current = dict(zip((t.name for t in local), threads.map(_digest, local), strict=True))
+        # A local repository whose refs did not move needs no worker at all.
+        current = _states([t for t in plan.targets if t.url is None and t.name in known])
         for target in plan.targets:
             digest = known.get(target.name)
             if digest is not None and current.get(target.name) == digest:
@@ -94,19 +90,38 @@ def report_only(db: Path, *, show_secrets: bool = False) -> ScanResult:
         store.close()
 
 
-def _digest(target: Target) -> str | None:
-    from keysentry.errors import KeysentryError
-    from keysentry.fleet.task import refs_digest
+def _states(targets: list[Target]) -> dict[str, str]:
+    """The refs state of each local target, as the task reads it. Most are read from the
+    ref files in microseconds; the rest take two git processes each, run in threads."""
+    from keysentry.fleet.state import files_digest, git_state
 
-    try:
-        return refs_digest(target.path)
-    except (KeysentryError, OSError):
-        return None  # the task finds out what is wrong, and says so
+    states: dict[str, str] = {}
+    slow = []
+    for target in targets:
+        digest = files_digest(target.path)
+        if digest is None:
+            slow.append(target)
+        else:
+            states[target.name] = digest
+    if slow:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=8) as threads:
+            states.update(
+                zip(
+                    (t.name for t in slow),
+                    threads.map(git_state, (t.path for t in slow)),
+                    strict=True,
+                )
+            )
+    return states
 
 
 def _execute(
     plan: AuditPlan, specs: list[TaskSpec], listener: Listener | None
 ) -> Iterator[RepoOutcome]:
+    if not specs:
+        return iter(())  # nothing changed: no worker pool, no cluster, not even their imports
     from keysentry.fleet import executors
 
     if plan.scheduler:

@@ -73,8 +73,10 @@ class Store:
         self._db.close()
 
     def digests(self) -> dict[str, str]:
-        """Repository -> refs digest of those stored as audited (not failed)."""
-        rows = self._db.execute("SELECT name, digest FROM repos WHERE failure = ''")
+        """Repository -> refs state, for every repository stored with one: the audited,
+        and those that failed for a reason of their own (a failure that says nothing about
+        the repository is stored without a state, and retried)."""
+        rows = self._db.execute("SELECT name, digest FROM repos WHERE digest != ''")
         return dict(rows.fetchall())
 
     def names_with_unvalidated_findings(self) -> set[str]:

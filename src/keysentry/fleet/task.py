@@ -10,14 +10,9 @@ their raw keys (only in memory, for the driver's validation); the store never se
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import signal
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from keysentry.errors import KeysentryError
@@ -74,10 +69,6 @@ class RepoOutcome:
         return sum(self.counters.get(name, 0) for name in OBJECT_COUNTERS)
 
 
-class _Timeout(KeysentryError):
-    pass
-
-
 _stages: Any = None
 """Where a worker process tells the driver what each repository is doing (a queue set by
 the local executor's initializer); None elsewhere (Dask workers, tests)."""
@@ -95,28 +86,46 @@ def _stage(name: str, what: str) -> None:
 
 
 def audit_repository(spec: TaskSpec) -> RepoOutcome:
-    """Audit one repository; never raises."""
+    """Audit one repository; never raises.
+
+    A failure is returned with the state of the repository's refs when they could be
+    read (see :mod:`keysentry.fleet.state`), so that a resume does not retry a
+    repository that fails for a reason of its own until it changes. Failures that say
+    nothing about the repository keep no state and are retried by the next run: a clone
+    or fetch that failed (the network, the server, credentials), ``--repo-timeout`` (the
+    limit or the load may differ next time), an unexpected error of this program."""
     started = time.monotonic()
     name = spec.target.name
+    seconds = spec.settings.timeout
     try:
         _stage(name, "starting")
-        with _deadline(spec.settings.timeout):
-            return _audit(spec, started)
-    except _Timeout:
-        reason = f"timed out after {spec.settings.timeout:g} s (--repo-timeout)"
+        if seconds:
+            # In a helper process that is killed at the limit (see fleet.isolate).
+            from keysentry.fleet import isolate
+
+            try:
+                return isolate.audit_with_deadline(spec, started + seconds)
+            except isolate.Expired:
+                return _failed(name, f"timed out after {seconds:g} s (--repo-timeout)", "", started)
+        return _audit(spec, started)
     except KeysentryError as exc:
         reason = str(exc)
     except Exception as exc:  # a task must come back: the fleet goes on without this one
         reason = f"{type(exc).__name__}: {exc}"
+    return _failed(name, reason, "", started)
+
+
+def _failed(name: str, reason: str, state: str, started: float) -> RepoOutcome:
     return RepoOutcome(
-        name, failure=scrub_secrets(reason), duration_s=round(time.monotonic() - started, 3)
+        name,
+        digest=state,
+        failure=scrub_secrets(reason),
+        duration_s=round(time.monotonic() - started, 3),
     )
 
 
 def _audit(spec: TaskSpec, started: float) -> RepoOutcome:
-    from keysentry import gitio
-    from keysentry.pipeline import run_history
-    from keysentry.sources.history import HistoryOptions
+    from keysentry.fleet.state import refs_state
 
     target = spec.target
     if target.url is not None:
@@ -129,38 +138,40 @@ def _audit(spec: TaskSpec, started: float) -> RepoOutcome:
         repo = clone_or_fetch(target.url, spec.settings.clone_dir, cloning)
     else:
         repo = target.path
-        if not repo.exists():
-            raise KeysentryError(f"does not exist: {repo}")
-    info = gitio.discover(repo)
-    digest = refs_digest(info.cwd)
-    if digest == spec.known_digest:
+    # The same function on the same path as the driver's check, so that both agree.
+    state = refs_state(repo)
+    if state == spec.known_digest:
         return RepoOutcome(
-            target.name, digest=digest, unchanged=True,
+            target.name, digest=state, unchanged=True,
             duration_s=round(time.monotonic() - started, 3),
         )  # fmt: skip
+    try:
+        return _scan(spec, repo, state, started)
+    except KeysentryError as exc:  # the repository's own failure: kept with its state
+        return _failed(target.name, str(exc), state, started)
+
+
+def _scan(spec: TaskSpec, repo: Path, state: str, started: float) -> RepoOutcome:
+    from keysentry import gitio
+    from keysentry.pipeline import run_history
+    from keysentry.sources.history import HistoryOptions
+
+    name = spec.target.name
+    if not repo.exists():
+        raise KeysentryError(f"does not exist: {repo}")
+    gitio.discover(repo)
     request = _request(repo, spec.settings)
-    _stage(target.name, "scanning")
+    _stage(name, "scanning")
     result = run_history(request, repo, HistoryOptions(messages=spec.settings.messages))
     return RepoOutcome(
-        target.name,
-        digest=digest,
+        name,
+        digest=state,
         counters=dict(result.stats.counters),
         issues=result.stats.issues,
         notes=result.stats.notes,
         findings=result.findings,
         duration_s=round(time.monotonic() - started, 3),
     )
-
-
-def refs_digest(cwd: Path) -> str:
-    """SHA-256 of ``git for-each-ref`` (every ref, its object) and of HEAD: unchanged
-    refs mean unchanged reachable history. Reflogs and loose unreachable objects can
-    change without it; ``--rescan`` covers that."""
-    from keysentry import gitio
-
-    refs = gitio.run_git(["for-each-ref", "--format=%(objectname) %(refname)"], cwd).stdout
-    head = gitio.run_git(["rev-parse", "-q", "--verify", "HEAD"], cwd, check=False).stdout
-    return hashlib.sha256(refs + b"\0" + head).hexdigest()
 
 
 def _request(repo: Path, settings: AuditSettings) -> ScanRequest:
@@ -183,24 +194,3 @@ def _request(repo: Path, settings: AuditSettings) -> ScanRequest:
         baseline=baseline,
         scopes=(scope,),
     )
-
-
-@contextlib.contextmanager
-def _deadline(seconds: float | None) -> Iterator[None]:
-    """Interrupt the audit after ``seconds`` (SIGALRM: in a process's main thread, which is
-    where the local executor runs tasks; elsewhere, as in a Dask worker's thread pool, the
-    driver enforces the limit by giving up on the task)."""
-    if not seconds or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def expired(signum: int, frame: FrameType | None) -> None:
-        raise _Timeout("timeout")
-
-    old = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
