@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from keysentry.cli.fleet_progress import _Display
 from keysentry.fleet.task import RepoOutcome
@@ -29,3 +30,26 @@ def test_rows_follow_the_repositories_in_flight() -> None:
     main = bar.tasks[0]
     assert main.completed == 2
     assert main.fields["info"].startswith("0 in flight, 1 failed, 0 unchanged; 3 objects, 2.0 KiB")
+
+
+def test_the_local_workers_say_what_each_repository_is_doing(tmp_path: Path) -> None:
+    """The stages travel from the worker processes to the driver's display."""
+    from conftest import git
+    from keysentry.fleet.executors import run_local
+    from keysentry.fleet.targets import Target
+    from keysentry.fleet.task import AuditSettings, TaskSpec
+
+    specs = []
+    for name in ("a", "b"):
+        repo = tmp_path / name
+        repo.mkdir()
+        git(repo, "init", "-q", "-b", "main")
+        (repo / "f.txt").write_text("x\n")
+        git(repo, "add", "f.txt")
+        git(repo, "commit", "-q", "-m", "c")
+        specs.append(TaskSpec(Target(str(repo)), AuditSettings(tmp_path / "clones")))
+    heard: list[tuple[str, str]] = []
+    outcomes = list(run_local(specs, 2, lambda repo, what: heard.append((repo, what))))
+    assert sorted(o.name for o in outcomes) == sorted(s.target.name for s in specs)
+    for spec in specs:
+        assert (spec.target.name, "scanning") in heard

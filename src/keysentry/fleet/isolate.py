@@ -147,8 +147,11 @@ def _read(fd: int, size: int, deadline: float) -> bytes | None:
 def serve(requests: int, replies: int) -> None:
     """The helper's loop: audit each spec read from ``requests``, answer on ``replies``;
     return when the other end is closed."""
-    from keysentry.fleet.task import audit_repository
+    from keysentry.fleet.task import audit_repository, listen_to
 
+    # A forked helper inherits the worker's queue to the progress display, and a helper
+    # killed at the limit while it held the queue's lock would stop every other writer.
+    listen_to(None)
     while True:
         header = _read_blocking(requests, _HEADER.size)
         if header is None:

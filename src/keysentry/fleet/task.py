@@ -70,8 +70,9 @@ class RepoOutcome:
 
 
 _stages: Any = None
-"""Where a worker process tells the driver what each repository is doing (a queue set by
-the local executor's initializer); None elsewhere (Dask workers, tests)."""
+"""Where a worker process tells the driver what each repository is doing (a
+multiprocessing SimpleQueue set by the local executor's initializer); None elsewhere
+(Dask workers, the helper processes of --repo-timeout, tests)."""
 
 
 def listen_to(queue: Any) -> None:
@@ -82,7 +83,7 @@ def listen_to(queue: Any) -> None:
 def _stage(name: str, what: str) -> None:
     if _stages is not None:
         with contextlib.suppress(Exception):  # the display is never worth failing for
-            _stages.put_nowait((name, what))
+            _stages.put((name, what))
 
 
 def audit_repository(spec: TaskSpec) -> RepoOutcome:
