@@ -8,13 +8,15 @@ import secrets
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import PREFIX, make_key
 from keysentry.cli import main
 from keysentry.cli.common import FORMATS
 from keysentry.models import redact
 from keysentry.rules import load_rules
-from keysentry.scanner import Scanner
+from keysentry.scanner import _KEY_SHAPED, KEY_SHAPED_RULES, Scanner
 
 RULES = load_rules([])
 
@@ -105,3 +107,24 @@ def test_neighbours_hidden_in_every_format(
     text = out.read_text() + capsys.readouterr().err
     for secret in (a, b, c):
         assert_hidden(text, secret)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_the_rules_a_snippet_leaves_to_the_key_shape_are_covered_by_it(data: st.DataObject) -> None:
+    """KEY_SHAPED_RULES are not asked again for a snippet's redaction: every match of each
+    must lie inside a run the key-shaped pattern finds by itself, wherever it sits."""
+    rules = {r.id: r for r in load_rules()}
+    assert set(rules) >= KEY_SHAPED_RULES
+    for rule_id in sorted(KEY_SHAPED_RULES):
+        rule = rules[rule_id]
+        match = data.draw(st.from_regex(rule.pattern, fullmatch=True))
+        before = data.draw(st.binary(max_size=8))
+        after = data.draw(st.binary(max_size=8))
+        text = before + match + after
+        for m in rule.pattern.finditer(text):
+            lo, hi = m.span(rule.secret_group)
+            assert any(s.start() <= lo and hi <= s.end() for s in _KEY_SHAPED.finditer(text)), (
+                rule_id,
+                text,
+            )

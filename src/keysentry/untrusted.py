@@ -115,17 +115,33 @@ def _display(result: ScanResult) -> ScanResult:
         else None
     )
 
+    done: dict[str, str] = {}
+    """Each distinct string once: a path, a rule or a commit recurs in many locations."""
+
     def text(value: str) -> str:
-        if pattern is not None:
-            value = pattern.sub(lambda m: known[m.group(0)], value)
-        return shown(value, show_secrets=show)
+        out = done.get(value)
+        if out is None:
+            out = value
+            if pattern is not None:
+                out = pattern.sub(lambda m: known[m.group(0)], out)
+            out = done[value] = shown(out, show_secrets=show)
+        return out
 
     return cast(ScanResult, _walk(result, text))
+
+
+_ATOMS = (int, float, bool, type(None))
+"""Types that hold no text (checked by exact type: the common leaves of a result)."""
 
 
 def _walk(value: Any, text: Callable[[str], str]) -> Any:
     """``value`` with ``text`` applied to every string in it; what holds no string that
     changes is returned as it is (the common case costs no copy)."""
+    kind = type(value)
+    if kind is str:
+        return text(value)
+    if kind in _ATOMS:
+        return value
     if isinstance(value, str):
         return text(value)
     if isinstance(value, (tuple, list)):
