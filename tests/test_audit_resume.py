@@ -191,3 +191,37 @@ def test_rescan_retries_a_failed_repository(tmp_path: Path) -> None:
     run_audit(plan, heard)
     assert not any(o.unchanged for o in heard.outcomes.values())
     assert sum(bool(o.failure) for o in heard.outcomes.values()) == 2
+
+
+def test_changed_settings_or_configuration_audit_again(tmp_path: Path) -> None:
+    """The stored state is salted with what else decides an audit's result: a resume
+    after a change of the rules, the settings or a repository's own configuration file
+    (uncommitted: the refs do not move) scans again what it applies to."""
+    root = tmp_path / "fleet"
+    build_fleet(root, 2)
+    repos = sorted(str(p) for p in root.iterdir())
+    db = tmp_path / "db.sqlite"
+
+    def audit(**settings: Any) -> set[str]:
+        heard = Heard()
+        targets = tuple(expand([str(root)], 3))
+        plan = AuditPlan(targets, AuditSettings(tmp_path / "clones", **settings), db, jobs=1)
+        run_audit(plan, heard)
+        assert [o.failure for o in heard.outcomes.values() if o.failure] == []
+        return {name for name, o in heard.outcomes.items() if not o.unchanged}
+
+    assert audit() == set(repos)
+    assert audit() == set()
+    (Path(repos[0]) / ".keysentry.toml").write_text("include_placeholders = true\n")
+    assert audit() == {repos[0]}
+    assert audit() == set()
+    rules = tmp_path / "extra.toml"
+    rules.write_text(
+        'schema_version = 1\n[[rules]]\nid = "extra"\ndescription = "x"\nseverity = "low"\n'
+        'keywords = ["zz-"]\nregex = "zz-[0-9]{8}"\n'
+    )
+    assert audit(rules=(rules,)) == set(repos)
+    assert audit(rules=(rules,)) == set()
+    rules.write_text(rules.read_text().replace("{8}", "{9}"))
+    assert audit(rules=(rules,)) == set(repos)
+    assert audit(rules=(rules,), include_placeholders=True) == set(repos)

@@ -54,15 +54,18 @@ def run_audit(plan: AuditPlan, listener: Listener | None = None) -> ScanResult:
         position = {t.name: i for i, t in enumerate(plan.targets)}
         fresh: dict[str, tuple[Finding, ...]] = {}
         specs = []
+        from keysentry.fleet.state import settings_salt
+
+        salt = settings_salt(plan.settings)
         # A local repository whose refs did not move needs no worker at all.
-        current = _states([t for t in plan.targets if t.url is None and t.name in known])
+        current = _states([t for t in plan.targets if t.url is None and t.name in known], salt)
         for target in plan.targets:
             digest = known.get(target.name)
             if digest is not None and current.get(target.name) == digest:
                 if listener:
                     listener.done(RepoOutcome(target.name, digest=digest, unchanged=True))
                 continue
-            specs.append(TaskSpec(target, plan.settings, digest))
+            specs.append(TaskSpec(target, plan.settings, digest, salt))
         for outcome in _execute(plan, specs, listener):
             if not outcome.unchanged:
                 store.put(outcome, position[outcome.name])
@@ -90,10 +93,11 @@ def report_only(db: Path, *, show_secrets: bool = False) -> ScanResult:
         store.close()
 
 
-def _states(targets: list[Target]) -> dict[str, str]:
-    """The refs state of each local target, as the task reads it. Most are read from the
-    ref files in microseconds; the rest take two git processes each, run in threads."""
-    from keysentry.fleet.state import files_digest, git_state
+def _states(targets: list[Target], salt: str) -> dict[str, str]:
+    """The state of each local target, as the task reads it (fleet.state.audit_state).
+    Most refs are read from the ref files in microseconds; the rest take two git
+    processes each, run in threads."""
+    from keysentry.fleet.state import files_digest, git_state, salted
 
     states: dict[str, str] = {}
     slow = []
@@ -114,7 +118,7 @@ def _states(targets: list[Target]) -> dict[str, str]:
                     strict=True,
                 )
             )
-    return states
+    return {name: salted(state, Path(name), salt) for name, state in states.items()}
 
 
 def _execute(

@@ -13,6 +13,12 @@ The two ways give different digests for the same refs; which one a repository ge
 depends only on its layout, so two runs over an unchanged repository agree. Packing
 refs (``git pack-refs``, ``git gc``) changes the digest without changing a ref: that
 costs one scan, never a missed one.
+
+What is stored and compared is :func:`audit_state`: the refs state with a salt of what
+else decides an audit's result, so that a resume after any of these changed scans again:
+keysentry's version and built-in rules, the command line's settings and the files they
+name (``--config``, ``--rules``, ``--baseline``), and the repository's own configuration
+files (``.keysentry.toml``, ``pyproject.toml``), which may change without a commit.
 """
 
 from __future__ import annotations
@@ -22,9 +28,60 @@ import hashlib
 import os
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from keysentry.roots import DOTFILE, PYPROJECT
+
+if TYPE_CHECKING:
+    from keysentry.fleet.task import AuditSettings
 
 _MAX_SMALL = 1 << 16
 """Layout signatures read at most this much of a file (HEAD, a ``.git`` file)."""
+
+
+def audit_state(path: Path, salt: str) -> str:
+    """The state compared on resume: :func:`refs_state` salted (see the module's text)."""
+    return salted(refs_state(path), path, salt)
+
+
+def salted(state: str, path: Path, salt: str) -> str:
+    """``state`` of the repository at ``path`` with ``salt`` (:func:`settings_salt`) and
+    its own configuration files."""
+    sha = hashlib.sha256(salt.encode())
+    for name in (DOTFILE, PYPROJECT):
+        try:
+            data = _read(os.path.join(path, name))
+        except OSError:
+            data = b"\xff"  # absent (no file's content is this byte alone as a marker)
+        sha.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return f"{state}+{sha.hexdigest()[:32]}"
+
+
+def settings_salt(settings: AuditSettings) -> str:
+    """What every repository's audit shares and a resume must notice: keysentry's version
+    and built-in rules, the settings, and the contents of the files they name."""
+    from importlib import resources
+
+    from keysentry import __version__
+
+    sha = hashlib.sha256(__version__.encode() + b"\0")
+    for entry in sorted(resources.files("keysentry.builtin_rules").iterdir(), key=str):
+        if entry.name.endswith(".toml"):
+            sha.update(entry.name.encode() + b"\0" + entry.read_bytes() + b"\0")
+    sha.update(
+        repr(
+            (settings.config_path, settings.rules, settings.include_placeholders,
+             settings.baseline, settings.messages)
+        ).encode("utf-8", "surrogateescape")
+    )  # fmt: skip
+    for named in (settings.config_path, *settings.rules, settings.baseline):
+        if named is None:
+            continue
+        try:
+            sha.update(b"\0" + hashlib.sha256(_read(os.fspath(named))).digest())
+        except OSError:
+            sha.update(b"\0unreadable")
+    return sha.hexdigest()
 
 
 def refs_state(path: Path) -> str:

@@ -44,8 +44,11 @@ class TaskSpec:
     target: Target
     settings: AuditSettings
     known_digest: str | None = None
-    """The refs digest the store holds for this repository: the same digest again means
+    """The state the store holds for this repository: the same state again means
     nothing changed, and the scan is skipped."""
+    salt: str = ""
+    """What the state is salted with (keysentry.fleet.state.settings_salt), computed
+    once by the driver."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +129,7 @@ def _failed(name: str, reason: str, state: str, started: float) -> RepoOutcome:
 
 
 def _audit(spec: TaskSpec, started: float) -> RepoOutcome:
-    from keysentry.fleet.state import refs_state
+    from keysentry.fleet.state import audit_state
 
     target = spec.target
     if target.url is not None:
@@ -140,7 +143,7 @@ def _audit(spec: TaskSpec, started: float) -> RepoOutcome:
     else:
         repo = target.path
     # The same function on the same path as the driver's check, so that both agree.
-    state = refs_state(repo)
+    state = audit_state(repo, spec.salt)
     if state == spec.known_digest:
         return RepoOutcome(
             target.name, digest=state, unchanged=True,
