@@ -144,6 +144,8 @@ def test_an_unchanged_failed_repository_is_not_retried(tmp_path: Path) -> None:
     # Every local repository, the two broken ones included, is skipped; the failed clone
     # says nothing about the repository (the network, the server) and is tried again.
     assert skipped == {str(p) for p in root.iterdir()}
+    # ... and the progress display still counts the broken ones as failed.
+    assert {n for n in skipped if heard.outcomes[n].failure} == {str(p) for p in broken.values()}
     assert not heard.outcomes[unreachable].unchanged
     assert "cannot clone or fetch" in heard.outcomes[unreachable].failure
 

@@ -59,11 +59,19 @@ def run_audit(plan: AuditPlan, listener: Listener | None = None) -> ScanResult:
         salt = settings_salt(plan.settings)
         # A local repository whose refs did not move needs no worker at all.
         current = _states([t for t in plan.targets if t.url is None and t.name in known], salt)
+        failed = store.failures() if listener else {}
         for target in plan.targets:
             digest = known.get(target.name)
             if digest is not None and current.get(target.name) == digest:
-                if listener:
-                    listener.done(RepoOutcome(target.name, digest=digest, unchanged=True))
+                if listener:  # a stored failure still counts as one on the display
+                    listener.done(
+                        RepoOutcome(
+                            target.name,
+                            digest=digest,
+                            failure=failed.get(target.name, ""),
+                            unchanged=True,
+                        )
+                    )
                 continue
             specs.append(TaskSpec(target, plan.settings, digest, salt))
         for outcome in _execute(plan, specs, listener):

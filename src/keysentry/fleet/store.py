@@ -79,6 +79,11 @@ class Store:
         rows = self._db.execute("SELECT name, digest FROM repos WHERE digest != ''")
         return dict(rows.fetchall())
 
+    def failures(self) -> dict[str, str]:
+        """Repository -> why it could not be audited, for those stored as failed."""
+        rows = self._db.execute("SELECT name, failure FROM repos WHERE failure != ''")
+        return dict(rows.fetchall())
+
     def names_with_unvalidated_findings(self) -> set[str]:
         rows = self._db.execute(
             "SELECT DISTINCT repo FROM findings WHERE placeholder = 0 AND fingerprint NOT IN "
