@@ -30,6 +30,7 @@ import subprocess
 
 from keysentry import gitcmd, roots, wording
 from keysentry.decoders.magic import HEAD_SIZE, is_container
+from keysentry.errors import GitError
 from keysentry.screen_needles import NEEDLES
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs a few milliseconds
@@ -75,8 +76,7 @@ def screen_files(files: list[str]) -> Screened | None:
             return None
         # The pipeline's key for a target (sources.files.distinct_targets): a repeated or
         # overlapping target changes its counts, so the pipeline handles it.
-        head, tail = os.path.split(os.path.abspath(name))
-        key = os.path.join(os.path.realpath(head), tail)
+        key = roots.target_key(name)
         if key in seen:
             return None
         seen.add(key)
@@ -140,10 +140,10 @@ def _read_blobs(oids: list[bytes]) -> list[bytes] | None:
     bytes in all, or when anything is not as expected."""
     try:
         proc = subprocess.Popen(
-            [*_git_argv(), "cat-file", "--batch"], stdin=subprocess.PIPE,
+            gitcmd.git_command(["cat-file", "--batch"]), stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=gitcmd.git_env(),
         )  # fmt: skip
-    except OSError:
+    except (OSError, GitError):  # GitError: no git on PATH
         return None
     assert proc.stdin is not None and proc.stdout is not None
     try:
@@ -177,25 +177,18 @@ def _blobs(out: IO[bytes], oids: list[bytes]) -> list[bytes] | None:
     return blobs
 
 
-def _git_argv() -> list[str]:
-    git = gitcmd.find_git()
-    if git is None:
-        raise OSError("git is not on PATH")
-    return [git, "--no-pager", *gitcmd.HARDENING]
-
-
 def _git(*args: str) -> bytes | None:
     """A read-only git command, hardened like every other (keysentry.gitcmd); None when it
     cannot run or fails."""
     try:
         proc = subprocess.run(
-            [*_git_argv(), *args],
+            gitcmd.git_command(args),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             env=gitcmd.git_env(gitcmd.index_env()),
             timeout=_TIMEOUT,
             check=False,
         )
-    except (OSError, subprocess.SubprocessError):
+    except (OSError, subprocess.SubprocessError, GitError):
         return None
     return proc.stdout if proc.returncode == 0 else None
