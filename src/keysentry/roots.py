@@ -1,4 +1,5 @@
-"""Where a target's configuration lives: its repository root, and the file there.
+"""Where a target is and where its configuration lives: its real path, its repository
+root, and the configuration file there.
 
 :mod:`keysentry.config` reads and checks the file; this module only finds it, with
 :mod:`os` alone, so that the commit hook's screen can tell whether a configuration
@@ -12,6 +13,14 @@ import sys
 
 DOTFILE = ".keysentry.toml"
 PYPROJECT = "pyproject.toml"
+
+
+def target_key(target: str) -> str:
+    """The real path of ``target`` with its last component not resolved (a symbolic link
+    named as a target stays a link): two names of one target have one key."""
+    absolute = os.path.abspath(target)
+    head, tail = os.path.split(absolute)
+    return os.path.join(os.path.realpath(head), tail) if tail else absolute
 
 
 def repository_root(path: str) -> str:

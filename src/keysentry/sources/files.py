@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from keysentry import gitio
 from keysentry.errors import GitError, UsageError
 from keysentry.models import GitStatus, Issue
+from keysentry.roots import target_key
 
 if TYPE_CHECKING:
     from pathspec import PathSpec
@@ -66,9 +67,7 @@ def distinct_targets(targets: Sequence[str]) -> tuple[list[str], list[str]]:
         if target == STDIN:
             keys.append((target, STDIN, False))
             continue
-        absolute = os.path.abspath(target)
-        head, tail = os.path.split(absolute)
-        key = os.path.join(os.path.realpath(head), tail) if tail else absolute
+        key = target_key(target)
         try:
             is_dir: bool | None = stat.S_ISDIR(os.lstat(target).st_mode)
         except OSError:
@@ -151,10 +150,8 @@ class FileWalker:
         is_dir = stat.S_ISDIR(st.st_mode)
         prefix = ""
         if excludes is not None:
-            absolute = os.path.abspath(target)
-            head, tail = os.path.split(absolute)
-            real = os.path.join(os.path.realpath(head), tail) if tail else absolute
-            base = root if root is not None else (real if is_dir else os.path.realpath(head))
+            real = target_key(target)
+            base = root if root is not None else (real if is_dir else os.path.dirname(real))
             rel = os.path.relpath(real, base).replace(os.sep, "/")
             prefix = "" if rel == "." else rel + ("/" if is_dir else "")
             if prefix.startswith("../"):
