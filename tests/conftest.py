@@ -78,3 +78,18 @@ def repo(tmp_path: Path) -> Iterator[Path]:
     path.mkdir()
     git(path, "init", "-q", "-b", "main")
     yield path
+
+
+@pytest.fixture
+def scheduler() -> Iterator[str]:
+    """The address of a real Dask cluster on loopback: a LocalCluster of 2 worker
+    processes, one thread each (skipped without the distributed extra)."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address=None,
+    )  # fmt: skip
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,19 +14,7 @@ from gitrepo_helpers import commit
 from keysentry.cli import main
 from keysentry.errors import ExitCode
 
-distributed = pytest.importorskip("distributed")
-
-
-@pytest.fixture
-def scheduler() -> Iterator[str]:
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None,
-    )  # fmt: skip
-    try:
-        yield cluster.scheduler_address
-    finally:
-        cluster.close()
+pytest.importorskip("distributed")  # the whole module needs the distributed extra
 
 
 def run(tmp_path: Path, name: str, *args: str) -> tuple[int, dict[str, Any]]:

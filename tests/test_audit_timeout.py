@@ -121,19 +121,6 @@ def test_repo_timeout_on_local_workers(tmp_path: Path, silent: SilentServer) -> 
     check(report, code, took, silent, url)
 
 
-@pytest.fixture
-def scheduler() -> Iterator[str]:
-    distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None,
-    )  # fmt: skip
-    try:
-        yield cluster.scheduler_address
-    finally:
-        cluster.close()
-
-
 @pytest.mark.slow
 def test_repo_timeout_on_dask(tmp_path: Path, silent: SilentServer, scheduler: str) -> None:
     clean_fleet(tmp_path / "fleet")
