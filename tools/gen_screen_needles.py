@@ -51,9 +51,24 @@ def render() -> str:
     keywords = [k for rule in load_rules() for k in rule.keywords]
     text = HEADER + "RULE_KEYWORDS: tuple[bytes, ...] = (\n"
     text += "".join(f"    {_literal(k)},\n" for k in keywords) + ")\n"
+    decoders = text_decoders()
+    # A trigger set two decoders share (base64 and the escaped-newline base64 decoder) is
+    # written once, as a constant named after its first decoder.
+    shared: dict[tuple[bytes, ...], str] = {}
+    for decoder in decoders:
+        same = [d for d in decoders if d.triggers == decoder.triggers]
+        if len(same) > 1 and decoder.triggers not in shared:
+            name = "_" + decoder.name.upper().replace("-", "_") + "_TRIGGERS"
+            shared[decoder.triggers] = name
+            text += f"\n{name}: tuple[bytes, ...] = (\n"
+            text += "".join(f"    {_literal(t)},\n" for t in decoder.triggers) + ")\n"
     text += "\nDECODER_TRIGGERS: dict[str, tuple[bytes, ...]] = {\n"
-    for decoder in text_decoders():
-        text += f"    {decoder.name!r}: (\n".replace("'", '"')
+    for decoder in decoders:
+        key = f'"{decoder.name}"'
+        if decoder.triggers in shared:
+            text += f"    {key}: {shared[decoder.triggers]},\n"
+            continue
+        text += f"    {key}: (\n"
         text += "".join(f"        {_literal(t)},\n" for t in decoder.triggers) + "    ),\n"
     return text + "}\n" + FOOTER
 
