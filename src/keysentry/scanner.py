@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import BinaryIO, Protocol, cast
 
 from keysentry.decoders.archives import Budget, Link, Member, iter_members
-from keysentry.decoders.magic import EOCD_MAGIC, detect, is_pdf
+from keysentry.decoders.magic import EOCD_MAGIC, HEAD_SIZE, detect, is_container, is_pdf
 from keysentry.decoders.registry import TEXT_DECODERS
 from keysentry.decoders.views import Limits, TextDecoder
 from keysentry.decoders.zip_eocd import zip_by_tail
@@ -181,8 +181,7 @@ class Scanner:
 
     def _holds_nothing(self, data: bytes) -> bool:
         """Not a container and no needle at all: nothing any rule or decoder could use."""
-        head = data[:512]
-        return detect(head) is None and not is_pdf(head) and not self.engine.hits(data)
+        return not is_container(data[:HEAD_SIZE]) and not self.engine.hits(data)
 
     def scan_file(self, fileobj: ByteSource, path: str) -> Tally:
         """Scan an open, seekable file without reading it into memory at once."""
