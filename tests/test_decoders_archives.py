@@ -121,6 +121,54 @@ def test_detect_by_content_only() -> None:
         assert detect(text[:512]) is None
 
 
+def _ustar_text(body: bytes = b"") -> bytes:
+    """A text file with ``ustar`` at byte 257, as a tar library's source can have it."""
+    text = b"// tar header: name, mode, uid, gid, size, mtime, chksum, typeflag;\n"
+    text = text.ljust(257, b"/")
+    return text + b'ustar = "ustar\\u000000";\n' + body + b"\n" * 300
+
+
+@pytest.mark.parametrize(
+    "tar_format", [tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT]
+)
+def test_a_tar_is_claimed_by_its_header_checksum(tar_format: int) -> None:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tar_format) as archive:
+        info = tarfile.TarInfo("a.txt")
+        info.size = 1
+        archive.addfile(info, io.BytesIO(b"a"))
+    head = buffer.getvalue()[:512]
+    assert head[257:262] == b"ustar"
+    assert detect(head) == "tar"
+    # The same header with its checksum one off, or with the field not octal, is not a tar.
+    field = head[148:156]
+    stored = int(field.strip(b" \x00"), 8)
+    for bad in (
+        b"%06o\x00 " % (stored + 1),
+        b"%06o\x00 " % (stored - 1),
+        b"99999\x00  ",
+        b"\x00" * 8,
+    ):
+        assert detect(head[:148] + bad + head[156:]) is None, bad
+    assert detect(head[:511]) is None  # a header is 512 bytes
+
+
+def test_a_tar_header_summed_as_signed_bytes_is_a_tar() -> None:
+    """Old tar programs summed the header as signed chars; readers accept both sums."""
+    info = tarfile.TarInfo("caf\xe9.txt")  # a byte over 127 makes the two sums differ
+    header = bytearray(info.tobuf(tarfile.USTAR_FORMAT, "latin-1", "strict")[:512])
+    high = sum(1 for i, b in enumerate(header) if b > 127 and not 148 <= i < 156)
+    assert high
+    signed = sum(header[:148]) + 8 * 0x20 + sum(header[156:]) - 256 * high
+    header[148:156] = b"%06o\x00 " % signed
+    assert detect(bytes(header)) == "tar"
+
+
+def test_ustar_at_257_in_a_text_file_is_not_a_tar() -> None:
+    assert detect(_ustar_text()[:512]) is None
+    assert detect_data(_ustar_text()) is None
+
+
 def test_zip_behind_a_prefix_is_found_by_its_tail() -> None:
     key = new_key()
     app = b"#!/usr/bin/env python3\n" + zip_bytes({"__main__.py": b"K='" + key + b"'"})

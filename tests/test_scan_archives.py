@@ -293,3 +293,29 @@ def test_a_bomb_cut_is_reported_once_not_as_damage_too() -> None:
     tally = scanner.scan_bytes(buffer.getvalue(), "img.tar.gz")
     assert [(i.kind, i.path) for i in tally.issues] == [("ratio-cap", "img.tar.gz!img.tar")]
     assert tally.hits == []  # what follows a bomb in one stream is not reached, and said so
+
+
+def test_a_text_file_with_ustar_at_257_is_scanned_as_text_not_reported(tmp_path: Path) -> None:
+    """A tar library's source (``ustar`` at byte 257 by chance) is text: its key is found
+    and it is not listed as "not fully scanned: not a readable tar", in a scan or in
+    history."""
+    from conftest import git
+
+    key = make_key()
+    text = b"// tar header: name, mode, uid, gid, size, mtime, chksum, typeflag;\n".ljust(257, b"/")
+    text += b'ustar = "ustar";\nconst key = "' + key.encode() + b'";\n' + b"\n" * 400
+    assert text[257:262] == b"ustar"
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "tar.js").write_bytes(text)
+    code, report = run_json(tmp_path, "scan", str(repo))
+    assert code == 1
+    assert [loc["line"] for loc in locations(report, fp(key))] == [3]
+    assert report["stats"]["issues"] == []
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "tar library")
+    code, report = run_json(tmp_path, "history", str(repo))
+    assert code == 1
+    assert [loc["line"] for loc in locations(report, fp(key))] == [3]
+    assert report["stats"]["issues"] == []

@@ -34,9 +34,29 @@ def detect(head: bytes) -> ArchiveKind | None:
         return "bzip2"
     if head.startswith(b"\xfd7zXZ\x00"):
         return "xz"
-    if head[257:262] == b"ustar":
+    if head[257:262] == b"ustar" and tar_header_checks_out(head):
         return "tar"
     return None
+
+
+def tar_header_checks_out(head: bytes) -> bool:
+    """The first 512 bytes are a tar header: its checksum field (octal, at 148) equals the
+    sum of the header's bytes with that field read as spaces. ``ustar`` at 257 alone is
+    not enough: a text file can hold it there (a tar library's source, say), and it would
+    then be reported as a tar that could not be read."""
+    if len(head) < 512:
+        return False
+    field = head[148:156]
+    digits = field.strip(b" \x00")
+    if not digits or len(digits) > 7 or digits.strip(b"01234567"):
+        return False
+    stored = int(digits, 8)
+    unsigned = sum(head[:148]) + 8 * 0x20 + sum(head[156:512])
+    if stored == unsigned:
+        return True
+    # Some old tar programs summed the bytes as signed chars.
+    signed = unsigned - 256 * sum(1 for b in (*head[:148], *head[156:512]) if b > 127)
+    return stored == signed
 
 
 def is_pdf(head: bytes) -> bool:
