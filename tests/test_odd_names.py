@@ -28,8 +28,14 @@ from keysentry.models import redact
 
 LATIN1 = b"caf\xe9.env"
 CONTROL = b"bel\x07esc\x1b[31mred\nnl.env"
-SHOWN = {LATIN1: "caf\\xe9.env", CONTROL: "bel\\x07esc\\x1b[31mred\\nnl.env"}
-RAW_CONTROLS = ("\x07", "\x1b", "\udce9", "\ufffd")
+# Characters that render as nothing: a zero-width space, a BOM, a tag character.
+INVISIBLE = "zw\u200bsp\ufeffbom\U000e0041tag.env".encode()
+SHOWN = {
+    LATIN1: "caf\\xe9.env",
+    CONTROL: "bel\\x07esc\\x1b[31mred\\nnl.env",
+    INVISIBLE: "zw\\u200bsp\\ufeffbom\\U000e0041tag.env",
+}
+RAW_CONTROLS = ("\x07", "\x1b", "\udce9", "\ufffd", "\u200b", "\ufeff", "\U000e0041")
 
 
 def _write(directory: Path, keys: dict[bytes, str]) -> None:
@@ -99,7 +105,12 @@ def _values(data: object) -> str:
 
 @pytest.fixture
 def odd_keys() -> dict[bytes, str]:
-    return {LATIN1: make_key(), CONTROL: make_key(), b"plain.env": make_key()}
+    return {
+        LATIN1: make_key(),
+        CONTROL: make_key(),
+        INVISIBLE: make_key(),
+        b"plain.env": make_key(),
+    }
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -124,6 +135,7 @@ def test_scan_reports_odd_names(
         assert {u.rsplit("/", 1)[1] for u in uris} == {
             "caf%E9.env",
             "bel%07esc%1B%5B31mred%0Anl.env",
+            "zw%E2%80%8Bsp%EF%BB%BFbom%F3%A0%81%81tag.env",
             "plain.env",
         }
 
@@ -193,8 +205,8 @@ def _tar_raw_names(members: dict[bytes, str]) -> bytes:
 def test_archive_members_with_odd_names(
     fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    zip_keys = {LATIN1: make_key(), CONTROL: make_key()}
-    tar_keys = {LATIN1: make_key(), CONTROL: make_key()}
+    zip_keys = {name: make_key() for name in SHOWN}
+    tar_keys = {name: make_key() for name in SHOWN}
     tree = tmp_path / "tree"
     tree.mkdir()
     (tree / "bundle.zip").write_bytes(_zip_raw_names({n: f"K={k}\n" for n, k in zip_keys.items()}))

@@ -48,6 +48,53 @@ def test_escape_shows_every_unsafe_character(raw: str, shown_as: str) -> None:
     assert escape(raw) == shown_as
 
 
+# Each range of keysentry.untrusted's unsafe set, by its first and last character: a
+# range dropped from the set fails here. (Every Cf character is checked below as well.)
+_INVISIBLE = [
+    (0x00, 0x1F), (0x7F, 0x9F), (0xAD, 0xAD), (0x34F, 0x34F), (0x600, 0x605), (0x61C, 0x61C),
+    (0x6DD, 0x6DD), (0x70F, 0x70F), (0x890, 0x891), (0x8E2, 0x8E2), (0x115F, 0x1160),
+    (0x3164, 0x3164), (0xFFA0, 0xFFA0), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x200B, 0x200F),
+    (0x2028, 0x202E), (0x2060, 0x206F), (0xD800, 0xDFFF), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF),
+    (0xFFF0, 0xFFFB), (0x110BD, 0x110BD), (0x110CD, 0x110CD), (0x13430, 0x1343F),
+    (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("first", "last"), _INVISIBLE, ids=lambda c: f"U+{c:04X}")
+def test_escape_shows_each_invisible_or_reordering_range(first: int, last: int) -> None:
+    for code in {first, (first + last) // 2, last}:
+        shown_as = escape(f"a{chr(code)}b")
+        assert chr(code) not in shown_as, hex(code)
+        assert shown_as.startswith("a\\") and shown_as.endswith("b"), shown_as
+
+
+def test_escape_shows_every_format_character() -> None:
+    """Unicode's format characters (Cf) change how text reads without being seen."""
+    import unicodedata
+
+    unseen = [
+        code
+        for code in range(0x110000)
+        if unicodedata.category(chr(code)) == "Cf" and chr(code) in escape(chr(code))
+    ]
+    assert unseen == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown_as"),
+    [
+        ("sk-or-v1-\u200b", "sk-or-v1-\\u200b"),  # zero-width space
+        ("\ufeffname.env", "\\ufeffname.env"),  # BOM
+        ("soft\xadhyphen", "soft\\u00adhyphen"),
+        ("tag\U000e0041\U000e007f", "tag\\U000e0041\\U000e007f"),  # tag characters
+        ("vs\ufe0f", "vs\\ufe0f"),
+    ],
+)
+def test_escape_shows_invisible_characters_and_reads_back(raw: str, shown_as: str) -> None:
+    assert escape(raw) == shown_as
+    assert unescape_bytes(shown_as) == raw.encode("utf-8")
+
+
 @pytest.mark.parametrize("safe", ["plain.txt", "ä/日本/файл", "C:\\dir\\x.env", " ~!", "\u00a0é"])
 def test_escape_leaves_safe_text_as_it_is(safe: str) -> None:
     assert escape(safe) is safe

@@ -7,8 +7,9 @@ over: it can hold a key, and it can hold bytes a terminal or a parser acts on.
 - Names are bytes. They are carried as ``str`` with ``surrogateescape`` (what
   ``os.fsdecode`` gives), so nothing is lost on the way; :func:`escape` shows an
   undecodable byte as ``\\xe9``, a control character as ``\\n``, ``\\x1b``..., and the
-  Unicode controls that reorder or break lines as ``\\u202e``. Nothing else changes,
-  so ``ä`` and ``日本`` stay as they are.
+  Unicode characters that reorder or break lines or are invisible as ``\\u202e``,
+  ``\\u200b``, ``\\U000e0041``. Nothing else changes, so ``ä`` and ``日本`` stay as they
+  are.
 - Key-shaped runs (``sk-or-v<N>-`` and hex digits, any length, cut or whole) are
   redacted, as is any occurrence of a finding's own secret (custom rules).
 
@@ -28,12 +29,38 @@ from typing import Any, cast
 from keysentry.models import ScanResult, scrub_secrets
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-# C0 and C1 controls, DEL, lone surrogates (undecodable bytes), the bidirectional
-# controls ("Trojan Source") and the Unicode line and paragraph separators.
+# What a reader cannot see for what it is. C0 and C1 controls and DEL; lone surrogates
+# (undecodable bytes); the line and paragraph separators; every format character
+# (Unicode category Cf: the bidirectional controls of "Trojan Source", zero-width space
+# and joiners, the BOM, soft hyphen, tag characters, interlinear annotations, Arabic and
+# Egyptian format marks); and the rest of Unicode's Default_Ignorable_Code_Point
+# (variation selectors, fillers, the combining grapheme joiner), which render as nothing:
+# a name or subject holding them would read as another, or hide a key's true text.
+# tests/test_untrusted_units.py checks each range, and every Cf character.
 _UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
+    "["
+    "\x00-\x1f\x7f-\x9f"  # C0, DEL, C1
+    "\xad"  # soft hyphen
+    "\u034f"  # combining grapheme joiner
+    "\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2"  # Arabic and Syriac format marks
+    "\u115f\u1160\u3164\uffa0"  # Hangul fillers
+    "\u17b4\u17b5"  # Khmer inherent vowels
+    "\u180b-\u180f"  # Mongolian variation selectors and vowel separator
+    "\u200b-\u200f"  # zero-width space, (non-)joiner, LRM, RLM
+    "\u2028-\u202e"  # line and paragraph separators, bidi embeddings and overrides
+    "\u2060-\u206f"  # word joiner, invisible operators, bidi isolates, deprecated formats
+    "\ud800-\udfff"  # lone surrogates: undecodable bytes (surrogateescape)
+    "\ufe00-\ufe0f"  # variation selectors
+    "\ufeff"  # BOM, zero-width no-break space
+    "\ufff0-\ufffb"  # unassigned specials, interlinear annotation
+    "\U000110bd\U000110cd"  # Kaithi number signs
+    "\U00013430-\U0001343f"  # Egyptian hieroglyph format controls
+    "\U0001bca0-\U0001bca3"  # shorthand format controls
+    "\U0001d173-\U0001d17a"  # musical symbol format controls
+    "\U000e0000-\U000e0fff"  # tag characters, variation selectors supplement
+    "]"
 )
-_ESCAPED = re.compile(r"\\(?:x([0-9a-f]{2})|u([0-9a-f]{4})|([nrt]))")
+_ESCAPED = re.compile(r"\\(?:x([0-9a-f]{2})|u([0-9a-f]{4})|U([0-9a-f]{8})|([nrt]))")
 _UNNAMED = {"n": "\n", "r": "\r", "t": "\t"}
 
 _KEEP = frozenset({"secret"})
@@ -50,6 +77,8 @@ def _escape_char(match: re.Match[str]) -> str:
         return f"\\x{code - 0xDC00:02x}"
     if code < 0x80:
         return f"\\x{code:02x}"
+    if code > 0xFFFF:
+        return f"\\U{code:08x}"
     return f"\\u{code:04x}"
 
 
@@ -71,10 +100,10 @@ def unescape_bytes(text: str) -> bytes:
         out += text[pos : m.start()].encode("utf-8", "surrogateescape")
         if m.group(1):
             out.append(int(m.group(1), 16))
-        elif m.group(2):
-            out += chr(int(m.group(2), 16)).encode("utf-8", "surrogatepass")
+        elif m.group(2) or m.group(3):
+            out += chr(int(m.group(2) or m.group(3), 16)).encode("utf-8", "surrogatepass")
         else:
-            out += _UNNAMED[m.group(3)].encode()
+            out += _UNNAMED[m.group(4)].encode()
         pos = m.end()
     out += text[pos:].encode("utf-8", "surrogateescape")
     return bytes(out)
