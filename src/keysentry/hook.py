@@ -143,7 +143,12 @@ def _scan(
 
     targets = tuple(files)
     request = build_request(opts, "scan", targets)
-    return emit(scan_paths(request, sys.stdin.buffer if "-" in targets else None), opts)
+    stdin = None
+    if "-" in targets:
+        from keysentry import stdin as standard_input
+
+        stdin = standard_input.binary()
+    return emit(scan_paths(request, stdin), opts)
 
 
 def _screened_clean(files: list[str], *, staged: bool, quiet: bool) -> bool:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from keysentry import stdin
 from keysentry.errors import UsageError
 
 SCHEMA_VERSION = 1
@@ -57,7 +57,7 @@ def read_report(source: str) -> tuple[ReportedFinding, ...]:
 def read_report_document(source: str) -> Report:
     """The report at ``source`` (a path, or ``-`` for stdin), findings and scan alike."""
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        text = stdin.read_text() if source == "-" else Path(source).read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot read the report {source}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:

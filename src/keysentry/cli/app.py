@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from typing import Any
 
 import click
 
-from keysentry import __version__
+from keysentry import __version__, stdin
 from keysentry.cli.common import build_request, collect_options, emit, scan_options
 from keysentry.errors import ExitCode, KeysentryError
 from keysentry.untrusted import shown
@@ -101,8 +100,7 @@ def scan(paths: tuple[str, ...], exclude: tuple[str, ...], **kwargs: Any) -> int
     opts = collect_options(kwargs)
     targets = paths or (".",)
     request = build_request(opts, "scan", targets, extra_excludes=exclude)
-    stdin = sys.stdin.buffer if "-" in targets else None
-    return emit(scan_paths(request, stdin), opts)
+    return emit(scan_paths(request, stdin.binary() if "-" in targets else None), opts)
 
 
 def _message(exc: BaseException) -> str:

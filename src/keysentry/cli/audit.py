@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from keysentry import stdin
 from keysentry.cli.common import ScanOptions, check_output, collect_options, emit, scan_options
 from keysentry.errors import ExitCode, UsageError
 from keysentry.models import ScanResult
@@ -30,7 +31,7 @@ def default_clone_dir() -> Path:
 @click.argument("targets", nargs=-1)
 @click.option(
     "--repos-file",
-    type=click.File("r", encoding="utf-8"),
+    type=click.Path(dir_okay=False, allow_dash=True),
     help="Targets, one per line (# comments), or the JSON of `gh repo list ORG --json "
     "url,sshUrl` or GitLab's project list; '-' reads stdin.",
 )
@@ -76,7 +77,7 @@ def default_clone_dir() -> Path:
 @scan_options
 def audit(
     targets: tuple[str, ...],
-    repos_file: Any,
+    repos_file: str | None,
     clone_dir: Path | None,
     jobs: int | None,
     scheduler: str | None,
@@ -116,7 +117,7 @@ def audit(
         return _exit(emit(result, opts), result)
     arguments = list(targets)
     if repos_file is not None:
-        arguments += read_repos_file(repos_file.read())
+        arguments += read_repos_file(_read_repos_file(repos_file))
     if not arguments:
         raise UsageError("nothing to audit: give repositories, directories, URLs or --repos-file")
     settings = AuditSettings(
@@ -144,6 +145,15 @@ def audit(
     with display(not opts.quiet and _progress_wanted(opts), len(plan.targets)) as listener:
         result = run_audit(plan, listener)
     return _exit(emit(result, opts), result)
+
+
+def _read_repos_file(source: str) -> str:
+    try:
+        return stdin.read_text() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read --repos-file {source}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"--repos-file {source} is not UTF-8 text") from None
 
 
 def _exit(code: int, result: ScanResult) -> int:

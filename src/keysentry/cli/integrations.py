@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from keysentry import gitio
+from keysentry import gitio, stdin
 from keysentry.cli.ci_ranges import NoRange, choose_ranges, ci_job
 from keysentry.cli.common import build_request, collect_options, emit, scan_options
 from keysentry.errors import UsageError
@@ -181,7 +181,7 @@ def ci(range_: str | None, pre_push: str | None, full_fallback: bool, **kwargs: 
 
     opts = collect_options(kwargs)
     repo = Path.cwd()
-    lines = sys.stdin.read().splitlines() if pre_push is not None else []
+    lines = stdin.read_text().splitlines() if pre_push is not None else []
     try:
         ranges = choose_ranges(os.environ, repo, range_, pre_push, lines)
     except NoRange as exc:

@@ -15,10 +15,11 @@ import re
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 import click
 
+from keysentry import stdin
 from keysentry.errors import ApiError, ExitCode, UsageError
 from keysentry.models import fingerprint_of
 
@@ -519,10 +520,9 @@ def _forget_cached(hashes: Iterable[str]) -> None:
 
 
 def _stdin_lines() -> list[str]:
-    stream: TextIO = sys.stdin
-    if stream.isatty():
+    if sys.stdin is not None and sys.stdin.isatty():
         click.echo("Reading keys from stdin, one per line; end with Ctrl-D.", err=True)
-    return stream.read().splitlines()
+    return stdin.read_text().splitlines()
 
 
 def _configure_logging(verbose: int) -> None:
