@@ -66,6 +66,7 @@ def git(cwd: Path, *args: str, input: bytes | None = None) -> str:
         capture_output=True,
         check=False,
         env={**os.environ, **GIT_ENV},
+        timeout=300,
     )
     if proc.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr.decode()}")

@@ -35,6 +35,8 @@ import pytest
 
 API = "/api/v1"
 PAGE_SIZE = 100
+HANG_LIMIT_S = 300
+"""The longest a request of a hanging server is held (a test's clients give up sooner)."""
 WORKSPACE_ID = "0b7c6d52-1f7e-4c59-9a1e-5d2f3c1a0e11"
 CREATOR = "user_test0000000000000000000000"
 _EPOCH = datetime(2025, 1, 1, tzinfo=timezone.utc)
@@ -427,7 +429,8 @@ class FakeOpenRouter:
         if snapshot.hang or self._global.hang:
             with self._lock:
                 self._log.append(entry)
-            self._stopping.wait()
+            # Held until the server stops (a client's own timeout ends it first).
+            self._stopping.wait(timeout=HANG_LIMIT_S)
             return None
         if latency:
             time.sleep(latency / 1000.0)

@@ -61,20 +61,21 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path: Path) -> None
     n = 24
     build_fleet(root, n)
     whole = tmp_path / "whole.json"
-    subprocess.run(audit_cmd(root, tmp_path / "whole.sqlite", whole), check=False)
+    subprocess.run(audit_cmd(root, tmp_path / "whole.sqlite", whole), check=False, timeout=300)
 
     db, out = tmp_path / "crash.sqlite", tmp_path / "crash.json"
     proc = subprocess.Popen(audit_cmd(root, db, out), start_new_session=True)
-    while stored(db) < 2 and proc.poll() is None:
+    deadline = time.monotonic() + 300
+    while stored(db) < 2 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     done_at_kill = stored(db)
     os.killpg(proc.pid, signal.SIGKILL)  # the driver and its workers: a crash, no clean-up
-    proc.wait()
+    proc.wait(timeout=300)
     assert done_at_kill < n, "the audit finished before it could be killed"
     assert not out.exists()
     survived = stored(db)
     assert 2 <= survived < n
-    code = subprocess.run(audit_cmd(root, db, out), check=False).returncode
+    code = subprocess.run(audit_cmd(root, db, out), check=False, timeout=300).returncode
     assert code == ExitCode.FINDINGS
     assert comparable(json.loads(out.read_text())) == comparable(json.loads(whole.read_text()))
 
@@ -134,7 +135,7 @@ def test_an_unchanged_failed_repository_is_not_retried(tmp_path: Path) -> None:
     unreachable = "https://127.0.0.1:9/org/repo.git"  # nothing listens: the clone fails
     db, first, later = tmp_path / "db.sqlite", tmp_path / "first.json", tmp_path / "later.json"
     cmd = [*audit_cmd(root, db, first), unreachable]
-    assert subprocess.run(cmd, check=False).returncode == ExitCode.FINDINGS
+    assert subprocess.run(cmd, check=False, timeout=300).returncode == ExitCode.FINDINGS
     report = json.loads(first.read_text())
     failures = {r["repository"]: r["failure"] for r in report["repositories"] if r["failure"]}
     assert set(failures) == {str(broken["dangling"]), str(broken["garbage"]), unreachable}
@@ -150,7 +151,7 @@ def test_an_unchanged_failed_repository_is_not_retried(tmp_path: Path) -> None:
     assert "cannot clone or fetch" in heard.outcomes[unreachable].failure
 
     cmd = [*audit_cmd(root, db, later), unreachable]
-    assert subprocess.run(cmd, check=False).returncode == ExitCode.FINDINGS
+    assert subprocess.run(cmd, check=False, timeout=300).returncode == ExitCode.FINDINGS
     assert comparable(json.loads(later.read_text())) == comparable(report)
 
 
@@ -175,7 +176,7 @@ def test_a_repaired_repository_is_audited_again(tmp_path: Path) -> None:
     assert sum(o.unchanged for o in heard.outcomes.values()) == 2  # the untouched ones
 
     out = tmp_path / "out.json"
-    code = subprocess.run(audit_cmd(root, db, out), check=False).returncode
+    code = subprocess.run(audit_cmd(root, db, out), check=False, timeout=300).returncode
     assert code == ExitCode.FINDINGS
     rows = json.loads(out.read_text())["repositories"]
     assert not any(r["failure"] for r in rows)

@@ -75,7 +75,13 @@ def make_pr(tmp_path: Path, adds_key: bool) -> Pr:
 
 def bash(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, check=False
+        ["bash", "-c", script],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
     )
 
 
@@ -232,7 +238,7 @@ def test_action_inputs_reach_keysentry(tmp_path: Path) -> None:
     baseline = pr.repo / "keysentry-baseline.json"
     subprocess.run(
         [str(BIN / "keysentry"), "baseline", "create", "--baseline", str(baseline), "app.py"],
-        cwd=pr.repo, capture_output=True, check=True, env=base_env(tmp_path),
+        cwd=pr.repo, capture_output=True, check=True, env=base_env(tmp_path), timeout=300,
     )  # fmt: skip
     run = run_action(pr, tmp_path, baseline=baseline.name)
     assert run.code == 0 and run.outputs["findings"] == "0", run.stderr

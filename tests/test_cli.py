@@ -193,5 +193,6 @@ def test_python_dash_m(tree: Path) -> None:
         capture_output=True,
         text=True,
         check=False,
+        timeout=300,
     )
     assert proc.returncode == 1 and "openrouter-api-key" in proc.stdout

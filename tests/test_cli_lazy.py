@@ -57,7 +57,7 @@ def test_a_resume_imports_only_what_it_needs(tmp_path: Path) -> None:
     )
     runs = [
         json.loads(subprocess.run([sys.executable, "-c", program], capture_output=True,
-                                  check=True, text=True).stdout)
+                                  check=True, text=True, timeout=300).stdout)
         for _ in range(2)
     ]  # fmt: skip
     (first_code, first), (code, loaded) = runs

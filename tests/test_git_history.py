@@ -554,8 +554,7 @@ def test_parallel_readers_see_the_same_as_one(
         # In a repository this small the first reader could take everything before
         # the listing is complete; here it waits, so that the cut is in the middle.
         with self._cond:
-            while not self.done:
-                self._cond.wait()
+            assert self._cond.wait_for(lambda: self.done, timeout=60), "listing never done"
         yield from first(self)
 
     monkeypatch.setattr(listing.Listing, "first", after_listing)

@@ -82,7 +82,7 @@ def hostile_repo(tmp_path: Path) -> tuple[Path, Path, str, str]:
     # Work-tree changes for `staged --all-changes`: edited, staged, untracked.
     write(repo, {"README": "hello again\n", "staged.py": f"K = '{new}'\n", "new.txt": "x\n"})
     subprocess.run(["git", "-c", "filter.evil.clean=cat", "-c", "filter.evil.required=false",
-                    "add", "staged.py"], cwd=repo, check=True, env={**os.environ, **GIT_ENV})  # fmt: skip
+                    "add", "staged.py"], cwd=repo, check=True, env={**os.environ, **GIT_ENV}, timeout=300)  # fmt: skip
     return repo, marker, base, new
 
 
@@ -92,7 +92,9 @@ def test_plain_git_would_run_the_script(tmp_path: Path) -> None:
     env = {**os.environ, **GIT_ENV}
     for args in (["diff", "HEAD~1"], ["status"], ["log", "-1"], ["diff-files"]):
         marker.unlink(missing_ok=True)
-        subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, check=False)
+        subprocess.run(
+            ["git", *args], cwd=repo, env=env, capture_output=True, check=False, timeout=300
+        )
         assert marker.exists(), args
 
 

@@ -179,7 +179,7 @@ def test_commit_all_through_a_temporary_index(tmp_path: Path, repo: Path, key: s
     write(repo, {"a.txt": f"clean\n{key}\n"})  # modified, not staged
     proc = subprocess.run(
         ["git", "commit", "-q", "-a", "-m", "leak"], cwd=repo, capture_output=True,
-        env={**os.environ, **GIT_ENV}, check=False,
+        env={**os.environ, **GIT_ENV}, check=False, timeout=300,
     )  # fmt: skip
     assert proc.returncode != 0  # the hook stopped it
     report = json.loads((tmp_path / "hook.json").read_text())

@@ -61,6 +61,7 @@ def hook(cwd: Path, *args: str) -> tuple[int, str, str, set[str]]:
         text=True,
         env={k: v for k, v in os.environ.items() if k != "KEYSENTRY_NO_HYPERSCAN"},
         check=False,
+        timeout=300,
     )
     modules, other = set(), []
     for line in proc.stderr.splitlines():

@@ -34,6 +34,7 @@ def _snapshot(dest: Path) -> str:
         cwd=REPO,
         capture_output=True,
         check=True,
+        timeout=300,
     ).stdout.split(b"\0")
     for raw in filter(None, files):
         rel = os.fsdecode(raw)

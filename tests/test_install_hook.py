@@ -95,6 +95,7 @@ def _commit(repo: Path, message: str, *args: str) -> subprocess.CompletedProcess
         text=True,
         env={**os.environ, **GIT_ENV},
         check=False,
+        timeout=300,
     )
 
 
@@ -137,6 +138,7 @@ def test_the_pre_push_hook_blocks_a_pushed_key(repo: Path, monkeypatch, capsys, 
             text=True,
             env={**os.environ, **GIT_ENV},
             check=False,
+            timeout=300,
         )
 
     assert push().returncode == 0
@@ -182,10 +184,10 @@ def test_a_hook_without_keysentry_says_how_to_install_it(repo: Path, tmp_path: P
     bin_dir.mkdir()
     for tool in ("sh", "git"):
         (bin_dir / tool).symlink_to(subprocess.check_output(["sh", "-c", f"command -v {tool}"],
-                                                            text=True).strip())  # fmt: skip
+                                                            text=True, timeout=300).strip())  # fmt: skip
     proc = subprocess.run(
         [str(hook)], cwd=repo, capture_output=True, text=True, check=False,
-        env={**os.environ, "PATH": str(bin_dir)},
+        env={**os.environ, "PATH": str(bin_dir)}, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 1 and "nothing was scanned" in proc.stderr
     # The README installs from a clone or the git URL: there is no `keysentry` on PyPI to name.
@@ -210,6 +212,7 @@ def test_the_hook_falls_back_to_keysentry_hook_on_path(repo: Path, key: str, tmp
         text=True,
         env={**os.environ, **GIT_ENV, "PATH": path},
         check=False,
+        timeout=300,
     )
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "app.env:1:20" in out and key not in out

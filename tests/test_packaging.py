@@ -38,15 +38,19 @@ def test_wheel_installs_outside_the_repo_and_scans(tmp_path: Path) -> None:
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(ROOT)],
         check=True,
         capture_output=True,
+        timeout=900,
     )
     wheel = next(dist.glob("keysentry-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "keysentry/builtin_rules/openrouter.toml" in names
     assert "keysentry/report/templates/report.html.j2" in names
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=900)
     subprocess.run(
-        [str(venv / "bin" / "pip"), "install", "-q", str(wheel)], check=True, capture_output=True
+        [str(venv / "bin" / "pip"), "install", "-q", str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=900,
     )
     work = tmp_path / "elsewhere"
     work.mkdir()
@@ -58,6 +62,7 @@ def test_wheel_installs_outside_the_repo_and_scans(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         check=False,
+        timeout=900,
     )
     assert proc.returncode == 1, proc.stderr
     assert "config.env:1:20" in proc.stdout
@@ -68,6 +73,7 @@ def test_wheel_installs_outside_the_repo_and_scans(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         check=False,
+        timeout=900,
     )
     assert html.returncode == 1, html.stderr
     assert "config.env:1:20" in html.stdout and key not in html.stdout

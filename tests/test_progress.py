@@ -84,7 +84,8 @@ def test_advance_is_thread_safe() -> None:
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(timeout=60)
+        assert not t.is_alive()
     assert (bar.objects, bar.bytes) == (20000, 60000)
 
 
@@ -231,10 +232,10 @@ def test_ctrl_c_clears_the_line_and_exits_130(tmp_path) -> None:
         proc.send_signal(signal.SIGINT)  # as the terminal does on Ctrl-C
         while read():
             pass
-        assert proc.wait() == 130
+        assert proc.wait(timeout=300) == 130
     finally:
         proc.kill()
-        proc.wait()
+        proc.wait(timeout=300)
         os.close(master)
     screen = [line for line in _screen(seen) if line]
     assert screen == ["keysentry: interrupted"], seen

@@ -87,7 +87,12 @@ def git_bytes(repo: Path, *args: str) -> bytes:
     from conftest import GIT_ENV
 
     return subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, check=True, env={**os.environ, **GIT_ENV}
+        ["git", *args],
+        cwd=repo,
+        capture_output=True,
+        check=True,
+        env={**os.environ, **GIT_ENV},
+        timeout=300,
     ).stdout
 
 

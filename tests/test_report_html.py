@@ -200,7 +200,10 @@ def test_jinja2_is_imported_only_for_the_html_format(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("nothing here\n")
     for fmt, loaded in (("text", "False"), ("json", "False"), ("html", "True")):
         proc = subprocess.run(
-            [sys.executable, "-c", probe, str(tmp_path), fmt], capture_output=True, text=True
+            [sys.executable, "-c", probe, str(tmp_path), fmt],
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert proc.stdout.strip().endswith(loaded), (fmt, proc.stderr)
 

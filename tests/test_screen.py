@@ -79,7 +79,9 @@ def hook(
         command = [sys.executable, "-S", "-X", "importtime", "-c", code]
     else:
         command = [sys.executable, "-X", "importtime", "-m", "keysentry.hook", *args]
-    proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env, check=False)
+    proc = subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, env=env, check=False, timeout=300
+    )
     modules, other = set(), []
     for line in proc.stderr.splitlines():
         if line.startswith("import time:"):
@@ -97,6 +99,7 @@ def cli(cwd: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, 
         text=True,
         env=env,
         check=False,
+        timeout=300,
     )
     return proc.returncode, proc.stdout, proc.stderr
 
@@ -139,7 +142,7 @@ def test_the_needle_table_is_the_scanners() -> None:
     assert {d.name: d.triggers for d in imported} == DECODER_TRIGGERS
     assert {d.name: d.triggers for d in TEXT_DECODERS} == DECODER_TRIGGERS
     proc = subprocess.run(
-        [sys.executable, str(TOOLS / "gen_screen_needles.py"), "--check"], check=False
+        [sys.executable, str(TOOLS / "gen_screen_needles.py"), "--check"], check=False, timeout=300
     )
     assert proc.returncode == 0
 
@@ -356,7 +359,7 @@ def test_the_pipeline_imports_a_decoder_only_when_its_trigger_is_found(
     plain.write_text("nothing here\n")
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "keysentry", "scan", str(plain), "-q"],
-        capture_output=True, text=True, check=False,
+        capture_output=True, text=True, check=False, timeout=300,
     )  # fmt: skip
     modules = {ln.rsplit("|", 1)[1].strip() for ln in proc.stderr.splitlines() if "|" in ln}
     assert proc.returncode == 0 and "keysentry.scanner" in modules
@@ -365,7 +368,7 @@ def test_the_pipeline_imports_a_decoder_only_when_its_trigger_is_found(
     encoded.write_bytes(base64.b64encode(key.encode()) + b"\n")
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "keysentry", "scan", str(encoded), "-q"],
-        capture_output=True, text=True, check=False,
+        capture_output=True, text=True, check=False, timeout=300,
     )  # fmt: skip
     modules = {ln.rsplit("|", 1)[1].strip() for ln in proc.stderr.splitlines() if "|" in ln}
     assert proc.returncode == 1

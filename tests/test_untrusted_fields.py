@@ -93,6 +93,7 @@ def keyed_repo(tmp_path: Path) -> tuple[Path, dict[str, str]]:
         cwd=repo,
         env=env,
         check=True,
+        timeout=300,
     )
     git(repo, "branch", keys["branch"])
     git(repo, "tag", keys["tag"])

@@ -358,7 +358,7 @@ def self_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
         [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
          "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
         check=True,
-        capture_output=True,
+        capture_output=True, timeout=300,
     )  # fmt: skip
     return cert, key
 
