@@ -22,8 +22,8 @@ from fleethelpers import SilentServer
 from gitrepo_helpers import commit
 from keysentry.cli import main
 from keysentry.errors import ExitCode
+from keysentry.fleet import targets
 from keysentry.fleet.run import AuditPlan, run_audit
-from keysentry.fleet.targets import expand, public_name, public_url
 from keysentry.fleet.task import AuditSettings, RepoOutcome, TaskSpec
 from keysentry.models import fingerprint_of
 
@@ -130,9 +130,9 @@ def test_the_progress_display_hears_nothing_raw(tmp_path: Path, hostile: Any) ->
         def stage(self, repository: str, what: str) -> None:
             heard.append(f"{repository} {what}")
 
-    targets, _credentials = expand([str(tmp_path / "fleet")], 3)
+    found, _credentials = targets.expand([str(tmp_path / "fleet")], 3)
     settings = AuditSettings(tmp_path / "clones")
-    run_audit(AuditPlan(tuple(targets), settings, tmp_path / "db.sqlite", jobs=1), Listener())
+    run_audit(AuditPlan(tuple(found), settings, tmp_path / "db.sqlite", jobs=1), Listener())
     assert any("scanning" in h for h in heard)
     text = "\n".join(heard)
     for key in keys.values():
@@ -143,7 +143,7 @@ def test_raw_keys_come_back_from_a_worker_only_when_asked(tmp_path: Path, hostil
     from keysentry.fleet.task import audit_repository
 
     repo, keys = hostile
-    (target,), _ = expand([str(repo)], 0)
+    (target,), _ = targets.expand([str(repo)], 0)
     plain = audit_repository(TaskSpec(target, AuditSettings(tmp_path / "c")))
     assert plain.findings and all(f.secret == "" for f in plain.findings)
     text = repr(pickle.dumps(plain))
@@ -167,8 +167,8 @@ def test_raw_keys_come_back_from_a_worker_only_when_asked(tmp_path: Path, hostil
     ],
 )
 def test_urls_lose_their_credentials(url: str, public: str) -> None:
-    assert public_url(url) == public_name(url) == public
-    (target,), credentials = expand([url], 0)
+    assert targets.public_url(url) == targets.public_name(url) == public
+    (target,), credentials = targets.expand([url], 0)
     assert target.url == public and "tok3n" not in repr(target)
     assert "tok3n" not in str(pickle.dumps(TaskSpec(target, AuditSettings(Path("/c")))))
     assert credentials.full(public) == url and "tok3n" not in repr(credentials)
@@ -191,13 +191,16 @@ def test_credentials_reach_git_but_never_its_argv_or_the_mirror(tmp_path: Path) 
         assert b"hunter2" not in data, path
 
 
-def test_dask_refuses_urls_with_credentials(tmp_path: Path) -> None:
+def test_dask_refuses_urls_with_credentials(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(
         ["audit", "https://u:tok@git.example/r.git", "--scheduler", "tcp://127.0.0.1:9",
          "--db", str(tmp_path / "db"), "-q"]
     )  # fmt: skip
     assert code == ExitCode.USAGE
-    assert not (tmp_path / "db").exists() or b"tok" not in (tmp_path / "db").read_bytes()
+    err = capsys.readouterr().err
+    assert "--scheduler: refusing URLs with credentials" in err and "tok" not in err
 
 
 @pytest.mark.slow
@@ -207,7 +210,7 @@ def test_dask_outcomes_carry_no_raw_key_unless_asked(
     from keysentry.fleet.executors import run_dask
 
     repo, keys = hostile
-    (target,), _ = expand([str(repo)], 0)
+    (target,), _ = targets.expand([str(repo)], 0)
     for keep in (False, True):
         specs = [TaskSpec(target, AuditSettings(tmp_path / "c", keep_secrets=keep))]
         (outcome,) = list(run_dask(specs, scheduler))
@@ -321,7 +324,7 @@ def test_a_mirror_of_an_old_version_with_credentials_is_replaced(tmp_path: Path)
     url = f"file://me:hunter2-secret@localhost{origin}"
     from keysentry.fleet.clone import mirror_path
 
-    mirror = mirror_path(tmp_path / "clones", public_url(url))
+    mirror = mirror_path(tmp_path / "clones", targets.public_url(url))
     mirror.parent.mkdir()
     git(tmp_path, "clone", "-q", "--mirror", url, str(mirror))  # as the old version did
     assert b"hunter2" in (mirror / "config").read_bytes()
