@@ -123,7 +123,7 @@ def resume_fleet(root: Path) -> dict[str, Path]:
 def audit_with(root: Path, db: Path, *extra: str) -> Heard:
     """The driver itself (no CLI), to hear which repositories ran and which were skipped."""
     heard = Heard()
-    targets = tuple(expand([str(root), *extra], 3))
+    targets = tuple(expand([str(root), *extra], 3)[0])
     plan = AuditPlan(targets, AuditSettings(db.parent / "clones"), db, jobs=1)
     run_audit(plan, heard)
     return heard
@@ -189,7 +189,7 @@ def test_rescan_retries_a_failed_repository(tmp_path: Path) -> None:
     audit_with(root, db)
     heard = Heard()
     plan = AuditPlan(
-        tuple(expand([str(root)], 3)), AuditSettings(tmp_path / "clones"), db, rescan=True
+        tuple(expand([str(root)], 3)[0]), AuditSettings(tmp_path / "clones"), db, rescan=True
     )
     run_audit(plan, heard)
     assert not any(o.unchanged for o in heard.outcomes.values())
@@ -207,7 +207,7 @@ def test_changed_settings_or_configuration_audit_again(tmp_path: Path) -> None:
 
     def audit(**settings: Any) -> set[str]:
         heard = Heard()
-        targets = tuple(expand([str(root)], 3))
+        targets = tuple(expand([str(root)], 3)[0])
         plan = AuditPlan(targets, AuditSettings(tmp_path / "clones", **settings), db, jobs=1)
         run_audit(plan, heard)
         assert [o.failure for o in heard.outcomes.values() if o.failure] == []

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -17,52 +16,12 @@ from typing import Any
 import pytest
 
 from conftest import PREFIX, git
+from fleethelpers import HOLD, SilentServer
 from gitrepo_helpers import commit
 from keysentry.cli import main
 from keysentry.errors import ExitCode
 
 LIMIT = 4.0
-HOLD = 90.0
-"""How long the silent server keeps a connection: far beyond the limit, so that a
-timeout that does not work fails the test instead of hanging it forever."""
-
-
-class SilentServer:
-    """Accepts git:// connections, reads the request, never answers; records when the
-    client hangs up (its git process was killed)."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.accepted: list[float] = []
-        self.closed: list[float] = []
-        self._stop = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        self.sock.settimeout(0.2)
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.accepted.append(time.monotonic())
-            threading.Thread(target=self._hold, args=(conn,), daemon=True).start()
-
-    def _hold(self, conn: socket.socket) -> None:
-        conn.settimeout(HOLD)
-        try:
-            while conn.recv(4096):
-                pass
-            self.closed.append(time.monotonic())
-        except OSError:
-            pass
-        finally:
-            conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self.sock.close()
 
 
 @pytest.fixture
@@ -175,7 +134,6 @@ def test_a_helper_that_died_is_replaced(tmp_path: Path) -> None:
     without costing the next repository anything; one killed in the middle of an audit
     fails that repository with the reason, and the next one gets a new helper."""
     import signal
-    import threading
 
     from keysentry.fleet import isolate
     from keysentry.fleet.targets import Target

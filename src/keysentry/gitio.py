@@ -187,8 +187,10 @@ def discover(path: Path) -> RepoInfo:
     if not path.exists():
         raise NotARepositoryError(f"path does not exist: {path}")
     directory = path if path.is_dir() else path.parent
+    # Relative paths, joined here: the line-per-fact output cannot carry an absolute
+    # path that holds a newline (a repository at "a\nb" would read as "a").
     args = [
-        "rev-parse", "--path-format=absolute", "--git-dir", "--git-common-dir",
+        "rev-parse", "--path-format=relative", "--git-dir", "--git-common-dir",
         "--is-shallow-repository", "--show-object-format", "--is-inside-work-tree",
         "--show-cdup", "--verify", "-q", "HEAD",
     ]  # fmt: skip
@@ -204,8 +206,8 @@ def discover(path: Path) -> RepoInfo:
         work_tree = (directory / rest.pop(0)).resolve()
     head = rest[0] if proc.returncode == 0 and rest and rest[0] else None
     return RepoInfo(
-        git_dir=Path(git_dir),
-        common_dir=Path(common_dir),
+        git_dir=(directory / git_dir).resolve(),
+        common_dir=(directory / common_dir).resolve(),
         work_tree=work_tree,
         shallow=shallow == "true",
         object_format=object_format or "sha1",

@@ -22,11 +22,13 @@ format.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields, is_dataclass, replace
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from keysentry.models import ScanResult, scrub_secrets
+
+_T = TypeVar("_T")
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # What a reader cannot see for what it is. C0 and C1 controls and DEL; lone surrogates
@@ -157,6 +159,45 @@ def _display(result: ScanResult) -> ScanResult:
         return out
 
     return cast(ScanResult, _walk(result, text))
+
+
+_BODY = 16
+"""A known key's body (what follows its last ``-``) alone is redacted from this length on:
+it is the key, less a prefix everyone knows."""
+
+
+def redacted(value: _T, secrets: Iterable[str] = ()) -> _T:
+    """``value`` (a result, an outcome, a finding...) with every key-shaped run, and every
+    one of ``secrets`` (and its body), redacted in every string, and nothing escaped: the
+    form that may be kept or sent on (the audit store, a worker's answer). A ``secret``
+    field is left as it is: the caller decides whether it goes (see :data:`_KEEP`)."""
+    from keysentry.models import redact
+
+    known: dict[str, str] = {}
+    for secret in secrets:
+        if not secret:
+            continue
+        known[secret] = redact(secret)
+        body = secret.rpartition("-")[2]
+        if len(body) >= _BODY and body != secret:
+            known.setdefault(body, f"{body[:3]}...{body[-3:]}")
+    pattern = (
+        re.compile("|".join(re.escape(s) for s in sorted(known, key=len, reverse=True)))
+        if known
+        else None
+    )
+    done: dict[str, str] = {}
+
+    def text(string: str) -> str:
+        out = done.get(string)
+        if out is None:
+            out = string
+            if pattern is not None:
+                out = pattern.sub(lambda m: known[m.group(0)], out)
+            out = done[string] = scrub_secrets(out)
+        return out
+
+    return cast(_T, _walk(value, text))
 
 
 _ATOMS = (int, float, bool, type(None))

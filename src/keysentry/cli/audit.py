@@ -56,6 +56,14 @@ def default_clone_dir() -> Path:
     help="Give up on a repository after this long (clone, fetch and scan).",
 )
 @click.option(
+    "--stall-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=300.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Give up a clone or fetch that receives nothing for this long.",
+)
+@click.option(
     "--db",
     type=click.Path(dir_okay=False, path_type=Path),
     default=DEFAULT_DB,
@@ -82,6 +90,7 @@ def audit(
     jobs: int | None,
     scheduler: str | None,
     repo_timeout: float | None,
+    stall_timeout: float,
     db: Path,
     rescan: bool,
     report_only: bool,
@@ -120,6 +129,7 @@ def audit(
         arguments += read_repos_file(_read_repos_file(repos_file))
     if not arguments:
         raise UsageError("nothing to audit: give repositories, directories, URLs or --repos-file")
+    targets_found, credentials = expand(arguments, max_depth)
     settings = AuditSettings(
         clone_dir=(clone_dir or default_clone_dir()).absolute(),
         config_path=opts.config_path.absolute() if opts.config_path else None,
@@ -128,10 +138,12 @@ def audit(
         baseline=opts.baseline.absolute() if opts.baseline else None,
         messages=not no_messages,
         timeout=repo_timeout,
+        stall_timeout=stall_timeout,
+        keep_secrets=opts.validate or opts.show_secrets,
     )
     _check_settings(settings)
     plan = AuditPlan(
-        targets=tuple(expand(arguments, max_depth)),
+        targets=tuple(targets_found),
         settings=settings,
         db=db,
         jobs=jobs or _cpus(),
@@ -139,6 +151,7 @@ def audit(
         rescan=rescan,
         validation=_validation(opts),
         show_secrets=opts.show_secrets,
+        credentials=credentials,
     )
     from keysentry.cli.fleet_progress import display
 

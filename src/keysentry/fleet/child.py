@@ -7,7 +7,11 @@ import os
 
 
 def main() -> None:
-    from keysentry.fleet.isolate import serve
+    from keysentry.fleet import lifeline
+    from keysentry.fleet.isolate import PARENT, serve
+
+    # It leads its own session (see isolate._spawn): its git processes go with it.
+    lifeline.die_with(int(os.environ.pop(PARENT, "") or os.getppid()), group=True)
 
     # The protocol keeps the original stdin and stdout; fds 0 and 1 become /dev/null and
     # stderr, so that nothing printed, and no process started, can read or corrupt it.

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from keysentry.fleet.task import RepoOutcome, TaskSpec
 
 _HEADER = struct.Struct(">Q")
+PARENT = "KEYSENTRY_HELPER_PARENT"
+"""The spawned helper's environment names the process it dies with."""
 
 
 class Expired(KeysentryError):
@@ -54,7 +56,10 @@ class _Gone(Exception):
 class _Helper:
     def __init__(self) -> None:
         self._status: int | None = None
-        if threading.active_count() == 1:
+        from keysentry.fleet import lifeline
+
+        # The lifeline's watcher holds no lock: a worker with only it may still fork.
+        if threading.active_count() == 1 + lifeline.watching():
             self.pid, self.to_helper, self.from_helper, self._reap = _fork()
         else:
             self.pid, self.to_helper, self.from_helper, self._reap = _spawn()
@@ -187,9 +192,12 @@ _Started = tuple[int, int, int, Callable[[], int]]
 def _fork() -> _Started:
     import gc
 
+    from keysentry.fleet import lifeline
+
     to_child, requests = os.pipe()[::-1]
     replies_from, replies = os.pipe()
     gc.freeze()  # the child's collector must not walk (and so copy) every shared page
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # the helper: never returns
         code = 70
@@ -197,6 +205,7 @@ def _fork() -> _Started:
             os.close(to_child)
             os.close(replies_from)
             os.setpgid(0, 0)
+            lifeline.die_with(parent, group=True)  # with its git processes
             serve(requests, replies)
             code = 0
         finally:
@@ -215,11 +224,15 @@ def _spawn() -> _Started:
     import keysentry
 
     env = dict(os.environ)
-    # The helper imports this very keysentry, whatever put it on this process's path.
+    env[PARENT] = str(os.getpid())
+    # Isolated (-I): no module resolves against the working directory or PYTHON*
+    # variables; the helper imports this very keysentry, whatever put it on this path.
     home = str(Path(keysentry.__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (home, env.get("PYTHONPATH", "")) if p)
+    boot = (
+        f"import sys; sys.path.insert(0, {home!r}); from keysentry.fleet.child import main; main()"
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "keysentry.fleet.child"],
+        [sys.executable, "-I", "-c", boot],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         env=env,

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from keysentry.errors import UsageError
 from keysentry.fleet.merge import merge
 from keysentry.fleet.store import Store
-from keysentry.fleet.targets import Target
+from keysentry.fleet.targets import Credentials, Target
 from keysentry.fleet.task import AuditSettings, RepoOutcome, TaskSpec
 from keysentry.models import Finding, ScanResult, Validation
 
@@ -40,9 +41,19 @@ class AuditPlan:
     rescan: bool = False
     validation: ValidationSettings | None = None
     show_secrets: bool = False
+    credentials: Credentials = field(default_factory=Credentials)
+    """The URLs' credentials: given to this machine's workers in memory, never sent to
+    a Dask cluster (an audit on one refuses them)."""
 
 
 def run_audit(plan: AuditPlan, listener: Listener | None = None) -> ScanResult:
+    if plan.scheduler and plan.credentials:
+        raise UsageError(
+            "--scheduler: refusing URLs with credentials (user:password@, token@, ?token=): "
+            "they would travel in the tasks through the scheduler. Give the workers their "
+            "own (their git configuration, e.g. url.<URL with token>.insteadOf <URL>, or "
+            "an ssh key) and list the URLs without them"
+        )
     started = time.monotonic()
     store = Store(plan.db)
     try:
@@ -138,7 +149,9 @@ def _execute(
 
     if plan.scheduler:
         return executors.run_dask(specs, plan.scheduler)
-    return executors.run_local(specs, plan.jobs, listener.stage if listener else None)
+    return executors.run_local(
+        specs, plan.jobs, listener.stage if listener else None, plan.credentials
+    )
 
 
 def _validate(

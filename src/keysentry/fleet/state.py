@@ -134,14 +134,52 @@ def files_digest(path: Path) -> str | None:
         sha.update(b"\0loose\0")
         if not _loose_refs(os.path.join(git_dir, "refs"), "refs", sha):
             return None
+    except NotRegular:
+        # HEAD, config or packed-refs is a FIFO or a device: git would hang on it.
+        return layout_signature(Path(path))
     except OSError:
         return None
     return "files:" + sha.hexdigest()
 
 
-def _read(path: str) -> bytes:
-    with open(path, "rb") as handle:
-        return handle.read()
+class NotRegular(OSError):
+    """A FIFO, socket or device where git keeps a file: never opened for reading."""
+
+
+def special_files(path: Path) -> list[str]:
+    """Names (``refs/heads/x``, ``HEAD``) of the places git reads refs from that are not
+    regular files: git would wait on a FIFO forever (``git log --all`` does), so such a
+    repository is reported, not scanned. Only the plain layouts are looked at."""
+    git_dir = _plain_git_dir(os.fspath(path))
+    if git_dir is None:
+        return []
+    found = []
+    for name in ("HEAD", "config", "packed-refs"):
+        with contextlib.suppress(OSError):
+            if not stat.S_ISREG(os.stat(os.path.join(git_dir, name)).st_mode):
+                found.append(name)
+    for top, dirs, files in os.walk(os.path.join(git_dir, "refs")):
+        for name in (*files, *(d for d in dirs if os.path.islink(os.path.join(top, d)))):
+            full = os.path.join(top, name)
+            with contextlib.suppress(OSError):
+                if not stat.S_ISREG(os.stat(full).st_mode):
+                    found.append(os.path.relpath(full, git_dir))
+    return sorted(found)
+
+
+def _read(path: str, limit: int = -1) -> bytes:
+    """The contents of the regular file at ``path``; NotRegular for anything else. It is
+    opened without blocking, so a FIFO planted as a ref, HEAD or config cannot hang
+    the audit (git itself would: ``git for-each-ref`` waits on one forever)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegular(f"not a regular file (mode {mode:o}): {path}")
+        with open(fd, "rb", closefd=False) as handle:
+            return handle.read(limit)
+    finally:
+        os.close(fd)
 
 
 def _plain_git_dir(path: str) -> str | None:
@@ -185,7 +223,12 @@ def _loose_refs(directory: str, name: str, sha: hashlib._Hash) -> bool:
             if not _loose_refs(entry.path, child, sha):
                 return False
         elif not entry.name.endswith(".lock"):  # an update in flight; git skips them too
-            sha.update(child.encode("utf-8", "surrogateescape") + b"\0" + _read(entry.path) + b"\0")
+            sha.update(child.encode("utf-8", "surrogateescape") + b"\0")
+            try:
+                sha.update(_read(entry.path) + b"\0")
+            except NotRegular:
+                # Not a ref (git would hang on it): its kind stands in for its contents.
+                sha.update(b"\0not-regular %o\0" % entry.stat(follow_symlinks=False).st_mode)
     return True
 
 
@@ -224,7 +267,6 @@ def layout_signature(path: Path) -> str:
 
 def _read_small(path: Path) -> bytes:
     try:
-        with open(path, "rb") as handle:
-            return handle.read(_MAX_SMALL)
+        return _read(os.fspath(path), _MAX_SMALL)
     except OSError:
         return b""

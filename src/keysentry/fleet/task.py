@@ -3,8 +3,14 @@
 It takes a picklable :class:`TaskSpec`, clones or fetches the repository when it is a
 URL, reads the state of its refs, and, unless the store already holds that state, runs
 exactly ``keysentry history``'s pipeline on it. It never raises: a repository that
-cannot be audited comes back with its reason. The findings it returns still carry
-their raw keys (only in memory, for the driver's validation); the store never sees them.
+cannot be audited comes back with its reason.
+
+What it returns is redacted where it is made, before it leaves the worker: every string
+in it (commit subjects, identities, paths, snippets, issues, notes, the failure) has
+every key-shaped run and every key found redacted (:func:`keysentry.untrusted.redacted`).
+The raw keys themselves come back only when the driver needs them (``--validate``
+probes them, ``--show-secrets`` prints them: :attr:`AuditSettings.keep_secrets`), in
+each finding's ``secret``, in memory; the store never writes that field.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from keysentry.errors import KeysentryError
-from keysentry.fleet.targets import Target
+from keysentry.fleet.targets import Credentials, Target
 from keysentry.models import Finding, Issue, scrub_secrets
 
 if TYPE_CHECKING:
@@ -37,6 +43,11 @@ class AuditSettings:
     messages: bool = True
     timeout: float | None = None
     """Seconds per repository (clone, fetch and scan); None: no limit."""
+    stall_timeout: float = 300.0
+    """Seconds a clone or fetch may go without receiving anything before it is given up."""
+    keep_secrets: bool = False
+    """Send the raw keys back to the driver (for --validate and --show-secrets); else
+    every finding comes back with an empty ``secret``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +89,25 @@ multiprocessing SimpleQueue set by the local executor's initializer); None elsew
 (Dask workers, the helper processes of --repo-timeout, tests)."""
 
 
+_credentials = Credentials()
+"""The full clone URLs, set in this driver's own worker processes by
+:func:`start_worker` (never in a task spec; empty on Dask workers)."""
+
+
 def listen_to(queue: Any) -> None:
     global _stages
     _stages = queue
+
+
+def start_worker(queue: Any, credentials: Credentials, driver: int) -> None:
+    """A local worker process's initializer: where to report stages, the credentials
+    of the URLs, and the driver to die with (:mod:`keysentry.fleet.lifeline`)."""
+    global _credentials
+    from keysentry.fleet import lifeline
+
+    listen_to(queue)
+    _credentials = credentials
+    lifeline.die_with(driver)
 
 
 def _stage(name: str, what: str) -> None:
@@ -98,6 +125,24 @@ def audit_repository(spec: TaskSpec) -> RepoOutcome:
     nothing about the repository keep no state and are retried by the next run: a clone
     or fetch that failed (the network, the server, credentials), ``--repo-timeout`` (the
     limit or the load may differ next time), an unexpected error of this program."""
+    return _kept(_outcome(spec), spec)
+
+
+def _kept(outcome: RepoOutcome, spec: TaskSpec) -> RepoOutcome:
+    """The outcome as it may leave the worker: redacted (see the module's text), and
+    without raw keys unless the driver asked for them."""
+    from dataclasses import replace
+
+    from keysentry.untrusted import redacted
+
+    found = [f.secret for f in outcome.findings if f.secret]
+    kept: RepoOutcome = redacted(outcome, found)
+    if not spec.settings.keep_secrets:
+        kept = replace(kept, findings=tuple(replace(f, secret="") for f in kept.findings))
+    return replace(kept, name=spec.target.name)
+
+
+def _outcome(spec: TaskSpec) -> RepoOutcome:
     started = time.monotonic()
     name = spec.target.name
     seconds = spec.settings.timeout
@@ -129,7 +174,7 @@ def _failed(name: str, reason: str, state: str, started: float) -> RepoOutcome:
 
 
 def _audit(spec: TaskSpec, started: float) -> RepoOutcome:
-    from keysentry.fleet.state import audit_state
+    from keysentry.fleet.state import audit_state, special_files
 
     target = spec.target
     if target.url is not None:
@@ -139,11 +184,29 @@ def _audit(spec: TaskSpec, started: float) -> RepoOutcome:
             share = f" {100 * done // total}%" if total else ""
             _stage(target.name, f"cloning: {stage}{share}")
 
-        repo = clone_or_fetch(target.url, spec.settings.clone_dir, cloning)
+        repo = clone_or_fetch(
+            target.url,
+            spec.settings.clone_dir,
+            cloning,
+            full_url=_credentials.full(target.url),
+            stall=spec.settings.stall_timeout,
+        )
     else:
         repo = target.path
     # The same function on the same path as the driver's check, so that both agree.
     state = audit_state(repo, spec.salt)
+    special = special_files(repo)
+    if special:
+        shown = ", ".join(special[:3]) + (
+            f" and {len(special) - 3} more" if len(special) > 3 else ""
+        )
+        return _failed(
+            target.name,
+            f"not audited: {shown} is not a regular file (a FIFO or device: git would wait "
+            "on it forever)",
+            state,
+            started,
+        )
     if state == spec.known_digest:
         return RepoOutcome(
             target.name, digest=state, unchanged=True,
