@@ -84,3 +84,18 @@ def test_file_just_over_the_default_window_reports_a_boundary_key_once(
     line_no = data.count(b"\n", 0, pos) + 1
     column = pos - data.rfind(b"\n", 0, pos)
     assert [(loc["line"], loc["column"]) for loc in finding["locations"]] == [(line_no, column)]
+
+
+@pytest.mark.parametrize("char", ["é", "€", "😀"])
+def test_columns_count_characters_across_windows_on_a_long_line(char: str) -> None:
+    """A line of multi-byte text that runs over window boundaries: the column of a key in
+    a later window counts characters, not bytes, whichever byte of a character a window
+    starts or ends at (each shift moves the cuts by one byte)."""
+    width = len(char.encode())
+    for shift in range(width + 1):
+        key = "sk-or-" + "v1-" + secrets.token_hex(32)
+        prefix = "a" * shift + char * ((2 * CHUNK) // width)
+        tail = " then " + key + " ;\n"
+        data = (prefix + tail).encode()
+        expected = [(key, 1, len(prefix) + len(" then ") + 1)]
+        assert located(data) == expected, shift

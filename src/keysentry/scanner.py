@@ -109,7 +109,8 @@ class _Window:
     line_base: int
     """Newlines before the window's first byte."""
     col_base: int
-    """Bytes between the last newline before the window and its first byte."""
+    """Characters between the last newline before the window and its first byte (a
+    character cut by the window's start counts there, not in the window)."""
     accept_lo: int
     accept_hi: int
     _mark: tuple[int, int, int, int] = (0, 0, 0, 1)
@@ -128,14 +129,36 @@ class _Window:
             line_start = nl + 1
             column = len(data[line_start:offset].decode("utf-8", "replace")) + 1
         elif data[last : last + 1] and data[last] & 0xC0 == 0x80:
-            # Resuming inside a UTF-8 sequence would count its bytes apart: decode the line.
-            column = len(data[line_start:offset].decode("utf-8", "replace")) + 1
+            # Resuming inside a UTF-8 sequence would count its bytes apart: decode the line
+            # (from its start, or from the window's first whole character: col_base holds
+            # the character the window's start cut).
+            start = line_start or _first_whole(data)
+            column = len(data[start:offset].decode("utf-8", "replace")) + 1
         else:
             column += len(data[last:offset].decode("utf-8", "replace"))
         self._mark = (offset, lines, line_start, column)
         if line_start == 0:
             column += self.col_base
         return self.line_base + lines + 1, column
+
+
+_CONTINUATION = bytes(range(0x80, 0xC0))
+
+
+def _chars(segment: bytes) -> int:
+    """The characters that start in UTF-8 ``segment`` (its decoded length when it is whole
+    and valid): a continuation byte belongs to the character before it. Counted without
+    decoding, which is slow on binary data."""
+    return len(segment.translate(None, _CONTINUATION))
+
+
+def _first_whole(data: bytes) -> int:
+    """Where the first character that starts in ``data`` begins (past the continuation
+    bytes of one that started before it)."""
+    start = 0
+    while start < min(len(data), 3) and data[start] & 0xC0 == 0x80:
+        start += 1
+    return start
 
 
 class Scanner:
@@ -369,7 +392,7 @@ class Scanner:
             consumed = data[: len(data) - keep]
             line_base += consumed.count(b"\n")
             nl = consumed.rfind(b"\n")
-            col_base = len(consumed) - nl - 1 if nl >= 0 else col_base + len(consumed)
+            col_base = _chars(consumed[nl + 1 :]) if nl >= 0 else col_base + _chars(consumed)
             tail = data[len(data) - keep :]
             accept_lo = accept_hi - (len(data) - keep)
             chunk = following
