@@ -10,6 +10,10 @@ same outputs pointing at the keysentry of this test run (its `bin/` next to
 sys.executable), after checking that the real step writes exactly those outputs; the
 GitLab template's `pip install` line is dropped and the same `bin/` put first on PATH.
 Steps that are `uses:` (upload-sarif) cannot run here: their inputs are checked instead.
+
+Both scan once: the keysentry they run is a wrapper that logs each start before it execs
+this run's keysentry, and with `validate` and `--no-cache` the fake API (a real HTTP server
+on loopback) is asked once per key, where a second pass would ask again.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import pytest
 import yaml
 
 from conftest import GIT_ENV, git, make_key
+from fake_openrouter import FakeOpenRouter, fake_openrouter_fixture
 from keysentry.models import fingerprint_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +39,25 @@ ACTION = ROOT / "action.yml"
 GITLAB = ROOT / "ci" / "keysentry.gitlab-ci.yml"
 BIN = Path(sys.executable).parent  # this test run's keysentry
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+fake = fake_openrouter_fixture()
+
+
+def logged_keysentry(tmp_path: Path) -> tuple[Path, Path]:
+    """A `keysentry` that appends its arguments to a log, one line per start, then runs
+    this test run's keysentry: (its directory, for PATH; the log)."""
+    wrapper_dir, log = tmp_path / "logged-bin", tmp_path / "keysentry-starts.log"
+    wrapper_dir.mkdir(exist_ok=True)
+    wrapper = wrapper_dir / "keysentry"
+    wrapper.write_text(
+        f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{BIN / "keysentry"}" "$@"\n', encoding="utf-8"
+    )
+    wrapper.chmod(0o755)
+    log.write_text("")
+    return wrapper_dir, log
+
+
+def starts(log: Path) -> list[str]:
+    return log.read_text().splitlines()
 
 
 @dataclass
@@ -54,7 +78,7 @@ def _commit(repo: Path, name: str, text: str) -> str:
     return git(repo, "rev-parse", "HEAD").strip()
 
 
-def make_pr(tmp_path: Path, adds_key: bool) -> Pr:
+def make_pr(tmp_path: Path, adds_key: bool, key: str | None = None) -> Pr:
     origin = tmp_path / "origin.git"
     git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
     repo = tmp_path / "checkout"
@@ -66,7 +90,7 @@ def make_pr(tmp_path: Path, adds_key: bool) -> Pr:
     base = _commit(repo, "README", "hello\n")
     git(repo, "push", "-q", "origin", "main")
     git(repo, "switch", "-q", "-c", "feature")
-    key = make_key() if adds_key else None
+    key = (key or make_key()) if adds_key else None
     _commit(repo, "app.py", f'KEY = "{key}"\n' if key else "KEY = None\n")
     head = _commit(repo, "notes.txt", "more\n")
     git(repo, "push", "-q", "origin", "feature")
@@ -106,6 +130,8 @@ class ActionRun:
     summary: str
     upload: dict[str, Any] | None
     """The upload-sarif step's `with:`, evaluated, when its `if:` would let it run."""
+    starts: list[str]
+    """The arguments of each keysentry process the steps started."""
 
 
 def _parse_outputs(path: Path) -> dict[str, str]:
@@ -116,7 +142,13 @@ def _parse_outputs(path: Path) -> dict[str, str]:
     return outputs
 
 
-def run_action(pr: Pr, tmp_path: Path, event: str = "pull_request", **with_: str) -> ActionRun:
+def run_action(
+    pr: Pr,
+    tmp_path: Path,
+    event: str = "pull_request",
+    environment: dict[str, str] | None = None,
+    **with_: str,
+) -> ActionRun:
     action = load_action()
     inputs = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()}
     assert set(with_) <= set(inputs), set(with_) - set(inputs)
@@ -142,7 +174,9 @@ def run_action(pr: Pr, tmp_path: Path, event: str = "pull_request", **with_: str
         "GITHUB_WORKSPACE": str(pr.repo),
         "GITHUB_STEP_SUMMARY": str(summary),
         "RUNNER_TEMP": str(runner_temp),
+        **(environment or {}),
     }
+    wrapper_dir, log = logged_keysentry(tmp_path)
     steps: dict[str, dict[str, str]] = {}
 
     def evaluate(text: str) -> str:
@@ -183,7 +217,7 @@ def run_action(pr: Pr, tmp_path: Path, event: str = "pull_request", **with_: str
             written = set(re.findall(r'echo "([a-z-]+)=', script))
             assert written == {"keysentry", "python"}
             assert '"$ACTION_PATH"' in script  # installs the action's own checkout
-            script = f'echo "keysentry={BIN / "keysentry"}" >> "$GITHUB_OUTPUT"\n'
+            script = f'echo "keysentry={wrapper_dir / "keysentry"}" >> "$GITHUB_OUTPUT"\n'
             script += f'echo "python={sys.executable}" >> "$GITHUB_OUTPUT"\n'
         proc = bash(script, cwd, step_env)
         steps[step["id"]] = _parse_outputs(output)
@@ -191,7 +225,7 @@ def run_action(pr: Pr, tmp_path: Path, event: str = "pull_request", **with_: str
         code = proc.returncode
     assert all(EXPRESSION.fullmatch(spec["value"]) for spec in action["outputs"].values())
     outputs = {name: evaluate(spec["value"]) for name, spec in action["outputs"].items()}
-    return ActionRun(code, stdout, stderr, outputs, summary.read_text(), upload)
+    return ActionRun(code, stdout, stderr, outputs, summary.read_text(), upload, starts(log))
 
 
 def test_action_fails_a_pull_request_that_adds_a_key(tmp_path: Path) -> None:
@@ -199,6 +233,8 @@ def test_action_fails_a_pull_request_that_adds_a_key(tmp_path: Path) -> None:
     run = run_action(pr, tmp_path, sarif="true")
     assert run.code == 1, run.stderr
     assert run.outputs["findings"] == "1" and run.outputs["exit-code"] == "1"
+    assert len(run.starts) == 1 and run.starts[0].startswith("ci ")  # one scan
+    assert run.stderr.count("1 finding(s)") == 1  # its summary, in the job log once
     assert pr.key is not None and pr.key not in run.stdout + run.stderr + run.summary
     # One annotation, on the line that holds the key; the old key on main is not new.
     errors = [line for line in run.stdout.splitlines() if line.startswith("::error ")]
@@ -220,6 +256,7 @@ def test_action_passes_a_pull_request_without_a_key(tmp_path: Path) -> None:
     run = run_action(pr, tmp_path)
     assert run.code == 0, run.stderr
     assert run.outputs == {"findings": "0", "sarif-file": "", "exit-code": "0"}
+    assert len(run.starts) == 1  # the JSON report to count from comes from the same scan
     assert run.upload is None  # sarif is off by default
     assert not [line for line in run.stdout.splitlines() if line.startswith("::error")]
     assert "no leaked keys found" in run.summary
@@ -248,6 +285,27 @@ def test_action_inputs_reach_keysentry(tmp_path: Path) -> None:
     assert "No such option '--no-such-option'" in run.stderr
 
 
+def test_action_scans_and_validates_once(tmp_path: Path, fake: FakeOpenRouter) -> None:
+    """Annotations, the job summary, SARIF and the findings output from one scan: the key is
+    sent to the API once, although --no-cache would make a second pass ask again."""
+    key = fake.add_key(name="ci")
+    pr = make_pr(tmp_path, adds_key=True, key=key)
+    environment = {"OPENROUTER_BASE_URL": fake.base_url}
+    for sarif in ("true", "false"):
+        fake.clear_log()
+        run = run_action(
+            pr, tmp_path, environment=environment, sarif=sarif, validate="true", args="--no-cache"
+        )
+        assert run.code == 1 and run.outputs["findings"] == "1", run.stderr
+        assert len(fake.requests_for(key)) == 1 and len(run.starts) == 1
+        assert "validation: LIVE" in run.stdout and "LIVE" in run.summary
+        if sarif == "true":
+            (sarif_run,) = json.loads(Path(run.outputs["sarif-file"]).read_text())["runs"]
+            (result,) = sarif_run["results"]
+            assert result["properties"]["fingerprint"] == fingerprint_of(key)
+        assert key not in run.stdout + run.stderr + run.summary
+
+
 def test_action_scheduled_run_needs_full_fallback(tmp_path: Path) -> None:
     pr = make_pr(tmp_path, adds_key=True)
     run = run_action(pr, tmp_path, event="schedule")
@@ -264,14 +322,24 @@ def load_gitlab_job() -> dict[str, Any]:
     return template["keysentry"]  # type: ignore[no-any-return]
 
 
-def run_gitlab(pr: Pr, tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[str]:
+@dataclass
+class GitlabRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    starts: list[str]
+    """The arguments of each keysentry process the job started."""
+
+
+def run_gitlab(pr: Pr, tmp_path: Path, **variables: str) -> GitlabRun:
     job = load_gitlab_job()
     lines = [*job["before_script"], *job["script"]]
     assert all(isinstance(line, str) for line in lines)  # a stray ": " makes a mapping
     install = [line for line in lines if "/pip install" in line]
     assert len(install) == 1 and '"$KEYSENTRY_PIP_SPEC"' in install[0]
     # The substitution (see the module docstring): no install, this run's keysentry first.
-    lines = [f'export PATH="{BIN}:$PATH"' if line in install else line for line in lines]
+    wrapper_dir, log = logged_keysentry(tmp_path)
+    lines = [f'export PATH="{wrapper_dir}:$PATH"' if line in install else line for line in lines]
     env = {
         **base_env(tmp_path),
         **{k: str(v) for k, v in job["variables"].items()},
@@ -291,7 +359,8 @@ def run_gitlab(pr: Pr, tmp_path: Path, **variables: str) -> subprocess.Completed
     }
     # GitLab runs the lines of before_script and script as one bash script that stops at
     # the first failing line.
-    return bash("set -eo pipefail\n" + "\n".join(lines) + "\n", pr.repo, env)
+    proc = bash("set -eo pipefail\n" + "\n".join(lines) + "\n", pr.repo, env)
+    return GitlabRun(proc.returncode, proc.stdout, proc.stderr, starts(log))
 
 
 def test_gitlab_template_declares_its_reports() -> None:
@@ -306,7 +375,8 @@ def test_gitlab_merge_request_that_adds_a_key(tmp_path: Path) -> None:
     pr = make_pr(tmp_path, adds_key=True)
     proc = run_gitlab(pr, tmp_path)
     assert proc.returncode == 1, proc.stderr
-    assert "GitLab merge request !12" in proc.stderr  # the range, in the job log
+    assert len(proc.starts) == 1 and proc.starts[0].startswith("ci ")  # one scan, two reports
+    assert proc.stderr.count("GitLab merge request !12") == 1  # the range, in the job log
     (issue,) = json.loads((pr.repo / "gl-code-quality-report.json").read_text())
     assert issue["location"] == {"path": "app.py", "lines": {"begin": 1}}
     assert "GitLab merge request !12" in issue["description"]
@@ -322,6 +392,24 @@ def test_gitlab_merge_request_without_a_key(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert json.loads((pr.repo / "gl-code-quality-report.json").read_text()) == []
     assert json.loads((pr.repo / "keysentry.json").read_text())["findings"] == []
+
+
+def test_gitlab_scans_and_validates_once(tmp_path: Path, fake: FakeOpenRouter) -> None:
+    key = fake.add_key()
+    pr = make_pr(tmp_path, adds_key=True, key=key)
+    proc = run_gitlab(
+        pr,
+        tmp_path,
+        OPENROUTER_BASE_URL=fake.base_url,
+        KEYSENTRY_VALIDATE="true",
+        KEYSENTRY_ARGS="--no-cache",
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert len(fake.requests_for(key)) == 1 and len(proc.starts) == 1
+    report = json.loads((pr.repo / "keysentry.json").read_text())
+    assert [f["validation"]["status"] for f in report["findings"]] == ["live"]
+    (issue,) = json.loads((pr.repo / "gl-code-quality-report.json").read_text())
+    assert issue["location"]["path"] == "app.py"
 
 
 def test_gitlab_push_of_a_new_branch_and_variables(tmp_path: Path) -> None:

@@ -504,11 +504,14 @@ def test_block_prefilter_agrees_with_the_scanner(key: str) -> None:
     import gzip
 
     from keysentry.cli.common import ScanOptions, build_request
+    from keysentry.cli.report_plan import ReportSpec
     from keysentry.pipeline import make_scanner
     from keysentry.sources.catfile import BatchReader, Block
     from keysentry.sources.objects import ObjectScanner
 
-    opts = ScanOptions("json", None, None, (), False, False, False, "any", False, None, True, 0)
+    opts = ScanOptions(
+        (ReportSpec("json", None),), None, (), False, False, False, "any", False, None, True, 0
+    )
     scanner = make_scanner(build_request(opts, "history", (".",)))
     zipped = io.BytesIO()
     with zipfile.ZipFile(zipped, "w") as zf:

@@ -41,6 +41,7 @@ CHROMIUM_ARGS = [
 """No network of its own: no component updates, sync, QUIC or background fetches."""
 HOSTILE_NAME = "<img src=x onerror=alert(1)>.env"
 HOSTILE_MESSAGE = "add <script>alert(1)</script> settings"
+HOSTILE_REPOSITORY = "<img src=x onerror=alert(1)> mirror"
 
 
 # -- the reporter alone: escaping, redaction, self-containment ----------------------------------
@@ -166,6 +167,53 @@ def test_a_result_that_names_repositories_gets_a_column_and_a_chart() -> None:
     assert 'id="chart-repositories"' in page
     assert "<td>api, web</td>" in page
     assert "Repository or path contains" in page
+
+
+def _audit_result(findings: tuple[Finding, ...], rows: list[dict[str, Any]]) -> ScanResult:
+    stats = ScanStats(counters={"blobs": 9, "repositories": len(rows)})
+    return ScanResult("audit", ("fleet",), findings, stats, extra={"repositories": rows})
+
+
+def _repo_row(name: str, **fields: Any) -> dict[str, Any]:
+    row = {"repository": name, "objects": 3, "bytes": 100, "duration_s": 0.25, "findings": 0,
+           "worst_exposure": None, "failure": None}  # fmt: skip
+    return {**row, **fields}
+
+
+def test_an_audit_lists_every_repository(key: str) -> None:
+    """The text report's table, as rows: with keys, failed (with its reason), clean; a
+    repository with keys whose audit was incomplete is listed under both."""
+    rows = [
+        _repo_row("clean", objects=7, bytes=2048),
+        _repo_row("broken", failure="not a git repository: broken", objects=0, bytes=0),
+        _repo_row("api", findings=2, worst_exposure="pushed", duration_s=1.5),
+        _repo_row("half", findings=1, worst_exposure="head", failure="incomplete: 1 object"),
+    ]
+    page = html.render(_audit_result((), rows))
+    names = re.findall(r'<tr class="repo" data-name="([^"]+)" data-result="([^"]+)"', page)
+    # Most urgent first (the order without scripts): keys by exposure, failed, clean.
+    assert names == [("api", "keys"), ("half", "keys failed"), ("broken", "failed"),
+                     ("clean", "clean")]  # fmt: skip
+    assert "Repositories (4)" in page
+    assert "2 with keys, 1 clean; 2 could not be fully audited" in page
+    assert 'data-objects="7" data-bytes="2048"' in page and "2.0 KiB" in page and "1.5 s" in page
+    assert "not a git repository: broken" in page and "failed: incomplete: 1 object" in page
+    assert 'id="fig-repositories"' in page and "2 not fully audited" in page
+    # No key found, and still a table to sort: the script is there, admitted by its hash.
+    script = re.search(r"<script>(.*?)</script>", page, re.DOTALL)
+    assert script is not None
+    digest = base64.b64encode(hashlib.sha256(script.group(1).encode()).digest()).decode()
+    assert f"sha256-{digest}" in page
+    # Not an audit: no repository table.
+    assert 'id="repositories"' not in html.render(_result(key))
+
+
+def test_a_failed_repository_s_name_and_reason_are_escaped_and_redacted(key: str) -> None:
+    name = f"{HOSTILE_NAME}{key}"
+    rows = [_repo_row(name, failure=f"not a git repository: {name}")]
+    page = html.render(_audit_result((), rows))
+    assert key not in page and redact(key) in page
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
 
 
 def test_every_scanning_command_writes_the_html_report(
@@ -499,3 +547,156 @@ def test_screenshot_for_the_reviewer(page: tuple[Any, Seen], audit: Audit) -> No
     shot = ARTIFACTS / "html-report.png"
     p.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
+
+
+# -- an audit's page: every repository, sortable and filterable -------------------------------
+
+
+@dataclass(frozen=True)
+class Fleet:
+    report: Path
+    root: Path
+    key_in_name: str
+    """A key in the failed repository's directory name: redacted wherever it is shown."""
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+    """``keysentry audit --format html`` on four real repositories (two with keys, one clean,
+    one failed whose name is markup and holds a key), plus the text report from the same
+    run. Module scope, so conftest's per-test isolation is redone here."""
+    root = tmp_path_factory.mktemp("fleet")
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in GIT_ENV.items():
+            mp.setenv(name, value)
+        mp.setenv("XDG_CACHE_HOME", str(root / "cache"))
+        for name in CI_VARIABLES:
+            mp.delenv(name, raising=False)
+        mp.chdir(root)
+        repos = root / "repos"
+        contents: dict[str, dict[str, str | bytes | None]] = {
+            "api": {"a.env": f"K={make_key()}\n", "b.py": f"k = '{make_key()}'\n"},
+            "web": {"w.env": f"K={make_key()}\n"},
+            "docs": {"big.txt": "documentation\n" * 400},
+        }
+        for name, files in contents.items():
+            (repos / name).mkdir(parents=True)
+            git(repos / name, "init", "-q", "-b", "main")
+            _commit(repos / name, files, "first", "2024-05-01")
+        key_in_name = make_key()
+        broken = repos / f"{HOSTILE_REPOSITORY} {key_in_name}"
+        broken.mkdir()
+        (broken / ".git").write_text("gitdir: /nonexistent\n")
+        code = _keysentry("audit", str(repos), "--db", "audit.sqlite", "--jobs", "1",
+                          "--clone-dir", "clones", "--format", "html:fleet.html",
+                          "--format", "text", "--output", "fleet.txt")  # fmt: skip
+        assert code == 1
+        yield Fleet(root / "fleet.html", repos, key_in_name)
+
+
+@pytest.fixture
+def fleet_page(browser: Any, fleet: Fleet) -> Iterator[tuple[Any, Seen]]:
+    page, seen = open_report(browser, fleet.report)
+    yield page, seen
+    page.close()
+
+
+def visible_repositories(page: Any) -> list[Any]:
+    return [r for r in page.locator("#repositories tr.repo").all() if r.is_visible()]
+
+
+def _basename(row: Any) -> str:
+    return row.locator("td code").inner_text().rsplit("/", 1)[-1]
+
+
+@pytest.mark.slow
+def test_an_audit_page_lists_every_repository_as_the_text_table_does(
+    fleet_page: tuple[Any, Seen], fleet: Fleet
+) -> None:
+    p, seen = fleet_page
+    rows = visible_repositories(p)
+    assert [_basename(r) for r in rows[:2]] == ["api", "web"]  # most keys first
+    assert [r.get_attribute("data-result") for r in rows] == ["keys", "keys", "failed", "clean"]
+    text = (fleet.root.parent / "fleet.txt").read_text()
+    for row in rows:  # the same figures as the text report's table
+        cells = row.locator("td").all_inner_texts()
+        name, keys, objects = cells[0], cells[2], cells[4]
+        line = next(x for x in text.splitlines() if x.endswith(name))
+        assert line.split()[0] == objects and line.split()[4] == keys, (line, cells)
+    assert figure(p, "repositories") == "4"
+    assert "1 not fully audited" in p.locator("#fig-repositories").inner_text()
+    assert seen.errors == [] and seen.requests == [fleet.report.as_uri()]
+
+
+@pytest.mark.slow
+def test_a_failed_repository_shows_its_reason_as_text(
+    fleet_page: tuple[Any, Seen], fleet: Fleet
+) -> None:
+    p, seen = fleet_page
+    (failed,) = [r for r in visible_repositories(p) if r.get_attribute("data-result") == "failed"]
+    reason = failed.locator(".reason").inner_text()
+    assert reason.startswith("not a git repository: ") and HOSTILE_REPOSITORY in reason
+    assert redact(fleet.key_in_name) in reason
+    assert fleet.key_in_name not in p.content()
+    assert p.locator("img").count() == 0 and seen.dialogs == [] and seen.errors == []
+
+
+@pytest.mark.slow
+def test_repositories_sort_by_a_column_both_ways(fleet_page: tuple[Any, Seen]) -> None:
+    p, _ = fleet_page
+
+    def column(name: str) -> list[float]:
+        return [float(r.get_attribute(f"data-{name}")) for r in visible_repositories(p)]
+
+    for button, field in (("Bytes", "bytes"), ("Objects", "objects"), ("Time", "seconds")):
+        p.locator("#repositories").get_by_role("button", name=button).click()
+        assert column(field) == sorted(column(field)), button
+        p.locator("#repositories").get_by_role("button", name=button).click()
+        assert column(field) == sorted(column(field), reverse=True), button
+    p.locator("#repositories").get_by_role("button", name="Bytes").click()
+    rows = visible_repositories(p)
+    assert rows[0].get_attribute("data-result") == "failed" and _basename(rows[-1]) == "docs"
+    p.locator("#repositories").get_by_role("button", name="Keys").click()
+    assert column("keys") == [0, 0, 1, 2]
+    p.locator("#repositories").get_by_role("button", name="Repository").click()
+    names = [_basename(r) for r in visible_repositories(p)]
+    assert names.index("api") < names.index("docs") < names.index("web")
+
+
+@pytest.mark.slow
+def test_repositories_filter_by_result_and_name(fleet_page: tuple[Any, Seen]) -> None:
+    p, _ = fleet_page
+    for result, expected in (("keys", {"api", "web"}), ("clean", {"docs"}), ("failed", None)):
+        p.select_option("#r-result", result)
+        rows = visible_repositories(p)
+        if expected is None:
+            assert len(rows) == 1 and HOSTILE_REPOSITORY in _basename(rows[0])
+        else:
+            assert {_basename(r) for r in rows} == expected
+    p.select_option("#r-result", "")
+    p.fill("#r-name", "/DOCS")  # any case
+    assert [_basename(r) for r in visible_repositories(p)] == ["docs"]
+    assert p.locator("#repositories-shown").inner_text() == "showing 1 of 4 repositories"
+    p.fill("#r-name", "")
+    assert len(visible_repositories(p)) == 4
+    # The key table's own controls still work on the same page.
+    p.fill("#f-where", "/api")
+    assert len(visible_rows(p)) == 2 and p.locator("#shown").inner_text() == "showing 2 of 3 keys"
+
+
+@pytest.mark.slow
+def test_an_audit_page_reads_in_order_with_scripts_off(browser: Any, fleet: Fleet) -> None:
+    p, seen = open_report(browser, fleet.report, scripts=False)
+    rows = visible_repositories(p)
+    assert [r.get_attribute("data-result") for r in rows] == ["keys", "keys", "failed", "clean"]
+    assert not p.locator("#repository-filters").is_visible()
+    assert p.locator("#repositories th button").count() == 0
+    body = p.locator("body").inner_text()
+    # Keys, then the repositories, then what was not fully scanned.
+    assert body.index("Keys (3)") < body.index("Repositories (4)") < body.index("Not fully")
+    assert seen.errors == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    p.close()
+    p, _ = open_report(browser, fleet.report)
+    p.screenshot(path=str(ARTIFACTS / "html-audit.png"), full_page=True)
+    p.close()

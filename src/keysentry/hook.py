@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: list[str]) -> int:
     staged = quiet = False
     verbose = 0
-    fmt = "text"
+    fmt: str | None = None
     config: str | None = None
     files: list[str] = []
     while args:
@@ -95,6 +95,12 @@ def _run(args: list[str]) -> int:
                 value = args.pop(0)
             if name == "--config":
                 config = value
+            elif fmt is not None or ":" in value:
+                # A hook's report is what the commit's terminal shows: one, on stdout.
+                raise UsageError(
+                    "keysentry-hook writes one report, to standard output: give --format "
+                    "once, without a file (`keysentry scan` writes several from one scan)"
+                )
             else:
                 fmt = value
         elif arg.startswith("-") and arg != "-":
@@ -105,7 +111,9 @@ def _run(args: list[str]) -> int:
         raise UsageError("--staged scans the index: give no files with it")
     if not staged and not files:
         raise UsageError(f"name the files to scan, or scan the index with --staged\n{USAGE}")
-    return _scan(files, staged=staged, fmt=fmt, config=config, quiet=quiet, verbose=verbose)
+    return _scan(
+        files, staged=staged, fmt=fmt or "text", config=config, quiet=quiet, verbose=verbose
+    )
 
 
 def _scan(
@@ -116,13 +124,13 @@ def _scan(
     # The boundary to the pipeline: imported only once the arguments are known to be good.
     from pathlib import Path
 
-    from keysentry.cli.common import FORMATS, ScanOptions, build_request, emit
+    from keysentry.cli.common import ScanOptions, build_request, emit
+    from keysentry.cli.report_plan import FORMATS, ReportSpec
 
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
     opts = ScanOptions(
-        format=fmt,
-        output=None,
+        reports=(ReportSpec(fmt, None),),
         config_path=Path(config) if config is not None else None,
         rules=(),
         show_secrets=False,

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from keysentry import stdin
-from keysentry.cli.common import ScanOptions, check_output, collect_options, emit, scan_options
+from keysentry.cli.common import ScanOptions, check_outputs, collect_options, emit, scan_options
 from keysentry.errors import ExitCode, UsageError
 from keysentry.models import ScanResult
 
@@ -118,7 +118,7 @@ def audit(
     opts = collect_options(kwargs)
     if opts.baseline is not None and not opts.baseline.is_file():
         raise UsageError(f"baseline file not found: {opts.baseline}")
-    check_output(opts.output)
+    check_outputs(opts.reports)
     if report_only:
         if targets or repos_file is not None:
             raise UsageError("--report-only renders the store: give no targets")

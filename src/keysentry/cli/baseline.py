@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from keysentry.cli.common import ScanOptions, baseline_path, build_request
+from keysentry.cli.report_plan import ReportSpec
 from keysentry.config import load_config
 from keysentry.errors import UsageError
 
@@ -141,7 +142,7 @@ def _baseline_inputs(kwargs: dict[str, Any]) -> tuple[Path, list[BaselineEntry],
     from keysentry.filters.baseline import DEFAULT_PATH, Coverage, entries_for
 
     opts = ScanOptions(
-        format="json", output=None, config_path=kwargs["config_path"],
+        reports=(ReportSpec("json", None),), config_path=kwargs["config_path"],
         rules=tuple(kwargs["rules"]), show_secrets=False,
         include_placeholders=kwargs["include_placeholders"], validate=False, fail_on="any",
         no_cache=False, baseline=kwargs["baseline_file"], quiet=True, verbose=0,

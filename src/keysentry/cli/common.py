@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from keysentry import progress
+from keysentry.cli.report_plan import FORMATS as FORMATS  # where the commands' tests look
+from keysentry.cli.report_plan import ReportSpec, plan_reports
 from keysentry.errors import ExitCode, UsageError
 from keysentry.gcpause import paused
 from keysentry.models import ScanResult
@@ -26,13 +28,11 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-FORMATS = ("text", "json", "jsonl", "sarif", "github", "csv", "junit", "html", "codequality")
-
 
 @dataclass(frozen=True, slots=True)
 class ScanOptions:
-    format: str
-    output: Path | None
+    reports: tuple[ReportSpec, ...]
+    """Every report of the one scan, in the order asked (cli.report_plan)."""
     config_path: Path | None
     rules: tuple[Path, ...]
     show_secrets: bool
@@ -53,16 +53,18 @@ def scan_options(func: F) -> F:
         click.option(
             "--format",
             "format_",
-            type=click.Choice(FORMATS),
-            default="text",
-            show_default=True,
-            help="Report format.",
+            multiple=True,
+            metavar="FORMAT[:FILE]",
+            help=f"Report format: {', '.join(FORMATS)} (default text). Repeat it for "
+            "several reports of one scan; FORMAT:FILE writes that one to FILE.",
         ),
         click.option(
             "--output",
             "-o",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Write the report to FILE instead of standard output.",
+            multiple=True,
+            metavar="FILE",
+            help="Write the report to FILE instead of standard output ('-'); with several "
+            "--format, one --output for each format given without a file, in order.",
         ),
         click.option(
             "--config",
@@ -118,8 +120,7 @@ def scan_options(func: F) -> F:
 
 def collect_options(kwargs: dict[str, Any]) -> ScanOptions:
     return ScanOptions(
-        format=kwargs.pop("format_"),
-        output=kwargs.pop("output"),
+        reports=plan_reports(kwargs.pop("format_"), kwargs.pop("output")),
         config_path=kwargs.pop("config_path"),
         rules=tuple(kwargs.pop("rules")),
         show_secrets=kwargs.pop("show_secrets"),
@@ -146,7 +147,7 @@ def build_request(
     target's configuration (``config_from``: one repository's for all), rules, baseline."""
     if opts.fail_on == "live" and not opts.validate:
         raise UsageError("--fail-on live needs --validate")
-    check_output(opts.output)
+    check_outputs(opts.reports)
     # Imported here, not at the top: `keysentry --help` and the hook start-up stay light.
     from keysentry.config import TargetConfig, resolve_configs
     from keysentry.pipeline import ScanRequest, Scope
@@ -216,6 +217,11 @@ def _validation(
     return settings, notes
 
 
+def check_outputs(reports: tuple[ReportSpec, ...]) -> None:
+    for report in reports:
+        check_output(report.output)
+
+
 def check_output(path: Path | None) -> None:
     """Fail before the scan, not after it, when the report cannot be written to ``path``."""
     if path is None:
@@ -240,30 +246,39 @@ def baseline_path(opts: ScanOptions, config: Config) -> Path | None:
 
 @paused
 def emit(result: ScanResult, opts: ScanOptions) -> int:
-    """Render the report, write it where asked, print the summary, choose the exit code."""
+    """Render every report of the one result, write each where asked, print the summary
+    once, choose the exit code (the same whatever the reports)."""
     from keysentry.report import REPORTERS
     from keysentry.report.text import render_summary
     from keysentry.untrusted import for_display
 
-    # Everything below shows the result: the report, the summary, the step summary.
+    # Everything below shows the result: the reports, the summary, the step summary.
     result = for_display(result)
-    if opts.format not in REPORTERS:
-        raise UsageError(f"the {opts.format} format is not available in this build")
-    to_tty = opts.output is None and sys.stdout.isatty()
-    colour = to_tty and opts.format == "text" and not os.environ.get("NO_COLOR")
-    report = REPORTERS[opts.format](result, colour)
-    if opts.output is not None:
-        try:
-            opts.output.write_text(report, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot write {opts.output}: {exc.strerror or exc}") from None
-    elif report:
-        _write(sys.stdout, report)
-    if opts.format == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
+    for spec in opts.reports:
+        if spec.format not in REPORTERS:
+            raise UsageError(f"the {spec.format} format is not available in this build")
+    for spec in opts.reports:
+        _write_report(result, spec)
+    if any(s.format == "github" for s in opts.reports) and os.environ.get("GITHUB_STEP_SUMMARY"):
         _github_summary(result, Path(os.environ["GITHUB_STEP_SUMMARY"]))
     if not opts.quiet:
         _write(sys.stderr, render_summary(result, verbose=opts.verbose > 0))
     return int(exit_code(result, opts.fail_on))
+
+
+def _write_report(result: ScanResult, spec: ReportSpec) -> None:
+    from keysentry.report import REPORTERS
+
+    to_tty = spec.output is None and sys.stdout.isatty()
+    colour = to_tty and spec.format == "text" and not os.environ.get("NO_COLOR")
+    report = REPORTERS[spec.format](result, colour)
+    if spec.output is not None:
+        try:
+            spec.output.write_text(report, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {spec.output}: {exc.strerror or exc}") from None
+    elif report:
+        _write(sys.stdout, report)
 
 
 def _github_summary(result: ScanResult, path: Path) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from keysentry.cli.common import ScanOptions, build_request
+from keysentry.cli.report_plan import ReportSpec
 from keysentry.errors import UsageError
 
 if TYPE_CHECKING:
@@ -113,8 +114,8 @@ def purge(
 
     # validate=True only to get --validate's settings (the base URL from the environment or
     # --config, never from REPO); the audits themselves do not probe: purge probes once.
-    opts = ScanOptions("json", output, config_path, (), False, False, True, "any", no_cache,
-                       None, quiet, 0)  # fmt: skip
+    opts = ScanOptions((ReportSpec("json", output),), config_path, (), False, False, True,
+                       "any", no_cache, None, quiet, 0)  # fmt: skip
     checked = build_request(opts, "purge", (str(repo),), use_baseline=False)
     assert checked.validation is not None
     validation = checked.validation

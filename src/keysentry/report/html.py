@@ -25,6 +25,7 @@ from markupsafe import Markup
 from keysentry import __version__
 from keysentry.models import EXPOSURE_RANK, Finding, Location, ScanResult
 from keysentry.report import html_charts
+from keysentry.report.html_repositories import repository_rows
 from keysentry.report.text import describe_exposure, describe_validation, next_steps
 from keysentry.untrusted import shown
 from keysentry.wording import human_bytes
@@ -258,6 +259,8 @@ def render(result: ScanResult) -> str:
     counters = result.stats.counters
     issues = result.stats.issues
     dated = [(r.introduced.day, _chart_status(r)) for r in real if r.introduced]
+    repositories = repository_rows(result.extra.get("repositories"))
+    results = Counter(r.result for r in repositories)
     return env.get_template("report.html.j2").render(
         result=result,
         version=__version__,
@@ -286,4 +289,8 @@ def render(result: ScanResult) -> str:
         exposure_chart=_exposure_chart(real),
         repository_chart=_repository_chart(real),
         status_words=STATUS_WORDS,
+        repositories=repositories,
+        repositories_with_keys=results["keys"],
+        repositories_failed=sum(1 for r in repositories if r.failure),
+        repositories_clean=results["clean"],
     )
