@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -521,3 +522,36 @@ def test_the_summary_mentions_a_skipped_git_directory(
     commit(repo, {"a.txt": "hello\n"})
     assert main(["scan", str(repo)]) == ExitCode.CLEAN
     assert "1 .git directory skipped" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("fifo", "config"),
+    [
+        (".keysentry.toml", None),
+        ("pyproject.toml", None),
+        ("baseline.json", 'baseline = "baseline.json"\n'),
+        ("rules.toml", 'rules = ["rules.toml"]\n'),
+    ],
+)
+def test_a_fifo_where_a_configuration_file_is_expected_is_an_error_not_a_hang(
+    tmp_path: Path, fifo: str, config: str | None
+) -> None:
+    """A repository decides what its configuration files are: a FIFO there (whose open
+    waits for a writer forever) is reported as not a regular file, exit 2, at once."""
+    import subprocess
+    import sys
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.txt").write_text("nothing here\n")
+    if config is not None:
+        (tree / ".keysentry.toml").write_text(config)
+    os.mkfifo(tree / fifo)
+    proc = subprocess.run(
+        [sys.executable, "-I", "-m", "keysentry", "scan", str(tree)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert f"{tree / fifo}: not a regular file" in proc.stderr

@@ -22,6 +22,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from keysentry.errors import ConfigError
+from keysentry.regular import read_regular
 from keysentry.roots import DOTFILE, repository_root
 
 if sys.version_info >= (3, 11):
@@ -120,7 +121,7 @@ def resolve_configs(
 
 
 def load_file(path: Path) -> Config:
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError(f"config file not found: {path}")
     table: dict[str, object] | None = _read(path)
     if path.name == "pyproject.toml":
@@ -130,11 +131,13 @@ def load_file(path: Path) -> Config:
 
 def config_at(root: str) -> Config:
     """The configuration file in ``root`` (a repository root), else the defaults."""
+    # lexists: a .keysentry.toml that is not a readable file (a dangling link, a FIFO, a
+    # directory) is an error that names it, never passed over for the defaults.
     dotfile = Path(root) / DOTFILE
-    if dotfile.is_file():
+    if os.path.lexists(dotfile):
         return parse_config(_read(dotfile), str(dotfile), dotfile.parent)
     pyproject = Path(root) / "pyproject.toml"
-    if pyproject.is_file():
+    if os.path.lexists(pyproject):
         table = _tool_table(_read(pyproject), pyproject)
         if table is not None:
             return parse_config(table, f"{pyproject} [tool.keysentry]", pyproject.parent)
@@ -143,9 +146,10 @@ def config_at(root: str) -> Config:
 
 def _read(path: Path) -> dict[str, object]:
     try:
-        with path.open("rb") as fh:
-            doc: dict[str, object] = tomllib.load(fh)
-            return doc
+        doc: dict[str, object] = tomllib.loads(read_regular(path).decode("utf-8"))
+        return doc
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid TOML: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except OSError as exc:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import sys
 
+from keysentry.regular import read_regular
+
 DOTFILE = ".keysentry.toml"
 PYPROJECT = "pyproject.toml"
 
@@ -62,9 +64,8 @@ def may_hold_config(root: str) -> bool:
     if not os.path.lexists(pyproject):
         return False
     try:
-        with open(pyproject, "rb") as fh:
-            data = fh.read()
-    except OSError:
+        data = read_regular(pyproject)
+    except OSError:  # a FIFO or device too: the configuration's reader says what it is
         return True
     if b"keysentry" not in data:
         return False

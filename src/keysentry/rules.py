@@ -13,6 +13,7 @@ from pathlib import Path
 from keysentry.errors import RuleError
 from keysentry.models import SEVERITIES, Severity, scrub_secrets
 from keysentry.placeholders import placeholder_reason
+from keysentry.regular import read_regular
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -75,7 +76,7 @@ def load_rules(extra: Iterable[Path] = (), *, builtin: bool = True) -> tuple[Rul
             rules.extend(parse_rule_file(text, f"<builtin>/{name}", check=False))
     for path in extra:
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            text = read_regular(path).decode("utf-8")
         except OSError as exc:
             raise RuleError(f"cannot read rule file {path}: {exc.strerror or exc}") from None
         except UnicodeDecodeError:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from keysentry.errors import BaselineError
 from keysentry.models import Finding
+from keysentry.regular import read_regular
 from keysentry.untrusted import shown
 
 VERSION = 1
@@ -70,7 +71,7 @@ class Baseline:
 def load_baseline(path: Path) -> Baseline:
     """Read and check a baseline file. Raises BaselineError naming the file and the problem."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path).decode("utf-8")
     except FileNotFoundError:
         raise BaselineError(
             f"baseline file not found: {path} (create it with `keysentry baseline create`)"

@@ -30,6 +30,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from keysentry.regular import NotRegularFile, read_regular
 from keysentry.roots import DOTFILE, PYPROJECT
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def salted(state: str, path: Path, salt: str) -> str:
     sha = hashlib.sha256(salt.encode())
     for name in (DOTFILE, PYPROJECT):
         try:
-            data = _read(os.path.join(path, name))
+            data = read_regular(os.path.join(path, name))
         except OSError:
             data = b"\xff"  # absent (no file's content is this byte alone as a marker)
         sha.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
@@ -78,7 +79,7 @@ def settings_salt(settings: AuditSettings) -> str:
         if named is None:
             continue
         try:
-            sha.update(b"\0" + hashlib.sha256(_read(os.fspath(named))).digest())
+            sha.update(b"\0" + hashlib.sha256(read_regular(os.fspath(named))).digest())
         except OSError:
             sha.update(b"\0unreadable")
     return sha.hexdigest()
@@ -120,30 +121,26 @@ def files_digest(path: Path) -> str | None:
     if git_dir is None:
         return None
     try:
-        config = _read(os.path.join(git_dir, "config")).lower()
+        config = read_regular(os.path.join(git_dir, "config")).lower()
         # reftable, or any ref storage but files; includes could set it from elsewhere.
         if b"refstorage" in config or b"[include" in config:
             return None
         if os.path.lexists(os.path.join(git_dir, "reftable")):
             return None
         sha = hashlib.sha256(b"files\0")
-        sha.update(_read(os.path.join(git_dir, "HEAD")))
+        sha.update(read_regular(os.path.join(git_dir, "HEAD")))
         sha.update(b"\0packed\0")
         with contextlib.suppress(FileNotFoundError):
-            sha.update(_read(os.path.join(git_dir, "packed-refs")))
+            sha.update(read_regular(os.path.join(git_dir, "packed-refs")))
         sha.update(b"\0loose\0")
         if not _loose_refs(os.path.join(git_dir, "refs"), "refs", sha):
             return None
-    except NotRegular:
+    except NotRegularFile:
         # HEAD, config or packed-refs is a FIFO or a device: git would hang on it.
         return layout_signature(Path(path))
     except OSError:
         return None
     return "files:" + sha.hexdigest()
-
-
-class NotRegular(OSError):
-    """A FIFO, socket or device where git keeps a file: never opened for reading."""
 
 
 def special_files(path: Path) -> list[str]:
@@ -165,21 +162,6 @@ def special_files(path: Path) -> list[str]:
                 if not stat.S_ISREG(os.stat(full).st_mode):
                     found.append(os.path.relpath(full, git_dir))
     return sorted(found)
-
-
-def _read(path: str, limit: int = -1) -> bytes:
-    """The contents of the regular file at ``path``; NotRegular for anything else. It is
-    opened without blocking, so a FIFO planted as a ref, HEAD or config cannot hang
-    the audit (git itself would: ``git for-each-ref`` waits on one forever)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise NotRegular(f"not a regular file (mode {mode:o}): {path}")
-        with open(fd, "rb", closefd=False) as handle:
-            return handle.read(limit)
-    finally:
-        os.close(fd)
 
 
 def _plain_git_dir(path: str) -> str | None:
@@ -225,8 +207,8 @@ def _loose_refs(directory: str, name: str, sha: hashlib._Hash) -> bool:
         elif not entry.name.endswith(".lock"):  # an update in flight; git skips them too
             sha.update(child.encode("utf-8", "surrogateescape") + b"\0")
             try:
-                sha.update(_read(entry.path) + b"\0")
-            except NotRegular:
+                sha.update(read_regular(entry.path) + b"\0")
+            except NotRegularFile:
                 # Not a ref (git would hang on it): its kind stands in for its contents.
                 sha.update(b"\0not-regular %o\0" % entry.stat(follow_symlinks=False).st_mode)
     return True
@@ -267,6 +249,6 @@ def layout_signature(path: Path) -> str:
 
 def _read_small(path: Path) -> bytes:
     try:
-        return _read(os.fspath(path), _MAX_SMALL)
+        return read_regular(os.fspath(path), _MAX_SMALL)
     except OSError:
         return b""
