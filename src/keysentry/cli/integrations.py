@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -36,13 +37,36 @@ _HOOK_SCRIPT = """\
 # {purpose}
 # Re-run the command to update this file; delete it to remove the hook.
 # Skip it once with `git {verb} --no-verify`.
+#
+# git runs this in the repository's work tree, whose files are not to be trusted: Python
+# runs isolated (-I), so that no module there (a committed keysentry/ or keysentry.py),
+# nor PYTHONPATH, can stand in for keysentry's own; and only absolute PATH entries are
+# searched (a relative entry, such as . or an empty one, would name the work tree).
 KEYSENTRY_PYTHON={python}
 if [ -x "$KEYSENTRY_PYTHON" ]; then
-    exec "$KEYSENTRY_PYTHON" -m {module} {command}
+    exec "$KEYSENTRY_PYTHON" -I -m {module} {command}
 fi
-if command -v {script} >/dev/null 2>&1; then
-    exec {script} {command}
-fi
+# The interpreter above is gone (a rebuilt virtual environment): the one of the {script}
+# found on PATH, named by the first line of that script.
+IFS=:
+set -f
+for dir in $PATH; do
+    case $dir in
+    /*)
+        if [ -f "$dir/{script}" ] && [ -x "$dir/{script}" ]; then
+            read -r shebang < "$dir/{script}" || shebang=
+            python=${{shebang#'#!'}}
+            case $shebang in
+            '#!/'*)
+                if [ -x "$python" ]; then
+                    unset IFS
+                    exec "$python" -I -m {module} {command}
+                fi ;;
+            esac
+        fi ;;
+    esac
+done
+unset IFS
 echo "keysentry hook: keysentry is not installed here, so nothing was scanned. Install it" >&2
 echo "as its README says (pip install from a clone or from its git URL), then run" >&2
 echo "keysentry install-hook again; or remove this hook: $0" >&2
@@ -67,6 +91,32 @@ def hook_script(pre_push: bool, python: str) -> str:
         script="keysentry" if pre_push else "keysentry-hook",
         command='ci --pre-push "$1"' if pre_push else "--staged",
     )
+
+
+def check_isolated(python: str) -> None:
+    """The hook runs ``python -I``: refuse to write one that could not import keysentry so
+    (installed in the user's site-packages or found through PYTHONPATH, which -I ignores),
+    rather than a hook that fails on every commit."""
+    import keysentry
+
+    expected = os.path.dirname(os.path.realpath(keysentry.__file__))
+    probe = "import os, keysentry; print(os.path.dirname(os.path.realpath(keysentry.__file__)))"
+    try:
+        proc = subprocess.run(
+            [python, "-I", "-c", probe], cwd=os.sep, capture_output=True,
+            stdin=subprocess.DEVNULL, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        found = proc.stdout.strip() if proc.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        found = None
+    if found != expected:
+        raise UsageError(
+            f"the hook runs Python isolated ({python} -I), so that no module in the repository "
+            f"can stand in for keysentry, and that Python does not find this keysentry "
+            f"({expected}) without the user site-packages or PYTHONPATH. Install keysentry "
+            "in a virtual environment (python3 -m venv, or pipx) and run its "
+            "`keysentry install-hook`, or use the pre-commit framework"
+        )
 
 
 def hooks_dir(cwd: Path) -> Path:
@@ -115,20 +165,22 @@ def install_hook(pre_push: bool, force: bool) -> int:
     directory = hooks_dir(Path.cwd())
     hook = directory / ("pre-push" if pre_push else "pre-commit")
     backup = None
+    foreign = False
     if hook.exists() or hook.is_symlink():
         try:
-            ours = HOOK_MARKER in hook.read_text(encoding="utf-8", errors="replace")
+            foreign = HOOK_MARKER not in hook.read_text(encoding="utf-8", errors="replace")
         except OSError:
-            ours = False
-        if not ours:
-            if not force:
-                raise UsageError(
-                    f"{hook} exists and was not written by keysentry; not replacing "
-                    "it. Call keysentry from it yourself, use the pre-commit "
-                    "framework, or pass --force (the old hook is kept as a backup)"
-                )
-            backup = hook.with_name(hook.name + ".keysentry-backup")
-            os.replace(hook, backup)
+            foreign = True
+        if foreign and not force:
+            raise UsageError(
+                f"{hook} exists and was not written by keysentry; not replacing "
+                "it. Call keysentry from it yourself, use the pre-commit "
+                "framework, or pass --force (the old hook is kept as a backup)"
+            )
+    check_isolated(sys.executable)
+    if foreign:
+        backup = hook.with_name(hook.name + ".keysentry-backup")
+        os.replace(hook, backup)
     try:
         directory.mkdir(parents=True, exist_ok=True)
         hook.write_text(hook_script(pre_push, sys.executable), encoding="utf-8")
