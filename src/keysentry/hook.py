@@ -116,7 +116,7 @@ def _scan(
     # The boundary to the pipeline: imported only once the arguments are known to be good.
     from pathlib import Path
 
-    from keysentry.cli.common import FORMATS, ScanOptions, build_request, emit
+    from keysentry.cli.common import FORMATS, ScanOptions, build_request, emit, fail_closed
 
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
@@ -138,12 +138,15 @@ def _scan(
         from keysentry.pipeline import scan_staged
 
         request = build_request(opts, "staged", (".",))
-        return emit(scan_staged(request, Path(".")), opts)
-    from keysentry.pipeline import scan_paths
+        result = scan_staged(request, Path("."))
+    else:
+        from keysentry.pipeline import scan_paths
 
-    targets = tuple(files)
-    request = build_request(opts, "scan", targets)
-    return emit(scan_paths(request, sys.stdin.buffer if "-" in targets else None), opts)
+        targets = tuple(files)
+        request = build_request(opts, "scan", targets)
+        result = scan_paths(request, sys.stdin.buffer if "-" in targets else None)
+    # An input that could not be read is never "clean" (exit 3): the commit stops.
+    return fail_closed(result, emit(result, opts))
 
 
 def _screened_clean(files: list[str], *, staged: bool, quiet: bool) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from keysentry import __version__
-from keysentry.cli.common import build_request, collect_options, emit, scan_options
+from keysentry.cli.common import build_request, collect_options, emit, fail_closed, scan_options
 from keysentry.errors import ExitCode, KeysentryError
 from keysentry.untrusted import shown
 
@@ -102,7 +102,8 @@ def scan(paths: tuple[str, ...], exclude: tuple[str, ...], **kwargs: Any) -> int
     targets = paths or (".",)
     request = build_request(opts, "scan", targets, extra_excludes=exclude)
     stdin = sys.stdin.buffer if "-" in targets else None
-    return emit(scan_paths(request, stdin), opts)
+    result = scan_paths(request, stdin)
+    return fail_closed(result, emit(result, opts))
 
 
 def _message(exc: BaseException) -> str:

@@ -130,8 +130,8 @@ def hooks_dir(cwd: Path) -> Path:
         raise UsageError(
             f"{cwd} is in a bare repository: nothing is committed or pushed from it, so its "
             "pre-commit and pre-push hooks never run. Install the hook in a clone; on a "
-            "server, run `keysentry ci` in CI (or `keysentry history --range` from a "
-            "pre-receive hook)"
+            "server, run `keysentry ci` in CI, or `keysentry ci --pre-receive` from the "
+            "repository's pre-receive hook (see the README)"
         )
     root = Path(os.fsdecode(top.stdout.rstrip(b"\n"))) if top.returncode == 0 else None
     # gitio pins core.hooksPath on its own command line; read the configured value instead.
@@ -211,18 +211,26 @@ def install_hook(pre_push: bool, force: bool) -> int:
     help="Read the refs being pushed from stdin, as git's pre-push hook gets them.",
 )
 @click.option(
+    "--pre-receive",
+    is_flag=True,
+    help="Read the refs being pushed from stdin, as a server's pre-receive hook gets them.",
+)
+@click.option(
     "--full-fallback",
     is_flag=True,
     help="When no range can be determined, audit the whole history instead of failing.",
 )
 @scan_options
-def ci(range_: str | None, pre_push: str | None, full_fallback: bool, **kwargs: Any) -> int:
+def ci(
+    range_: str | None, pre_push: str | None, pre_receive: bool, full_fallback: bool, **kwargs: Any
+) -> int:
     """Scan the commits a CI job or a push is about: only new leaks fail it.
 
     \b
     The range is chosen, and stated, in this order:
       --range BASE..HEAD
       --pre-push REMOTE (git's pre-push hook) or pre-commit's PRE_COMMIT_FROM_REF/TO_REF
+      --pre-receive (a server's pre-receive hook): each updated ref's new commits
       GitHub Actions: pull_request base..head; push before..after; a new branch:
         the commits not on the default branch
       GitLab CI: the merge-request diff base..head; push before..sha; a new
@@ -233,9 +241,12 @@ def ci(range_: str | None, pre_push: str | None, full_fallback: bool, **kwargs: 
 
     opts = collect_options(kwargs)
     repo = Path.cwd()
-    lines = sys.stdin.read().splitlines() if pre_push is not None else []
+    if pre_push is not None and pre_receive:
+        raise UsageError("--pre-push and --pre-receive exclude each other")
+    reads = pre_push is not None or pre_receive
+    lines = sys.stdin.read().splitlines() if reads else []
     try:
-        ranges = choose_ranges(os.environ, repo, range_, pre_push, lines)
+        ranges = choose_ranges(os.environ, repo, range_, pre_push, lines, pre_receive)
     except NoRange as exc:
         if not full_fallback:
             raise
