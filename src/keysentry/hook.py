@@ -1,11 +1,19 @@
 """``keysentry-hook``: the commit hook's entry point, with a narrow, fixed interface.
 
-    keysentry-hook [OPTIONS] FILE...     scan these files (the pre-commit framework's hook)
-    keysentry-hook --staged [OPTIONS]    scan what is staged (the plain git hook)
+    keysentry-hook [OPTIONS] [--] FILE...  scan these files (the pre-commit framework's hook)
+    keysentry-hook --staged [OPTIONS]      scan what is staged (the plain git hook)
 
 OPTIONS: --config FILE, --format FORMAT, -q/--quiet, -v/--verbose. Exit codes and
 output are those of ``keysentry scan`` and ``keysentry staged`` (0 nothing found, 1
-findings, 2 usage or configuration error, 3 incomplete), secrets always redacted.
+findings, 2 usage or configuration error, 3 incomplete: an input could not be read),
+secrets always redacted.
+
+Everything after ``--`` is a file, whatever it looks like (``-v``, ``--quiet``, ``--``,
+and ``-``, which is then the file named ``-``, not standard input): the pre-commit
+framework appends the names of the files being committed, and .pre-commit-hooks.yaml
+ends the hook's arguments with ``--``. Before ``--``, an argument that reads as an option
+but also names an existing file is refused (exit 2) rather than guessed: a user's
+``args:`` replace the manifest's, ``--`` included.
 
 A hook runs on every commit, so its start-up is what users feel: this module parses
 its few options by hand, then asks the screen (keysentry.screen: the scanner's own
@@ -21,14 +29,15 @@ answers are the pipeline's.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
 from keysentry.errors import ExitCode, KeysentryError, UsageError
 
 USAGE = """\
-usage: keysentry-hook [OPTIONS] FILE...    scan these files (pre-commit framework)
-       keysentry-hook --staged [OPTIONS]   scan what is staged (plain git hook)
+usage: keysentry-hook [OPTIONS] [--] FILE...  scan these files (pre-commit framework)
+       keysentry-hook --staged [OPTIONS]      scan what is staged (plain git hook)
 
 options:
   --config FILE    configuration file (default: the repository's .keysentry.toml,
@@ -38,8 +47,10 @@ options:
   -v, --verbose    list every skipped input
   -h, --help       show this help
 
+Every argument after -- is a file, even one named like an option or `-`.
 Exit codes: 0 nothing found, 1 findings, 2 usage or configuration error,
-3 the scan could not complete. The full CLI is `keysentry`.
+3 the scan could not complete (an input could not be read). The full CLI is
+`keysentry`.
 """
 
 
@@ -76,8 +87,10 @@ def _run(args: list[str]) -> int:
     while args:
         arg = args.pop(0)
         if arg == "--":
-            files.extend(args)
+            # Files, whatever their names: "-" is the file of that name, not stdin.
+            files.extend(_LITERAL_STDIN if name == "-" else name for name in args)
             break
+        _refuse_ambiguous(arg)
         if arg in ("-h", "--help"):
             sys.stdout.write(USAGE)
             return int(ExitCode.CLEAN)
@@ -106,6 +119,20 @@ def _run(args: list[str]) -> int:
     if not staged and not files:
         raise UsageError(f"name the files to scan, or scan the index with --staged\n{USAGE}")
     return _scan(files, staged=staged, fmt=fmt, config=config, quiet=quiet, verbose=verbose)
+
+
+_LITERAL_STDIN = "./-"
+"""The file named ``-`` (``-`` alone means standard input to the pipeline)."""
+
+
+def _refuse_ambiguous(arg: str) -> None:
+    """An option-like argument before ``--`` that is also a file: the pre-commit framework
+    appends file names, and one named ``-v`` must not silently turn into an option."""
+    if arg.startswith("-") and os.path.lexists(arg):
+        raise UsageError(
+            f"{arg!r} is both an option and a file here: put -- before the files to scan "
+            "(in .pre-commit-config.yaml, end the hook's args with --)"
+        )
 
 
 def _scan(
