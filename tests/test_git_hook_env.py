@@ -193,7 +193,7 @@ def test_a_pre_receive_hook_refuses_a_pushed_key(tmp_path: Path) -> None:
     """`keysentry ci --pre-receive`, as the README and install-hook's message in a bare
     repository say: each updated ref's new commits are scanned while git holds them in
     quarantine; a key refuses the push, clean content goes in."""
-    server, client = _server(tmp_path, f"exec {BIN / 'keysentry'} ci --pre-receive")
+    server, client = _server(tmp_path, f"exec {sys.executable} -I -m keysentry ci --pre-receive")
     _commit(client, "README", "hello\n")
     code, out = _push(client, "main")  # a new branch: every commit is new
     assert code == 0, out

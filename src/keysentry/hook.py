@@ -209,5 +209,5 @@ def _say(message: str) -> None:
     sys.stderr.flush()
 
 
-if __name__ == "__main__":  # python -m keysentry.hook: what `keysentry install-hook` writes
+if __name__ == "__main__":  # python -I -m keysentry.hook: what `keysentry install-hook` writes
     raise SystemExit(main())
