@@ -521,3 +521,15 @@ def test_the_summary_mentions_a_skipped_git_directory(
     commit(repo, {"a.txt": "hello\n"})
     assert main(["scan", str(repo)]) == ExitCode.CLEAN
     assert "1 .git directory skipped" in capsys.readouterr().err
+
+
+def test_a_pyproject_that_is_not_utf8_is_a_configuration_error(tmp_path: Path, capsys) -> None:
+    """Not UTF-8, and naming keysentry: a clear error (exit 2), not an internal one. The
+    same bytes without the name are another tool's file, and not read at all."""
+    (tmp_path / "pyproject.toml").write_bytes(b"[tool.keysentry]\nexclude = ['\xff']\n")
+    (tmp_path / "a.txt").write_text("plain\n")
+    assert main(["scan", str(tmp_path)]) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert "pyproject.toml: not valid TOML: not UTF-8" in err and "internal" not in err
+    (tmp_path / "pyproject.toml").write_bytes(b"[tool.ruff]\nexclude = ['\xff']\n")
+    assert main(["scan", str(tmp_path)]) == ExitCode.CLEAN
