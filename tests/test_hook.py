@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,61 @@ def test_large_job_still_uses_hyperscan(staged_repo: Path) -> None:
     code, _out, err, modules = hook(staged_repo, "big.txt")
     assert code == 0, err
     assert "hyperscan" in modules
+
+
+# -- file names that look like options ----------------------------------------------------------
+
+DASH_NAMES = ("-", "-v", "--quiet", "--", "--staged", "-h")
+
+
+def test_after_double_dash_every_argument_is_a_file(
+    staged_repo: Path, keys: Callable[[int], list[str]]
+) -> None:
+    """The pre-commit framework appends file names after the manifest's `--`: `-` is the
+    file named `-` (standard input is not read), `-v` and `--` are files, not options."""
+    secrets = dict(zip(DASH_NAMES, keys(len(DASH_NAMES)), strict=True))
+    for name, key in secrets.items():
+        (staged_repo / name).write_text(f"OPENROUTER_API_KEY={key}\n")
+    stdin_key = keys(1)[0]
+    proc = subprocess.run(
+        [sys.executable, "-m", "keysentry.hook", "--format", "json", "--", *DASH_NAMES],
+        cwd=staged_repo, input=f"{stdin_key}\n", capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    found = {loc["path"]: f["redacted"] for f in report["findings"] for loc in f["locations"]}
+    assert found == {("./-" if name == "-" else name): redact(key) for name, key in secrets.items()}
+    assert redact(stdin_key) not in proc.stdout + proc.stderr
+    # clean files with those names: exit 0, each scanned (through the screen)
+    for name in DASH_NAMES:
+        (staged_repo / name).write_text("nothing here\n")
+    code, _out, err, modules = hook(staged_repo, "--", *DASH_NAMES)
+    assert code == 0 and f"scanned {len(DASH_NAMES)} input(s)" in err, err
+    assert "keysentry.pipeline" not in modules
+
+
+@pytest.mark.parametrize("name", ["-v", "--quiet", "-", "--staged"])
+def test_an_option_that_is_also_a_file_is_refused_not_guessed(
+    staged_repo: Path, key: str, name: str
+) -> None:
+    """Without `--` (a user's `args:` replace the manifest's), `-v` could be the option or
+    the file being committed: a guess would skip the file, so the hook exits 2."""
+    (staged_repo / name).write_text(f"OPENROUTER_API_KEY={key}\n")
+    code, out, err, _modules = hook(staged_repo, "README.md", name)
+    assert code == 2 and "is both an option and a file" in err and "--" in err, err
+    assert key not in out + err
+
+
+def test_scan_takes_names_after_double_dash_as_paths(staged_repo: Path, keys) -> None:
+    names = [n for n in DASH_NAMES if n != "-"]  # `scan -` reads standard input, documented
+    secrets = dict(zip(names, keys(len(names)), strict=True))
+    for name, key in secrets.items():
+        (staged_repo / name).write_text(f"OPENROUTER_API_KEY={key}\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "keysentry", "scan", "--format", "json", "--", *names],
+        cwd=staged_repo, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    found = {loc["path"] for f in report["findings"] for loc in f["locations"]}
+    assert found == set(names)

@@ -138,6 +138,8 @@ def test_manifest_lists_both_hooks() -> None:
     assert hooks["keysentry"]["entry"] == "keysentry-hook"
     assert hooks["keysentry-pre-push"]["stages"] == ["pre-push"]
     assert hooks["keysentry-pre-push"]["pass_filenames"] is False
+    # file names follow the args: after `--`, a file named `-v` is a file, not an option
+    assert all(hook["args"][-1:] == ["--"] for hook in hooks.values())
 
 
 def test_commit_hook_fails_on_a_staged_key(hook_repo, user_repo: Path, key: str) -> None:
@@ -258,3 +260,69 @@ def test_installed_hooks_on_real_commit_and_push(hook_repo, user_repo: Path, key
     assert pushed.returncode != 0, pushed.stdout + pushed.stderr
     assert "cfg.yaml" in pushed.stdout + pushed.stderr
     assert "topic" not in git(remote, "branch")
+
+
+DASH_NAMES = ("-", "-v", "--quiet", "--")
+
+
+def test_files_named_like_options_are_scanned_on_a_real_commit(
+    hook_repo, user_repo: Path, keys, tmp_path: Path
+) -> None:
+    """The framework appends the staged files' names to the hook's args: files named `-`,
+    `-v`, `--quiet` and `--` were read as standard input or options and never scanned.
+    The manifest's args end with `--`; a user's own args without it are refused (exit 2),
+    not guessed."""
+    snapshot, env = hook_repo
+    rev = git(snapshot, "rev-parse", "HEAD").strip()
+
+    def configure(args: str) -> None:
+        (user_repo / ".pre-commit-config.yaml").write_text(
+            f"repos:\n- repo: {snapshot}\n  rev: {rev}\n  hooks:\n  - id: keysentry\n{args}"
+        )
+        git(user_repo, "add", ".pre-commit-config.yaml")
+        # this file alone: the files with odd names stay staged for the next commit
+        git(
+            user_repo,
+            "commit",
+            "-q",
+            "--no-verify",
+            "-m",
+            "config",
+            "--",
+            ".pre-commit-config.yaml",
+        )
+
+    configure("")
+    installed = pre_commit(user_repo, env, "install", "-t", "pre-commit")
+    assert installed.returncode == 0, installed.stderr
+
+    def commit() -> tuple[int, str]:
+        proc = subprocess.run(
+            ["git", "commit", "-q", "-m", "files with odd names"], cwd=user_repo,
+            capture_output=True, text=True, env={**os.environ, **GIT_ENV, **env},
+            timeout=TIMEOUT, check=False,
+        )  # fmt: skip
+        return proc.returncode, proc.stdout + proc.stderr
+
+    secrets = dict(zip(DASH_NAMES, keys(len(DASH_NAMES)), strict=True))
+    for name, key in secrets.items():
+        (user_repo / name).write_text(f"OPENROUTER_API_KEY={key}\n")
+    git(user_repo, "add", "--", *DASH_NAMES)
+    code, out = commit()
+    assert code != 0, out
+    for name, key in secrets.items():
+        shown = "./-" if name == "-" else name
+        assert f"{shown}:1:20" in out, (name, out)
+        assert redact(key) in out and key not in out
+    assert "1 file(s)" not in out
+    # A user's args replace the manifest's `--`: refused, never a skipped file.
+    configure("    args: [--format, text]\n")
+    code, out = commit()
+    assert code != 0 and "is both an option and a file" in out, out
+    # Clean content under the same names goes through.
+    for name in DASH_NAMES:
+        (user_repo / name).write_text("nothing secret\n")
+    git(user_repo, "add", "--", *DASH_NAMES)
+    configure("")
+    code, out = commit()
+    assert code == 0, out

@@ -28,8 +28,10 @@ def test_installs_an_executable_pre_commit_hook(repo: Path, monkeypatch, capsys)
     assert code == 0 and f"installed {hook}" in err
     text = hook.read_text()
     assert text.startswith("#!/bin/sh\n") and HOOK_MARKER in text
-    assert "-m keysentry.hook --staged" in text and "--no-verify" in text
-    assert "exec keysentry-hook --staged" in text
+    assert 'exec "$KEYSENTRY_PYTHON" -I -m keysentry.hook --staged' in text
+    assert "--no-verify" in text
+    # the fallback: the interpreter of the keysentry-hook on PATH, isolated too
+    assert 'exec "$python" -I -m keysentry.hook --staged' in text
     assert hook.stat().st_mode & stat.S_IXUSR
     # ours: re-installing updates it without --force
     assert install(capsys)[0] == 0
@@ -217,3 +219,134 @@ def test_the_hook_falls_back_to_keysentry_hook_on_path(repo: Path, key: str, tmp
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "app.env:1:20" in out and key not in out
     assert "keysentry staged: scanned 1 input(s)" in out
+
+
+# -- nothing from the repository runs: the hook's Python is isolated --------------------------
+
+PLANTED = {
+    # `python -m keysentry.hook` from the top of the work tree imported this package.
+    "package": {
+        "keysentry/__init__.py": "",
+        "keysentry/hook.py": "{payload}",
+        "keysentry/__main__.py": "{payload}",
+        "keysentry/cli/__init__.py": "{payload}",
+    },
+    # `python -m keysentry` (the pre-push hook): a module wins over nothing installed there.
+    "module": {"keysentry.py": "{payload}"},
+}
+PAYLOAD = "open({marker!r}, 'a').write(__name__ + '\\n')\nraise SystemExit(0)\n"
+
+
+def _plant(repo: Path, kind: str, marker: Path) -> None:
+    payload = PAYLOAD.format(marker=str(marker))
+    for name, text in PLANTED[kind].items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text.format(payload=payload))
+    # also a keysentry-hook and a keysentry "program" for a relative PATH entry to find
+    for name in ("keysentry-hook", "keysentry"):
+        if (repo / name).exists():
+            continue  # the package directory
+        (repo / name).write_text(f"#!/bin/sh\necho $0 >> {marker}\nexit 0\n")
+        (repo / name).chmod(0o755)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "a repository with its own keysentry")
+
+
+def _git(repo: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", *args], cwd=repo, capture_output=True, text=True,
+        env={**os.environ, **GIT_ENV, **env}, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def _install(repo: Path, *args: str, python: str = sys.executable) -> None:
+    """`keysentry install-hook` run as a user runs it, in the repository."""
+    proc = subprocess.run(
+        [python, "-I", "-m", "keysentry", "install-hook", *args], cwd=repo,
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+
+
+# PYTHONPATH=. and a relative PATH entry: what a user's shell may hold, and would make the
+# work tree's files the ones found, but for -I and the absolute-path search.
+HOSTILE_ENV = {"PYTHONPATH": ".", "PATH": "." + os.pathsep + os.environ["PATH"]}
+
+
+@pytest.mark.parametrize("kind", sorted(PLANTED))
+def test_a_planted_keysentry_never_runs_in_the_pre_commit_hook(
+    repo: Path, tmp_path: Path, key: str, kind: str
+) -> None:
+    marker = tmp_path / "ran"
+    _plant(repo, kind, marker)
+    _install(repo)
+    (repo / "app.env").write_text(f"OPENROUTER_API_KEY={key}\n")
+    git(repo, "add", "app.env")
+    for env in ({}, HOSTILE_ENV):
+        proc = _git(repo, "commit", "-q", "-m", "leak", env=env)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0 and "app.env:1:20" in out and key not in out, out
+        assert not marker.exists(), marker.read_text()
+    assert git(repo, "rev-list", "--count", "HEAD").strip() == "1"
+
+
+@pytest.mark.parametrize("kind", sorted(PLANTED))
+def test_a_planted_keysentry_never_runs_in_the_pre_push_hook(
+    repo: Path, tmp_path: Path, key: str, kind: str
+) -> None:
+    marker = tmp_path / "ran"
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(repo, "remote", "add", "origin", str(remote))
+    _plant(repo, kind, marker)
+    _install(repo, "--pre-push")
+    assert _git(repo, "push", "-q", "origin", "main", env={}).returncode == 0
+    (repo / "b.txt").write_text(f"token: {key}\n")
+    git(repo, "add", "b.txt")
+    git(repo, "commit", "-q", "-m", "leak")
+    for env in ({}, HOSTILE_ENV):
+        proc = _git(repo, "push", "-q", "origin", "main", env=env)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0 and "b.txt:1:8" in out and key not in out, out
+        assert not marker.exists(), marker.read_text()
+    assert git(remote, "rev-parse", "main").strip() != git(repo, "rev-parse", "HEAD").strip()
+
+
+def test_the_fallback_is_isolated_too(repo: Path, tmp_path: Path, key: str) -> None:
+    """The recorded interpreter is gone: the hook takes the interpreter of the
+    keysentry-hook found on an absolute PATH entry, runs it isolated, and never the
+    keysentry-hook or keysentry/ in the work tree."""
+    marker = tmp_path / "ran"
+    _plant(repo, "package", marker)
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    hook.parent.mkdir(exist_ok=True)
+    hook.write_text(hook_script(False, str(tmp_path / "gone" / "python")))
+    hook.chmod(0o755)
+    (repo / "app.env").write_text(f"OPENROUTER_API_KEY={key}\n")
+    git(repo, "add", "app.env")
+    path = os.pathsep.join([".", "", os.path.dirname(sys.executable), os.environ["PATH"]])
+    proc = _git(repo, "commit", "-q", "-m", "leak", env={"PATH": path, "PYTHONPATH": "."})
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "app.env:1:20" in out, out
+    assert not marker.exists(), marker.read_text()
+
+
+def test_install_hook_refuses_a_python_that_finds_keysentry_only_when_not_isolated(
+    repo: Path,
+) -> None:
+    """Found only through PYTHONPATH (or the user site-packages), which -I ignores: the hook
+    would fail on every commit, so install-hook says so instead of writing it."""
+    import sysconfig
+
+    import keysentry
+
+    base = getattr(sys, "_base_executable", sys.executable)
+    source = os.path.dirname(os.path.dirname(os.path.realpath(keysentry.__file__)))
+    path = os.pathsep.join([source, sysconfig.get_paths()["purelib"]])
+    proc = subprocess.run(
+        [base, "-m", "keysentry", "install-hook"], cwd=repo, capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": path}, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == ExitCode.USAGE, proc.stderr
+    assert "runs Python isolated" in proc.stderr and "virtual environment" in proc.stderr
+    assert not (repo / ".git" / "hooks" / "pre-commit").exists()

@@ -736,3 +736,38 @@ def test_revoke_report_on_stdin_needs_yes(fake, run, manager, scanned):
     assert result.code == ExitCode.USAGE
     assert "--yes" in result.err
     assert fake.key(leaked).status == "live"
+
+
+# -- what the API returns is shown escaped ------------------------------------------------
+
+# A terminal title, a screen clear, a colour and a bidi override: whoever can name or label
+# a key can put these in front of whoever lists it.
+CONTROLS = "\x1b]0;owned\x07\x1b[2J\x1b[31m\u202e"
+
+
+def _no_controls(text: str) -> None:
+    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text, text
+    assert "\\x1b]0;owned\\x07\\x1b[2J\\x1b[31m\\u202e" in text, text
+
+
+def test_api_strings_are_escaped_in_every_command_that_shows_them(fake, run, manager, tmp_path):
+    key = fake.add_key(name=f"svc{CONTROLS}", label=f"label{CONTROLS}")
+    result = run("check-key", stdin=key)
+    assert result.code == ExitCode.FINDINGS
+    _no_controls(result.out + result.err)
+    assert f"label: label{CONTROLS}" not in result.out
+    for args in (("keys", "list"), ("keys", "audit")):
+        result = run(*args)
+        assert result.code in (ExitCode.CLEAN, ExitCode.FINDINGS), result.err
+        _no_controls(result.out + result.err)
+    report = str(write_report(tmp_path / "r.json", key))
+    result = run("revoke", "--report", report, "--dry-run")
+    assert result.code == ExitCode.CLEAN and "svc" in result.out
+    _no_controls(result.out + result.err)
+    result = run("revoke", "--report", report, "--yes")
+    assert result.code == ExitCode.CLEAN and "disabled" in result.out
+    _no_controls(result.out + result.err)
+    # JSON carries the text as it is, encoded: json.dumps writes no raw control character
+    result = run("keys", "list", "--include-disabled", "--format", "json")
+    assert "\x1b" not in result.out
+    assert any(k["label"] == f"label{CONTROLS}" for k in json.loads(result.out)["keys"])

@@ -333,6 +333,15 @@ PYPROJECTS = {
     "a dotted key": (b'tool.keysentry.exclude = ["*.md"]\n', False),
     "an inline table": (b'[tool]\nkeysentry = { exclude = ["*.md"] }\n', False),
     "invalid TOML": (b"[tool.keysentry\n", False),
+    # a quoted key can spell the name with escapes: the screen must not answer "defaults"
+    "an escaped table name": (b'[tool."k\\u0065ysentry"]\nexclude = ["*.md"]\n', False),
+    "an escaped dotted key": (b'tool."\\u006beysentry".exclude = ["*.md"]\n', False),
+    "an escaped name, long form": (b'[tool."\\U0000006beysentry"]\nexclude = ["*.md"]\n', False),
+    "another tool's escapes": (b'[tool.ruff]\nexclude = ["a\\u0062c"]\n', True),
+    # a broken file that cannot hold keysentry's table is not keysentry's to refuse: the
+    # screen and the pipeline both leave it alone
+    "invalid TOML, another tool's": (b"[tool.ruff\nline-length = 100\n", True),
+    "not UTF-8": (b"[tool.ruff]\nname = '\xff'\n", True),
 }
 
 

@@ -23,7 +23,7 @@ from types import MappingProxyType
 
 from keysentry.errors import ConfigError
 from keysentry.regular import read_regular
-from keysentry.roots import DOTFILE, repository_root
+from keysentry.roots import DOTFILE, pyproject_may_configure, repository_root
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -138,22 +138,35 @@ def config_at(root: str) -> Config:
         return parse_config(_read(dotfile), str(dotfile), dotfile.parent)
     pyproject = Path(root) / "pyproject.toml"
     if os.path.lexists(pyproject):
-        table = _tool_table(_read(pyproject), pyproject)
-        if table is not None:
-            return parse_config(table, f"{pyproject} [tool.keysentry]", pyproject.parent)
+        data = _read_bytes(pyproject)
+        # Decided as the hook's screen decides (roots.may_hold_config): a file that cannot
+        # hold a keysentry table is not parsed, so a broken one is another tool's problem.
+        if pyproject_may_configure(data):
+            table = _tool_table(_parse(data, pyproject), pyproject)
+            if table is not None:
+                return parse_config(table, f"{pyproject} [tool.keysentry]", pyproject.parent)
     return Config()
 
 
 def _read(path: Path) -> dict[str, object]:
+    return _parse(_read_bytes(path), path)
+
+
+def _read_bytes(path: Path) -> bytes:
     try:
-        doc: dict[str, object] = tomllib.loads(read_regular(path).decode("utf-8"))
-        return doc
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not valid TOML: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        return read_regular(path)
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _parse(data: bytes, path: Path) -> dict[str, object]:
+    try:
+        doc: dict[str, object] = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid TOML: not UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return doc
 
 
 def _tool_table(doc: Mapping[str, object], path: Path) -> dict[str, object] | None:

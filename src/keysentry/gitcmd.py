@@ -7,6 +7,10 @@ heavier is imported, so this module imports only :mod:`os`.
 Nothing configured by a scanned repository may run: no hooks, no fsmonitor, no pager,
 no external diff or textconv, no signature programs, no credential helpers or ssh, and
 no network at all (so a partial clone cannot lazily fetch a missing object).
+
+Nor may the environment point git at another repository: every variable that names a
+repository, an index or an object store is dropped, except those git gives keysentry
+when it runs as a hook of the repository it scans (:func:`hook_env`).
 """
 
 from __future__ import annotations
@@ -71,10 +75,19 @@ _DROP_ENV = (
     "GIT_REPLACE_REF_BASE",
     "GIT_QUARANTINE_PATH",
 )
+# What git names for a hook; dropped above, passed on by hook_env only.
+_OBJECT_ENV = ("GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_QUARANTINE_PATH")
+_HOOK_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", *_OBJECT_ENV)
 
 
-def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def git_env(
+    extra: Mapping[str, str] | None = None, cwd: str | os.PathLike[str] | None = None
+) -> dict[str, str]:
+    """The environment of a git command; ``cwd``: where it runs, when it reads the
+    repository there (see :func:`hook_env`)."""
     env = {k: v for k, v in os.environ.items() if k not in _DROP_ENV}
+    if cwd is not None:
+        env.update(hook_env(cwd))
     env.update(
         LANG="C",
         LC_ALL="C",
@@ -93,12 +106,69 @@ def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def index_env() -> dict[str, str]:
-    """The index to read. In a pre-commit hook of `git commit -a` or `git commit PATH`,
-    git commits through a temporary index named by GIT_INDEX_FILE: that one holds what
-    is being committed. (:func:`git_env` drops the variable for every other command.)"""
-    index = os.environ.get("GIT_INDEX_FILE")
-    return {"GIT_INDEX_FILE": os.path.abspath(index)} if index else {}
+def hook_env(cwd: str | os.PathLike[str]) -> dict[str, str]:
+    """The repository variables git gave keysentry as a hook, for a git command run in
+    ``cwd``: empty unless keysentry runs as a hook of the repository in ``cwd``.
+
+    git runs a hook in the top of the work tree (a bare repository's hooks: in the
+    repository) and names in the environment what the hook must read: the index being
+    committed (GIT_INDEX_FILE: `git commit -a` and `git commit PATH` commit through a
+    temporary one), the repository (GIT_DIR, GIT_WORK_TREE: a separate git directory, a
+    linked worktree) and, in pre-receive, the object store (GIT_OBJECT_DIRECTORY,
+    GIT_ALTERNATE_OBJECT_DIRECTORIES, GIT_QUARANTINE_PATH: the pushed objects wait in a
+    quarantine until the hook accepts them). Without them a hook reads another index, or
+    an enclosing repository, or cannot see what is pushed.
+
+    They apply only to a git command run in the directory keysentry started in, and
+    only when GIT_DIR, if set, is that directory's repository (the directory itself, the
+    repository its ``.git`` names, or GIT_WORK_TREE is the directory): a scan of another
+    path, or a stray GIT_DIR, is never redirected. The object variables come only with
+    such a GIT_DIR (git sets them together)."""
+    env = os.environ
+    if not any(env.get(name) for name in _HOOK_ENV):
+        return {}
+    here = os.getcwd()
+    if not _same(cwd, here):
+        return {}
+    out = {}
+    git_dir = env.get("GIT_DIR")
+    if git_dir:
+        work_tree = env.get("GIT_WORK_TREE")
+        dot_git = _dot_git(here)
+        if not (
+            _same(git_dir, here)
+            or (dot_git is not None and _same(git_dir, dot_git))
+            or (work_tree and _same(work_tree, here))
+        ):
+            return {}
+        out["GIT_DIR"] = os.path.abspath(git_dir)
+        if work_tree:
+            out["GIT_WORK_TREE"] = os.path.abspath(work_tree)
+        out.update((name, env[name]) for name in _OBJECT_ENV if env.get(name))
+    index = env.get("GIT_INDEX_FILE")
+    if index:
+        out["GIT_INDEX_FILE"] = os.path.abspath(index)
+    return out
+
+
+def _same(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _dot_git(directory: str) -> str | None:
+    """The repository a work tree's ``.git`` names: the directory, or a linked worktree's
+    or submodule's ``gitdir:`` file."""
+    dot_git = os.path.join(directory, ".git")
+    if os.path.isdir(dot_git):
+        return dot_git
+    try:
+        with open(dot_git, "rb") as fh:
+            line = fh.read(4096).split(b"\n", 1)[0].strip()
+    except OSError:
+        return None
+    if not line.startswith(b"gitdir:"):
+        return None
+    return os.path.join(directory, os.fsdecode(line[len(b"gitdir:") :].strip()))
 
 
 def find_git() -> str | None:

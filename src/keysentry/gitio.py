@@ -58,7 +58,7 @@ def run_git(
             input=input,
             capture_output=True,
             stdin=None if input is not None else subprocess.DEVNULL,
-            env=git_env(env),
+            env=git_env(env, cwd),
             timeout=timeout,
             check=False,
         )
@@ -289,7 +289,7 @@ class GitStream:
                 stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
                 stdout=write_fd,
                 stderr=self._stderr,
-                env=git_env(env),
+                env=git_env(env, cwd),
             )
         except OSError as exc:
             os.close(read_fd)

@@ -1,11 +1,19 @@
 """``keysentry-hook``: the commit hook's entry point, with a narrow, fixed interface.
 
-    keysentry-hook [OPTIONS] FILE...     scan these files (the pre-commit framework's hook)
-    keysentry-hook --staged [OPTIONS]    scan what is staged (the plain git hook)
+    keysentry-hook [OPTIONS] [--] FILE...  scan these files (the pre-commit framework's hook)
+    keysentry-hook --staged [OPTIONS]      scan what is staged (the plain git hook)
 
 OPTIONS: --config FILE, --format FORMAT, -q/--quiet, -v/--verbose. Exit codes and
 output are those of ``keysentry scan`` and ``keysentry staged`` (0 nothing found, 1
-findings, 2 usage or configuration error, 3 incomplete), secrets always redacted.
+findings, 2 usage or configuration error, 3 incomplete: an input could not be read),
+secrets always redacted.
+
+Everything after ``--`` is a file, whatever it looks like (``-v``, ``--quiet``, ``--``,
+and ``-``, which is then the file named ``-``, not standard input): the pre-commit
+framework appends the names of the files being committed, and .pre-commit-hooks.yaml
+ends the hook's arguments with ``--``. Before ``--``, an argument that reads as an option
+but also names an existing file is refused (exit 2) rather than guessed: a user's
+``args:`` replace the manifest's, ``--`` included.
 
 A hook runs on every commit, so its start-up is what users feel: this module parses
 its few options by hand, then asks the screen (keysentry.screen: the scanner's own
@@ -21,14 +29,15 @@ answers are the pipeline's.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
 from keysentry.errors import ExitCode, KeysentryError, UsageError
 
 USAGE = """\
-usage: keysentry-hook [OPTIONS] FILE...    scan these files (pre-commit framework)
-       keysentry-hook --staged [OPTIONS]   scan what is staged (plain git hook)
+usage: keysentry-hook [OPTIONS] [--] FILE...  scan these files (pre-commit framework)
+       keysentry-hook --staged [OPTIONS]      scan what is staged (plain git hook)
 
 options:
   --config FILE    configuration file (default: the repository's .keysentry.toml,
@@ -38,8 +47,10 @@ options:
   -v, --verbose    list every skipped input
   -h, --help       show this help
 
+Every argument after -- is a file, even one named like an option or `-`.
 Exit codes: 0 nothing found, 1 findings, 2 usage or configuration error,
-3 the scan could not complete. The full CLI is `keysentry`.
+3 the scan could not complete (an input could not be read). The full CLI is
+`keysentry`.
 """
 
 
@@ -76,8 +87,10 @@ def _run(args: list[str]) -> int:
     while args:
         arg = args.pop(0)
         if arg == "--":
-            files.extend(args)
+            # Files, whatever their names: "-" is the file of that name, not stdin.
+            files.extend(_LITERAL_STDIN if name == "-" else name for name in args)
             break
+        _refuse_ambiguous(arg)
         if arg in ("-h", "--help"):
             sys.stdout.write(USAGE)
             return int(ExitCode.CLEAN)
@@ -116,6 +129,20 @@ def _run(args: list[str]) -> int:
     )
 
 
+_LITERAL_STDIN = "./-"
+"""The file named ``-`` (``-`` alone means standard input to the pipeline)."""
+
+
+def _refuse_ambiguous(arg: str) -> None:
+    """An option-like argument before ``--`` that is also a file: the pre-commit framework
+    appends file names, and one named ``-v`` must not silently turn into an option."""
+    if arg.startswith("-") and os.path.lexists(arg):
+        raise UsageError(
+            f"{arg!r} is both an option and a file here: put -- before the files to scan "
+            "(in .pre-commit-config.yaml, end the hook's args with --)"
+        )
+
+
 def _scan(
     files: list[str], *, staged: bool, fmt: str, config: str | None, quiet: bool, verbose: int
 ) -> int:
@@ -124,7 +151,7 @@ def _scan(
     # The boundary to the pipeline: imported only once the arguments are known to be good.
     from pathlib import Path
 
-    from keysentry.cli.common import ScanOptions, build_request, emit
+    from keysentry.cli.common import ScanOptions, build_request, emit, fail_closed
     from keysentry.cli.report_plan import FORMATS, ReportSpec
 
     if fmt not in FORMATS:
@@ -146,17 +173,20 @@ def _scan(
         from keysentry.pipeline import scan_staged
 
         request = build_request(opts, "staged", (".",))
-        return emit(scan_staged(request, Path(".")), opts)
-    from keysentry.pipeline import scan_paths
+        result = scan_staged(request, Path("."))
+    else:
+        from keysentry.pipeline import scan_paths
 
-    targets = tuple(files)
-    request = build_request(opts, "scan", targets)
-    stdin = None
-    if "-" in targets:
-        from keysentry import stdin as standard_input
+        targets = tuple(files)
+        request = build_request(opts, "scan", targets)
+        stdin = None
+        if "-" in targets:
+            from keysentry import stdin as standard_input
 
-        stdin = standard_input.binary()
-    return emit(scan_paths(request, stdin), opts)
+            stdin = standard_input.binary()
+        result = scan_paths(request, stdin)
+    # An input that could not be read is never "clean" (exit 3): the commit stops.
+    return fail_closed(result, emit(result, opts))
 
 
 def _screened_clean(files: list[str], *, staged: bool, quiet: bool) -> bool:
@@ -192,5 +222,5 @@ def _say(message: str) -> None:
     sys.stderr.flush()
 
 
-if __name__ == "__main__":  # python -m keysentry.hook: what `keysentry install-hook` writes
+if __name__ == "__main__":  # python -I -m keysentry.hook: what `keysentry install-hook` writes
     raise SystemExit(main())

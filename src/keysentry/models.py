@@ -157,6 +157,11 @@ class Issue:
     detail: str = ""
 
 
+UNREAD_KINDS = frozenset({"unreadable", "missing-object", "corrupt-object"})
+"""Issues of an input that was not read at all (not one a cap or a decoder cut short):
+``scan``, ``staged`` and the commit hooks call a scan with one of them incomplete."""
+
+
 @dataclass(frozen=True, slots=True)
 class ScanStats:
     counters: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))

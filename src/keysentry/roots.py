@@ -56,8 +56,9 @@ def may_hold_config(root: str) -> bool:
     """Whether a configuration file may apply in ``root``: False only when the built-in
     defaults surely do (no ``.keysentry.toml``, and no ``[tool.keysentry]`` table in
     ``pyproject.toml``). A pyproject.toml is parsed only when it mentions keysentry (a
-    dependency list may, without configuring it); unreadable or invalid counts as may,
-    so that the configuration's reader says what is wrong."""
+    dependency list may, without configuring it), or holds an escape
+    (:func:`pyproject_may_configure`); unreadable or invalid counts as may, so that the
+    configuration's reader says what is wrong."""
     if os.path.lexists(os.path.join(root, DOTFILE)):
         return True
     pyproject = os.path.join(root, PYPROJECT)
@@ -67,7 +68,7 @@ def may_hold_config(root: str) -> bool:
         data = read_regular(pyproject)
     except OSError:  # a FIFO or device too: the configuration's reader says what it is
         return True
-    if b"keysentry" not in data:
+    if not pyproject_may_configure(data):
         return False
     # Only now: it costs more than the rest of the screen's imports.
     if sys.version_info >= (3, 11):
@@ -82,3 +83,19 @@ def may_hold_config(root: str) -> bool:
     if tool is None:
         return False
     return not isinstance(tool, dict) or "keysentry" in tool
+
+
+_ESCAPES = (b"\\u", b"\\U", b"\\x")
+"""The TOML escapes that can spell a letter (``\\x``: TOML 1.1)."""
+
+
+def pyproject_may_configure(data: bytes) -> bool:
+    """Whether a pyproject.toml holding ``data`` could configure keysentry, decided without
+    parsing it. A TOML key is a bare word, a literal string (its bytes as they are) or a
+    basic string, where an escape can spell any letter (``[tool."k\\u0065ysentry"]``):
+    without the bytes ``keysentry`` and without such an escape, no key of the file is
+    ``keysentry``. The configuration's reader (keysentry.config) parses only a file this
+    answers True for, so that the hook's screen and the pipeline agree on every
+    pyproject.toml, a broken one included (one that cannot configure keysentry is not
+    keysentry's to refuse)."""
+    return b"keysentry" in data or any(escape in data for escape in _ESCAPES)

@@ -141,7 +141,7 @@ def _read_blobs(oids: list[bytes]) -> list[bytes] | None:
     try:
         proc = subprocess.Popen(
             gitcmd.git_command(["cat-file", "--batch"]), stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=gitcmd.git_env(),
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=gitcmd.git_env(cwd="."),
         )  # fmt: skip
     except (OSError, GitError):  # GitError: no git on PATH
         return None
@@ -185,7 +185,7 @@ def _git(*args: str) -> bytes | None:
             gitcmd.git_command(args),
             stdin=subprocess.DEVNULL,
             capture_output=True,
-            env=gitcmd.git_env(gitcmd.index_env()),
+            env=gitcmd.git_env(cwd="."),
             timeout=_TIMEOUT,
             check=False,
         )

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from keysentry import __version__, stdin
-from keysentry.cli.common import build_request, collect_options, emit, scan_options
+from keysentry.cli.common import build_request, collect_options, emit, fail_closed, scan_options
 from keysentry.errors import ExitCode, KeysentryError
 from keysentry.untrusted import shown
 
@@ -100,7 +100,8 @@ def scan(paths: tuple[str, ...], exclude: tuple[str, ...], **kwargs: Any) -> int
     opts = collect_options(kwargs)
     targets = paths or (".",)
     request = build_request(opts, "scan", targets, extra_excludes=exclude)
-    return emit(scan_paths(request, stdin.binary() if "-" in targets else None), opts)
+    result = scan_paths(request, stdin.binary() if "-" in targets else None)
+    return fail_closed(result, emit(result, opts))
 
 
 def _message(exc: BaseException) -> str:

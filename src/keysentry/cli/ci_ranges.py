@@ -1,5 +1,5 @@
 """Which commits a CI job or a push is about: GitHub Actions, GitLab CI, git's pre-push
-hook and the pre-commit framework's pre-push stage.
+and pre-receive hooks and the pre-commit framework's pre-push stage.
 
 Each detector reads the environment (and GitHub's event payload) and returns
 :class:`CommitRange` values with a plain-language reason, which ``keysentry ci``
@@ -203,16 +203,39 @@ def pre_push_ranges(lines: Sequence[str], remote: str, repo: Path) -> list[Commi
             )
             out.append(CommitRange(local_sha, remote_sha, why, before_push=True))
             continue
-        new = gitio.run_git(["rev-list", "--topo-order", "--reverse", local_sha, "--not",
-                             f"--remotes={remote}"], repo).stdout.split()  # fmt: skip
-        if not new:
-            continue  # every commit is already on the remote
-        first = new[0].decode("ascii")
-        parent = _rev(repo, f"{first}^")
         what = "a new branch" if _zero(remote_sha) else "a force-push"
-        why = f"push of {local_ref} to {remote} {remote_ref} ({what}): {len(new)} new commit(s)"
-        out.append(CommitRange(local_sha, parent, why, before_push=True))
+        why = f"push of {local_ref} to {remote} {remote_ref} ({what})"
+        out += _new_commits(repo, local_sha, f"--remotes={remote}", why)
     return out
+
+
+def pre_receive_ranges(lines: Sequence[str], repo: Path) -> list[CommitRange]:
+    """git's pre-receive protocol: ``<old sha> <new sha> <ref>`` lines, read in the
+    receiving repository while the pushed objects are in quarantine (gitcmd.hook_env)."""
+    out = []
+    for line in lines:
+        parts = line.split(maxsplit=2)
+        if len(parts) != 3 or _zero(parts[1]):  # malformed, or a deletion
+            continue
+        old, new, ref = parts
+        if not _zero(old) and _rev(repo, old) is not None:
+            why = f"push to {ref}: {old[:12]}..{new[:12]}"
+            out.append(CommitRange(new, old, why, before_push=True))
+            continue
+        what = "a new ref" if _zero(old) else "a forced update"
+        # The refs are not updated before the hook accepts: --all is what was there.
+        out += _new_commits(repo, new, "--all", f"push to {ref} ({what})")
+    return out
+
+
+def _new_commits(repo: Path, head: str, known: str, why: str) -> list[CommitRange]:
+    """The commits of ``head`` that ``known`` (a rev-list option naming refs) lacks."""
+    new = gitio.run_git(["rev-list", "--topo-order", "--reverse", head, "--not", known],
+                        repo).stdout.split()  # fmt: skip
+    if not new:
+        return []  # every commit is already there
+    parent = _rev(repo, f"{new[0].decode('ascii')}^")
+    return [CommitRange(head, parent, f"{why}: {len(new)} new commit(s)", before_push=True)]
 
 
 def choose_ranges(
@@ -221,6 +244,7 @@ def choose_ranges(
     explicit: str | None,
     pre_push: str | None,
     stdin_lines: Sequence[str] = (),
+    pre_receive: bool = False,
 ) -> list[CommitRange]:
     """The ranges to scan (empty: nothing new). Raises NoRange when nothing says which."""
     if explicit:
@@ -236,6 +260,8 @@ def choose_ranges(
         ]
     if pre_push is not None:
         return pre_push_ranges(stdin_lines, pre_push, repo)
+    if pre_receive:
+        return pre_receive_ranges(stdin_lines, repo)
     found = pre_commit_ranges(env, repo)
     if found is not None:
         return found

@@ -19,7 +19,7 @@ from keysentry.cli.report_plan import FORMATS as FORMATS  # where the commands' 
 from keysentry.cli.report_plan import ReportSpec, plan_reports
 from keysentry.errors import ExitCode, UsageError
 from keysentry.gcpause import paused
-from keysentry.models import ScanResult
+from keysentry.models import UNREAD_KINDS, ScanResult
 
 if TYPE_CHECKING:
     from keysentry.config import Config
@@ -297,6 +297,25 @@ def _github_summary(result: ScanResult, path: Path) -> None:
 def _write(stream: TextIO, text: str) -> None:
     stream.write(text)
     stream.flush()
+
+
+def fail_closed(result: ScanResult, code: int) -> int:
+    """Exit 3, not 0, when nothing was found but an input could not be read (a staged blob
+    missing from the object store, a file that fails to read): what was not read may hold
+    a key, and a commit hook that answered "clean" would let it through. The summary lists
+    each such input; this says why the answer is not "clean". (``history`` decides for
+    itself: a partial clone's missing objects are expected there.)"""
+    if code != ExitCode.CLEAN:
+        return code
+    unread = sum(1 for issue in result.stats.issues if issue.kind in UNREAD_KINDS)
+    if not unread:
+        return code
+    _write(
+        sys.stderr,
+        f"keysentry: error: {unread} input(s) could not be read (the summary and -v list "
+        "them): the scan is incomplete, not clean\n",
+    )
+    return int(ExitCode.INCOMPLETE)
 
 
 def exit_code(result: ScanResult, fail_on: str) -> ExitCode:

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from keysentry.cli.common import build_request, collect_options, emit, scan_options
+from keysentry.cli.common import build_request, collect_options, emit, fail_closed, scan_options
 from keysentry.errors import ExitCode
 
 
@@ -103,4 +103,5 @@ def staged(paths: tuple[str, ...], all_changes: bool, repo: Path, **kwargs: Any)
 
     opts = collect_options(kwargs)
     request = build_request(opts, "staged", paths or (str(repo),), config_from=repo)
-    return emit(scan_staged(request, repo, all_changes=all_changes, paths=paths), opts)
+    result = scan_staged(request, repo, all_changes=all_changes, paths=paths)
+    return fail_closed(result, emit(result, opts))

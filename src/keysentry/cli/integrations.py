@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -36,13 +37,36 @@ _HOOK_SCRIPT = """\
 # {purpose}
 # Re-run the command to update this file; delete it to remove the hook.
 # Skip it once with `git {verb} --no-verify`.
+#
+# git runs this in the repository's work tree, whose files are not to be trusted: Python
+# runs isolated (-I), so that no module there (a committed keysentry/ or keysentry.py),
+# nor PYTHONPATH, can stand in for keysentry's own; and only absolute PATH entries are
+# searched (a relative entry, such as . or an empty one, would name the work tree).
 KEYSENTRY_PYTHON={python}
 if [ -x "$KEYSENTRY_PYTHON" ]; then
-    exec "$KEYSENTRY_PYTHON" -m {module} {command}
+    exec "$KEYSENTRY_PYTHON" -I -m {module} {command}
 fi
-if command -v {script} >/dev/null 2>&1; then
-    exec {script} {command}
-fi
+# The interpreter above is gone (a rebuilt virtual environment): the one of the {script}
+# found on PATH, named by the first line of that script.
+IFS=:
+set -f
+for dir in $PATH; do
+    case $dir in
+    /*)
+        if [ -f "$dir/{script}" ] && [ -x "$dir/{script}" ]; then
+            read -r shebang < "$dir/{script}" || shebang=
+            python=${{shebang#'#!'}}
+            case $shebang in
+            '#!/'*)
+                if [ -x "$python" ]; then
+                    unset IFS
+                    exec "$python" -I -m {module} {command}
+                fi ;;
+            esac
+        fi ;;
+    esac
+done
+unset IFS
 echo "keysentry hook: keysentry is not installed here, so nothing was scanned. Install it" >&2
 echo "as its README says (pip install from a clone or from its git URL), then run" >&2
 echo "keysentry install-hook again; or remove this hook: $0" >&2
@@ -69,6 +93,32 @@ def hook_script(pre_push: bool, python: str) -> str:
     )
 
 
+def check_isolated(python: str) -> None:
+    """The hook runs ``python -I``: refuse to write one that could not import keysentry so
+    (installed in the user's site-packages or found through PYTHONPATH, which -I ignores),
+    rather than a hook that fails on every commit."""
+    import keysentry
+
+    expected = os.path.dirname(os.path.realpath(keysentry.__file__))
+    probe = "import os, keysentry; print(os.path.dirname(os.path.realpath(keysentry.__file__)))"
+    try:
+        proc = subprocess.run(
+            [python, "-I", "-c", probe], cwd=os.sep, capture_output=True,
+            stdin=subprocess.DEVNULL, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        found = proc.stdout.strip() if proc.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        found = None
+    if found != expected:
+        raise UsageError(
+            f"the hook runs Python isolated ({python} -I), so that no module in the repository "
+            f"can stand in for keysentry, and that Python does not find this keysentry "
+            f"({expected}) without the user site-packages or PYTHONPATH. Install keysentry "
+            "in a virtual environment (python3 -m venv, or pipx) and run its "
+            "`keysentry install-hook`, or use the pre-commit framework"
+        )
+
+
 def hooks_dir(cwd: Path) -> Path:
     """Where git runs this repository's hooks from, honouring ``core.hooksPath``."""
     top = gitio.run_git(["rev-parse", "--show-toplevel"], cwd, check=False)
@@ -80,8 +130,8 @@ def hooks_dir(cwd: Path) -> Path:
         raise UsageError(
             f"{cwd} is in a bare repository: nothing is committed or pushed from it, so its "
             "pre-commit and pre-push hooks never run. Install the hook in a clone; on a "
-            "server, run `keysentry ci` in CI (or `keysentry history --range` from a "
-            "pre-receive hook)"
+            "server, run `keysentry ci` in CI, or `keysentry ci --pre-receive` from the "
+            "repository's pre-receive hook (see the README)"
         )
     root = Path(os.fsdecode(top.stdout.rstrip(b"\n"))) if top.returncode == 0 else None
     # gitio pins core.hooksPath on its own command line; read the configured value instead.
@@ -115,20 +165,22 @@ def install_hook(pre_push: bool, force: bool) -> int:
     directory = hooks_dir(Path.cwd())
     hook = directory / ("pre-push" if pre_push else "pre-commit")
     backup = None
+    foreign = False
     if hook.exists() or hook.is_symlink():
         try:
-            ours = HOOK_MARKER in hook.read_text(encoding="utf-8", errors="replace")
+            foreign = HOOK_MARKER not in hook.read_text(encoding="utf-8", errors="replace")
         except OSError:
-            ours = False
-        if not ours:
-            if not force:
-                raise UsageError(
-                    f"{hook} exists and was not written by keysentry; not replacing "
-                    "it. Call keysentry from it yourself, use the pre-commit "
-                    "framework, or pass --force (the old hook is kept as a backup)"
-                )
-            backup = hook.with_name(hook.name + ".keysentry-backup")
-            os.replace(hook, backup)
+            foreign = True
+        if foreign and not force:
+            raise UsageError(
+                f"{hook} exists and was not written by keysentry; not replacing "
+                "it. Call keysentry from it yourself, use the pre-commit "
+                "framework, or pass --force (the old hook is kept as a backup)"
+            )
+    check_isolated(sys.executable)
+    if foreign:
+        backup = hook.with_name(hook.name + ".keysentry-backup")
+        os.replace(hook, backup)
     try:
         directory.mkdir(parents=True, exist_ok=True)
         hook.write_text(hook_script(pre_push, sys.executable), encoding="utf-8")
@@ -159,18 +211,26 @@ def install_hook(pre_push: bool, force: bool) -> int:
     help="Read the refs being pushed from stdin, as git's pre-push hook gets them.",
 )
 @click.option(
+    "--pre-receive",
+    is_flag=True,
+    help="Read the refs being pushed from stdin, as a server's pre-receive hook gets them.",
+)
+@click.option(
     "--full-fallback",
     is_flag=True,
     help="When no range can be determined, audit the whole history instead of failing.",
 )
 @scan_options
-def ci(range_: str | None, pre_push: str | None, full_fallback: bool, **kwargs: Any) -> int:
+def ci(
+    range_: str | None, pre_push: str | None, pre_receive: bool, full_fallback: bool, **kwargs: Any
+) -> int:
     """Scan the commits a CI job or a push is about: only new leaks fail it.
 
     \b
     The range is chosen, and stated, in this order:
       --range BASE..HEAD
       --pre-push REMOTE (git's pre-push hook) or pre-commit's PRE_COMMIT_FROM_REF/TO_REF
+      --pre-receive (a server's pre-receive hook): each updated ref's new commits
       GitHub Actions: pull_request base..head; push before..after; a new branch:
         the commits not on the default branch
       GitLab CI: the merge-request diff base..head; push before..sha; a new
@@ -181,9 +241,12 @@ def ci(range_: str | None, pre_push: str | None, full_fallback: bool, **kwargs: 
 
     opts = collect_options(kwargs)
     repo = Path.cwd()
-    lines = stdin.read_text().splitlines() if pre_push is not None else []
+    if pre_push is not None and pre_receive:
+        raise UsageError("--pre-push and --pre-receive exclude each other")
+    reads = pre_push is not None or pre_receive
+    lines = stdin.read_text().splitlines() if reads else []
     try:
-        ranges = choose_ranges(os.environ, repo, range_, pre_push, lines)
+        ranges = choose_ranges(os.environ, repo, range_, pre_push, lines, pre_receive)
     except NoRange as exc:
         if not full_fallback:
             raise

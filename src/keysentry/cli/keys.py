@@ -358,16 +358,18 @@ def _plan(
 
 
 def _execute(client: ManagementClient, planned: Sequence[ApiKeyRecord], delete: bool) -> int:
+    from keysentry.validate.render import api_text, quoted
+
     failures = 0
     for r in planned:
         try:
             done = client.delete_key(r.hash) if delete else client.disable_key(r.hash) is not None
         except ApiError as exc:
             failures += 1
-            click.echo(f"  {'failed':<9} {r.hash[:16]}  {exc}", err=True)
+            click.echo(f"  {'failed':<9} {api_text(r.hash[:16])}  {api_text(str(exc))}", err=True)
             continue
         status = ("deleted" if delete else "disabled") if done else "already gone"
-        click.echo(f"  {status:<9} {r.hash[:16]}  {r.name!r}")
+        click.echo(f"  {status:<9} {api_text(r.hash[:16])}  {quoted(r.name)}")
     return failures
 
 
@@ -418,7 +420,7 @@ def rotate_key(
     from datetime import datetime, timezone
 
     from keysentry.validate import ValidationSettings, validate_secrets
-    from keysentry.validate.render import money
+    from keysentry.validate.render import api_text, money, quoted
 
     _configure_logging(verbose)
     key_hash = key_hash.strip().lower()
@@ -433,8 +435,8 @@ def rotate_key(
         today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
         new_name = name or f"{old.name} (rotated {today})"
         click.echo(
-            f"Create {new_name!r} (limit {money(old.limit, none='unlimited')}), then "
-            f"{old_action} {old.hash[:16]} {old.name!r}.",
+            f"Create {quoted(new_name)} (limit {money(old.limit, none='unlimited')}), then "
+            f"{old_action} {api_text(old.hash[:16])} {quoted(old.name)}.",
             err=True,
         )
         if not yes and not _confirm("Rotate?"):
@@ -446,7 +448,7 @@ def rotate_key(
         check = validate_secrets([created.secret], settings)[created.record.hash]
         if check.status != "live":
             raise ApiError(
-                f"the new key {created.record.hash[:16]} does not answer live "
+                f"the new key {api_text(created.record.hash[:16])} does not answer live "
                 f"({check.status}: {check.reason}); the old key was left as it is"
             )
         if old_action == "delete":
@@ -456,7 +458,7 @@ def rotate_key(
         if old_action != "keep":
             _forget_cached([old.hash])
     done = {"delete": "deleted", "disable": "disabled", "keep": "kept"}[old_action]
-    click.echo(f"New key {created.record.hash[:16]} is live; old key {done}.", err=True)
+    click.echo(f"New key {api_text(created.record.hash[:16])} is live; old key {done}.", err=True)
     return int(ExitCode.CLEAN)
 
 

@@ -22,7 +22,6 @@ from typing import BinaryIO, cast
 from keysentry import gitio
 from keysentry.errors import UsageError
 from keysentry.findings import InputContext
-from keysentry.gitcmd import index_env
 from keysentry.gitio import RepoInfo
 from keysentry.models import GitStatus, Issue
 from keysentry.scanner import Scanner, Tally
@@ -100,9 +99,7 @@ def _pathspec(root: Path, paths: Sequence[str]) -> list[str]:
 def staged_entries(repo: RepoInfo, pathspec: Sequence[str]) -> list[Entry]:
     if repo.head is None:
         # Before the first commit everything in the index is new.
-        out = gitio.run_git(
-            ["ls-files", "--stage", "-z", *pathspec], repo.cwd, env=index_env()
-        ).stdout
+        out = gitio.run_git(["ls-files", "--stage", "-z", *pathspec], repo.cwd).stdout
         entries = []
         for record in out.split(b"\0"):
             if record:
@@ -112,7 +109,7 @@ def staged_entries(repo: RepoInfo, pathspec: Sequence[str]) -> list[Entry]:
         return entries
     args = ["diff-index", "--cached", "-z", "--no-renames", "--no-textconv", "--no-ext-diff",
             repo.head, *pathspec]  # fmt: skip
-    entries = parse_raw(gitio.run_git(args, repo.cwd, env=index_env()).stdout)
+    entries = parse_raw(gitio.run_git(args, repo.cwd).stdout)
     unmerged = [e.path for e in entries if e.status == "U"]
     if unmerged:
         entries = [e for e in entries if e.status != "U"] + _unmerged(repo, unmerged)
@@ -133,7 +130,7 @@ def parse_raw(out: bytes) -> list[Entry]:
 def _unmerged(repo: RepoInfo, paths: list[str]) -> list[Entry]:
     """During a conflicted merge: the incoming side ("theirs", stage 3) of each path."""
     spec = ["--", *(":(literal)" + p for p in paths)]
-    out = gitio.run_git(["ls-files", "--unmerged", "-z", *spec], repo.cwd, env=index_env()).stdout
+    out = gitio.run_git(["ls-files", "--unmerged", "-z", *spec], repo.cwd).stdout
     entries = []
     for record in out.split(b"\0"):
         meta, _, path = record.partition(b"\t")
@@ -206,7 +203,7 @@ def _scan_work_tree(
     """Unstaged edits of tracked files, and untracked files that are not ignored."""
     # diff-files may hash a work-tree file to compare it, which would run the
     # repository's clean filter: every configured filter is switched off first.
-    env = {**gitio.neutral_filters(repo), **index_env()}
+    env = gitio.neutral_filters(repo)
     args = ["diff-files", "-z", "--no-renames", "--ignore-submodules=all", "--no-textconv",
             "--no-ext-diff", *pathspec]  # fmt: skip
     changed = parse_raw(gitio.run_git(args, repo.cwd, env=env).stdout)

@@ -4,6 +4,11 @@ and JSON documents.
 Pure formatting: every function returns a string and writes nothing; the commands in
 :mod:`keysentry.cli.keys` choose the stream. Keys appear only redacted. It lives under
 ``validate`` because it formats validate's records (the reporters may not import them).
+
+Every string the API returned (a key's name, label, hash, dates) is shown through
+:func:`api_text`: whoever can set a key's label can put terminal controls in it, so it is
+escaped (and key-shaped text in it redacted) like text from a scanned repository. JSON
+output needs nothing more: json.dumps writes control characters as ``\u001b``.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from keysentry.models import Validation, fingerprint_of, redact
+from keysentry.untrusted import shown
 from keysentry.validate.audit import FLAG_HELP
 from keysentry.validate.cache import validation_to_dict
 
@@ -53,12 +59,12 @@ def describe(redacted: str, v: Validation) -> str:
         return head
     management = "MANAGEMENT KEY (critical)" if d.is_management_key else "regular key"
     parts = [
-        f"label: {d.label or '-'}",
+        f"label: {api_text(d.label) or '-'}",
         f"limit: {money(d.limit, none='unlimited')}",
         f"remaining: {money(d.limit_remaining, none='unlimited')}",
         f"usage: {money(d.usage)} (this month {money(d.usage_monthly)})",
         f"free tier: {_yes_no(d.is_free_tier)}",
-        f"expires: {d.expires_at or 'never'}",
+        f"expires: {api_text(d.expires_at) or 'never'}",
     ]
     return f"{head}  {management}\n    " + ", ".join(parts)
 
@@ -115,9 +121,9 @@ def audit_summary(audited: Sequence[AuditedKey], missing: Sequence[str], had_rep
 
 def _list_row(r: ApiKeyRecord) -> tuple[str, ...]:
     return (
-        r.name,
-        r.label,
-        r.hash[:16],
+        api_text(r.name),
+        api_text(r.label),
+        api_text(r.hash[:16]),
         "yes" if r.disabled else "no",
         money(r.limit, none="unlimited"),
         money(r.limit_remaining, none="unlimited"),
@@ -129,7 +135,12 @@ def _list_row(r: ApiKeyRecord) -> tuple[str, ...]:
 
 
 def _audit_row(a: AuditedKey) -> tuple[str, ...]:
-    return (a.record.name, a.record.hash[:16], "LEAKED" if a.leaked else "", ",".join(a.flags))
+    return (
+        api_text(a.record.name),
+        api_text(a.record.hash[:16]),
+        "LEAKED" if a.leaked else "",
+        ",".join(a.flags),
+    )
 
 
 def _record_json(r: ApiKeyRecord) -> dict[str, object]:
@@ -149,7 +160,9 @@ def revoke_plan(
         lines.append(f"Will {verb} {len(planned)} key(s):")
         for r in planned:
             note = "  <- the management key in use" if r.hash == own else ""
-            lines.append(f"  {verb:<9} {r.hash[:16]}  {r.name!r}  {r.label}{note}")
+            lines.append(
+                f"  {verb:<9} {api_text(r.hash[:16])}  {quoted(r.name)}  {api_text(r.label)}{note}"
+            )
     for key_hash, why in skipped:
         lines.append(f"  {'skip':<9} {key_hash[:16]}  {why}")
     if not planned:
@@ -172,12 +185,23 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     )
 
 
+def api_text(value: str | None) -> str:
+    """A string the API returned, safe to show: control characters escaped, key-shaped
+    text redacted (None: empty)."""
+    return shown(value) if value else ""
+
+
+def quoted(value: str) -> str:
+    """A key's name in quotes, as shown in plans and results."""
+    return f"'{api_text(value)}'"
+
+
 def money(value: float | None, *, none: str = "-") -> str:
     return none if value is None else f"${value:,.2f}"
 
 
 def _date(value: str | None, *, none: str = "-") -> str:
-    return value[:10] if value else none
+    return api_text(value[:10]) if value else none
 
 
 def _yes_no(value: bool | None) -> str:
