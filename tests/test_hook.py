@@ -215,7 +215,7 @@ def test_after_double_dash_every_argument_is_a_file(
     stdin_key = keys(1)[0]
     proc = subprocess.run(
         [sys.executable, "-m", "keysentry.hook", "--format", "json", "--", *DASH_NAMES],
-        cwd=staged_repo, input=f"{stdin_key}\n", capture_output=True, text=True, check=False,
+        cwd=staged_repo, input=f"{stdin_key}\n", capture_output=True, text=True, check=False, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 1, proc.stderr
     report = json.loads(proc.stdout)
@@ -249,7 +249,7 @@ def test_scan_takes_names_after_double_dash_as_paths(staged_repo: Path, keys) ->
         (staged_repo / name).write_text(f"OPENROUTER_API_KEY={key}\n")
     proc = subprocess.run(
         [sys.executable, "-m", "keysentry", "scan", "--format", "json", "--", *names],
-        cwd=staged_repo, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL,
+        cwd=staged_repo, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 1, proc.stderr
     report = json.loads(proc.stdout)
