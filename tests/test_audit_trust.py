@@ -444,3 +444,97 @@ def test_no_module_of_the_working_directory_runs(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == ExitCode.CLEAN, proc.stderr
     assert not (tmp_path / MARK).exists()
+
+
+class _AuthenticatedGitServer:
+    """A bare repository served over HTTPS on 127.0.0.1 with git's "dumb" protocol (plain
+    files), behind HTTP basic authentication: git gets in only with the URL's credentials.
+    Records the user names it was sent (and whether the password matched)."""
+
+    def __init__(self, root: Path, cert: str, key: str, user: str, password: str) -> None:
+        import base64
+        import ssl
+        import threading
+        from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+        expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+        seen = self.seen = []
+
+        class Handler(SimpleHTTPRequestHandler):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, directory=str(root), **kwargs)
+
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                given = self.headers.get("Authorization")
+                if given is not None:
+                    seen.append(given == expected)
+                if given != expected:
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="git"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.path = self.path.split("?", 1)[0]  # info/refs?service=...: the file
+                super().do_GET()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_git_receives_the_url_credentials_in_memory_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An HTTPS server that lets git in only with the URL's user and password: the clone
+    and the later fetch succeed (git was given them), the same URL with another password
+    fails with the server's reason, and no password is in a file the audit wrote."""
+    import shutil
+
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, cert_key = str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", cert_key,
+         "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=WAIT,
+    )  # fmt: skip
+    monkeypatch.setenv("GIT_SSL_CAINFO", cert)  # this certificate, and nothing else, is trusted
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    git(origin, "init", "-q", "-b", "main")
+    key = make_key()
+    commit(origin, {"a.env": f"K={key}\n"})
+    served = tmp_path / "served"
+    served.mkdir()
+    git(tmp_path, "clone", "-q", "--bare", str(origin), str(served / "repo.git"))
+    git(served / "repo.git", "update-server-info")
+    server = _AuthenticatedGitServer(served, cert, cert_key, "me", "hunter2-secret")
+    try:
+        url = f"https://me:hunter2-secret@127.0.0.1:{server.port}/repo.git"
+        for _ in (1, 2):  # a clone, then a fetch
+            code, report = audit(tmp_path, url)
+            assert code == ExitCode.FINDINGS, report.get("repositories")
+            assert report["findings"][0]["fingerprint"] == fingerprint_of(key)
+        assert server.seen and all(server.seen)
+        for path, data in every_byte(tmp_path / "out", tmp_path / "clones"):
+            assert b"hunter2" not in data, path
+        shutil.rmtree(tmp_path / "clones")
+        code, report = audit(tmp_path, f"https://me:wrong-one@127.0.0.1:{server.port}/repo.git")
+        assert code == ExitCode.INCOMPLETE
+        (failed,) = report["repositories"]
+        assert "Authentication failed" in failed["failure"], failed
+        assert "wrong-one" not in json.dumps(report)
+    finally:
+        server.close()
