@@ -464,7 +464,7 @@ class _AuthenticatedGitServer:
             def __init__(self, *args: Any, **kwargs: Any) -> None:
                 super().__init__(*args, directory=str(root), **kwargs)
 
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 given = self.headers.get("Authorization")
                 if given is not None:
                     seen.append(given == expected)
