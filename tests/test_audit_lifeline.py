@@ -82,3 +82,44 @@ def test_workers_helpers_and_git_die_with_the_driver(tmp_path: Path, timeout: st
     finally:
         for server in servers:
             server.close()
+
+
+def parent_of(pid: int) -> int:
+    text = Path(f"/proc/{pid}/stat").read_bytes()
+    return int(text.rpartition(b")")[2].split()[1])
+
+
+def test_a_helper_and_its_git_die_with_its_worker(tmp_path: Path) -> None:
+    """A worker killed alone (the kernel's out-of-memory killer, say) while its
+    ``--repo-timeout`` helper clones: the helper, which holds raw keys too, and the git it
+    started do not outlive it."""
+    server = SilentServer()
+    try:
+        driver = subprocess.Popen(
+            [str(Path(sys.executable).with_name("keysentry")), "audit",
+             f"git://127.0.0.1:{server.port}/hang.git", "--jobs", "1", "--repo-timeout", "600",
+             "--db", str(tmp_path / "db"), "--clone-dir", str(tmp_path / "clones"), "-q"],
+            cwd=tmp_path, env={**os.environ, **GIT_ENV}, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        try:
+            assert wait_for(lambda: server.accepted, LIMIT)
+            gits = [pid for pid, name in session(driver.pid).items() if name == "git"]
+            assert gits, session(driver.pid)
+            helper = parent_of(gits[0])
+            worker = parent_of(helper)
+            assert worker not in (driver.pid, 1), "the clone does not run in a helper"
+            os.kill(worker, signal.SIGKILL)
+            left = {helper, *gits}
+            assert wait_for(lambda: not left & set(session(driver.pid)), LIMIT), (
+                f"outlived their worker: {left & set(session(driver.pid))}"
+            )
+            assert wait_for(lambda: server.closed, LIMIT)
+        finally:
+            for pid in session(driver.pid):
+                os.kill(pid, signal.SIGKILL)
+            if driver.poll() is None:
+                driver.kill()
+                driver.wait(timeout=LIMIT)
+    finally:
+        server.close()
