@@ -77,3 +77,35 @@ def test_wheel_installs_outside_the_repo_and_scans(tmp_path: Path) -> None:
     )
     assert html.returncode == 1, html.stderr
     assert "config.env:1:20" in html.stdout and key not in html.stdout
+
+
+def test_the_version_is_written_once_and_printed_with_the_rules_digest(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``keysentry --version`` names the installed version (pyproject.toml reads it from
+    keysentry/__init__.py: there is no second copy to forget) and the digest of the rule
+    files the package ships."""
+    import hashlib
+    import re
+    from importlib import metadata
+
+    import keysentry
+    from keysentry.cli import main
+    from keysentry.rules import BUILTIN_RULE_FILES
+
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert "version" not in project and project["dynamic"] == ["version"]
+    assert metadata.version("keysentry") == keysentry.__version__
+    sha = hashlib.sha256()
+    for name in BUILTIN_RULE_FILES:
+        sha.update(name.encode() + b"\0" + (ROOT / "rules" / name).read_bytes() + b"\0")
+    assert sorted(p.name for p in (ROOT / "rules").glob("*.toml")) == sorted(BUILTIN_RULE_FILES)
+    assert main(["--version"]) == 0
+    out = capsys.readouterr().out
+    assert out == f"keysentry {keysentry.__version__} (built-in rules sha256:{sha.hexdigest()})\n"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", keysentry.__version__)

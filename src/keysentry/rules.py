@@ -66,6 +66,19 @@ class Rule:
         return "secret" if "secret" in self.pattern.groupindex else 0
 
 
+def builtin_rules_digest() -> str:
+    """The SHA-256 of the built-in rule files (names and contents, in order): which rules
+    this install applies, shown by ``keysentry --version`` and part of what an audit's
+    resume compares."""
+    import hashlib
+
+    package = resources.files("keysentry.builtin_rules")
+    sha = hashlib.sha256()
+    for name in BUILTIN_RULE_FILES:
+        sha.update(name.encode() + b"\0" + package.joinpath(name).read_bytes() + b"\0")
+    return sha.hexdigest()
+
+
 def load_rules(extra: Iterable[Path] = (), *, builtin: bool = True) -> tuple[Rule, ...]:
     """The built-in rules followed by those of each extra file; ids must be unique."""
     rules: list[Rule] = []

@@ -73,12 +73,28 @@ def _register(group: click.Group, module: str) -> None:
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="keysentry")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, _param, value: _print_version(ctx) if value else None,
+    help="Show the version and the digest of the built-in rules, and exit.",
+)
 def cli() -> None:
     """Find leaked OpenRouter API keys, check whether they are live, and clean up.
 
     Exit codes: 0 nothing found, 1 findings, 2 usage or configuration error,
     3 the scan or operation could not complete."""
+
+
+def _print_version(ctx: click.Context) -> None:
+    """``keysentry 0.1.0 (built-in rules sha256:...)``: the digest says which rules run,
+    whatever the version says (an edited install, a development checkout)."""
+    from keysentry.rules import builtin_rules_digest
+
+    click.echo(f"keysentry {__version__} (built-in rules sha256:{builtin_rules_digest()})")
+    ctx.exit(0)
 
 
 @cli.command()

@@ -61,14 +61,10 @@ def salted(state: str, path: Path, salt: str) -> str:
 def settings_salt(settings: AuditSettings) -> str:
     """What every repository's audit shares and a resume must notice: keysentry's version
     and built-in rules, the settings, and the contents of the files they name."""
-    from importlib import resources
-
     from keysentry import __version__
+    from keysentry.rules import builtin_rules_digest
 
-    sha = hashlib.sha256(__version__.encode() + b"\0")
-    for entry in sorted(resources.files("keysentry.builtin_rules").iterdir(), key=str):
-        if entry.name.endswith(".toml"):
-            sha.update(entry.name.encode() + b"\0" + entry.read_bytes() + b"\0")
+    sha = hashlib.sha256(__version__.encode() + b"\0" + builtin_rules_digest().encode())
     sha.update(
         repr(
             (settings.config_path, settings.rules, settings.include_placeholders,
