@@ -245,7 +245,7 @@ def _entry(
     that has the entry (each a separate tree object holding the same name)."""
     _issues_once(gathered, h.tally, h.oid, named or None, named[0].path if named else None)
     if not named:
-        ours = [p for p in direct.get(h.target, []) if p.shown.rpartition("/")[2] == h.part]
+        ours = [p for p in direct.get(h.target, []) if p.inside.rpartition("/")[2] == h.part]
         if in_range:
             # The range has a new tree with this entry, but no commit of it put the
             # entry there: it was there before the range.

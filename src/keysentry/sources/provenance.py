@@ -211,6 +211,8 @@ class RefPlace:
     shown: str
     """``<refs/x>:dir/file``: the ref, then the path inside its tree."""
     exposure: Exposure
+    inside: str = ""
+    """The path inside the ref's tree (empty for the ref's own object)."""
 
 
 # Refs a server keeps for its pull or merge requests and pipelines; a clone has them
@@ -400,7 +402,7 @@ def under_refs(repo: RepoInfo, refs: Refs, oids: Collection[str]) -> dict[str, l
             inside = raw.decode("utf-8", "surrogateescape")
             for name in refs.direct[start]:
                 shown = f"<{name}>" + (f":{inside}" if inside else "")
-                place = RefPlace(shown, refs.exposure_of_ref(name))
+                place = RefPlace(shown, refs.exposure_of_ref(name), inside)
                 found.setdefault(oid.decode(), []).append(place)
     return found
 
