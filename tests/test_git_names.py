@@ -290,3 +290,29 @@ def test_a_name_only_in_a_dangling_commit(tmp_path: Path, repo: Path, key: str) 
     loc = only(history(tmp_path, repo), key)
     assert (loc["source"], loc["path"]) == ("tree-entry", shown(f"{key}.txt"))
     assert loc["commit"]["id"] == dropped and loc["exposure"] == "unreachable"
+
+
+def test_headers_and_tree_entries_are_cut_where_git_cuts_them() -> None:
+    from keysentry.sources.names import headers, tree_entries
+
+    content = (
+        b"tree 1\nauthor A <a> 1 +0000\nmergetag object 2\n type commit\n \n note x\n"
+        b"x-odd value\n\nmessage\n\nmore\n"
+    )
+    fields, message = headers(content)
+    assert [(f.name, content[f.start : f.end]) for f in fields] == [
+        (b"tree", b"tree 1"),
+        (b"author", b"author A <a> 1 +0000"),
+        (b"mergetag", b"mergetag object 2\n type commit\n \n note x"),
+        (b"x-odd", b"x-odd value"),
+    ]
+    assert content[message:] == b"message\n\nmore\n"
+    assert headers(b"tree 1\nauthor A")[1] == len(b"tree 1\nauthor A")  # no message at all
+    for size in (20, 32):  # sha1 and sha256
+        oid = bytes(range(size))
+        tree = b"100644 a b.txt\0" + oid + b"40000 sub dir\0" + oid + b"100644 cut\0" + oid[:5]
+        entries = list(tree_entries(tree, size))
+        assert [(e.name, tree[e.start : e.end], e.target) for e in entries] == [
+            (b"a b.txt", b"a b.txt", oid),
+            (b"sub dir", b"sub dir", oid),
+        ]

@@ -19,6 +19,7 @@ import pytest
 from conftest import GIT_ENV, git, make_key
 from gitrepo_helpers import commit
 from keysentry.errors import ExitCode
+from keysentry.filter_repo import LEFTOVERS
 from test_purge import all_objects, api, fake, purge  # noqa: F401 - fixtures
 
 MARKER = "OPENROUTER_KEY_REMOVED"
@@ -111,11 +112,12 @@ def test_purge_rewrites_or_drops_every_other_header(repo, tmp_path):
 def test_purge_renames_the_checked_out_branch_in_place(repo, tmp_path, key):
     commit(repo, {"README.md": "# project\n"}, "initial")
     git(repo, "switch", "-q", "-c", f"wip-{key}")
-    commit(repo, {"a.txt": "a\n"}, "work")
+    commit(repo, {f"conf/{key}.txt": "a\n"}, "work")
     code, report, _ = purge(tmp_path, str(repo), "--in-place")
     assert code == ExitCode.CLEAN, report
     assert git(repo, "symbolic-ref", "HEAD").strip() == f"refs/heads/wip-{MARKER}"
     assert git(repo, "status", "--porcelain") == ""
+    assert [p.name for p in (repo / "conf").iterdir()] == [f"{MARKER}.txt"]
     assert key.encode() not in everything(repo / ".git")
 
 
@@ -159,9 +161,10 @@ def test_the_check_reads_what_the_scanner_does_not(repo, tmp_path, key):
 def test_in_place_leaves_no_key_in_the_git_directory(repo, tmp_path, key):
     commit(repo, {"README.md": "# project\n"}, "initial")
     commit(repo, {"a.py": "x = 1\n"}, f"debug {key}")  # COMMIT_EDITMSG keeps the message
-    git(repo, "branch", f"old-{key}")
-    git(repo, "branch", "-D", f"old-{key}")  # a reflog entry names it
-    git(repo, "reset", "-q", "--hard", "HEAD")  # ORIG_HEAD
+    git(repo, "switch", "-q", "-c", f"old-{key}")
+    git(repo, "switch", "-q", "main")  # HEAD's reflog: "moving from old-<key> to main"
+    git(repo, "branch", "-D", f"old-{key}")
+    git(repo, "reset", "-q", "--hard", "HEAD")  # ORIG_HEAD: a commit id, kept or not
     head = git(repo, "rev-parse", "HEAD").strip()
     (repo / ".git" / "FETCH_HEAD").write_text(
         f"{head}\t\tbranch 'deploy-{key}' of https://example.test/x\n"
@@ -174,12 +177,24 @@ def test_in_place_leaves_no_key_in_the_git_directory(repo, tmp_path, key):
     assert kept == {"commit-map"}
 
 
-def test_a_planted_git_filter_repo_module_never_runs(repo, tmp_path, key):
-    marker = tmp_path / "planted-ran"
-    planted = f"open({str(marker)!r}, 'w').write('ran')\nraise SystemExit(0)\n"
-    commit(repo, {"git_filter_repo.py": planted, "a.py": f"K = '{key}'\n"}, "leak")
+@pytest.mark.parametrize("name", LEFTOVERS)
+def test_each_leftover_of_git_is_removed(repo, tmp_path, key, name):
+    commit(repo, {"a.py": f"K = '{key}'\n"}, "leak")
+    (repo / ".git" / name).write_text(f"left by git: {key}\n")
     code, report, _ = purge(tmp_path, str(repo), "--in-place")
-    assert not marker.exists()
+    assert code == ExitCode.CLEAN, report
+    assert not (repo / ".git" / name).exists()
+
+
+def test_a_planted_git_filter_repo_module_never_runs(repo, tmp_path, key):
+    """The child Python runs in the repository: modules committed there must not load."""
+    marker = tmp_path / "planted-ran"
+    planted = f"open({str(marker)!r}, 'a').write(__name__ + '\\n')\nraise SystemExit(0)\n"
+    modules = ("git_filter_repo.py", "json.py", "keysentry/__init__.py",
+               "keysentry/filter_repo_callbacks.py")  # fmt: skip
+    commit(repo, {**dict.fromkeys(modules, planted), "a.py": f"K = '{key}'\n"}, "leak")
+    code, report, _ = purge(tmp_path, str(repo), "--in-place")
+    assert not marker.exists(), marker.read_text()
     assert code == ExitCode.CLEAN, report
     assert key.encode() not in all_objects(repo)
 
@@ -245,3 +260,29 @@ def _wait_for_child(parent: int, needle: bytes, timeout: float) -> int:
                     continue
         time.sleep(0.005)
     raise AssertionError("git-filter-repo never started")
+
+
+def test_the_child_ends_when_its_parent_is_gone(tmp_path):
+    """The rewrite's child watches a pipe only its parent can write to: once the parent
+    is gone (here: once the test closes its end), the child exits at once."""
+    watched, held = os.pipe()
+    code = (
+        "import sys, time\n"
+        "from keysentry.filter_repo_callbacks import _die_with_parent\n"
+        "_die_with_parent(int(sys.argv[1]))\n"
+        "time.sleep(120)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-I", "-c", code, str(watched)], pass_fds=(watched,))
+    os.close(watched)
+    try:
+        time.sleep(0.5)
+        assert child.poll() is None  # alive while the parent's end is open
+        os.close(held)
+        held = -1
+        assert child.wait(timeout=30) == 70
+    finally:
+        if held >= 0:
+            os.close(held)
+        if child.poll() is None:
+            child.kill()
+            child.wait(timeout=30)

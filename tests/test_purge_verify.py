@@ -123,3 +123,13 @@ def test_places_never_show_the_key() -> None:
     assert len(shown) == 3
     assert not any(purge_verify.core(key).decode()[:12] in s for s in shown), shown
     assert not any(name[20:40] in s for s in shown), shown
+
+
+def test_a_place_holding_part_of_a_key_hides_all_of_that_part() -> None:
+    key = make_key()
+    c = purge_verify.core(key).decode()
+    finder = Finder(needles([key]))
+    for part in (c[:20], c[5:40], c[30:64], key):
+        shown = finder.hide(f"ref refs/heads/x-{part}-y")
+        assert shown.startswith("ref refs/heads/x-") and shown.endswith("-y")
+        assert not any(c[i : i + 8] in shown for i in range(len(c) - 8)), shown

@@ -6,9 +6,9 @@ library in a child Python (:mod:`keysentry.filter_repo_callbacks`), started isol
 as every git keysentry runs (:func:`gitio.run_git_program`). The keys reach it only on
 its standard input, a pipe: never in a file (nothing with a key outlives the process,
 even a killed one), never through argv, which other users can read in the process
-list. Refs whose names hold a key are renamed; what git-filter-repo leaves behind in
-the repository (its ref map, the last commit message git kept, ``ORIG_HEAD``,
-``FETCH_HEAD``) is removed before the old objects are pruned.
+list. Refs whose names hold a key are renamed; what git-filter-repo and git leave
+behind in the repository (its ref map, the last commit message git kept,
+``FETCH_HEAD``: see :data:`LEFTOVERS`) is removed before the old objects are pruned.
 """
 
 from __future__ import annotations
@@ -142,13 +142,15 @@ directory (the repository) nor ``PYTHONPATH`` on the module path."""
 
 
 def _run_child(repo: RepoInfo, plan: dict[str, object]) -> subprocess.CompletedProcess[bytes]:
-    parent_end, child_end = os.pipe()
+    # The child watches the read end; only this process holds the write end, so the
+    # child reads end-of-file the moment this process is gone, however it ended.
+    watched, held = os.pipe()
     try:
-        data = json.dumps({**plan, "parent_fd": parent_end}).encode()
-        proc = run_git_program(CHILD, repo, input=data, pass_fds=(parent_end,))
+        data = json.dumps({**plan, "parent_fd": watched}).encode()
+        proc = run_git_program(CHILD, repo, input=data, pass_fds=(watched,))
     finally:
-        os.close(parent_end)
-        os.close(child_end)
+        os.close(watched)
+        os.close(held)
     if proc.returncode == NOT_INSTALLED and b"not installed" in proc.stderr:
         raise GitError("git-filter-repo is not installed: `pip install git-filter-repo`")
     return proc
@@ -216,10 +218,10 @@ def _finish_renames(repo: RepoInfo, renames: Sequence[tuple[str, str]]) -> None:
         run_git(["symbolic-ref", "HEAD", moved], repo.cwd)
 
 
-LEFTOVERS = ("COMMIT_EDITMSG", "MERGE_MSG", "SQUASH_MSG", "TAG_EDITMSG", "FETCH_HEAD",
-             "ORIG_HEAD")  # fmt: skip
-"""Files git keeps in its directory that describe the history before the rewrite: the last
-commit or tag message typed, the refs last fetched, the commit before the last reset."""
+LEFTOVERS = ("COMMIT_EDITMSG", "MERGE_MSG", "SQUASH_MSG", "TAG_EDITMSG", "FETCH_HEAD")
+"""Files git keeps in its directory with text of the history before the rewrite: the last
+commit, merge, squash or tag message typed, the branch names and URLs last fetched.
+(``ORIG_HEAD`` holds only a commit id, and ``git gc`` does not keep what it names.)"""
 KEPT_METADATA = ("commit-map",)
 """Of git-filter-repo's metadata, what is kept: old and new id of each commit (no names)."""
 

@@ -200,10 +200,21 @@ class Finder:
             self.left[needle.secret, shown] = Left(needle.secret, shown, needle.form, oid)
 
     def hide(self, text: str) -> str:
+        """``text`` with every stretch any needle covers (pieces overlap: their union)
+        replaced by ``<purged key>``."""
         raw = text.encode("utf-8", "surrogateescape")
-        for needle in self.needles:
-            raw = raw.replace(needle.data, b"<purged key>")
-        return raw.decode("utf-8", "surrogateescape")
+        spans = sorted((at, at + len(needle.data)) for needle, at in self.scan(raw))
+        out, pos = bytearray(), 0
+        for start, end in spans:
+            if end <= pos:
+                continue
+            if start > pos:
+                out += raw[pos:start] + b"<purged key>"
+            elif not out.endswith(b"<purged key>"):
+                out += b"<purged key>"
+            pos = end
+        out += raw[pos:]
+        return bytes(out).decode("utf-8", "surrogateescape")
 
     def stream(self, read: Callable[[int], bytes], place: str, oid: str = "") -> None:
         """Search a stream in chunks that overlap by a needle's length."""

@@ -36,9 +36,6 @@ HEADER_PEEK = 2**20
 
 BLOB, TREE, COMMIT, TAG = b"blob", b"tree", b"commit", b"tag"
 
-NAME_KINDS = ("tree-entry", "ref-name", "identity", "commit-header", "tag-header")
-"""Hits in names: what ObjectHits.kind says for each (its ``part`` names the field)."""
-
 
 @dataclass(frozen=True, slots=True)
 class ObjectHits:
@@ -46,7 +43,8 @@ class ObjectHits:
 
     oid: str
     kind: str
-    """blob; commit or tag (its message); or one of NAME_KINDS."""
+    """blob; commit or tag (its message); or a name: tree-entry, ref-name, identity,
+    commit-header, tag-header."""
     tally: Tally
     """Hits in a message or a name have line and column numbers within it."""
     part: str = ""

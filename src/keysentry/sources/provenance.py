@@ -138,10 +138,12 @@ def _read_log(
             for field in fields:
                 if paths_left:
                     paths_left -= 1
+                    if not pending:
+                        continue
                     path = field.decode("utf-8", "surrogateescape")
                     if paths_left:  # a rename's or copy's first path: where it came from
                         old_path = path
-                    elif pending:  # the last path is the new one
+                    else:  # the last path is the new one
                         blob, source = pending.pop()
                         event = Event(commit, time, order, path, source, old_path)
                         events.setdefault(blob, []).append(event)
