@@ -158,6 +158,20 @@ def test_the_check_reads_what_the_scanner_does_not(repo, tmp_path, key):
     assert key not in text and named not in text
 
 
+def test_a_leftover_only_the_literal_search_sees(repo, tmp_path, key):
+    """The key's secret part without its prefix is no finding for the scanner (its rule
+    wants the prefix), and the rewrite replaces whole keys: the object search finds it."""
+    core = key.rpartition("-")[2]
+    commit(repo, {"a.py": f"K = '{key}'\n", "b.cfg": f"key_hex = {core}\n"}, "leak")
+    into = tmp_path / "mirror.git"
+    code, report, text = purge(tmp_path, str(repo), "--into", str(into))
+    assert code == ExitCode.FINDINGS, report
+    (left,) = report["still_present"]
+    blob = git(into, "rev-parse", "main:b.cfg").strip()
+    assert left["places"] == [f"object {blob} (blob)"]
+    assert core not in text
+
+
 def test_in_place_leaves_no_key_in_the_git_directory(repo, tmp_path, key):
     commit(repo, {"README.md": "# project\n"}, "initial")
     commit(repo, {"a.py": "x = 1\n"}, f"debug {key}")  # COMMIT_EDITMSG keeps the message
