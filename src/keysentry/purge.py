@@ -127,7 +127,8 @@ def run_purge(request: PurgeRequest, audit: Audit, validation: ValidationSetting
 
     blobs = {loc.blob for f in checked for loc in f.locations if loc.source in _BLOBS}
     binary = filter_repo.binary_blobs(info, sorted(b for b in blobs if b))
-    keys = tuple(_describe(f, binary, _hider(checked)) for f in checked)
+    hide = _hider(checked)
+    keys = tuple(_describe(f, binary, hide) for f in checked)
     removed: tuple[str, ...] = ()
     if request.remove_files:
         removed, skipped = _removable(checked, binary)
@@ -157,7 +158,6 @@ def run_purge(request: PurgeRequest, audit: Audit, validation: ValidationSetting
     unverified = _corrupt(after) + len(searched.unreadable)
     warnings += _unreadable(_corrupt(after), f"{target}: the check is incomplete")
     warnings += [f"could not read {what}: the check is incomplete" for what in searched.unreadable]
-    hide = _hider(checked)
     return PurgeOutcome(
         repo=str(request.repo),
         target=str(target),
