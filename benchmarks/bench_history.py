@@ -1,8 +1,13 @@
 """`keysentry history` against the floor: reading every object once with git.
 
     python benchmarks/bench_history.py REPO [REPO...] [--runs 5] [--planted FILE.json]
+                                       [--before SRC]
 
 (--planted is for the first REPO; each REPO.planted.json beside a repository is used too.)
+
+--before SRC runs a second keysentry, from the source tree SRC (``git archive main src |
+tar -x -C /tmp/before`` gives one: SRC is then /tmp/before/src), in the same interleaved
+runs, and prints its median and the ratio of the two: a change measured before and after.
 
 Floor: `git cat-file --batch-all-objects --batch > /dev/null` (single-threaded git,
 every object inflated once, in object-id order). The same with `--unordered` (pack
@@ -55,11 +60,14 @@ def floor(repo: Path, *extra: str) -> tuple[float, int]:
     return elapsed, rss
 
 
-def keysentry(repo: Path, report: Path, extra: list[str]) -> tuple[float, int, int]:
+def keysentry(
+    repo: Path, report: Path, extra: list[str], src: Path | None = None
+) -> tuple[float, int, int]:
     args = [sys.executable, "-c", WRAPPER, "history", str(repo), "--format", "json",
             "--output", str(report), "--quiet", *extra]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(src)} if src is not None else None
     start = time.perf_counter()
-    proc = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     elapsed = time.perf_counter() - start
     err = proc.stderr.decode()
     if proc.returncode not in (0, 1) or "RSS " not in err:
@@ -76,15 +84,22 @@ def check_planted(report: Path, planted: Path) -> None:
         print(f"  planted ({where}): {'FOUND ' + shown if locs else 'MISSED'}")
 
 
-def bench(repo: Path, runs: int, planted: Path | None, extra: list[str]) -> None:
+def bench(
+    repo: Path, runs: int, planted: Path | None, extra: list[str], before: Path | None = None
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         floor(repo)
         keysentry(repo, report, extra)  # warm-up: page cache, .pyc files
+        if before is not None:
+            keysentry(repo, Path(tmp) / "before.json", extra, before)
         floors, unordered, ours, rss_floor, rss_me, rss_kids = [], [], [], [], [], []
+        befores: list[float] = []
         for run in range(runs):
             f, fr = floor(repo)
             u, _ = floor(repo, "--unordered")
+            if before is not None:
+                befores.append(keysentry(repo, Path(tmp) / "before.json", extra, before)[0])
             k, me, kids = keysentry(repo, report, extra)
             floors.append(f)
             unordered.append(u)
@@ -92,8 +107,9 @@ def bench(repo: Path, runs: int, planted: Path | None, extra: list[str]) -> None
             rss_floor.append(fr)
             rss_me.append(me)
             rss_kids.append(kids)
-            print(f"  run {run + 1}: floor {f:.2f}s  (--unordered {u:.2f}s)  keysentry {k:.2f}s  "
-                  f"ratio {k / f:.2f}x")  # fmt: skip
+            then = f"  before {befores[-1]:.2f}s" if befores else ""
+            print(f"  run {run + 1}: floor {f:.2f}s  (--unordered {u:.2f}s){then}  keysentry "
+                  f"{k:.2f}s  ratio {k / f:.2f}x")  # fmt: skip
         fm, km = statistics.median(floors), statistics.median(ours)
         um = statistics.median(unordered)
         stats = json.loads(report.read_text())["stats"]["counters"]
@@ -106,6 +122,9 @@ def bench(repo: Path, runs: int, planted: Path | None, extra: list[str]) -> None
         )
         print(f"  (against `cat-file --batch-all-objects --batch --unordered`, {um:.2f}s: "
               f"{km / um:.2f}x)")  # fmt: skip
+        if befores:
+            bm = statistics.median(befores)
+            print(f"  before (--before): median {bm:.2f}s; after / before = {km / bm:.3f}x")
         peak_floor = max(rss_floor) / 1024
         peak_me = max(rss_me) / 1024
         print(
@@ -125,6 +144,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--planted", type=Path, help="fingerprints from gen_history.py")
     parser.add_argument("--extra", default="", help="extra keysentry options, one string")
+    parser.add_argument(
+        "--before", type=Path, help="a keysentry source tree (its src/) to compare with"
+    )
     args = parser.parse_args()
     os.environ.setdefault("GIT_CONFIG_GLOBAL", os.devnull)
     # Compiled modules are cached as after any real install (a sandbox may set
@@ -140,7 +162,7 @@ def main() -> None:
         planted = args.planted if repo == args.repos[0] and args.planted else None
         if planted is None and guess.exists():
             planted = guess
-        bench(repo, args.runs, planted, args.extra.split())
+        bench(repo, args.runs, planted, args.extra.split(), args.before)
 
 
 if __name__ == "__main__":

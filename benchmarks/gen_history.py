@@ -1,7 +1,7 @@
 """Generate a large synthetic git history with `git fast-import`.
 
     python benchmarks/gen_history.py /tmp/ks-bench/synthetic [--commits 20000] [--mb 1100]
-                                     [--repack] [--seed 1]
+                                     [--repack] [--seed 1] [--files 2000] [--depth 1]
 
 Shape: one main line; every ~400 commits a feature branch forks, gets its own
 commits and is merged back with a merge commit; one branch is never merged; tags
@@ -14,6 +14,10 @@ deleted, a branch never merged, a commit message, an annotated tag message, a
 base64-encoded .env file, a file inside a zip, and content that exists only in a
 merge commit's resolution. Their SHA-256 fingerprints (not the keys) go to
 ``<repo>.planted.json`` so the benchmark can check every one is found.
+
+``--files`` and ``--depth`` shape the tree: the source files sit ``--depth`` directories
+deep (8 per level below the first), so that each commit writes about ``--depth`` + 1 new
+trees per file it edits, as in a large real project.
 
 fast-import writes one pack; its deltas are poor (each blob against the previous
 one written). ``--repack`` runs `git repack -adf` afterwards for realistic deltas
@@ -204,7 +208,16 @@ def binary_files(rng: random.Random, text: Text) -> dict[str, bytes]:
     return out
 
 
-def generate(repo: Path, commits: int, megabytes: int, seed: int) -> dict[str, str]:
+def source_path(i: int, depth: int) -> str:
+    if depth <= 1:
+        return f"src/pkg{i % 40}/mod{i}.py"
+    dirs = [f"pkg{i % 40}", *(f"d{(i // 40 // 8**k) % 8}" for k in range(depth - 1))]
+    return "src/" + "/".join(dirs) + f"/mod{i}.py"
+
+
+def generate(
+    repo: Path, commits: int, megabytes: int, seed: int, n_files: int = 2000, depth: int = 1
+) -> dict[str, str]:
     rng = random.Random(seed)
     text = Text(rng)
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True, env=ENV)
@@ -218,9 +231,9 @@ def generate(repo: Path, commits: int, megabytes: int, seed: int) -> dict[str, s
 
     # The first commit: ~2000 source files plus binaries and archives.
     files: dict[str, bytes] = {}
-    for i in range(2000):
+    for i in range(n_files):
         size = int(min(rng.lognormvariate(9.3, 1.0), 400_000))
-        files[f"src/pkg{i % 40}/mod{i}.py"] = b"".join(text.lines(max(5, size // 45)))
+        files[source_path(i, depth)] = b"".join(text.lines(max(5, size // 45)))
     files.update(binary_files(rng, text))
     marks = {path: w.blob(content) for path, content in files.items()}
     first: dict[str, int | None] = dict(marks)
@@ -343,11 +356,13 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=1100, help="unique blob content, MiB")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repack", action="store_true", help="git repack -adf afterwards")
+    parser.add_argument("--files", type=int, default=2000, help="source files")
+    parser.add_argument("--depth", type=int, default=1, help="directories below src/")
     args = parser.parse_args()
     if args.repo.exists():
         sys.exit(f"{args.repo} exists; remove it first")
     started = time.monotonic()
-    planted = generate(args.repo, args.commits, args.mb, args.seed)
+    planted = generate(args.repo, args.commits, args.mb, args.seed, args.files, args.depth)
     if args.repack:
         subprocess.run(["git", "repack", "-adf", "-q"], cwd=args.repo, check=True, env=ENV)
     side = args.repo.with_name(args.repo.name + ".planted.json")

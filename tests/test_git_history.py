@@ -589,8 +589,7 @@ def test_listing_is_cut_where_half_the_content_is(tmp_path: Path, repo: Path) ->
     whole.fill(info, 1, 0)
     assert whole.first_end == whole.written and b"".join(whole.rest()) == b""
     ids = b"".join(whole.first()).split()
-    assert len(ids) == 80  # 40 blobs and 40 commits; trees left out
-    assert whole.trees == 40
+    assert len(ids) == whole.objects == 120  # 40 blobs, 40 trees (names are content), 40 commits
     whole.close()
     halves = Listing()
     halves._append(b"".join(i + b"\n" for i in ids[:10]), 900)

@@ -140,8 +140,9 @@ def test_history_audit_sets_totals_for_an_eta(repo, key, monkeypatch: pytest.Mon
 
     request = ScanRequest("history", (str(repo),), Config(), load_rules())
     collect_history(make_scanner(request), repo, HistoryOptions(), show_progress=True)
-    # One blob of len("k=" + key + "\n") bytes, one commit: the totals the ETA needs.
-    assert totals == [(2, len(key) + 3)]
+    # One blob of len("k=" + key + "\n") bytes, one tree (its names are read), one commit:
+    # the totals the ETA needs.
+    assert totals == [(3, len(key) + 3)]
 
 
 def test_ci_is_one_of_the_ci_variables(no_ci) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,6 @@ from fake_openrouter import FakeOpenRouter, fake_openrouter_fixture
 from gitrepo_helpers import commit
 from keysentry.cli import main
 from keysentry.errors import ExitCode
-from keysentry.filter_repo import _write_private, private_folder
 from keysentry.models import fingerprint_of
 
 fake = fake_openrouter_fixture()
@@ -264,14 +262,6 @@ def test_nothing_to_purge_writes_nothing(api, repo, tmp_path):
     assert code == ExitCode.CLEAN
     assert report["keys"] == []
     assert not into.exists()
-
-
-def test_expression_file_is_private_and_removed():
-    with private_folder() as folder:
-        written = _write_private(folder / "expr", [b"x==>y\n"])
-        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
-        assert stat.S_IMODE(written.stat().st_mode) == 0o600
-    assert not folder.exists()
 
 
 def test_local_only_keys_are_named_and_not_copied(api, repo, tmp_path, key):

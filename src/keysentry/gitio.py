@@ -105,22 +105,30 @@ def hardening_env(extra: Sequence[tuple[str, str]] = ()) -> dict[str, str]:
 
 
 def run_git_program(
-    command: Sequence[str], repo: RepoInfo, *, timeout: float = DEFAULT_TIMEOUT
+    command: Sequence[str],
+    repo: RepoInfo,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    input: bytes | None = None,
+    pass_fds: Sequence[int] = (),
 ) -> subprocess.CompletedProcess[bytes]:
     """Run a program that drives git itself (git-filter-repo) in ``repo`` under the same
     hardening: the environment of :func:`git_env`, :func:`hardening_env`, and every
     clean/smudge/process filter of the repository switched off (it may check files out).
-    Its output is captured; the caller reads the exit status and stderr."""
+    ``input`` is its standard input (a pipe); ``pass_fds`` are left open in it. Its output
+    is captured; the caller reads the exit status and stderr."""
     cwd = repo.cwd
     try:
         proc = subprocess.run(
             list(command),
             cwd=cwd,
             capture_output=True,
-            stdin=subprocess.DEVNULL,
+            input=input,
+            stdin=subprocess.DEVNULL if input is None else None,
             env=git_env(hardening_env(filter_overrides(repo))),
             timeout=timeout,
             check=False,
+            pass_fds=tuple(pass_fds),
         )
     except subprocess.TimeoutExpired:
         raise GitError(f"{Path(command[0]).name} timed out after {timeout:.0f}s") from None

@@ -64,7 +64,8 @@ class Location:
     decoders: tuple[str, ...] = ()
     """Decoding chain that revealed the key, outermost first: ``("gzip", "base64")``."""
     source: str = "file"
-    """What kind of thing was read: file, stdin, blob, staged, commit-message, tag-message, note."""
+    """What kind of thing was read: file, stdin, blob, staged, commit-message, tag-message, note;
+    for names: tree-entry, ref-name, identity, commit-header, tag-header."""
     git_status: GitStatus | None = None
     """For working-tree files inside a git repository."""
     blob: str | None = None

@@ -1,9 +1,12 @@
-"""``keysentry purge``: audit, refuse while a key is live, rewrite a mirror, audit again.
+"""``keysentry purge``: audit, refuse while a key is live, rewrite a mirror, verify.
 
-The audit is handed in by the CLI (``keysentry history``'s pipeline function), so the
-keys found and the keys checked afterwards come from exactly the same code. Raw keys
-live only in memory and in git-filter-repo's private expression file
-(:mod:`keysentry.filter_repo`); everything this module returns is redacted.
+The audit is handed in by the CLI (``keysentry history``'s pipeline function). After the
+rewrite the result is checked twice: by the same audit (it decodes archives and
+encodings), and by a literal search that does not use the scanner at all
+(:mod:`keysentry.purge_verify`): every object, ref name and file of the result, for each
+key raw and encoded. "Verified" only when neither finds anything. Raw keys live only
+in memory and in git-filter-repo's standard input (:mod:`keysentry.filter_repo`);
+everything this module returns is redacted.
 """
 
 from __future__ import annotations
@@ -14,14 +17,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from keysentry import filter_repo
+from keysentry import filter_repo, purge_verify
 from keysentry.errors import ExitCode, UsageError
 from keysentry.gitio import RepoInfo, discover
 from keysentry.models import Finding, Location, ScanResult, scrub_secrets
+from keysentry.untrusted import shown
 from keysentry.validate import ValidationSettings, validate_findings
 
 DEFAULT_REPLACEMENT = "OPENROUTER_KEY_REMOVED"
 _BLOBS = ("blob", "note")
+REWRITTEN = ("commit-message", "tag-message", "tree-entry", "ref-name", "identity",
+             "commit-header", "tag-header")  # fmt: skip
+"""Sources the rewrite reaches besides blobs: messages and names (headers git-filter-repo
+cannot express are dropped). What it misses there, the verification lists."""
 LOCAL_ONLY = frozenset({"reflog-only", "unreachable"})
 """Exposures a mirror clone does not copy: only the reflog, or nothing, reaches them."""
 
@@ -74,6 +82,8 @@ class PurgeOutcome:
     commits: int = 0
     commits_rewritten: int = 0
     refs_updated: tuple[str, ...] = ()
+    refs_renamed: tuple[str, ...] = ()
+    """``old -> new`` for each ref whose name held a key (the old name redacted)."""
     commit_map: str = ""
     removed_paths: tuple[str, ...] = ()
     still_present: tuple[Leftover, ...] = ()
@@ -82,7 +92,10 @@ class PurgeOutcome:
     timings: Mapping[str, float] = field(default_factory=dict)
 
     unverified: int = 0
-    """Objects of the result the second audit could not read: its verdict is incomplete."""
+    """Objects (or files) of the result the checks could not read: the verdict is
+    incomplete."""
+    searched: Mapping[str, int] = field(default_factory=dict)
+    """What the literal search read: objects, refs, files, and the forms of each key."""
 
     @property
     def exit_code(self) -> ExitCode:
@@ -114,7 +127,8 @@ def run_purge(request: PurgeRequest, audit: Audit, validation: ValidationSetting
 
     blobs = {loc.blob for f in checked for loc in f.locations if loc.source in _BLOBS}
     binary = filter_repo.binary_blobs(info, sorted(b for b in blobs if b))
-    keys = tuple(_describe(f, binary) for f in checked)
+    hide = _hider(checked)
+    keys = tuple(_describe(f, binary, hide) for f in checked)
     removed: tuple[str, ...] = ()
     if request.remove_files:
         removed, skipped = _removable(checked, binary)
@@ -138,16 +152,12 @@ def run_purge(request: PurgeRequest, audit: Audit, validation: ValidationSetting
     timings["rewrite"] = time.monotonic() - started
     started = time.monotonic()
     after = audit(target)
+    literal, searched = purge_verify.search(discover(target), [f.secret for f in checked])
     timings["verify"] = time.monotonic() - started
     warnings += _unreadable(_corrupt(before), "REPO (keys in them were not found)")
-    unverified = _corrupt(after)
-    warnings += _unreadable(unverified, f"{target}: the check is incomplete")
-    wanted = {f.fingerprint for f in checked}
-    left = tuple(
-        Leftover(f.redacted, f.fingerprint, tuple(sorted({_place(loc) for loc in f.locations})))
-        for f in after.findings
-        if f.fingerprint in wanted
-    )
+    unverified = _corrupt(after) + len(searched.unreadable)
+    warnings += _unreadable(_corrupt(after), f"{target}: the check is incomplete")
+    warnings += [f"could not read {what}: the check is incomplete" for what in searched.unreadable]
     return PurgeOutcome(
         repo=str(request.repo),
         target=str(target),
@@ -156,15 +166,63 @@ def run_purge(request: PurgeRequest, audit: Audit, validation: ValidationSetting
         keys=keys,
         commits=done.commits,
         commits_rewritten=done.commits_rewritten,
-        refs_updated=done.refs_updated,
+        refs_updated=tuple(hide(r) for r in done.refs_updated),
+        refs_renamed=tuple(hide(f"{old} -> {new}") for old, new in done.refs_renamed),
         commit_map=str(done.commit_map),
-        removed_paths=removed,
-        still_present=left,
-        not_carried=() if request.in_place else _not_carried(checked),
-        warnings=tuple(warnings),
+        removed_paths=tuple(hide(p) for p in removed),
+        still_present=_leftovers(checked, after, literal, hide),
+        not_carried=() if request.in_place else _not_carried(checked, hide),
+        warnings=tuple(hide(w) for w in warnings),
         timings=timings,
         unverified=unverified,
+        searched={
+            "objects": searched.objects,
+            "refs": searched.refs,
+            "files": searched.files,
+            "forms": searched.forms,
+        },
     )
+
+
+def _leftovers(
+    checked: Sequence[Finding],
+    after: ScanResult,
+    literal: Sequence[purge_verify.Left],
+    hide: Callable[[str], str],
+) -> tuple[Leftover, ...]:
+    """Every purged key still in the result: what the audit found there, and what the
+    literal search found (place, and the form unless raw)."""
+    places: dict[str, set[str]] = {}
+    wanted = {f.fingerprint for f in checked}
+    located: set[str] = set()
+    for f in after.findings:
+        if f.fingerprint in wanted:
+            places.setdefault(f.fingerprint, set()).update(_place(loc) for loc in f.locations)
+            located.update(loc.blob for loc in f.locations if loc.blob)
+    by_secret = {f.secret: f.fingerprint for f in checked}
+    for left in literal:
+        if left.oid and left.oid in located:
+            continue  # the audit named the object already, with its path
+        shown_form = "" if left.form == "raw" else f" [{left.form}]"
+        places.setdefault(by_secret[left.secret], set()).add(left.place + shown_form)
+    return tuple(
+        Leftover(f.redacted, f.fingerprint, tuple(sorted(hide(p) for p in places[f.fingerprint])))
+        for f in checked
+        if f.fingerprint in places
+    )
+
+
+def _hider(checked: Sequence[Finding]) -> Callable[[str], str]:
+    """Text from the repository made safe to return: each purged key replaced by its
+    redacted form (any rule's), anything key-shaped redacted, controls escaped."""
+    pairs = sorted(((f.secret, f.redacted) for f in checked), key=lambda p: -len(p[0]))
+
+    def hide(text: str) -> str:
+        for secret, redacted in pairs:
+            text = text.replace(secret, redacted)
+        return shown(text)
+
+    return hide
 
 
 def _corrupt(result: ScanResult) -> int:
@@ -176,7 +234,9 @@ def _unreadable(count: int, what: str) -> list[str]:
 
 
 def check_replacement(marker: str) -> str:
-    """The marker goes into git-filter-repo's expression file: one line, no ``==>``."""
+    """The marker goes into files, messages, names and headers: one line; and no ``==>``,
+    so that it also stays valid in an expression file of git-filter-repo's own
+    ``--replace-text`` (a purge finished by hand). In a file name, ``/`` becomes ``_``."""
     if not marker or any(c in marker for c in "\r\n\0") or "==>" in marker:
         raise UsageError("--replacement must be one non-empty line without '==>'")
     if scrub_secrets(marker) != marker:
@@ -269,8 +329,10 @@ def _cached(finding: Finding) -> bool:
     return finding.validation is not None and finding.validation.cached
 
 
-def _describe(finding: Finding, binary: set[str]) -> PurgedKey:
-    stuck = sorted({_place(loc) for loc in finding.locations if not _replaceable(loc, binary)})
+def _describe(finding: Finding, binary: set[str], hide: Callable[[str], str]) -> PurgedKey:
+    stuck = sorted(
+        {hide(_place(loc)) for loc in finding.locations if not _replaceable(loc, binary)}
+    )
     return PurgedKey(
         finding.redacted,
         finding.fingerprint,
@@ -281,12 +343,12 @@ def _describe(finding: Finding, binary: set[str]) -> PurgedKey:
 
 
 def _replaceable(loc: Location, binary: set[str]) -> bool:
-    """Whether git-filter-repo's literal replacement reaches this occurrence."""
+    """Whether the rewrite's literal replacement reaches this occurrence."""
     if loc.decoders or loc.members:
         return False  # compressed, archived or encoded: the key's bytes are not there
     if loc.source in _BLOBS:
         return loc.blob not in binary
-    return loc.source in ("commit-message", "tag-message")
+    return loc.source in REWRITTEN
 
 
 def _place(loc: Location) -> str:
@@ -320,10 +382,10 @@ def _prepare(request: PurgeRequest, info: RepoInfo) -> Path:
     return request.into
 
 
-def _not_carried(checked: Sequence[Finding]) -> tuple[str, ...]:
+def _not_carried(checked: Sequence[Finding], hide: Callable[[str], str]) -> tuple[str, ...]:
     local = sorted(
         {
-            f"{f.redacted} at {loc.display_path} ({loc.exposure})"
+            hide(f"{f.redacted} at {loc.display_path} ({loc.exposure})")
             for f in checked
             for loc in f.locations
             if loc.exposure in LOCAL_ONLY

@@ -43,6 +43,27 @@ def next_steps(outcome: PurgeOutcome) -> list[str]:
     return steps
 
 
+def still_present_note(outcome: PurgeOutcome) -> str:
+    return (
+        f"STILL PRESENT: {len(outcome.still_present)} key(s) remain in {outcome.target}. "
+        "Binary files, archives and encoded copies cannot be edited byte-for-byte: remove "
+        "those files from history with --remove-files (run the purge again from the "
+        "original repository). A ref naming a tree or a blob, a file git keeps in its "
+        "directory (config, description, hooks, info/) and anything else listed here: "
+        "edit or delete it by hand, then check again with `keysentry history`."
+    )
+
+
+def verified_note(outcome: PurgeOutcome) -> str:
+    s = outcome.searched
+    return (
+        f"verified: no purged key is left in {outcome.target}: the audit finds none, and "
+        f"a literal search of every object ({s.get('objects', 0)}), ref name "
+        f"({s.get('refs', 0)}) and file of its git directory ({s.get('files', 0)}) for "
+        f"each key, raw and in {s.get('forms', 0) - 1} encodings, finds nothing"
+    )
+
+
 def render_text(outcome: PurgeOutcome) -> str:
     lines: list[str] = []
     add = lines.append
@@ -62,24 +83,20 @@ def render_text(outcome: PurgeOutcome) -> str:
     lines += [f"  {ref}" for ref in outcome.refs_updated[:SHOWN_REFS]]
     if len(outcome.refs_updated) > SHOWN_REFS:
         add(f"  ... and {len(outcome.refs_updated) - SHOWN_REFS} more (--format json lists all)")
+    if outcome.refs_renamed:
+        add(f"{len(outcome.refs_renamed)} ref(s) renamed (their names held a key):")
+        lines += [f"  {rename}" for rename in outcome.refs_renamed]
     add(f"old -> new commit ids (git-filter-repo's commit map): {outcome.commit_map}")
     if outcome.removed_paths:
         add(f"{len(outcome.removed_paths)} file(s) removed from every commit:")
         lines += [f"  {path}" for path in outcome.removed_paths]
     if outcome.still_present:
-        add(
-            _wrap(
-                f"STILL PRESENT: {len(outcome.still_present)} key(s) remain in "
-                f"{outcome.target}: binary files, archives and encoded copies cannot be "
-                "edited byte-for-byte. Remove those files from history with --remove-files "
-                "(run the purge again from the original repository), or delete them by hand:"
-            )
-        )
+        add(_wrap(still_present_note(outcome)))
         for left in outcome.still_present:
             add(f"  {left.redacted}  {left.fingerprint[:16]}")
             lines += [f"    {place}" for place in left.places]
     elif not outcome.unverified:
-        add(f"verified: no purged key is left in any object of {outcome.target}")
+        add(_wrap(verified_note(outcome)))
     if not outcome.in_place:
         add(_wrap(NOT_CARRIED))
         if outcome.not_carried:
@@ -107,4 +124,9 @@ def render_json(outcome: PurgeOutcome) -> str:
     data["not_carried_note"] = NOT_CARRIED if not outcome.in_place else ""
     data["next_steps"] = next_steps(outcome) if outcome.keys else []
     data["exit_code"] = int(outcome.exit_code)
+    data["verdict"] = (
+        still_present_note(outcome)
+        if outcome.still_present
+        else ("" if outcome.unverified or not outcome.keys else verified_note(outcome))
+    )
     return json.dumps(data, indent=2) + "\n"

@@ -99,9 +99,11 @@ def purge(
     REPO's whole history is audited as `keysentry history` does; every key is checked
     first, and the purge is refused while one is live (revoke it: `keysentry revoke`).
     git-filter-repo then replaces each key by the marker in every blob, commit and tag
-    message of every ref of a `git clone --mirror` of REPO, and DIR is audited again.
-    Keys in binary files and archives cannot be replaced: they are listed as still
-    present (--remove-files drops those files from history).
+    message, file name, identity and ref name of every ref of a `git clone --mirror` of
+    REPO. DIR is then audited again and searched, independently of the scanner, for each
+    key raw and encoded in every object, ref name and file. Keys in binary files and
+    archives cannot be replaced: they are listed as still present (--remove-files drops
+    those files from history).
 
     Exit codes: 0 no purged key is left in DIR; 1 some are left (listed); 2 refused
     (a live or unchecked key, a dirty tree with --in-place, DIR exists) or usage error,

@@ -38,8 +38,10 @@ MAX_STALE_SHOWN = 5
 _FINGERPRINT = re.compile(r"[0-9a-f]{64}")
 _ENTRY_KEYS = ("rule_id", "fingerprint", "reason", "first_location", "found_in")
 HISTORY = "history"
-"""``found_in`` scope of a key seen in git objects: blobs, notes, commit or tag messages."""
-_HISTORY_SOURCES = ("blob", "note", "commit-message", "tag-message")
+"""``found_in`` scope of a key seen in git objects: blobs, notes, commit or tag messages,
+and names (tree entries, refs, identities, headers)."""
+_HISTORY_SOURCES = ("blob", "note", "commit-message", "tag-message", "tree-entry", "ref-name",
+                    "identity", "commit-header", "tag-header")  # fmt: skip
 _FILE_SOURCES = ("file", "staged")
 
 

@@ -8,8 +8,9 @@ repository root, ``lines.begin``). GitLab keeps one issue per fingerprint, so ea
 location of a key gets its own, from the rule, the key's fingerprint, the path and the
 line. It is available on every GitLab tier, unlike the secret-detection report.
 
-As in SARIF, a key inside an archive member points at the archive (line 1), and a key
-in a commit or tag message at ``.git/commit/<id>``; the description says where exactly.
+As in SARIF, a key inside an archive member points at the archive (line 1), a key in a
+commit or tag message, identity or header at ``.git/commit/<id>``, and one in a ref's
+name at ``.git/<ref>``; the description says where exactly.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import json
 from typing import Any
 
 from keysentry.models import Finding, Location, ScanResult, Severity
-from keysentry.report.sarif import MESSAGE_SOURCES
+from keysentry.report.sarif import NOT_FILES, git_path
 from keysentry.report.text import describe_location, describe_validation
 
 _SEVERITY: dict[Severity, str] = {
@@ -65,10 +66,9 @@ def _issue(f: Finding, loc: Location, result: ScanResult) -> dict[str, Any]:
 
 
 def _where(loc: Location) -> tuple[str, int]:
-    if loc.source in MESSAGE_SOURCES:
-        kind = "tag" if loc.source == "tag-message" else "commit"
-        ident = loc.blob or (loc.commit.id if loc.commit is not None else "") or "unknown"
-        return f".git/{kind}/{ident}", loc.line
+    if loc.source in NOT_FILES and loc.source != "note":
+        # A message's line is within the message; a name's has one line.
+        return git_path(loc), loc.line
     if loc.members:  # the line is inside the member; GitLab can only show the archive
         return loc.path, 1
     return loc.path, loc.line

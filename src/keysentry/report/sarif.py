@@ -36,8 +36,11 @@ from keysentry.untrusted import unescape_bytes
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 MESSAGE_SOURCES = ("commit-message", "tag-message")
-NOT_FILES = (*MESSAGE_SOURCES, "note")
-"""Sources that are git objects, not files in the tree: no file path to point at."""
+OBJECT_PARTS = (*MESSAGE_SOURCES, "identity", "commit-header", "tag-header")
+"""Sources that are a part of a commit or tag object: pointed at as ``.git/commit/<id>``."""
+NOT_FILES = (*OBJECT_PARTS, "note", "ref-name", "tree-entry")
+"""Sources that are not a file's content: no file line to point at (a tree entry is a
+name: its path is a file or directory, but the key is in the name)."""
 
 _LEVEL: dict[Severity, str] = {
     "critical": "error",
@@ -240,13 +243,27 @@ def _location(f: Finding, loc: Location, where: str) -> dict[str, Any]:
 
 
 def _path(loc: Location) -> str:
-    if loc.source in MESSAGE_SOURCES:
-        kind = "tag" if loc.source == "tag-message" else "commit"
+    return git_path(loc)
+
+
+def git_path(loc: Location) -> str:
+    """The path a report points at: a file's own, or a made-up one under ``.git/`` for
+    what is no file (a message, a header, a note, a ref's name)."""
+    if loc.source in OBJECT_PARTS:
         ident = loc.blob or (loc.commit.id if loc.commit is not None else "") or "unknown"
-        return f".git/{kind}/{ident}"
+        return f".git/{object_kind(loc)}/{ident}"
     if loc.source == "note":
         return f".git/note/{loc.blob or 'unknown'}"
+    if loc.source == "ref-name":
+        return ".git/" + loc.path.removeprefix("<ref ").removesuffix(">")
     return loc.path
+
+
+def object_kind(loc: Location) -> str:
+    """commit or tag: the object a message, identity or header location is part of."""
+    if loc.source in ("tag-message", "tag-header"):
+        return "tag"
+    return "tag" if loc.source == "identity" and loc.path.startswith("<tag ") else "commit"
 
 
 def artifact_location(path: str) -> dict[str, str]:
@@ -265,10 +282,19 @@ def artifact_location(path: str) -> dict[str, str]:
 
 def _where(loc: Location) -> str:
     bits = []
-    if loc.source in MESSAGE_SOURCES:
-        what = "tag" if loc.source == "tag-message" else "commit"
+    if loc.source in OBJECT_PARTS:
+        what = object_kind(loc)
         ident = loc.blob or (loc.commit.id if loc.commit is not None else "?")
-        bits.append(f"in the message of {what} {ident[:12]}, line {loc.line}, column {loc.column}")
+        if loc.source in MESSAGE_SOURCES:
+            bits.append(
+                f"in the message of {what} {ident[:12]}, line {loc.line}, column {loc.column}"
+            )
+        else:
+            bits.append(f"in {loc.path} of {what} {ident[:12]}, column {loc.column}")
+    if loc.source == "ref-name":
+        bits.append(f"in the name of the ref {git_path(loc)[5:]}, column {loc.column}")
+    if loc.source == "tree-entry":
+        bits.append(f"in the file or directory name {loc.path}, column {loc.column}")
     if loc.source == "note":
         bits.append(f"in the git note {loc.path}, line {loc.line}, column {loc.column}")
     if loc.members:
@@ -277,7 +303,7 @@ def _where(loc: Location) -> str:
         )
     if loc.decoders:
         bits.append("decoded via " + " > ".join(loc.decoders))
-    if loc.commit is not None and loc.source not in MESSAGE_SOURCES:
+    if loc.commit is not None and loc.source not in OBJECT_PARTS:
         bits.append(
             f"introduced by commit {loc.commit.id[:12]} ({loc.commit.author}, {loc.commit.date})"
         )

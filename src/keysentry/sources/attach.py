@@ -56,7 +56,8 @@ def attach_locations(
 
 def _without_provenance(found: Sequence[ObjectHits], gathered: Gathered) -> None:
     for h in found:
-        gathered.add(h.tally, InputContext(f"{h.kind} {h.oid}", _source(h), blob=h.oid))
+        where = f"{h.kind} {h.oid}" + (f" {h.part}" if h.part else "")
+        gathered.add(h.tally, InputContext(where, _source(h), blob=h.oid))
 
 
 @dataclass(slots=True)
@@ -82,19 +83,39 @@ def _attach(
     published: bool,
 ) -> None:
     blobs = {h.oid: h for h in found if h.kind == "blob"}
-    messages = [h for h in found if h.kind != "blob"]
+    # The same entry is in every version of its tree: one representative of each.
+    entries = list(
+        {(h.part, h.target): h for h in reversed(found) if h.kind == "tree-entry"}.values()
+    )
+    refnames = [h for h in found if h.kind == "ref-name"]
+    parts = [h for h in found if h.kind not in ("blob", "tree-entry", "ref-name")]
     renames = revs is not None and not partial  # detection reads blobs: fine for a range
+    wanted = {*blobs, *(h.target for h in entries)}
+    trees = bool(entries)
     events = (
-        provenance.locate(repo, list(blobs), revs, partial=partial, renames=renames)
-        if blobs
+        provenance.locate(repo, wanted, revs, partial=partial, renames=renames, trees=trees)
+        if wanted
         else {}
     )
-    lost = [oid for oid in blobs if oid not in events]
-    if lost and revs is None:
-        events.update(provenance.locate_unreachable(repo, lost))
-    index = provenance.index_paths(repo, [o for o in lost if o not in events])
-    old = _old_secrets(repo, events, objects) if revs is not None else {}
+    named = {id(h): _named(h, events) for h in entries}
+    if revs is None:
+        # Not in any commit a ref or reflog reaches: look in the unreachable ones. (An
+        # entry's object may be elsewhere under another name: the entry is still lost.)
+        lost = [o for o in blobs if o not in events]
+        lost += [h.target for h in entries if not named[id(h)]]
+        if lost:
+            more = provenance.locate_unreachable(repo, lost, trees=trees)
+            for oid, evs in more.items():
+                events.setdefault(oid, []).extend(evs)
+            named = {id(h): _named(h, events) for h in entries}
     refs = provenance.read_refs(repo, published=published)
+    direct: dict[str, list[provenance.RefPlace]] = {}
+    if revs is None:
+        homeless = [o for o in blobs if o not in events]
+        homeless += [h.target for h in entries if not named[id(h)]]
+        direct = provenance.under_refs(repo, refs, homeless)
+    index = provenance.index_paths(repo, [o for o in blobs if o not in events and o not in direct])
+    old = _old_secrets(repo, events, objects) if revs is not None else {}
     if refs.fetched_head:
         gathered.notes.append(
             "HEAD is detached and there is no local branch: a checkout of a fetched commit "
@@ -102,20 +123,26 @@ def _attach(
         )
     notes = provenance.note_targets(repo, refs, (e for evs in events.values() for e in evs))
     commits = {e.commit for evs in events.values() for e in evs}
-    commits.update(h.oid for h in messages if h.kind == "commit")
+    commits.update(h.oid for h in parts if _object_of(h) == "commit")
     classes = provenance.classify(repo, refs, commits)
-    head = provenance.head_blobs(repo, {e.path for evs in events.values() for e in evs})
+    head = provenance.head_blobs(
+        repo, {e.path for evs in events.values() for e in evs}, trees=trees
+    )
 
     places: dict[tuple[object, ...], _Place] = {}
     for oid, hits in blobs.items():
         _issues_once(gathered, hits.tally, oid, events.get(oid))
         by_path = provenance.first_by_path(events.get(oid, ()))
         if not by_path:
-            # In no commit: staged and not committed yet, or dropped from the index.
+            # In no commit: under a ref that names a tree or the blob itself; staged and
+            # not committed yet; or dropped from the index.
+            for under in direct.get(oid, []):
+                ctx = InputContext(under.shown, "blob", blob=oid, exposure=under.exposure)
+                gathered.add(Tally(hits=hits.tally.hits), ctx)
             for path in index.get(oid, []):
                 ctx = InputContext(path, "staged", blob=oid, in_head=False)
                 gathered.add(Tally(hits=hits.tally.hits), ctx)
-            if oid not in index:
+            if oid not in index and oid not in direct:
                 ctx = InputContext(
                     UNATTACHED, "blob", blob=oid, exposure="unreachable", in_head=False
                 )
@@ -135,8 +162,11 @@ def _attach(
                     continue
                 _merge(places, hit, ctx, (event.time, -event.order), event.commit)
 
+    for h in entries:
+        _entry(h, named[id(h)], direct, classes, head, revs is not None, places, gathered)
+
     infos = provenance.object_infos(
-        repo, {p.commit for p in places.values()} | {h.oid for h in messages}
+        repo, {p.commit for p in places.values()} | {h.oid for h in parts}
     )
     for place in places.values():
         ctx = replace(
@@ -146,11 +176,12 @@ def _attach(
             exposure=place.exposure,
         )
         gathered.add(Tally(hits=[place.hit]), ctx)
-    for h in messages:
-        if h.kind == "commit":
+    for h in parts:
+        if _object_of(h) == "commit":
+            where = _COMMIT_PART[h.kind].format(part=h.part)
             ctx = InputContext(
-                "<commit message>",
-                "commit-message",
+                where,
+                _source(h),
                 blob=h.oid,
                 commit=infos.get(h.oid),
                 exposure=classes.get(h.oid, "unreachable"),
@@ -159,14 +190,104 @@ def _attach(
             names = refs.tag_objects.get(h.oid, [])
             shown = names[0].removeprefix("refs/tags/") if names else h.oid[:12]
             ctx = InputContext(
-                f"<tag {shown} message>",
-                "tag-message",
+                _TAG_PART[h.kind].format(tag=shown, part=h.part),
+                _source(h),
                 blob=h.oid,
                 commit=infos.get(h.oid),
-                exposure="tag" if names else "unreachable",
+                exposure=provenance.exposure_of((refs.exposure_of_ref(n) for n in names), False),
             )
         _issues_once(gathered, h.tally, h.oid, None, ctx.path)
         gathered.add(Tally(hits=h.tally.hits), ctx)
+    for h in refnames:
+        ctx = InputContext(
+            f"<ref {h.part}>", "ref-name", blob=h.oid, exposure=refs.exposure_of_ref(h.part)
+        )
+        _issues_once(gathered, h.tally, h.oid, None, ctx.path)
+        gathered.add(Tally(hits=h.tally.hits), ctx)
+
+
+_COMMIT_PART = {
+    "commit": "<commit message>",
+    "identity": "<commit {part}>",
+    "commit-header": "<commit header {part}>",
+}
+"""How a part of a commit is shown (``<commit author>``); the commit is the location's."""
+_TAG_PART = {
+    "tag": "<tag {tag} message>",
+    "identity": "<tag {tag} {part}>",
+    "tag-header": "<tag {tag} header {part}>",
+}
+
+
+def _object_of(h: ObjectHits) -> str:
+    """Whether a message, identity or header hit is in a commit or in a tag."""
+    if h.kind == "identity":
+        return "tag" if h.part == "tagger" else "commit"
+    return "commit" if h.kind in ("commit", "commit-header") else "tag"
+
+
+def _named(h: ObjectHits, events: dict[str, list[provenance.Event]]) -> list[provenance.Event]:
+    """The events that put the entry's object at a path ending in the entry's name."""
+    return [e for e in events.get(h.target, ()) if e.path.rpartition("/")[2] == h.part]
+
+
+def _entry(
+    h: ObjectHits,
+    named: list[provenance.Event],
+    direct: dict[str, list[provenance.RefPlace]],
+    classes: dict[str, Exposure],
+    head: dict[str, str],
+    in_range: bool,
+    places: dict[tuple[object, ...], _Place],
+    gathered: Gathered,
+) -> None:
+    """A key in a tree entry's name: located at the entry's full path, in every commit
+    that has the entry (each a separate tree object holding the same name)."""
+    _issues_once(gathered, h.tally, h.oid, named or None, named[0].path if named else None)
+    if not named:
+        ours = [p for p in direct.get(h.target, []) if p.inside.rpartition("/")[2] == h.part]
+        if in_range:
+            # The range has a new tree with this entry, but no commit of it put the
+            # entry there: it was there before the range.
+            gathered.counters["not_new_in_range"] += len(h.tally.hits)
+            return
+        for place in ours:
+            ctx = InputContext(place.shown, "tree-entry", blob=h.oid, exposure=place.exposure)
+            gathered.add(Tally(hits=_in_path(h, place.shown)), ctx)
+        if not ours:
+            ctx = InputContext(
+                f"<no path: tree {h.oid[:12]} in no commit>/{h.part}",
+                "tree-entry",
+                blob=h.oid,
+                exposure="unreachable",
+                in_head=False,
+            )
+            gathered.add(Tally(hits=h.tally.hits), ctx)
+        return
+    for path, event in provenance.first_by_path(named).items():
+        in_head = path in head
+        path_classes = [classes[e.commit] for e in named if e.path == path]
+        exposure = provenance.exposure_of(path_classes, in_head)
+        ctx = InputContext(path, "tree-entry", blob=h.oid, exposure=exposure, in_head=in_head)
+        for hit in _in_path(h, path):
+            if in_range and any(_was_there(e, hit.secret) for e in named if e.path == path):
+                gathered.counters["not_new_in_range"] += 1
+                continue
+            _merge(places, hit, ctx, (event.time, -event.order), event.commit)
+
+
+def _in_path(h: ObjectHits, path: str) -> list[Hit]:
+    """The entry's hits with columns counted in its full path (the name is its end)."""
+    shift = len(path) - len(h.part)
+    return [replace(hit, column=hit.column + shift) for hit in h.tally.hits]
+
+
+def _was_there(event: provenance.Event, secret: str) -> bool:
+    """Whether the path already had this name before the event: changed in place, or
+    renamed from a path that holds the same key."""
+    if event.old_path:
+        return secret in event.old_path
+    return bool(event.source.strip("0"))
 
 
 EXPOSURE_NOTE = "exposure of the keys found: "
@@ -245,7 +366,8 @@ def _needs_provenance(h: ObjectHits, include_placeholders: bool) -> bool:
 
 
 def _source(h: ObjectHits) -> str:
-    return {"blob": "blob", "commit": "commit-message", "tag": "tag-message"}[h.kind]
+    """The location's ``source``: what kind of thing the key was read from."""
+    return {"blob": "blob", "commit": "commit-message", "tag": "tag-message"}.get(h.kind, h.kind)
 
 
 def _issues_once(

@@ -1,14 +1,16 @@
 """`keysentry history`: every object in a repository, or the ones a range introduced.
 
 The full audit reads the whole object store once (see objectstore): every unique
-object, whether a ref, a reflog entry, a stash or nothing at all reaches it. A range
-(``--range BASE..HEAD``, ``--since REV``) reads only the objects reachable from the
-range's tips and not from its base: what the range introduced. Either way,
+object, whether a ref, a reflog entry, a stash or nothing at all reaches it, names
+included (tree entries, identities, headers: see objects), and every ref's name. A
+range (``--range BASE..HEAD``, ``--since REV``) reads only the objects reachable from
+the range's tips and not from its base: what the range introduced. Either way,
 provenance is looked up afterwards, only for what was found (see attach).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +23,7 @@ from keysentry.scanner import Scanner
 from keysentry.sources import objectstore
 from keysentry.sources.attach import attach_locations
 from keysentry.sources.gathered import Gathered
-from keysentry.sources.objects import ObjectScanner
+from keysentry.sources.objects import ObjectHits, ObjectScanner
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,7 @@ def collect_history(
     with progress.bar(show_progress, "keysentry history") as bar:
         if revs is None:
             harvest = objectstore.read_all(repo, objects, bar, partial=partial)
+            harvest.found += ref_names(repo, objects, harvest.counters)
         else:
             harvest = _scan_range(repo, revs, partial, objects, bar)
     gathered.counters.update(harvest.counters)
@@ -114,7 +117,7 @@ def _scan_range(
     # --missing=print keeps a partial clone from fetching what it lacks: the missing
     # objects are listed (prefixed with "?") and counted instead.
     missing_opt = ["--missing=print"] if partial else []
-    # (--filter=object:type=blob would drop trees, but git 2.39 drops commits with them.)
+    # Trees are read too: their entries' names are content.
     listing = ["rev-list", "--objects", "--no-object-names", *missing_opt, *revs, "--"]
     missing: list[str] = []
     with gitio.GitStream(listing, repo.cwd) as lister:
@@ -146,6 +149,27 @@ def _object_ids(lister: gitio.GitStream, missing: list[str]) -> Iterator[bytes]:
         yield tail + b"\n"
 
 
+def ref_names(repo: RepoInfo, objects: ObjectScanner, counters: Counter[str]) -> list[ObjectHits]:
+    """Hits in the names of the refs (branches, tags, remote-tracking refs, any other):
+    a name is pushed and fetched with the ref. One literal search over all of them
+    first; the scanner reads only the names it marked."""
+    out = gitio.run_git(["for-each-ref", "--format=%(objectname) %(refname)%00"], repo.cwd)
+    records = [r.lstrip(b"\n") for r in out.stdout.split(b"\0")]
+    records = [r for r in records if r]
+    counters["ref_names"] += len(records)
+    if not objects.mentions(b"\n".join(records)):
+        return []
+    found = []
+    for record in records:
+        oid, _, name = record.partition(b" ")
+        if objects.mentions(name):
+            tally = objects.scan_name(name, oid.decode())
+            if tally.hits or tally.issues:
+                part = name.decode("utf-8", "surrogateescape")
+                found.append(ObjectHits(oid.decode(), "ref-name", tally, part))
+    return found
+
+
 # -- notes ---------------------------------------------------------------------
 
 
@@ -159,7 +183,10 @@ def _describe(
     """Plain-language facts for the summary: what was read and what could not be."""
     c = gathered.counters
     if revs is None:
-        what = "every object in the repository (all refs, reflogs, stashes and unreachable objects)"
+        what = (
+            "every object in the repository (all refs, reflogs, stashes and unreachable "
+            "objects: contents, file names, identities and headers) and every ref's name"
+        )
     else:
         spec = options.range if options.range is not None else f"{options.since}..HEAD"
         what = (

@@ -1,8 +1,8 @@
-"""The object listing: every blob, commit and tag id, in pack order, with sizes.
+"""The object listing: every object id, in pack order, with sizes.
 
 ``git cat-file --batch-all-objects --batch-check --unordered`` lists every unique
-object without inflating anything. The ids (trees left out: nothing is read from
-them) go to a temporary file, not to memory. The first reader starts on the
+object without inflating anything. The ids (trees included: their entries' names are
+content) go to a temporary file, not to memory. The first reader starts on the
 listing while it is still being written; when it is complete, it is cut where
 half of the content has been listed (or where the first reader already is, if
 that is further) and the second reader takes the rest.
@@ -26,7 +26,7 @@ FEED = 2**16
 """Ids handed to a reader at once. Small, so that how far the first reader has been
 fed (a cut can come no earlier) stays close to how far git has read."""
 
-_LISTED = re.compile(rb"^(blob|commit|tag) ([0-9]+) ([0-9a-f]+)$", re.MULTILINE)
+_LISTED = re.compile(rb"^(blob|tree|commit|tag) ([0-9]+) ([0-9a-f]+)$", re.MULTILINE)
 _UNREADABLE = re.compile(rb"^([0-9a-f]+) missing$", re.MULTILINE)
 
 
@@ -43,9 +43,8 @@ class Listing:
         """Content bytes of the objects listed so far."""
         self.checkpoints: list[tuple[int, int]] = [(0, 0)]
         """(offset, content listed before it) after each piece."""
-        self.trees = 0
         self.objects = 0
-        """Blobs, commits and tags listed."""
+        """Objects listed."""
         self.blob_content = 0
         """Bytes of the blobs listed: the total a progress bar counts towards."""
         self.unreadable: list[Issue] = []
@@ -71,7 +70,6 @@ class Listing:
                     data = tail + chunk
                     cut = data.rfind(b"\n") + 1
                     lines, tail = data[:cut], data[cut:]
-                    self.trees += lines.count(b"\ntree ") + lines.startswith(b"tree ")
                     unreadable.extend(oid.decode() for oid in _UNREADABLE.findall(lines))
                     found = _LISTED.findall(lines)
                     if found:

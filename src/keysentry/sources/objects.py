@@ -2,10 +2,12 @@
 
 One literal search runs over a block read from ``git cat-file --batch`` (headers,
 trees and all): the rules' keywords, the decoders' triggers, and the magic bytes of
-archives and compressed streams. The full scanner then runs only on the blobs and
-messages where that search found something. An object with none of these needles
-cannot give a hit, because the scanner itself looks nowhere else: its decoders start
-from the same needles, and archives are recognised by the same magic bytes.
+archives and compressed streams. The full scanner then runs only on the parts of the
+objects where that search found something: a blob, a commit's or tag's message, one
+of its headers (an identity, ``encoding``, ``mergetag``, any other), or the name of a
+tree entry (see names). An object with none of these needles cannot give a hit,
+because the scanner itself looks nowhere else: its decoders start from the same
+needles, and archives are recognised by the same magic bytes.
 """
 
 from __future__ import annotations
@@ -22,25 +24,34 @@ from keysentry.decoders.magic import HEAD_SIZE, detect
 from keysentry.literals import LiteralSearch
 from keysentry.scanner import Scanner, Tally
 from keysentry.sources.catfile import Block, LargeObject, ObjectEntry
+from keysentry.sources.names import IDENTITIES, Field, headers, tree_entries
 
 MAGIC_AT_START = (b"\x1f\x8b\x08", b"BZh", b"\xfd7zXZ\x00", b"%PDF-")
 MAGIC_ANYWHERE = (b"PK\x03\x04", b"PK\x05\x06")
 """A zip may follow a prefix (self-extracting archives, zipapps with a shebang)."""
 TAR_MAGIC = b"ustar"
 TAR_MAGIC_AT = 257
+HEADER_PEEK = 2**20
+"""Of a commit or tag too large to buffer, the headers are read from this much of it."""
 
 BLOB, TREE, COMMIT, TAG = b"blob", b"tree", b"commit", b"tag"
 
 
 @dataclass(frozen=True, slots=True)
 class ObjectHits:
-    """What the scanner found in one object (hits, or issues, or both)."""
+    """What the scanner found in one part of one object (hits, or issues, or both)."""
 
     oid: str
     kind: str
-    """blob, commit or tag."""
+    """blob; commit or tag (its message); or a name: tree-entry, ref-name, identity,
+    commit-header, tag-header."""
     tally: Tally
-    """Hits in a commit's or tag's message have line numbers within the message."""
+    """Hits in a message or a name have line and column numbers within it."""
+    part: str = ""
+    """identity, commit-header, tag-header: the header's name (``author``, ``encoding``);
+    tree-entry: the entry's name; ref-name: the ref's name (``surrogateescape`` text)."""
+    target: str = ""
+    """tree-entry: the object the entry names (its blob, tree or submodule commit)."""
 
 
 class ObjectScanner:
@@ -53,7 +64,10 @@ class ObjectScanner:
         self._first_magic = len(keywords)
         self._needles = (*keywords, *MAGIC_AT_START, *MAGIC_ANYWHERE, TAR_MAGIC)
         self._search = LiteralSearch(self._needles)
+        self._words = LiteralSearch(keywords)
         self._copy = self._search.backend != "hyperscan"  # the find() fallback needs bytes
+        self._names: dict[bytes, Tally] = {}
+        """A name's scan, kept: the same file name is in every version of its tree."""
 
     def scan_block(self, block: Block) -> tuple[list[ObjectHits], Counter[str]]:
         """Hits in a block, and what it held: counts and bytes per object type."""
@@ -76,16 +90,12 @@ class ObjectScanner:
         results = []
         for i in chosen:
             oid, kind, start, end = objects[i]
-            hits = self.scan_object(oid.decode(), kind, bytes(data[start:end]))
-            if hits is not None:
-                results.append(hits)
+            results += self.scan_object(oid.decode(), kind, bytes(data[start:end]))
         return results, totals
 
     def _relevant(self, needle: int, at: int, kind: bytes) -> bool:
-        if kind == TREE or (kind != BLOB and not self.messages):
-            return False
         if needle < self._first_magic:
-            return True
+            return True  # in a blob, a message, a header or a name
         if kind != BLOB:
             return False  # archives only matter in blobs
         magic = self._needles[needle]
@@ -95,34 +105,96 @@ class ObjectScanner:
             return at == TAR_MAGIC_AT
         return True
 
-    def scan_object(self, oid: str, kind: bytes, content: bytes) -> ObjectHits | None:
-        """Scan one object's content in full: a blob's bytes, a commit's or tag's message."""
+    def scan_object(self, oid: str, kind: bytes, content: bytes) -> list[ObjectHits]:
+        """Scan one object in full: a blob's bytes; a commit's or tag's headers and
+        message; a tree's entry names. Only the parts holding a needle are scanned."""
         if kind == BLOB:
-            return _result(oid, "blob", self.scanner.scan_bytes(content, oid))
-        if kind in (COMMIT, TAG) and self.messages:
-            _header, sep, message = content.partition(b"\n\n")
-            if not sep:
-                return None
-            return _result(oid, kind.decode(), self.scanner.scan_bytes(message, oid))
-        return None
+            return _listed(_result(oid, "blob", self.scanner.scan_bytes(content, oid)))
+        if kind == TREE:
+            return self._tree(oid, content)
+        if kind in (COMMIT, TAG):
+            fields, message = headers(content)
+            at = [offset for _needle, offset in self._words.scan(content)]
+            out = self._headers(oid, kind, content, fields, at)
+            if self.messages and message < len(content) and any(o >= message for o in at):
+                tally = self.scanner.scan_bytes(content[message:], oid)
+                out += _listed(_result(oid, kind.decode(), tally))
+            return out
+        return []
 
-    def scan_large(self, obj: LargeObject) -> ObjectHits | None:
+    def _headers(
+        self, oid: str, kind: bytes, content: bytes, fields: list[Field], at: list[int]
+    ) -> list[ObjectHits]:
+        out: list[ObjectHits] = []
+        other = "commit-header" if kind == COMMIT else "tag-header"
+        for field in fields:
+            if any(field.start <= o < field.end for o in at):
+                tally = self.scanner.scan_bytes(content[field.start : field.end], oid)
+                source = "identity" if field.name in IDENTITIES else other
+                name = field.name.decode("utf-8", "surrogateescape")
+                out += _listed(_result(oid, source, tally, name))
+        return out
+
+    def _tree(self, oid: str, content: bytes) -> list[ObjectHits]:
+        at = sorted(offset for _needle, offset in self._words.scan(content))
+        if not at:
+            return []
+        out: list[ObjectHits] = []
+        for entry in tree_entries(content, len(oid) // 2):
+            if entry.start > at[-1]:
+                break
+            i = bisect.bisect_left(at, entry.start)
+            if i == len(at) or at[i] >= entry.end:
+                continue
+            tally = self.scan_name(entry.name, oid)
+            name = entry.name.decode("utf-8", "surrogateescape")
+            out += _listed(_result(oid, "tree-entry", tally, name, entry.target.hex()))
+        return out
+
+    def mentions(self, data: bytes) -> bool:
+        """Whether ``data`` holds a needle: nothing else can hold a hit."""
+        return bool(self._words.scan(data))
+
+    def scan_name(self, name: bytes, label: str) -> Tally:
+        """A name's hits (a tree entry's, a ref's); each distinct name is scanned once."""
+        kept = self._names.get(name)
+        if kept is None:
+            kept = self._names[name] = self.scanner.scan_bytes(name, label)
+            kept.counters.pop("bytes", None)
+        return Tally(list(kept.hits), list(kept.issues), Counter(kept.counters))
+
+    def scan_large(self, obj: LargeObject) -> list[ObjectHits]:
         """An object too large to buffer: scanned from the stream in bounded memory."""
         oid = obj.oid.decode()
         stream = cast(BinaryIO, obj.stream)
         if obj.type == BLOB:
             if detect(obj.stream.peek(HEAD_SIZE)) is None:
-                return _result(oid, "blob", self.scanner.scan_file(stream, oid))
+                return _listed(_result(oid, "blob", self.scanner.scan_file(stream, oid)))
             # Archives need random access: spool to a temporary file, not to memory.
             with tempfile.TemporaryFile() as spool:
                 shutil.copyfileobj(stream, spool, 2**20)
                 spool.seek(0)
-                return _result(oid, "blob", self.scanner.scan_file(spool, oid))
-        if obj.type in (COMMIT, TAG) and self.messages:
-            # A message this large is an attack or an accident; scan the whole object
-            # rather than buffer it, at the price of line numbers counted from its top.
-            return _result(oid, obj.type.decode(), self.scanner.scan_file(stream, oid))
-        return None
+                return _listed(_result(oid, "blob", self.scanner.scan_file(spool, oid)))
+        if obj.type == TREE:
+            # A tree is names and ids: tens of bytes per entry, so even a directory of a
+            # million files is a few tens of megabytes.
+            return self._tree(oid, obj.stream.read())
+        if obj.type in (COMMIT, TAG):
+            head = obj.stream.peek(HEADER_PEEK)
+            fields, message = headers(head)
+            if message == len(head) and not head.endswith(b"\n\n"):
+                # Headers over HEADER_PEEK are an attack or an accident: the whole object
+                # is scanned from the stream (line numbers count from its top).
+                tally = self.scanner.scan_file(stream, oid)
+                return _listed(_result(oid, obj.type.decode(), tally))
+            at = [offset for _needle, offset in self._words.scan(head[:message])]
+            out = self._headers(oid, obj.type, head, fields, at)
+            if self.messages:
+                obj.stream.read(message)  # a large message: scanned from the stream
+                tally = self.scanner.scan_file(stream, oid)
+                out += _listed(_result(oid, obj.type.decode(), tally))
+            return out
+        return []
 
 
 def _totals(objects: list[ObjectEntry]) -> Counter[str]:
@@ -134,8 +206,14 @@ def _totals(objects: list[ObjectEntry]) -> Counter[str]:
     return totals
 
 
-def _result(oid: str, kind: str, tally: Tally) -> ObjectHits | None:
+def _result(
+    oid: str, kind: str, tally: Tally, part: str = "", target: str = ""
+) -> ObjectHits | None:
     if not tally.hits and not tally.issues:
         return None
     tally.counters.pop("bytes", None)  # bytes are counted once per object, by the caller
-    return ObjectHits(oid, kind, tally)
+    return ObjectHits(oid, kind, tally, part, target)
+
+
+def _listed(hits: ObjectHits | None) -> list[ObjectHits]:
+    return [] if hits is None else [hits]

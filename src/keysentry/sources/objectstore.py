@@ -81,7 +81,6 @@ def read_all(
                 harvest.absorb(part.result())
     finally:
         listing.close()
-    harvest.counters["trees"] += listing.trees
     harvest.issues.extend(listing.unreadable)
     return harvest
 
@@ -191,10 +190,7 @@ def _consume(
         elif isinstance(item, LargeObject):
             # The stream must be read before the next item: scan it right here.
             kind = item.type.decode()
-            hits = objects.scan_large(item)
-            absorb(
-                [hits] if hits is not None else [], Counter({kind: 1, f"{kind}_bytes": item.size})
-            )
+            absorb(objects.scan_large(item), Counter({kind: 1, f"{kind}_bytes": item.size}))
         elif isinstance(item, Missing):
             detail = (
                 "object not in this clone: not scanned"

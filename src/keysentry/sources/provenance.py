@@ -5,7 +5,8 @@ Runs only for the objects that hold findings, so a clean repository pays nothing
   ``git log --find-object`` over every ref and reflog entry (merge commits diffed
   against each parent, so content that exists only in a merge resolution is found);
   blobs still unaccounted for are looked up in the commits ``git fsck`` calls
-  unreachable;
+  unreachable, then under the refs that name a tree or a blob directly. A tree
+  entry whose name holds a key is located the same way, by the object it names;
 - the exposure class of each location, from which refs reach the commits involved;
 - whether the blob is still at that path in HEAD's tree.
 """
@@ -42,6 +43,8 @@ class Event:
     source: str = ""
     """The blob this one replaced at the path (or, renamed, at its old path); zeros
     when the path is new."""
+    old_path: str = ""
+    """Renamed or copied (with rename detection): the path it came from."""
 
 
 def locate(
@@ -51,16 +54,21 @@ def locate(
     *,
     partial: bool = False,
     renames: bool = False,
+    trees: bool = False,
 ) -> dict[str, list[Event]]:
-    """Events for each blob, over ``revs`` (default: every ref and every reflog entry).
+    """Events for each blob (or tree, or submodule commit), over ``revs`` (default:
+    every ref and every reflog entry).
 
     ``--find-object`` lets git drop the other paths, but in a partial clone it wants
     the content of every blob it compares (and would fetch it): there, the whole raw
     log is read instead and filtered here. ``renames`` turns on rename detection, so
-    that a moved file's event names the blob it was moved from."""
+    that a moved file's event names the blob it was moved from. ``trees``: some of
+    ``oids`` are trees, whose changes only ``-t`` lists (``--find-object`` implies it)."""
     events: dict[str, list[Event]] = {}
     tips = list(revs) if revs is not None else ["--all", "--reflog"]
     log = [*_LOG, "-M"] if renames else [*_LOG, "--no-renames"]
+    if trees:
+        log.append("-t")
     if partial:
         _read_log(repo, [*log, *tips], set(oids), events)
         return events
@@ -72,13 +80,16 @@ def locate(
     return events
 
 
-def locate_unreachable(repo: RepoInfo, oids: Collection[str]) -> dict[str, list[Event]]:
-    """Events for blobs in commits that no ref or reflog entry reaches (dangling)."""
+def locate_unreachable(
+    repo: RepoInfo, oids: Collection[str], *, trees: bool = False
+) -> dict[str, list[Event]]:
+    """Events for blobs (and, with ``trees``, trees) in commits that no ref or reflog
+    entry reaches (dangling)."""
     commits = unreachable_commits(repo)
     events: dict[str, list[Event]] = {}
     if commits:
         stdin = "".join(c + "\n" for c in commits).encode()
-        args = [*_LOG, "--no-renames", "--no-walk", "--stdin"]
+        args = [*_LOG, "--no-renames", "--no-walk", "--stdin", *(["-t"] if trees else [])]
         _read_log(repo, args, set(oids), events, stdin)
     return events
 
@@ -118,6 +129,7 @@ def _read_log(
     commit, time = "", 0
     pending: list[tuple[str, str]] = []  # (blob, pre-image) per path field still to come
     paths_left = 0  # path fields of the current entry (two for a rename or copy)
+    old_path = ""
     with gitio.GitStream(args, repo.cwd, input=None if stdin is None else [stdin]) as proc:
         tail = b""
         while chunk := proc.stdout.read(2**20):
@@ -126,10 +138,15 @@ def _read_log(
             for field in fields:
                 if paths_left:
                     paths_left -= 1
-                    if not paths_left and pending:  # the last path is the new one
+                    if not pending:
+                        continue
+                    path = field.decode("utf-8", "surrogateescape")
+                    if paths_left:  # a rename's or copy's first path: where it came from
+                        old_path = path
+                    else:  # the last path is the new one
                         blob, source = pending.pop()
-                        path = field.decode("utf-8", "surrogateescape")
-                        events.setdefault(blob, []).append(Event(commit, time, order, path, source))
+                        event = Event(commit, time, order, path, source, old_path)
+                        events.setdefault(blob, []).append(event)
                     continue
                 field = field.lstrip(b"\n")
                 if field.startswith(b"\x01"):
@@ -142,6 +159,7 @@ def _read_log(
                         continue
                     status = parts[4][:1]
                     paths_left = 2 if status in ("R", "C") else 1
+                    old_path = ""
                     if status != "D" and parts[3] in wanted:
                         pending.append((parts[3], parts[2]))
         proc.finish()
@@ -174,6 +192,29 @@ class Refs:
     fetched_head: bool = False
     """HEAD is detached and there is no local branch: a checkout of a fetched commit,
     as CI jobs make, so HEAD counts as pushed."""
+    direct: dict[str, list[str]] = field(default_factory=dict)
+    """A tree or blob that a ref names itself (``git tag t <blob>``, or through an
+    annotated tag) -> those refs: it is published with them, though no commit has it."""
+    everything: bool = False
+    """Every branch and tag counts as pushed (a bare repository, a CI job's checkout)."""
+
+    def exposure_of_ref(self, name: str) -> Exposure:
+        """What a ref's name (and what it alone reaches) is exposed as: its kind."""
+        exposure = _ref_class(name)
+        if self.everything and exposure in ("branch", "tag"):
+            return "pushed"
+        return exposure  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, slots=True)
+class RefPlace:
+    """A blob or tree found under a ref that names a tree or blob directly."""
+
+    shown: str
+    """``<refs/x>:dir/file``: the ref, then the path inside its tree."""
+    exposure: Exposure
+    inside: str = ""
+    """The path inside the ref's tree (empty for the ref's own object)."""
 
 
 # Refs a server keeps for its pull or merge requests and pipelines; a clone has them
@@ -186,18 +227,24 @@ def read_refs(repo: RepoInfo, *, published: bool = False) -> Refs:
     tags and HEAD count as pushed. In a bare repository they always do: a bare
     repository is a server's copy, and its refs are what it publishes."""
     out = gitio.run_git(
-        ["for-each-ref", "--format=%(objectname) %(objecttype) %(refname)"], repo.cwd
-    ).stdout
+        ["for-each-ref", "--format=%(objectname) %(objecttype) %(*objectname) %(*objecttype) "
+         "%(refname)"], repo.cwd
+    ).stdout  # fmt: skip
     everything = published or repo.bare
     by_class: dict[str, list[str]] = {"pushed": [], "branch": [], "tag": [], "stash": []}
     tag_objects: dict[str, list[str]] = {}
     notes: dict[str, str] = {}
+    direct: dict[str, list[str]] = {}
     branches = 0
-    for line in out.decode("utf-8", "backslashreplace").splitlines():
-        oid, kind, name = line.split(" ", 2)
+    for line in out.decode("utf-8", "surrogateescape").splitlines():
+        oid, kind, peeled, peeled_kind, name = line.split(" ", 4)
         branches += name.startswith("refs/heads/")
         if kind == "tag":
             tag_objects.setdefault(oid, []).append(name)
+        if kind in ("tree", "blob"):
+            direct.setdefault(oid, []).append(name)
+        elif peeled_kind in ("tree", "blob"):
+            direct.setdefault(peeled, []).append(name)
         if kind in ("commit", "tag"):  # a ref may point at a tree or a blob: no history
             exposure = _ref_class(name)
             if everything and exposure in ("branch", "tag"):
@@ -210,7 +257,7 @@ def read_refs(repo: RepoInfo, *, published: bool = False) -> Refs:
         fetched = not everything and not branches and _detached(repo)
         # A detached HEAD is local work too, unless nothing but a fetch can explain it.
         by_class["pushed" if everything or fetched else "branch"].append(repo.head)
-    return Refs(by_class, tag_objects, notes, fetched)
+    return Refs(by_class, tag_objects, notes, fetched, direct, everything)
 
 
 def _detached(repo: RepoInfo) -> bool:
@@ -321,11 +368,13 @@ def exposure_of(classes: Iterable[Exposure], in_head: bool) -> Exposure:
     return "unreachable"
 
 
-def head_blobs(repo: RepoInfo, paths: Collection[str]) -> dict[str, str]:
-    """path -> blob id in HEAD's tree, for the given paths that are there."""
+def head_blobs(repo: RepoInfo, paths: Collection[str], *, trees: bool = False) -> dict[str, str]:
+    """path -> blob id in HEAD's tree, for the given paths that are there (with
+    ``trees``, directories too: their tree ids)."""
     if repo.head is None or not paths:
         return {}
-    out = gitio.run_git(["ls-tree", "-r", "-z", "--full-tree", repo.head], repo.cwd).stdout
+    listing = ["ls-tree", "-r", "-z", "--full-tree", *(["-t"] if trees else []), repo.head]
+    out = gitio.run_git(listing, repo.cwd).stdout
     wanted = set(paths)
     found: dict[str, str] = {}
     for entry in out.split(b"\0"):
@@ -333,6 +382,30 @@ def head_blobs(repo: RepoInfo, paths: Collection[str]) -> dict[str, str]:
         path = raw_path.decode("utf-8", "surrogateescape")
         if path in wanted:
             found[path] = meta.split(b" ")[2].decode("ascii")
+    return found
+
+
+def under_refs(repo: RepoInfo, refs: Refs, oids: Collection[str]) -> dict[str, list[RefPlace]]:
+    """For blobs and trees no commit has: the refs that name them, or a tree holding
+    them, directly. One ``rev-list --objects`` over those refs' trees and blobs."""
+    wanted = set(oids)
+    if not wanted or not refs.direct:
+        return {}
+    found: dict[str, list[RefPlace]] = {}
+    # rev-list names an object by the first path it meets it at: each ref's own object
+    # is walked alone, so that every ref gets its own paths.
+    for start in sorted(refs.direct):
+        args = ["rev-list", "--objects", "--no-walk", "--stdin"]
+        out = gitio.run_git(args, repo.cwd, input=(start + "\n").encode()).stdout
+        for line in out.split(b"\n"):
+            oid, _, raw = line.partition(b" ")
+            if oid.decode("ascii", "replace") not in wanted:
+                continue
+            inside = raw.decode("utf-8", "surrogateescape")
+            for name in refs.direct[start]:
+                shown = f"<{name}>" + (f":{inside}" if inside else "")
+                place = RefPlace(shown, refs.exposure_of_ref(name), inside)
+                found.setdefault(oid.decode(), []).append(place)
     return found
 
 
@@ -368,19 +441,19 @@ def scan_objects(
     lines = ["".join(oid + "\n" for oid in oids).encode()]
     with gitio.GitStream(["cat-file", "--batch"], repo.cwd, input=lines) as proc:
         for item in BatchReader(proc.stdout):
-            result = None
+            results = []
             if isinstance(item, Block):
                 try:
                     for oid, kind, start, end in item.objects:
-                        hits = objects.scan_object(oid.decode(), kind, bytes(item.data[start:end]))
-                        if hits is not None:
-                            found[hits.oid] = hits.tally.hits
+                        data = bytes(item.data[start:end])
+                        results += objects.scan_object(oid.decode(), kind, data)
                 finally:
                     item.release()
             elif isinstance(item, LargeObject):
-                result = objects.scan_large(item)
-            if result is not None:
-                found[result.oid] = result.tally.hits
+                results = objects.scan_large(item)
+            for hits in results:
+                if hits.kind == "blob":
+                    found[hits.oid] = hits.tally.hits
         proc.finish()
     return found
 
