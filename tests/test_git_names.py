@@ -116,7 +116,7 @@ def _git_env(repo: Path, env: dict[str, str], *args: str) -> str:
 
     return subprocess.run(
         ["git", *args], cwd=repo, env={**os.environ, **GIT_ENV, **env},
-        capture_output=True, check=True, text=True,
+        capture_output=True, check=True, text=True, timeout=300,
     ).stdout  # fmt: skip
 
 
