@@ -492,6 +492,20 @@ class _AuthenticatedGitServer:
         self.httpd.server_close()
 
 
+def fresh_audit(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    """:func:`audit` in a process of its own, which starts its workers with this test's
+    environment (in this process they may come from a forkserver an earlier test started)."""
+    out = tmp_path / "out" / "audit.json"
+    out.parent.mkdir(exist_ok=True)
+    out.unlink(missing_ok=True)
+    proc = cli(
+        tmp_path, "audit", *args, "--db", str(tmp_path / "out" / "audit.sqlite"),
+        "--clone-dir", str(tmp_path / "clones"), "--jobs", "2", "--format", "json",
+        "--output", str(out), "--quiet",
+    )  # fmt: skip
+    return proc.returncode, json.loads(out.read_text()) if out.exists() else {}
+
+
 def test_git_receives_the_url_credentials_in_memory_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -524,14 +538,16 @@ def test_git_receives_the_url_credentials_in_memory_only(
     try:
         url = f"https://me:hunter2-secret@127.0.0.1:{server.port}/repo.git"
         for _ in (1, 2):  # a clone, then a fetch
-            code, report = audit(tmp_path, url)
+            code, report = fresh_audit(tmp_path, url)
             assert code == ExitCode.FINDINGS, report.get("repositories")
             assert report["findings"][0]["fingerprint"] == fingerprint_of(key)
         assert server.seen and all(server.seen)
         for path, data in every_byte(tmp_path / "out", tmp_path / "clones"):
             assert b"hunter2" not in data, path
         shutil.rmtree(tmp_path / "clones")
-        code, report = audit(tmp_path, f"https://me:wrong-one@127.0.0.1:{server.port}/repo.git")
+        code, report = fresh_audit(
+            tmp_path, f"https://me:wrong-one@127.0.0.1:{server.port}/repo.git"
+        )
         assert code == ExitCode.INCOMPLETE
         (failed,) = report["repositories"]
         assert "Authentication failed" in failed["failure"], failed
