@@ -19,6 +19,7 @@ from conftest import GIT_ENV, git, make_key
 from gitrepo_helpers import commit, locations, only, run, write
 from keysentry import gitcmd
 from keysentry.errors import ExitCode
+from keysentry.models import redact
 
 HOOKS = ("pre-commit", "post-checkout", "post-merge", "pre-push", "reference-transaction",
          "post-index-change", "fsmonitor-watchman", "pre-auto-gc", "post-rewrite")  # fmt: skip
@@ -163,3 +164,37 @@ def test_git_missing(
     assert "git is not installed" in capsys.readouterr().err
     with pytest.raises(Exception, match="git is not installed"):
         gitcmd.git_executable()
+
+
+@pytest.mark.parametrize("fifo", ["HEAD", "refs/heads/planted", "packed-refs", "config"])
+def test_a_fifo_among_the_refs_is_refused_not_waited_on(tmp_path: Path, fifo: str) -> None:
+    """git opens HEAD, refs, packed-refs and config as files and waits forever on a FIFO
+    there: history and staged refuse such a repository at once (exit 3, naming it), and a
+    scan of its files goes on without git statuses."""
+    import sys
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    key = make_key()
+    (repo / "a.env").write_text(f"K={key}\n")
+    git(repo, "add", "a.env")
+    git(repo, "commit", "-q", "-m", "a key")
+    target = repo / ".git" / fifo
+    if target.exists():
+        target.unlink()
+    os.mkfifo(target)
+
+    def keysentry(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-I", "-m", "keysentry", *args, "-q"],
+            cwd=repo, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    for args in (["history", "."], ["staged"]):
+        proc = keysentry(*args)
+        assert proc.returncode == 3, (args, proc.stderr)
+        assert f"{fifo} is not a regular file" in proc.stderr, proc.stderr
+    proc = keysentry("scan", ".", "--format", "json")
+    assert proc.returncode == 1, proc.stderr
+    assert redact(key) in proc.stdout

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import subprocess
 import tempfile
 import threading
@@ -142,6 +143,8 @@ def work_tree_root(path: Path) -> Path | None:
     if find_git() is None:
         return None
     directory = path if path.is_dir() else path.parent
+    if any(special_ref_files(d) for d in git_dirs_of(os.fspath(directory))):
+        return None  # git would hang on it; the files are still scanned, without statuses
     proc = run_git(["rev-parse", "--show-toplevel"], directory, check=False, timeout=30)
     if proc.returncode != 0:
         return None
@@ -190,11 +193,87 @@ class RepoInfo:
         return self.work_tree is None
 
 
+def special_ref_files(git_dir: str) -> list[str]:
+    """Names (``HEAD``, ``refs/heads/x``) of the places in ``git_dir`` that git reads refs
+    and its configuration from and that are not regular files. git opens them as files
+    and waits forever on a FIFO (``rev-parse`` on a FIFO ``HEAD``, ``log --all`` and
+    ``for-each-ref`` on a FIFO ref), so such a repository is refused before git runs."""
+    found = []
+    for name in ("HEAD", "config", "packed-refs", "commondir"):
+        with contextlib.suppress(OSError):
+            if not stat.S_ISREG(os.stat(os.path.join(git_dir, name)).st_mode):
+                found.append(name)
+    for top, dirs, files in os.walk(os.path.join(git_dir, "refs")):
+        for name in (*files, *(d for d in dirs if os.path.islink(os.path.join(top, d)))):
+            full = os.path.join(top, name)
+            with contextlib.suppress(OSError):
+                if not stat.S_ISREG(os.stat(full).st_mode):
+                    found.append(os.path.relpath(full, git_dir))
+    return sorted(found)
+
+
+def git_dirs_of(directory: str) -> list[str]:
+    """The git directories git would read for ``directory``, found as git finds them but
+    without running it: the first ancestor with a ``.git`` entry (a directory; or a file
+    naming one, then its ``commondir`` too) or the layout of a git directory (bare)."""
+    here = os.path.realpath(directory)
+    while True:
+        dot_git = os.path.join(here, ".git")
+        if os.path.isdir(dot_git):
+            return [dot_git]
+        if os.path.lexists(dot_git):
+            return _linked_git_dirs(here, dot_git)
+        if os.path.lexists(os.path.join(here, "HEAD")) and all(
+            os.path.isdir(os.path.join(here, d)) for d in ("objects", "refs")
+        ):
+            return [here]
+        parent = os.path.dirname(here)
+        if parent == here:
+            return []
+        here = parent
+
+
+def _linked_git_dirs(work_tree: str, dot_git: str) -> list[str]:
+    """A ``.git`` file's git directory and, for a linked worktree, the common one."""
+    from keysentry.regular import read_regular
+
+    try:
+        line = read_regular(dot_git, 4096).decode("utf-8", "surrogateescape").strip()
+    except OSError:
+        return []  # git says what is wrong with it
+    if not line.startswith("gitdir: "):
+        return []
+    git_dir = os.path.join(work_tree, line[len("gitdir: ") :])
+    dirs = [git_dir]
+    try:
+        common = read_regular(os.path.join(git_dir, "commondir"), 4096)
+    except OSError:
+        return dirs
+    dirs.append(os.path.join(git_dir, common.decode("utf-8", "surrogateescape").strip()))
+    return dirs
+
+
+def check_ref_files(directory: Path) -> None:
+    """Refuse (exit 3) a repository whose refs git would hang on: see
+    :func:`special_ref_files`."""
+    for git_dir in git_dirs_of(os.fspath(directory)):
+        special = special_ref_files(git_dir)
+        if special:
+            shown = ", ".join(special[:3]) + (
+                f" and {len(special) - 3} more" if len(special) > 3 else ""
+            )
+            raise GitError(
+                f"cannot read the repository at {git_dir}: {shown} is not a regular file "
+                "(a FIFO or device, which git would wait on forever)"
+            )
+
+
 def discover(path: Path) -> RepoInfo:
     """The repository containing ``path`` (a work tree, a subdirectory, or a git dir)."""
     if not path.exists():
         raise NotARepositoryError(f"path does not exist: {path}")
     directory = path if path.is_dir() else path.parent
+    check_ref_files(directory)
     # Relative paths, joined here: the line-per-fact output cannot carry an absolute
     # path that holds a newline (a repository at "a\nb" would read as "a").
     args = [

@@ -30,6 +30,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from keysentry.gitio import special_ref_files
 from keysentry.regular import NotRegularFile, read_regular
 from keysentry.roots import DOTFILE, PYPROJECT
 
@@ -144,20 +145,7 @@ def special_files(path: Path) -> list[str]:
     regular files: git would wait on a FIFO forever (``git log --all`` does), so such a
     repository is reported, not scanned. Only the plain layouts are looked at."""
     git_dir = _plain_git_dir(os.fspath(path))
-    if git_dir is None:
-        return []
-    found = []
-    for name in ("HEAD", "config", "packed-refs"):
-        with contextlib.suppress(OSError):
-            if not stat.S_ISREG(os.stat(os.path.join(git_dir, name)).st_mode):
-                found.append(name)
-    for top, dirs, files in os.walk(os.path.join(git_dir, "refs")):
-        for name in (*files, *(d for d in dirs if os.path.islink(os.path.join(top, d)))):
-            full = os.path.join(top, name)
-            with contextlib.suppress(OSError):
-                if not stat.S_ISREG(os.stat(full).st_mode):
-                    found.append(os.path.relpath(full, git_dir))
-    return sorted(found)
+    return [] if git_dir is None else special_ref_files(git_dir)
 
 
 def _plain_git_dir(path: str) -> str | None:
