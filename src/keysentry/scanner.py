@@ -54,6 +54,7 @@ def _covered_by_key_shape(rule: Rule) -> bool:
 
 _WORD = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _SINGLE_STREAMS = frozenset({"gzip", "bzip2", "xz", "zlib", "deflate"})
+_WEAK_MAGIC = frozenset({"zlib", "deflate"})
 MAX_MARKER_LINE = 2**20
 
 
@@ -209,6 +210,11 @@ class Scanner:
     ) -> None:
         head = fileobj.read(HEAD_SIZE)
         kind = detect(head)
+        weak: str | None = None
+        if kind in _WEAK_MAGIC and fileobj.seekable():
+            # Taken for a stream by a trial, not by magic bytes: its raw bytes are
+            # scanned too, as a document's are, in case it is something else.
+            weak, kind = kind, None
         if kind is not None and frame.depth >= self.limits.max_depth:
             tally.issues.append(
                 Issue(
@@ -223,7 +229,7 @@ class Scanner:
             tail_zip = self._scan_windows(
                 self._leaf_chunks(head, fileobj, frame, tally, cap), frame, tally
             )
-            inner = inner_kind(head) or self._document_part(frame)
+            inner = weak or inner_kind(head) or self._document_part(frame)
             if frame.depth < self.limits.max_depth and fileobj.seekable():
                 # A document's raw bytes were scanned above; its text (a PDF's pages and
                 # streams, a mail's decoded parts, an RTF's or an Office part's paragraphs)
@@ -263,6 +269,7 @@ class Scanner:
         behind a prefix, a PDF's pages and streams, a mail's decoded parts, the text of an
         RTF document or of an Office part."""
         tally.counters["archives"] += 1
+        fileobj.seek(0)
         self._walk_members(kind, fileobj, frame, tally)
 
     def _walk_members(
@@ -587,7 +594,7 @@ class Scanner:
         return merged
 
 
-_INNER_NAMES = {"pdf": "PDF", "mail": "mail", "rtf": "RTF document"}
+_INNER_NAMES = {"pdf": "PDF", "mail": "mail", "rtf": "RTF document", "deflate": "deflate stream"}
 
 
 def _masked(run: bytes) -> str:

@@ -80,9 +80,26 @@ def _inflates(head: bytes, wbits: int) -> bool:
         out = d.decompress(head[:_TRIAL], 4 * _TRIAL)
     except zlib.error:
         return False
-    if len(out) < _MIN_TRIAL_OUTPUT and not d.eof:
-        return False
+    if len(out) < _MIN_TRIAL_OUTPUT or (wbits < 0 and d.eof and len(d.unused_data) > 8):
+        return False  # too little to tell, or a "stream" that ends long before the bytes
     return bool(out) and not _binary(out[:256]) and b"\x00" not in out[:256]
+
+
+def is_headless_deflate(head: bytes) -> bool:
+    """What :func:`detect` calls ``deflate``: a stream with no magic bytes to search for."""
+    return _binary(head) and _inflates(head, -15)
+
+
+def _spellings(name: bytes) -> tuple[bytes, ...]:
+    text = name.decode()
+    forms = {text.title(), text.lower(), text.upper(), text.title().replace("-Id", "-ID")}
+    forms.add(text.title().replace("Mime-", "MIME-"))
+    return tuple(sorted(f.encode() + b":" for f in forms))
+
+
+MAIL_NEEDLES: tuple[bytes, ...] = tuple(n for name in sorted(_MAIL_ONLY) for n in _spellings(name))
+"""The header fields only a mail has, as written: a mail holds one in its first bytes
+(for a literal search over many inputs, such as a repository's objects)."""
 
 
 def is_pdf(head: bytes) -> bool:

@@ -18,12 +18,24 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import BinaryIO, cast
 
-from keysentry.decoders.magic import HEAD_SIZE, detect
+from keysentry.decoders.magic import (
+    HEAD_SIZE,
+    MAIL_NEEDLES,
+    PDF_MAGIC,
+    RTF_MAGIC,
+    detect,
+    is_headless_deflate,
+)
 from keysentry.literals import LiteralSearch
 from keysentry.scanner import Scanner, Tally
 from keysentry.sources.catfile import Block, LargeObject, ObjectEntry
 
-MAGIC_AT_START = (b"\x1f\x8b\x08", b"BZh", b"\xfd7zXZ\x00", b"%PDF-")
+MAGIC_AT_START = (
+    b"\x1f\x8b\x08", b"BZh", b"\xfd7zXZ\x00", b"x\x01", b"x^", RTF_MAGIC,
+    b"From ",
+)  # fmt: skip
+MAGIC_IN_HEAD = (PDF_MAGIC, *MAIL_NEEDLES)
+"""A PDF's header may be anywhere in the first 1024 bytes, and a mail's fields too."""
 MAGIC_ANYWHERE = (b"PK\x03\x04", b"PK\x05\x06")
 """A zip may follow a prefix (self-extracting archives, zipapps with a shebang)."""
 TAR_MAGIC = b"ustar"
@@ -51,7 +63,7 @@ class ObjectScanner:
         self.messages = messages
         keywords = scanner.engine.search.needles
         self._first_magic = len(keywords)
-        self._needles = (*keywords, *MAGIC_AT_START, *MAGIC_ANYWHERE, TAR_MAGIC)
+        self._needles = (*keywords, *MAGIC_AT_START, *MAGIC_IN_HEAD, *MAGIC_ANYWHERE, TAR_MAGIC)
         self._search = LiteralSearch(self._needles)
         self._copy = self._search.backend != "hyperscan"  # the find() fallback needs bytes
 
@@ -61,10 +73,17 @@ class ObjectScanner:
         totals = _totals(objects)
         data = block.data
         found = self._search.scan(bytes(data) if self._copy else data)  # type: ignore[arg-type]
-        if not found:
+        chosen: dict[int, None] = {}
+        for i, (_oid, kind, start, end) in enumerate(objects):
+            # A raw deflate stream has no magic bytes to search for: a blob is tried
+            # (magic.detect's test) when its first bytes are not text.
+            if kind == BLOB and is_headless_deflate(
+                bytes(data[start : min(end, start + HEAD_SIZE)])
+            ):
+                chosen[i] = None
+        if not found and not chosen:
             return [], totals
         starts = [entry[2] for entry in objects]
-        chosen: dict[int, None] = {}
         for needle, offset in found:
             i = bisect.bisect_right(starts, offset) - 1
             if i < 0 or i in chosen:
@@ -91,6 +110,8 @@ class ObjectScanner:
         magic = self._needles[needle]
         if magic in MAGIC_AT_START:
             return at == 0
+        if magic in MAGIC_IN_HEAD:
+            return at < HEAD_SIZE
         if magic == TAR_MAGIC:
             return at == TAR_MAGIC_AT
         return True

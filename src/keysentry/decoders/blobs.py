@@ -1,0 +1,118 @@
+"""Compressed data inside other bytes: base64 of a compressed stream or of a zip (a Helm
+release secret is base64 of base64 of gzip), and zlib streams.
+
+Base64 of a container starts with the encoding of its magic bytes, so the triggers are
+those encodings (and their encodings again, for base64 of base64) at the start of a run.
+The view is the decoded run; the scanner unpacks it as the container it is, under the
+same budget and caps as any archive, as a member named after the run's line.
+
+A zlib stream inside other bytes (a cache file's records, a database's values) starts
+with a two-byte header; where one is found and its first kilobyte inflates into text, the
+rest of the bytes from there are unpacked as a zlib stream. A raw deflate stream has no
+header at all: it is recognised only where it starts a file or a member
+(:func:`keysentry.decoders.magic.detect`).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from functools import partial
+
+from keysentry.decoders.encoded import gather_run
+from keysentry.decoders.magic import HEAD_SIZE, detect
+from keysentry.decoders.views import Derived, Limits, RunMap, TextDecoder
+
+CONTAINER_MAGIC: dict[str, bytes] = {
+    "gzip": b"\x1f\x8b\x08",
+    "zip": b"PK\x03\x04",
+    "bzip2": b"BZh",
+    "xz": b"\xfd7zXZ\x00",
+}
+"""The magic bytes a base64 run of a container starts with."""
+_ZLIB_THIRD = "wxyz"
+"""zlib's ``78 9c`` header in base64 is ``eJ`` and one of these (the next byte's top bits)."""
+_ALPHABET = rb"[A-Za-z0-9+/_-]"
+_BASE64_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
+
+
+def _stable(raw: bytes) -> bytes:
+    """The base64 characters of a run starting with ``raw`` that depend on ``raw`` alone."""
+    return base64.b64encode(raw + bytes(2))[: 8 * len(raw) // 6]
+
+
+def _container_triggers(depth: int = 2) -> tuple[bytes, ...]:
+    level = [_stable(magic) for magic in CONTAINER_MAGIC.values()]
+    level += [b"eJ" + c.encode() for c in _ZLIB_THIRD]
+    found = list(level)
+    for _ in range(depth - 1):
+        level = [_stable(needle) for needle in level]
+        found += level
+    return tuple(dict.fromkeys(found))
+
+
+CONTAINER_TRIGGERS = _container_triggers()
+"""Base64 of each container's magic, and base64 of that (a Helm release)."""
+
+
+def decode_containers(data: bytes, offsets: Sequence[int], limits: Limits) -> list[Derived]:
+    """The base64 runs that start at the triggers, decoded (the scanner unpacks them)."""
+    out: list[Derived] = []
+    done_until = -1
+    limit = max(limits.max_encoded_run, 64)
+    for offset in sorted(set(offsets)):
+        if offset < done_until or not 0 <= offset < len(data):
+            continue
+        if offset and data[offset - 1] in _BASE64_BYTES:
+            continue  # inside a run, not at its start: not a container's first bytes
+        lines = [
+            (max(lo, offset), hi)
+            for lo, hi in gather_run(data, offset, _ALPHABET, 4, limit)
+            if hi > offset
+        ]
+        done_until = lines[-1][1]
+        body = b"".join(data[lo:hi] for lo, hi in lines)[:limit]
+        body = body[: len(body) - len(body) % 4] if len(body) % 4 == 1 else body
+        try:
+            decoded = base64.b64decode(body.translate(_URL_TO_STD) + b"=" * (-len(body) % 4))
+        except ValueError:
+            continue
+        if decoded:
+            runmap = RunMap(lines, 0, 3, 4, len(decoded))
+            out.append(Derived(decoded, "base64", runmap))
+    return out
+
+
+_URL_TO_STD = bytes.maketrans(b"-_", b"+/")
+BASE64_CONTAINERS = TextDecoder("base64-container", CONTAINER_TRIGGERS, decode_containers)
+
+
+# -- zlib streams inside other bytes ------------------------------------------------
+
+ZLIB_TRIGGERS: tuple[bytes, ...] = (b"x\x9c", b"x\xda")
+"""zlib's header at its default and its best compression level (text never holds
+either: 0x9c and 0xda are not ASCII, and in UTF-8 never follow an ASCII byte)."""
+
+
+def _at(start: int, _offset: int) -> int:
+    return start  # inside a compressed stream: every byte comes from where it starts
+
+
+def decode_zlib(data: bytes, offsets: Sequence[int], limits: Limits) -> list[Derived]:
+    """The zlib streams that start at the triggers (the scanner unpacks them): a header
+    whose first kilobyte inflates into text, as in a cache file's records."""
+    out: list[Derived] = []
+    done_until = -1
+    limit = max(limits.max_encoded_run, 64)
+    for offset in sorted(set(offsets)):
+        if offset < done_until or not 0 < offset < len(data):
+            continue  # a stream that starts the bytes is unpacked as one (magic.detect)
+        if detect(data[offset : offset + HEAD_SIZE]) != "zlib":
+            continue  # two bytes by chance (an image's pixels inflate to no text)
+        view = data[offset : offset + limit]
+        out.append(Derived(view, "zlib", partial(_at, offset)))
+        done_until = offset + 2
+    return out
+
+
+ZLIB_STREAMS = TextDecoder("zlib-stream", ZLIB_TRIGGERS, decode_zlib)
