@@ -55,6 +55,9 @@ def _covered_by_key_shape(rule: Rule) -> bool:
 _WORD = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _SINGLE_STREAMS = frozenset({"gzip", "bzip2", "xz", "zlib", "deflate"})
 _WEAK_MAGIC = frozenset({"zlib", "deflate"})
+_NOT_ACROSS_UNITS = frozenset({"line-wrap"})
+"""Decoders that join lines: a document's text has one unit (a paragraph) per line, and
+two paragraphs are never one key."""
 MAX_MARKER_LINE = 2**20
 
 
@@ -438,6 +441,8 @@ class Scanner:
             for decoder in self._decoders.get(needle, ()):
                 offsets.setdefault(decoder, []).append(offset)
         for decoder, where in offsets.items():
+            if frame.units is not None and decoder.name in _NOT_ACROSS_UNITS:
+                continue
             try:
                 views = decoder.decode(data, where, self.limits)
             except Exception as exc:  # a decoder bug must not end the scan; it is reported
