@@ -189,9 +189,8 @@ def _wrapped(data: bytes, start: int) -> list[tuple[int, int]] | None:
     nxt = found[1]
     soft = found[2]
     for _ in range(_MAX_LINES):
-        if not data.startswith(indent, nxt):
-            return None
-        lo = nxt + len(indent)
+        # The next line starts at its first column, or under the first line's indent.
+        lo = nxt + len(indent) if indent and data.startswith(indent, nxt) else nxt
         run = _KEY_RUN.match(data, lo, lo + 128)
         hi = run.end() if run else lo
         if hi == lo:

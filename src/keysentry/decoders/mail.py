@@ -54,11 +54,13 @@ def _messages(source: BinaryIO, limit: int, mbox: bool) -> Iterator[tuple[bytes 
             if found is None:
                 break
             body, buffer = buffer[: found.start()], buffer[found.end() :]
-            yield (None if dropped else body), dropped + len(body)
+            size = dropped + len(body)
+            yield (None if size > limit else body), size
             dropped = 0
         if not piece:
+            size = dropped + len(buffer)
             if buffer.strip() or dropped:
-                yield (None if dropped else buffer), dropped + len(buffer)
+                yield (None if size > limit else buffer), size
             return
         if dropped + len(buffer) > limit:
             # Too large to parse: keep only enough to find the next separator.
