@@ -30,8 +30,9 @@ CONTAINER_MAGIC: dict[str, bytes] = {
     "xz": b"\xfd7zXZ\x00",
 }
 """The magic bytes a base64 run of a container starts with."""
-_ZLIB_THIRD = "wxyz"
-"""zlib's ``78 9c`` header in base64 is ``eJ`` and one of these (the next byte's top bits)."""
+_ZLIB_BASE64 = ("eJ", "wxyz"), ("eN", "opqr")
+"""zlib's header at its default and best levels (``78 9c``, ``78 da``) in base64: two
+characters, then one of four (the next byte's top two bits)."""
 _ALPHABET = rb"[A-Za-z0-9+/_-]"
 _BASE64_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
 
@@ -43,7 +44,7 @@ def _stable(raw: bytes) -> bytes:
 
 def _container_triggers(depth: int = 2) -> tuple[bytes, ...]:
     level = [_stable(magic) for magic in CONTAINER_MAGIC.values()]
-    level += [b"eJ" + c.encode() for c in _ZLIB_THIRD]
+    level += [(head + c).encode() for head, third in _ZLIB_BASE64 for c in third]
     found = list(level)
     for _ in range(depth - 1):
         level = [_stable(needle) for needle in level]
