@@ -11,6 +11,7 @@ import gzip
 import io
 import json
 import lzma
+import random
 import shutil
 import subprocess
 import zipfile
@@ -141,14 +142,16 @@ def test_each_container_trigger_finds_a_key(key: str, trigger: bytes) -> None:
     """A run that starts with this trigger (and no other) is unpacked: the payload is
     varied until the compressed stream's first bytes give it (zlib's third base64
     character comes from the data)."""
+    rng = random.Random(1)
     for salt in range(2000):
-        payload = f"{salt} OPENROUTER_API_KEY={key}\n".encode()
+        filler = "x" * rng.randrange(300) + "".join(rng.choices("abcdefgh ", k=rng.randrange(400)))
+        payload = f"{salt} OPENROUTER_API_KEY={key}\n{filler}\n".encode()
         for compress in COMPRESSORS.values():
             once = base64.b64encode(compress(payload))
             for blob in (once, base64.b64encode(once)):
                 if blob.startswith(trigger):
                     tally = SCANNER.scan_bytes(b"data: " + blob + b"\n", "t")
-                    assert [h.secret for h in tally.hits] == [key]
+                    assert {h.secret for h in tally.hits} == {key}
                     return
     raise AssertionError(f"no payload gave {trigger!r}")
 
