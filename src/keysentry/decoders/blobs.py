@@ -71,6 +71,8 @@ def decode_containers(data: bytes, offsets: Sequence[int], limits: Limits) -> li
             for lo, hi in gather_run(data, offset, _ALPHABET, 4, limit)
             if hi > offset
         ]
+        if not lines:
+            continue
         done_until = lines[-1][1]
         body = b"".join(data[lo:hi] for lo, hi in lines)[:limit]
         body = body[: len(body) - len(body) % 4] if len(body) % 4 == 1 else body
