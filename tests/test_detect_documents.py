@@ -122,7 +122,7 @@ def test_deleted_revision_text_is_not_joined_into_a_key(tmp_path: Path, key: str
     tail = key[31:]
     xml = xml.replace(
         f"<w:t>{tail}</w:t>",
-        f"<w:t>{tail[:10]}</w:t></w:r><w:del w:id=\"9\" w:author=\"a\"><w:r>"
+        f'<w:t>{tail[:10]}</w:t></w:r><w:del w:id="9" w:author="a"><w:r>'
         f"<w:delText>0</w:delText></w:r></w:del><w:r><w:t>{tail[10:]}</w:t>",
     )
     files["word/document.xml"] = xml.encode()
@@ -257,7 +257,9 @@ def test_a_part_with_a_dtd_is_refused_and_reported(key: str) -> None:
         for name, content in files.items():
             out.writestr(name, content)
     tally = Scanner(load_rules()).scan_bytes(buf.getvalue(), "bomb.docx")
-    assert ("decode-error", "bomb.docx!word/document.xml") in [(i.kind, i.path) for i in tally.issues]
+    assert ("decode-error", "bomb.docx!word/document.xml") in [
+        (i.kind, i.path) for i in tally.issues
+    ]
 
 
 def test_a_part_past_the_depth_cap_is_reported(key: str) -> None:

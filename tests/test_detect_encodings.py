@@ -200,7 +200,9 @@ def test_a_pdf_header_late_in_the_file(tmp_path: Path, key: str) -> None:
 
 def test_a_page_without_font_resources(tmp_path: Path, key: str) -> None:
     pdf = build([text_content(["Runbook", f"KEY={key}"], kerned=True)])
-    pdf = pdf.replace(b"/Resources << /Font << /F1 3 0 R >> >>", b"/Resources <<                  >>")
+    pdf = pdf.replace(
+        b"/Resources << /Font << /F1 3 0 R >> >>", b"/Resources <<                  >>"
+    )
     assert key.encode() not in pdf
     (loc,) = found_in_both(tmp_path, "nofont.pdf", pdf, key)
     assert loc["display_path"] == "nofont.pdf!page 1"

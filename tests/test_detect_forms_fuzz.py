@@ -106,7 +106,9 @@ def test_mangled_office_parts(kind: str, cuts: list[tuple[int, bytes]], truncate
         at %= len(data)
         data[at : at + len(junk)] = junk
     data = data[: max(1, len(data) - truncate)]
-    for item in document_members(kind, io.BytesIO(bytes(data)), Limits(), Session(Budget(Limits()))):
+    for item in document_members(
+        kind, io.BytesIO(bytes(data)), Limits(), Session(Budget(Limits()))
+    ):
         if hasattr(item, "chunks"):
             text = b"".join(item.chunks())
             assert len(text) <= len(data)

@@ -36,7 +36,9 @@ def _message(subject: str = "the new key") -> EmailMessage:
 def _qp_body(key: str) -> EmailMessage:
     msg = _message()
     # A long line: the encoder wraps it with soft breaks at 76 columns, inside the key.
-    msg.set_content("Hello, " + "the gateway's key = " * 2 + key + " thanks\n", cte="quoted-printable")
+    msg.set_content(
+        "Hello, " + "the gateway's key = " * 2 + key + " thanks\n", cte="quoted-printable"
+    )
     return msg
 
 
