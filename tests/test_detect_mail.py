@@ -155,3 +155,27 @@ def test_quopri_written_soft_breaks_too(tmp_path: Path, key: str) -> None:
     )
     found = found_in_both(tmp_path, "q.eml", msg, key)
     assert "q.eml!part 1 (text/plain)" in [loc["display_path"] for loc in found]
+
+
+def test_history_chooses_a_mail_by_each_field_only_mail_has(tmp_path: Path, keys) -> None:  # type: ignore[no-untyped-def]
+    """History searches one block of objects for needles: each spelling of each field
+    only a mail has must bring its blob to the scanner (the mail's body is encoded)."""
+    from conftest import git
+    from gitrepo_helpers import commit, locations, run
+    from keysentry.decoders.magic import MAIL_NEEDLES
+
+    found = keys(len(MAIL_NEEDLES))
+    files = {}
+    for i, (needle, key) in enumerate(zip(MAIL_NEEDLES, found, strict=True)):
+        body = "".join(f"={b:02X}" for b in key.encode()).encode()  # no other needle
+        files[f"m{i}.txt"] = (
+            needle + b" x\nSubject: s\nContent-Transfer-Encoding: quoted-printable\n\n" + body
+        )
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    commit(repo, files, "mails")
+    code, report = run(tmp_path, "history", str(repo))
+    assert code == 1
+    missing = [n for n, k in zip(MAIL_NEEDLES, found, strict=True) if not locations(report, k)]
+    assert missing == []
