@@ -149,7 +149,12 @@ def inner_kind(head: bytes) -> InnerKind | None:
 # cells and comments; a presentation's slides, notes and comments.
 _PARTS = (
     ("docx", re.compile(r"word/(?:document|header\d*|footer\d*|footnotes|endnotes|comments)\.xml")),
-    ("xlsx", re.compile(r"xl/(?:sharedStrings|worksheets/sheet\d+|comments\d*|comments/comment\d+)\.xml")),
+    (
+        "xlsx",
+        re.compile(
+            r"xl/(?:sharedStrings|worksheets/sheet\d+|comments\d*|comments/comment\d+)\.xml"
+        ),
+    ),
     ("pptx", re.compile(r"ppt/(?:slides/slide|notesSlides/notesSlide|comments/comment)\d+\.xml")),
     ("odf", re.compile(r"(?:content|styles)\.xml")),
 )

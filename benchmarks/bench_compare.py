@@ -1,0 +1,77 @@
+"""Two builds of keysentry on the same inputs, interleaved: does a change cost throughput?
+
+    python benchmarks/bench_compare.py --before BEFORE/.venv/bin/keysentry \\
+        --after .venv/bin/keysentry [--scan DIR] [--history REPO] [--runs 7]
+
+Each run times ``scan DIR`` and ``history REPO`` with one build, then the other, in
+alternating order (before, after, after, before, ...), after one warm-up of each, so both
+see the same page cache and the same load from other work on the machine. Prints every
+run, the medians, and after/before. Build "before" from the base branch in its own clone
+and virtual environment (``git clone /path/to/main before && cd before && python3 -m venv
+.venv && .venv/bin/pip install .``).
+
+Measured for issue 19 (documents, mail and pasted forms; 2-core machine shared with other
+work; a 360 MB, 12,000-file tree from ``gen_tree.py DIR --gib 0.3353 --files 12000``, and
+a 4,000-commit history of 360 MiB of unique blob content from ``gen_history.py REPO
+--commits 4000 --mb 360``), 7 interleaved runs each, medians:
+
+    scan     before 8.12 s   after 8.18 s   after/before 1.007
+    history  before 9.71 s   after 9.83 s   after/before 1.012
+
+(see the README's "What it finds" for what the new decoders cost where they do run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+
+
+def timed(command: list[str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        sys.exit(f"{command!r} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--before", required=True, help="the base build's keysentry")
+    parser.add_argument("--after", required=True, help="the changed build's keysentry")
+    parser.add_argument("--scan", help="a directory for `keysentry scan`")
+    parser.add_argument("--history", help="a repository for `keysentry history`")
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    jobs = []
+    if args.scan:
+        jobs.append(("scan", ["scan", args.scan]))
+    if args.history:
+        jobs.append(("history", ["history", args.history]))
+    if not jobs:
+        parser.error("give --scan, --history or both")
+    builds = {"before": args.before, "after": args.after}
+    quiet = ["--format", "json", "--output", "/dev/null", "--quiet"]
+    for name, job in jobs:
+        times: dict[str, list[float]] = {"before": [], "after": []}
+        for build in builds.values():
+            timed([build, *job, *quiet])  # warm-up: page cache, imports, hyperscan
+        for run in range(args.runs):
+            order = ["before", "after"] if run % 2 == 0 else ["after", "before"]
+            for which in order:
+                times[which].append(timed([builds[which], *job, *quiet]))
+            print(
+                f"{name} run {run + 1}: before {times['before'][-1]:.2f}s  "
+                f"after {times['after'][-1]:.2f}s",
+                flush=True,
+            )
+        b, a = statistics.median(times["before"]), statistics.median(times["after"])
+        print(f"{name}: median before {b:.2f}s  after {a:.2f}s  after/before {a / b:.3f}")
+
+
+if __name__ == "__main__":
+    main()
