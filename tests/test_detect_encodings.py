@@ -213,3 +213,11 @@ def test_a_page_without_font_resources(tmp_path: Path, key: str) -> None:
             b"/Resources << /Font << /F1 3 0 R >> >>", b"/Resources <<                  >>"
         ),
     )
+
+
+def test_a_signature_quoted_in_source_is_not_a_container() -> None:
+    """Code that names a container's base64 signature (a detector, a test) holds no stream:
+    nothing is unpacked and no damage is reported."""
+    source = b'GZIP_BASE64 = "H4sI"\nZIP_BASE64 = "UEsDB"  # and "SDRzS" twice encoded\n'
+    tally = SCANNER.scan_bytes(source, "sig.py")
+    assert not tally.issues and not tally.hits

@@ -34,6 +34,9 @@ _ZLIB_BASE64 = ("eJ", "wxyz"), ("eN", "opqr")
 """zlib's header at its default and best levels (``78 9c``, ``78 da``) in base64: two
 characters, then one of four (the next byte's top two bits)."""
 _ALPHABET = rb"[A-Za-z0-9+/_-]"
+MIN_RUN = 40
+"""Base64 characters a container takes at least (a gzip stream's header and trailer are
+18 bytes, 24 characters, before any content)."""
 _BASE64_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
 
 
@@ -75,6 +78,8 @@ def decode_containers(data: bytes, offsets: Sequence[int], limits: Limits) -> li
             continue
         done_until = lines[-1][1]
         body = b"".join(data[lo:hi] for lo, hi in lines)[:limit]
+        if len(body) < MIN_RUN:
+            continue  # a signature quoted in a text, not a container
         body = body[: len(body) - len(body) % 4] if len(body) % 4 == 1 else body
         try:
             decoded = base64.b64decode(body.translate(_URL_TO_STD) + b"=" * (-len(body) % 4))
