@@ -33,11 +33,9 @@ INVISIBLE: dict[str, str] = {
 }
 """The characters removed from inside a word, by what they are."""
 
-_KEY_CHARS = "sk-orv0123456789abcdef"
-INVISIBLE_TRIGGERS: tuple[bytes, ...] = tuple(
-    (ch + c).encode() for ch in INVISIBLE for c in dict.fromkeys(_KEY_CHARS)
-)
-"""An invisible character followed by a character a key holds: inside a key, one is."""
+INVISIBLE_TRIGGERS: tuple[bytes, ...] = tuple(ch.encode() for ch in INVISIBLE)
+"""The invisible characters themselves: ASCII source never holds one, and where text does
+(a byte order mark, a soft hyphen in prose) the decoder looks no further than its word."""
 
 _INVISIBLE_BYTES = b"|".join(re.escape(ch.encode()) for ch in INVISIBLE)
 _WORD_OR_INVISIBLE = re.compile(rb"(?:[0-9A-Za-z_-]|" + _INVISIBLE_BYTES + rb")+")

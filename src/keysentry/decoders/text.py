@@ -127,7 +127,9 @@ UTF16 = TextDecoder("utf-16", (_LE_TRIGGER, _BE_TRIGGER), decode_utf16)
 
 # -- UTF-32 -----------------------------------------------------------------
 
-_LE32_TRIGGER = PREFIX.decode().encode("utf-32-le")
+# Without its last three zero bytes: a literal that ends in them makes hyperscan's
+# compiled search take 11 MB more memory (measured), and the rest says as much.
+_LE32_TRIGGER = PREFIX.decode().encode("utf-32-le").rstrip(b"\x00")
 _BE32_TRIGGER = PREFIX.decode().encode("utf-32-be")
 _BOMS32 = {b"\xff\xfe\x00\x00": "le", b"\x00\x00\xfe\xff": "be"}
 _TEXT32 = re.compile("[^\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffd]*")
