@@ -40,6 +40,8 @@ INVISIBLE_TRIGGERS: tuple[bytes, ...] = tuple(ch.encode() for ch in INVISIBLE)
 _INVISIBLE_BYTES = b"|".join(re.escape(ch.encode()) for ch in INVISIBLE)
 _WORD_OR_INVISIBLE = re.compile(rb"(?:[0-9A-Za-z_-]|" + _INVISIBLE_BYTES + rb")+")
 _INVISIBLE = re.compile(rb"(?:" + _INVISIBLE_BYTES + rb")+")
+_WORD_BYTES = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-")
+_WORD_CHARS = frozenset(bytes((b,)) for b in _WORD_BYTES)
 _REACH = 640
 """Bytes around a trigger searched for its word (a key with an invisible character
 between every two of its characters is 73 + 72 * 3 bytes)."""
@@ -115,6 +117,14 @@ def decode_invisible(data: bytes, offsets: Sequence[int], limits: Limits) -> lis
     for offset in sorted(set(offsets)):
         if offset < done_until or not 0 <= offset < len(data):
             continue
+        after = _INVISIBLE.match(data, offset)
+        if (
+            after is None
+            or not offset
+            or data[offset - 1] not in _WORD_BYTES
+            or data[after.end() : after.end() + 1] not in _WORD_CHARS
+        ):
+            continue  # not between two characters of a word
         lo = max(0, offset - _REACH)
         word = next(
             (w for w in _WORD_OR_INVISIBLE.finditer(data, lo, offset + _REACH) if w.end() > offset),
