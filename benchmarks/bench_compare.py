@@ -24,19 +24,26 @@ a 4,000-commit history of 360 MiB of unique blob content from ``gen_history.py R
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import subprocess
 import sys
 import time
 
 
-def timed(command: list[str]) -> float:
+def timed(command: list[str]) -> tuple[float, float]:
+    """Wall-clock seconds, and CPU seconds (user + system) of the command and of every
+    process it started and waited for (git): on a machine shared with other work the
+    CPU time is the steadier measure."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode not in (0, 1):
         sys.exit(f"{command!r} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
-    return elapsed
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu
 
 
 def main() -> None:
@@ -57,20 +64,27 @@ def main() -> None:
     builds = {"before": args.before, "after": args.after}
     quiet = ["--format", "json", "--output", "/dev/null", "--quiet"]
     for name, job in jobs:
-        times: dict[str, list[float]] = {"before": [], "after": []}
+        wall: dict[str, list[float]] = {"before": [], "after": []}
+        cpu: dict[str, list[float]] = {"before": [], "after": []}
         for build in builds.values():
             timed([build, *job, *quiet])  # warm-up: page cache, imports, hyperscan
         for run in range(args.runs):
             order = ["before", "after"] if run % 2 == 0 else ["after", "before"]
             for which in order:
-                times[which].append(timed([builds[which], *job, *quiet]))
+                elapsed, used = timed([builds[which], *job, *quiet])
+                wall[which].append(elapsed)
+                cpu[which].append(used)
             print(
-                f"{name} run {run + 1}: before {times['before'][-1]:.2f}s  "
-                f"after {times['after'][-1]:.2f}s",
+                f"{name} run {run + 1}: before {wall['before'][-1]:.2f}s "
+                f"(CPU {cpu['before'][-1]:.2f}s)  after {wall['after'][-1]:.2f}s "
+                f"(CPU {cpu['after'][-1]:.2f}s)",
                 flush=True,
             )
-        b, a = statistics.median(times["before"]), statistics.median(times["after"])
-        print(f"{name}: median before {b:.2f}s  after {a:.2f}s  after/before {a / b:.3f}")
+        for label, series in (("wall", wall), ("CPU", cpu)):
+            b, a = statistics.median(series["before"]), statistics.median(series["after"])
+            print(
+                f"{name} {label}: median before {b:.2f}s  after {a:.2f}s  after/before {a / b:.3f}"
+            )
 
 
 if __name__ == "__main__":

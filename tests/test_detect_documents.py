@@ -311,3 +311,58 @@ def test_rtf_control_words_groups_and_escapes(tmp_path: Path, key: str) -> None:
     hidden = rtf.replace(b"{\\*\\generator x;}", b"{\\*\\generator " + other.encode() + b";}")
     found = found_in_both(tmp_path / "h", "h.rtf", hidden, other)
     assert [loc["display_path"] for loc in found] == ["h.rtf"]  # the raw bytes only
+
+
+_W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+_S = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+_P = (
+    'xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main" '
+    'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"'
+)
+_T = 'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+
+
+def _runs(tag: str, key: str) -> str:
+    return "".join(f"<{tag}>{piece}</{tag}>" for piece in _pieces(key))
+
+
+# Every part name a document's text is read from, with the XML its program writes there.
+PARTS = {
+    "word/document.xml": ("w:document", _W, "<w:body><w:p>{w}</w:p></w:body>"),
+    "word/header2.xml": ("w:hdr", _W, "<w:p>{w}</w:p>"),
+    "word/footer3.xml": ("w:ftr", _W, "<w:p>{w}</w:p>"),
+    "word/footnotes.xml": ("w:footnotes", _W, '<w:footnote w:id="1"><w:p>{w}</w:p></w:footnote>'),
+    "word/endnotes.xml": ("w:endnotes", _W, '<w:endnote w:id="1"><w:p>{w}</w:p></w:endnote>'),
+    "word/comments.xml": ("w:comments", _W, '<w:comment w:id="0"><w:p>{w}</w:p></w:comment>'),
+    "xl/sharedStrings.xml": ("sst", _S, "<si>{x}</si>"),
+    "xl/worksheets/sheet2.xml": ("worksheet", _S, '<sheetData><row><c r="C3" t="inlineStr"><is>{x}</is></c></row></sheetData>'),
+    "xl/comments1.xml": ("comments", _S, '<commentList><comment ref="A1"><text>{x}</text></comment></commentList>'),
+    "xl/comments/comment1.xml": ("comments", _S, '<commentList><comment ref="A1"><text>{x}</text></comment></commentList>'),
+    "ppt/slides/slide3.xml": ("p:sld", _P, "<p:cSld><p:spTree><p:sp><p:txBody><a:p>{a}</a:p></p:txBody></p:sp></p:spTree></p:cSld>"),
+    "ppt/notesSlides/notesSlide1.xml": ("p:notes", _P, "<p:cSld><p:spTree><p:sp><p:txBody><a:p>{a}</a:p></p:txBody></p:sp></p:spTree></p:cSld>"),
+    "ppt/comments/comment1.xml": ("p:cmLst", _P, '<p:cm authorId="0"><p:text>{k}</p:text></p:cm>'),
+    "content.xml": ("office:document-content", _T, "<text:p>{o}</text:p>"),
+    "styles.xml": ("office:document-styles", _T, "<text:p>{o}</text:p>"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(PARTS))
+def test_each_part_name_is_read(name: str, key: str) -> None:
+    root, ns, body = PARTS[name]
+    ns += ' xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
+    xml = body.format(
+        w="".join(f"<w:r><w:t>{p}</w:t></w:r>" for p in _pieces(key)),
+        x="".join(f"<r><t>{p}</t></r>" for p in _pieces(key)),
+        a=_runs("a:t", key).replace("<a:t>", "<a:r><a:t>").replace("</a:t>", "</a:t></a:r>"),
+        k=key,
+        o="".join(f"<text:span>{p}</text:span>" for p in _pieces(key)),
+    )
+    if name == "ppt/comments/comment1.xml":
+        xml = xml.replace(key, f"{key[:20]}</p:text><p:text>{key[20:]}")  # two text pieces
+    part = f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} {ns}>{xml}</{root}>'
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr(name, part)
+        archive.writestr("other.xml", part)  # the same XML under another name: not read
+    tally = Scanner(load_rules()).scan_bytes(buf.getvalue(), "doc")
+    assert [h.members[0] for h in tally.hits] == [name], tally.issues
