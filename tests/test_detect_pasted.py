@@ -81,8 +81,8 @@ def test_a_quoted_printable_soft_break(tmp_path: Path, key: str) -> None:
     [
         "KEY={a}\n{b}\n",  # the second line is longer than the first: not a wrap
         "prefix text for a long line: {a40}\n{b40}ff\n",  # a longer hex run
-        "prefix text for a long line: {a40}\n{b40} and more\n",  # continues a word? no: a key
-    ][:2],
+        "prefix text for a long line: {a40}\n{b40}_x\n",  # the word goes on
+    ],
 )
 def test_wraps_that_are_not(tmp_path: Path, key: str, text: str) -> None:
     content = text.format(a=key[:10], b=key[10:], a40=key[:40], b40=key[40:])

@@ -13,7 +13,7 @@ budget, and at most :data:`MAX_UNITS` units are read.
 
 A unit is named for where a reader finds it: ``paragraph 12`` (Word, PowerPoint and
 OpenDocument paragraphs and headings, counted in document order from 1), ``string 4``
-(a workbook's shared strings), ``cell B7`` (a worksheet's inline or formula text),
+(a workbook's shared strings), ``cell B7`` (a worksheet's inline text),
 ``comment 2``. Deleted revision text and field codes are not what a reader sees and are
 left out here; the raw bytes, scanned as they are, still hold them.
 """
@@ -87,14 +87,10 @@ class _OpenXml(_Part):
                 continue  # a nested unit (a text box's paragraph) is read on its own
             if local in self._text:
                 out.append(child.text or "")
-            elif local == "v" and elem.get("t") == "str":
-                out.append(child.text or "")  # a formula's text result
             elif local == "tab":
                 out.append("\t")
             elif local in ("br", "cr"):
                 out.append(" ")
-            elif local == "noBreakHyphen":
-                out.append("-")
             else:
                 self.text(child, out)
 
