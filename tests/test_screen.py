@@ -270,7 +270,6 @@ def _pipeline_cases(key: str) -> dict[str, tuple[dict[str, bytes], int]]:
         "a Helm release": ({"r.yaml": b"release: " + base64.b64encode(helm) + b"\n"}, 1),
         "a zlib file": ({"c.cache": zlib.compress(key.encode())}, 1),
         "a raw deflate file": ({"c.bin": _deflate(f"K={key}\n".encode())}, 1),
-        "a zlib record": ({"c.db": b"REC\x01" + zlib.compress(f"K={key}\n".encode())}, 1),
         "a mail": ({"m.eml": mail}, 1),
         "an RTF document": (
             {"n.rtf": b"{\\rtf1 " + key[:9].encode() + b"{\\b " + key[9:].encode() + b"}}"},

@@ -151,14 +151,14 @@ HEXDUMP = TextDecoder("hexdump", TRIGGERS, decode_hexdump)
 
 
 def _word_triggers() -> tuple[bytes, ...]:
-    """Two neighbouring words of the prefix at both byte alignments, in both cases: a
-    line break between words cuts at most one pair of the three at each alignment."""
+    """The prefix's first four whole words at both byte alignments, as two pairs, in both
+    cases: a dump's line break between two words cuts at most one of the pairs."""
     prefix = b"sk-or-v1-"
     out: list[bytes] = []
     for shift in (0, 1):
         body = prefix[shift:]
         words = [body[i : i + 2][::-1].hex() for i in range(0, len(body) - 1, 2)]
-        for i in range(len(words) - 1):
+        for i in (0, 2):
             pair = f"{words[i]} {words[i + 1]}"
             out += [pair.encode(), pair.upper().encode()]
     return tuple(dict.fromkeys(out))

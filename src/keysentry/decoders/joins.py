@@ -33,9 +33,20 @@ INVISIBLE: dict[str, str] = {
 }
 """The characters removed from inside a word, by what they are."""
 
-INVISIBLE_TRIGGERS: tuple[bytes, ...] = tuple(ch.encode() for ch in INVISIBLE)
-"""The invisible characters themselves: ASCII source never holds one, and where text does
-(a byte order mark, a soft hyphen in prose) the decoder looks no further than its word."""
+_KEY_CHARS = "sk-orv0123456789abcdef"
+INVISIBLE_TRIGGERS: tuple[bytes, ...] = tuple(
+    trigger
+    for ch in INVISIBLE
+    for trigger in (
+        # The soft hyphen is two bytes: alone, random binary data holds it every 64 KiB.
+        [(ch + c).encode() for c in dict.fromkeys(_KEY_CHARS)]
+        if len(ch.encode()) < 3
+        else [ch.encode()]
+    )
+)
+"""The invisible characters (the soft hyphen with a key character after it, as inside a
+key): ASCII source never holds one, and where text does (a byte order mark, a soft
+hyphen in prose) the decoder looks no further than its word."""
 
 _INVISIBLE_BYTES = b"|".join(re.escape(ch.encode()) for ch in INVISIBLE)
 _WORD_OR_INVISIBLE = re.compile(rb"(?:[0-9A-Za-z_-]|" + _INVISIBLE_BYTES + rb")+")

@@ -123,7 +123,10 @@ class _OpenDocument(_Part):
 
 
 _WORD_TEXT = frozenset({"t"})
-_NOT_SEEN = frozenset({"delText", "instrText", "rPh", "delInstrText"})
+_NOT_SEEN = frozenset({"rPh"})
+"""Text elements a reader does not see in place: a phonetic guide's (its ``t`` is above
+the characters, not among them). Deleted text and field codes are other elements
+(``delText``, ``instrText``), never read."""
 _PARTS: dict[str, _Part] = {
     "docx": _OpenXml({"p": "paragraph"}, _WORD_TEXT, _NOT_SEEN),
     "pptx": _OpenXml({"p": "paragraph", "cm": "comment"}, frozenset({"t", "text"}), _NOT_SEEN),

@@ -20,7 +20,7 @@ DEFAULT_DEPTH = Limits().max_encoding_depth
 NAMES = (
     "base64", "hex", "utf-16", "utf-32", "escape", "percent", "concat", "html-entity",
     "escaped-newlines", "hexdump", "hex-words", "invisible", "line-wrap",
-    "base64-container", "zlib-stream",
+    "base64-container",
 )  # fmt: skip
 """Every text decoder, in the order they run where several triggers meet."""
 
@@ -59,10 +59,10 @@ def _load(name: str, depth: int) -> TextDecoder:
         from keysentry.decoders.joins import INVISIBLE_DECODER, WRAPPED_KEY
 
         return INVISIBLE_DECODER if name == "invisible" else WRAPPED_KEY
-    if name in ("base64-container", "zlib-stream"):
-        from keysentry.decoders.blobs import BASE64_CONTAINERS, ZLIB_STREAMS
+    if name == "base64-container":
+        from keysentry.decoders.blobs import BASE64_CONTAINERS
 
-        return BASE64_CONTAINERS if name == "base64-container" else ZLIB_STREAMS
+        return BASE64_CONTAINERS
     raise ValueError(f"no text decoder named {name!r}")
 
 

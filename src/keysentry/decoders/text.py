@@ -167,11 +167,10 @@ def decode_utf32(data: bytes, offsets: Sequence[int], limits: Limits) -> list[De
     done: list[tuple[int, int]] = []
     bom = _BOMS32.get(data[:4])
     for offset in sorted(set(offsets)):
-        # Each order's trigger also matches the other's text 3 bytes off (an ASCII
-        # character's zero bytes): the one at a code unit boundary is the text.
-        if data.startswith(_LE32_TRIGGER, offset) and not (
-            (offset - 3) % 4 == 0 and data.startswith(_BE32_TRIGGER, offset - 3)
-        ):
+        # The big-endian trigger also matches little-endian text 3 bytes early (an ASCII
+        # character's zero bytes): the one at a code unit boundary is the text. (The
+        # other way round, the little-endian match falls inside the view already made.)
+        if data.startswith(_LE32_TRIGGER, offset):
             order = "le"
         elif data.startswith(_BE32_TRIGGER, offset) and not (
             (offset + 3) % 4 == 0 and data.startswith(_LE32_TRIGGER, offset + 3)

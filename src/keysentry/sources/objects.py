@@ -31,7 +31,7 @@ from keysentry.scanner import Scanner, Tally
 from keysentry.sources.catfile import Block, LargeObject, ObjectEntry
 
 MAGIC_AT_START = (
-    b"\x1f\x8b\x08", b"BZh", b"\xfd7zXZ\x00", b"x\x01", b"x^", RTF_MAGIC,
+    b"\x1f\x8b\x08", b"BZh", b"\xfd7zXZ\x00", b"x\x01", b"x^", b"x\x9c", b"x\xda", RTF_MAGIC,
     b"From ",
 )  # fmt: skip
 MAGIC_IN_HEAD = (PDF_MAGIC, *MAIL_NEEDLES)
