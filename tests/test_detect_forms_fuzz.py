@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from decoderhelpers import offsets
-from keysentry.decoders.blobs import BASE64_CONTAINERS, ZLIB_STREAMS
+from keysentry.decoders.blobs import BASE64_CONTAINERS
 from keysentry.decoders.concat import CONCAT
 from keysentry.decoders.hexdump import HEX_WORDS
 from keysentry.decoders.joins import INVISIBLE_DECODER, WRAPPED_KEY
@@ -27,7 +27,7 @@ from keysentry.rules import load_rules
 from keysentry.scanner import Scanner
 
 DECODERS: tuple[TextDecoder, ...] = (
-    INVISIBLE_DECODER, WRAPPED_KEY, UTF32, HEX_WORDS, BASE64_CONTAINERS, ZLIB_STREAMS, CONCAT,
+    INVISIBLE_DECODER, WRAPPED_KEY, UTF32, HEX_WORDS, BASE64_CONTAINERS, CONCAT,
 )  # fmt: skip
 SCANNER = Scanner(load_rules())
 _SHARED = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -10,7 +10,8 @@ so the key is located where it starts, and the snippet shows the pieces, redacte
 A join never invents a key: invisible characters are removed only between the
 characters of one word, and a line is joined to the next only when the first ends in a
 key-shaped run and the next starts with the rest of it, at a fixed column (the lines in
-between exactly as long as the first, the last not longer). Whether the joined run is
+between exactly as long as the first, the last not longer, and holding at least
+:data:`MIN_LAST` of the key's characters). Whether the joined run is
 exactly one key (64 hex digits, not more) is the rule's to decide.
 """
 
@@ -170,6 +171,9 @@ WRAP_TRIGGERS: tuple[bytes, ...] = (
 _KEY_RUN = re.compile(rb"[0-9A-Za-z-]*")
 _MIN_WIDTH = 16
 """A shorter first line is not a wrapped one."""
+MIN_LAST = 8
+"""Characters of the key on its last line at least: a 63-digit run at a line's end and a
+line that starts with ``0 `` would otherwise make a key that was never there."""
 _MAX_LINES = 40
 
 
@@ -219,10 +223,11 @@ def _wrapped(data: bytes, start: int) -> list[tuple[int, int]] | None:
         found = _break_after(data, hi)
         line_width = hi - nxt
         if found is None or length >= len(PREFIX) + 64:
-            # The last piece: no longer than the first line, and the word ends here.
+            # The last piece: no longer than the first line, the word ends here, and it
+            # is not so short that it may be a word of its own (a number, a short hash).
             if line_width > width or (hi < len(data) and data[hi] in _WORD_END):
                 return None
-            return pieces
+            return pieces if hi - lo >= MIN_LAST else None
         slack = 3 if soft else 0  # a quoted-printable line is cut short before an escape
         if not width - slack <= found[0] - nxt <= width:
             return None

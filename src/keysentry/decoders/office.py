@@ -166,7 +166,7 @@ def _units(kind: str, source: BinaryIO, issues: list[Issue]) -> Iterator[tuple[s
                 del stack[-1][:]  # read and done: only the unit being read stays in memory
     except DefusedXmlException as exc:
         issues.append(Issue("decode-error", "", f"XML refused ({type(exc).__name__})"))
-    except (ParseError, ValueError) as exc:
+    except (ParseError, ValueError, LookupError) as exc:  # LookupError: an unknown encoding
         issues.append(Issue("decode-error", "", f"XML unreadable ({type(exc).__name__}: {exc})"))
 
 
