@@ -224,3 +224,11 @@ def test_a_signature_quoted_in_source_is_not_a_container() -> None:
     source = b'GZIP_BASE64 = "H4sI"\nZIP_BASE64 = "UEsDB"  # and "SDRzS" twice encoded\n'
     tally = SCANNER.scan_bytes(source, "sig.py")
     assert not tally.issues and not tally.hits
+
+
+@pytest.mark.parametrize("codec", ["utf-32-le", "utf-32-be", "utf-16-le", "latin-1"])
+def test_text_is_not_taken_for_a_raw_stream(key: str, codec: str) -> None:
+    """Wide text is "binary" to the first test, and a deflate decoder reads its first
+    bytes as a short stored or fixed block: a trial must give text, and end with it."""
+    data = f"KEY={key}\nmore text \u00e9\n".encode(codec)
+    assert detect(data[:1024]) is None
