@@ -24,6 +24,7 @@ from keysentry.decoders.magic import (
     PDF_MAGIC,
     RTF_MAGIC,
     detect,
+    inner_kind,
     is_headless_deflate,
 )
 from keysentry.literals import LiteralSearch
@@ -132,9 +133,11 @@ class ObjectScanner:
         oid = obj.oid.decode()
         stream = cast(BinaryIO, obj.stream)
         if obj.type == BLOB:
-            if detect(obj.stream.peek(HEAD_SIZE)) is None:
+            head = obj.stream.peek(HEAD_SIZE)
+            if detect(head) is None and inner_kind(head) is None:
                 return _result(oid, "blob", self.scanner.scan_file(stream, oid))
-            # Archives need random access: spool to a temporary file, not to memory.
+            # Archives and documents (a PDF, a mail, an RTF) need random access: spool to
+            # a temporary file, not to memory.
             with tempfile.TemporaryFile() as spool:
                 shutil.copyfileobj(stream, spool, 2**20)
                 spool.seek(0)
