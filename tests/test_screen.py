@@ -18,6 +18,7 @@ import re
 import subprocess
 import sys
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -147,15 +148,27 @@ def test_the_needle_table_is_the_scanners() -> None:
     assert proc.returncode == 0
 
 
+def _deflate(data: bytes) -> bytes:
+    packer = zlib.compressobj(wbits=-15)
+    return packer.compress(data) + packer.flush()
+
+
 SAMPLES = [
     b"",
     b"print('hello')\n" * 50,
     b"no key here, sk-or- is not a needle on its own\n",
     b"%PDF-1.7\n",
+    b"#" * 900 + b"\n%PDF-1.7\n",
     gzip.compress(b"plain"),
     b"x" * 300 + b"PK\x05\x06" + b"\0" * 18,
     b"\xfd7zXZ\x00rest",
     b"BZh91AY&SYrest",
+    zlib.compress(b"plain text, compressed " * 4),
+    _deflate(b"plain text, compressed " * 4),
+    b"{\\rtf1\\ansi plain}",
+    b"From: a@example.test\nTo: b@example.test\nSubject: s\n\nbody\n",
+    b"From a@x Mon Jan  1 00:00:00 2024\nFrom: a@x\nDate: d\n\nbody\n",
+    b"Subject: s\nDate: d\n\nnot a mail: no field only mail has\n",
 ]
 
 
@@ -225,6 +238,24 @@ def _zip(name: str, data: bytes) -> bytes:
 def _pipeline_cases(key: str) -> dict[str, tuple[dict[str, bytes], int]]:
     """Staged changes the screen must hand to the pipeline, with the exit code expected."""
     encoded = base64.b64encode(f"token={key}".encode())
+    pad = "x" * 40 + " "
+    words = subprocess.run(
+        ["od", "-t", "x2"], input=f"x {key}\n".encode(), capture_output=True, check=True
+    ).stdout
+    helm = base64.b64encode(gzip.compress(f'{{"key": "{key}"}}'.encode()))
+    qp = "".join(f"={b:02X}" if i % 5 == 0 else chr(b) for i, b in enumerate(key.encode()))
+    mail = (
+        "From: a@example.test\nTo: b@example.test\nMIME-Version: 1.0\n"
+        f"Content-Transfer-Encoding: quoted-printable\n\nkey {qp}\n"
+    ).encode()
+    runs = "".join(f"<w:r><w:t>{key[i : i + 9]}</w:t></w:r>" for i in range(0, len(key), 9))
+    document = (
+        '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        f"<w:body><w:p>{runs}</w:p></w:body></w:document>"
+    ).encode()
+    from pdfbuild import build, text_content
+
+    pdf = build([text_content([f"K={key}"], kerned=True)])
     return {
         "a key": ({"app.env": f"OPENROUTER_API_KEY={key}\n".encode()}, 1),
         "a base64-encoded key": ({"b64.txt": encoded + b"\n"}, 1),
@@ -232,6 +263,24 @@ def _pipeline_cases(key: str) -> dict[str, tuple[dict[str, bytes], int]]:
         "a key in a zip": ({"bundle.zip": _zip("inner/.env", key.encode())}, 1),
         "a clean gzip": ({"data.gz": gzip.compress(b"nothing to see\n")}, 0),
         "a needle, no key": ({"notes.txt": b"keys look like sk-or-v1-...\n"}, 0),
+        # Each new form: the screen learns its trigger (a needle or a content kind).
+        "a zero-width space": ({"chat.txt": f"{key[:20]}\u200b{key[20:]}\n".encode()}, 1),
+        "a wrapped key": ({"paste.txt": f"{pad}{key[:30]}\n{key[30:]}\n".encode()}, 1),
+        "a split after s": ({"x.js": f'k = "s" + "{key[1:]}";\n'.encode()}, 1),
+        "UTF-32": ({"u.txt": f"K={key}\n".encode("utf-32-le")}, 1),
+        "a word dump": ({"d.txt": words}, 1),
+        "0X bytes": ({"k.c": ", ".join(f"0X{b:02X}" for b in key.encode()).encode()}, 1),
+        "a Helm release": ({"r.yaml": b"release: " + base64.b64encode(helm) + b"\n"}, 1),
+        "a zlib file": ({"c.cache": zlib.compress(key.encode())}, 1),
+        "a raw deflate file": ({"c.bin": _deflate(f"K={key}\n".encode())}, 1),
+        "a mail": ({"m.eml": mail}, 1),
+        "an RTF document": (
+            {"n.rtf": b"{\\rtf1 " + key[:9].encode() + b"{\\b " + key[9:].encode() + b"}}"},
+            1,
+        ),
+        "a Word document": ({"n.docx": _zip("word/document.xml", document)}, 1),
+        "a late PDF header": ({"p.pdf": b"#" * 900 + b"\n" + pdf}, 1),
+        "a clean mail": ({"c.eml": b"From: a@x\nTo: b@x\n\nhello\n"}, 0),
         "a large file": ({"big.txt": b"plain text line\n" * (screen.LIMIT // 16 + 1)}, 0),
         "a configuration file": ({".keysentry.toml": b'exclude = ["*.txt"]\n', "a.txt": b"x"}, 0),
         "pyproject with keysentry": (
@@ -357,8 +406,11 @@ def test_pyproject_decides_by_its_tool_keysentry_table(committed: Path, name: st
 
 DECODER_MODULES = tuple(
     f"keysentry.decoders.{m}"
-    for m in ("encoded", "text", "concat", "entities", "hexdump", "wrapped")
-)
+    for m in (
+        "encoded", "text", "concat", "entities", "hexdump", "wrapped", "joins", "blobs",
+        "office", "mail", "rtf", "pdf", "streams",
+    )
+)  # fmt: skip
 
 
 def test_the_pipeline_imports_a_decoder_only_when_its_trigger_is_found(

@@ -16,7 +16,14 @@ from dataclasses import dataclass, field, replace
 from typing import BinaryIO, Protocol, cast
 
 from keysentry.decoders.archives import Budget, Link, Member, iter_members
-from keysentry.decoders.magic import EOCD_MAGIC, HEAD_SIZE, detect, is_container, is_pdf
+from keysentry.decoders.magic import (
+    EOCD_MAGIC,
+    HEAD_SIZE,
+    detect,
+    document_part,
+    inner_kind,
+    is_container,
+)
 from keysentry.decoders.registry import TEXT_DECODERS
 from keysentry.decoders.views import Limits, TextDecoder
 from keysentry.decoders.zip_eocd import zip_by_tail
@@ -46,7 +53,11 @@ def _covered_by_key_shape(rule: Rule) -> bool:
 
 
 _WORD = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-_SINGLE_STREAMS = frozenset({"gzip", "bzip2", "xz"})
+_SINGLE_STREAMS = frozenset({"gzip", "bzip2", "xz", "zlib", "deflate"})
+_WEAK_MAGIC = frozenset({"zlib", "deflate"})
+_NOT_ACROSS_UNITS = frozenset({"line-wrap"})
+"""Decoders that join lines: a document's text has one unit (a paragraph) per line, and
+two paragraphs are never one key."""
 MAX_MARKER_LINE = 2**20
 
 
@@ -94,11 +105,14 @@ class _Frame:
     chain: tuple[str, ...]
     depth: int
     budget: Budget
+    units: tuple[str, ...] | None = None
+    """The name of each line of the content (``paragraph 3``), reported as one more
+    member in place of the line number: a document's text, one unit per line."""
 
-    def into(self, member: str, kind: str) -> _Frame:
-        return _Frame(
-            self.path, (*self.members, member), (*self.chain, kind), self.depth + 1, self.budget
-        )
+    def into(self, member: str, kind: str, units: tuple[str, ...] | None = None) -> _Frame:
+        # A document's text has no name of its own: its units name where a key is.
+        members = self.members if units is not None else (*self.members, member)
+        return _Frame(self.path, members, (*self.chain, kind), self.depth + 1, self.budget, units)
 
 
 @dataclass(slots=True)
@@ -220,8 +234,13 @@ class Scanner:
     def _scan_content(
         self, fileobj: ByteSource, frame: _Frame, tally: Tally, cap: int | None = None
     ) -> None:
-        head = fileobj.read(512)
+        head = fileobj.read(HEAD_SIZE)
         kind = detect(head)
+        weak: str | None = None
+        if kind in _WEAK_MAGIC and fileobj.seekable():
+            # Taken for a stream by a trial, not by magic bytes: its raw bytes are
+            # scanned too, as a document's are, in case it is something else.
+            weak, kind = kind, None
         if kind is not None and frame.depth >= self.limits.max_depth:
             tally.issues.append(
                 Issue(
@@ -236,17 +255,21 @@ class Scanner:
             tail_zip = self._scan_windows(
                 self._leaf_chunks(head, fileobj, frame, tally, cap), frame, tally
             )
+            inner = weak or inner_kind(head) or self._document_part(frame)
             if frame.depth < self.limits.max_depth and fileobj.seekable():
-                # A PDF's raw bytes were scanned above; its pages and streams add decoded views.
-                if is_pdf(head):
-                    self._scan_inner("pdf", cast(BinaryIO, fileobj), frame, tally)
+                # A document's raw bytes were scanned above; its text (a PDF's pages and
+                # streams, a mail's decoded parts, an RTF's or an Office part's paragraphs)
+                # adds decoded views.
+                if inner:
+                    self._scan_inner(inner, cast(BinaryIO, fileobj), frame, tally)
                 elif tail_zip and zip_by_tail(cast(BinaryIO, fileobj)):
                     self._scan_inner("zip", cast(BinaryIO, fileobj), frame, tally)
-            elif is_pdf(head):
+            elif inner:
                 deep = fileobj.seekable()
                 hit, why = ("depth-cap", "nested too deep") if deep else ("size-cap", "too large")
+                what = _INNER_NAMES.get(inner, inner)
                 tally.issues.append(
-                    Issue(hit, _display(frame), f"PDF {why}: scanned as raw bytes only")
+                    Issue(hit, _display(frame), f"{what} {why}: scanned as raw bytes only")
                 )
             return
         tally.counters["archives"] += 1
@@ -259,10 +282,20 @@ class Scanner:
             fileobj.seek(0)
             self._scan_windows(self._leaf_chunks(b"", fileobj, frame, tally, cap), frame, tally)
 
+    @staticmethod
+    def _document_part(frame: _Frame) -> str | None:
+        """The kind of an Office or OpenDocument part holding text, by its name in the
+        zip it came from (``word/document.xml``, ``content.xml``)."""
+        if frame.units is None and frame.chain and frame.chain[-1] == "zip":
+            return document_part(frame.members[-1])
+        return None
+
     def _scan_inner(self, kind: str, fileobj: BinaryIO, frame: _Frame, tally: Tally) -> None:
         """The members of a container whose outer bytes were scanned as they are: a zip
-        behind a prefix, a PDF's pages and streams."""
+        behind a prefix, a PDF's pages and streams, a mail's decoded parts, the text of an
+        RTF document or of an Office part."""
         tally.counters["archives"] += 1
+        fileobj.seek(0)
         self._walk_members(kind, fileobj, frame, tally)
 
     def _walk_members(
@@ -291,7 +324,7 @@ class Scanner:
             members += 1
             inside = len(tally.issues)
             self._scan_member(
-                item, frame.into(item.name, kind), tally, stream=kind in _SINGLE_STREAMS
+                item, frame.into(item.name, kind, item.units), tally, stream=kind in _SINGLE_STREAMS
             )
         tally.counters["members"] += members
         return members, failed
@@ -303,20 +336,23 @@ class Scanner:
         cap = None if stream else self.limits.max_member_bytes
         chunks = member.chunks()
         whole = self.chunk_size if cap is None else min(self.chunk_size, cap)
+        if self._document_part(frame):
+            # An Office part is parsed from memory (its raw bytes are scanned first).
+            whole = max(whole, min(self.limits.max_buffered_bytes, cap or whole))
         if member.size is not None and member.size <= whole:
             # Most members are small and hold nothing: one buffer, one prefilter pass,
             # none of the stream machinery below.
             data = b"".join(chunks)
-            if self._holds_nothing(data):
+            if self._holds_nothing(data) and not self._document_part(frame):
                 tally.counters["bytes"] += len(data)
                 return
-            if detect(data[:512]) is None:
+            if detect(data[:HEAD_SIZE]) is None:
                 # Seekable, so that a zip behind a prefix can be read by its tail.
                 self._scan_content(io.BytesIO(data), frame, tally)
                 return
             chunks = iter((data,))
         reader = _IterReader(chunks)
-        head = reader.peek(512)
+        head = reader.peek(HEAD_SIZE)
         kind = detect(head)
         if stream and kind is not None:
             # release.tar.gz!release/pkg.whl, not release.tar.gz!release.tar!release/pkg.whl:
@@ -422,11 +458,14 @@ class Scanner:
     ) -> None:
         if level >= self.limits.max_encoding_depth:
             return
+        deeper = frame.depth < self.limits.max_depth
         offsets: dict[TextDecoder, list[int]] = {}
         for needle, offset in hits:
             for decoder in self._decoders.get(needle, ()):
                 offsets.setdefault(decoder, []).append(offset)
         for decoder, where in offsets.items():
+            if frame.units is not None and decoder.name in _NOT_ACROSS_UNITS:
+                continue
             try:
                 views = decoder.decode(data, where, self.limits)
             except Exception as exc:  # a decoder bug must not end the scan; it is reported
@@ -439,10 +478,21 @@ class Scanner:
                 view_origin = _compose(origin, view.origin)
                 if not window.accept_lo <= view_origin(0) < window.accept_hi:
                     continue
+                chain = (*steps, view.step)
+                if deeper and is_container(view.data[:HEAD_SIZE]):
+                    # Decoded text that is an archive, a compressed stream or a document (a
+                    # Helm release: base64 of base64 of gzip) is unpacked as a member named
+                    # after the line it was decoded from.
+                    line, _column = window.line_col(view_origin(0))
+                    members = (*frame.members, f"line {line}")
+                    inner = _Frame(
+                        frame.path, members, (*frame.chain, *chain), frame.depth + 1, frame.budget
+                    )
+                    self._scan_content(io.BytesIO(view.data), inner, tally)
+                    continue
                 sub_hits = self.engine.hits(view.data)
                 if not sub_hits:
                     continue
-                chain = (*steps, view.step)
                 for cand in self.engine.match(view.data, sub_hits):
                     if view.verbatim(cand.start, cand.end):
                         continue  # a plain copy of the parent: its own scan saw it
@@ -473,6 +523,9 @@ class Scanner:
         excerpt: str | None = None,
     ) -> None:
         line, column = window.line_col(raw_offset)
+        members = frame.members
+        if frame.units is not None and 0 < line <= len(frame.units):
+            members, line = (*members, frame.units[line - 1]), 1
         tally.hits.append(
             Hit(
                 rule=cand.rule,
@@ -480,7 +533,7 @@ class Scanner:
                 placeholder=cand.placeholder,
                 line=line,
                 column=column,
-                members=frame.members,
+                members=members,
                 decoders=(*frame.chain, *steps),
                 snippet=excerpt or self._snippet(view, cand.start, cand.end),
                 allowed_by=self._marker(window.data, raw_offset),
@@ -567,6 +620,9 @@ class Scanner:
             else:
                 merged.append((s_lo, s_hi))
         return merged
+
+
+_INNER_NAMES = {"pdf": "PDF", "mail": "mail", "rtf": "RTF document", "deflate": "deflate stream"}
 
 
 def _masked(run: bytes) -> str:

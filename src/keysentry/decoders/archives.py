@@ -63,7 +63,19 @@ def _walker(
         from keysentry.decoders.pdf import pdf_members
 
         return lambda: pdf_members(source, limits, session)
-    if kind in ("gzip", "bzip2", "xz"):
+    if kind in ("docx", "xlsx", "pptx", "odf") and not isinstance(source, bytes):
+        from keysentry.decoders.office import document_members
+
+        return lambda: document_members(kind, source, limits, session)
+    if kind == "mail" and not isinstance(source, bytes):
+        from keysentry.decoders.mail import mail_members
+
+        return lambda: mail_members(source, limits, session)
+    if kind == "rtf" and not isinstance(source, bytes):
+        from keysentry.decoders.rtf import rtf_members
+
+        return lambda: rtf_members(source, limits, session)
+    if kind in ("gzip", "bzip2", "xz", "zlib", "deflate"):
         from keysentry.decoders.streams import stream_member
 
         return lambda: stream_member(kind, source, outer_name, session)

@@ -19,9 +19,13 @@ from dataclasses import dataclass
 from keysentry.decoders.views import Derived, Limits, OffsetMap, SegmentMapBuilder, TextDecoder
 from keysentry.models import scrub_secrets
 
-# The first literal holds at least "sk": a key cut right after its first character is
-# not worth a trigger as frequent as '"s'.
-TRIGGERS: tuple[bytes, ...] = (b'"sk-', b"'sk-", b"`sk-", b'"sk"', b"'sk'", b"`sk`")
+# The first literal holds at least "sk"; a key cut right after its first character is
+# found by its second literal instead ('"s"' is far too common a trigger): that one
+# starts with "k-or-", and the "s" is looked for before it.
+TRIGGERS: tuple[bytes, ...] = (
+    b'"sk-', b"'sk-", b"`sk-", b'"sk"', b"'sk'", b"`sk`", b'"k-or-', b"'k-or-", b"`k-or-",
+)  # fmt: skip
+_REST = b"k-or-"
 
 MAX_PIECES = 256
 """Literals followed in one chain."""
@@ -171,6 +175,27 @@ def _join(data: bytes, pieces: list[_Piece]) -> Derived | None:
     return Derived(b"".join(parts), "concat", origin, excerpt=origin.excerpt)
 
 
+_WORD_BYTES = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_$")
+
+
+def _first_s(data: bytes, quote_at: int) -> tuple[_Piece | None, int] | None:
+    """For a literal that starts with "k-or-", the literal "s" it continues, if one comes
+    right before it in the same expression: (a shell word's bare ``s``, or None, and where
+    the chain starts)."""
+    if quote_at >= 2 and data[quote_at - 1] == 0x73 and data[quote_at - 2] not in _WORD_BYTES:
+        # A shell word: s'k-or-v1-...' (a bare s and a quoted rest, nothing between).
+        return _Piece(quote_at - 1, quote_at, ((quote_at - 1, quote_at),)), quote_at
+    lo = max(0, quote_at - 512)
+    for quote in _QUOTES:
+        at = data.rfind(bytes((quote, 0x73, quote)), lo, quote_at)
+        if at < 0:
+            continue
+        in_macro = _CONCAT_MACRO.search(data[max(0, at - 64) : at]) is not None
+        if _next_literal(data, at + 3, in_macro) == quote_at:
+            return None, at
+    return None
+
+
 def decode_concat(data: bytes, offsets: Sequence[int], limits: Limits) -> list[Derived]:
     """Join the chains of string literals that start at the triggers (two or more, or
     one continued over a line break)."""
@@ -180,7 +205,17 @@ def decode_concat(data: bytes, offsets: Sequence[int], limits: Limits) -> list[D
     for offset in sorted(set(offsets)):
         if offset < covered or not 0 <= offset < len(data) or data[offset] not in _QUOTES:
             continue
-        pieces = _chain(data, offset)
+        bare: _Piece | None = None
+        if data.startswith(_REST, offset + 1):
+            first = _first_s(data, offset)
+            if first is None or first[1] < covered:
+                continue
+            bare, start = first
+            pieces = _chain(data, start)
+            if bare is not None:
+                pieces.insert(0, bare)
+        else:
+            pieces = _chain(data, offset)
         if sum(len(p.spans) for p in pieces) < 2:
             continue  # one literal in one piece: the raw scan sees it as it is
         covered = pieces[-1].end

@@ -1,7 +1,7 @@
 """Streaming decompressors behind one interface, each asked for at most ``CHUNK`` bytes,
 with a guard on the compression ratio that stops a bomb after its first output.
 
-Used by the single compressed streams (gzip, bzip2, xz) and by zip members (deflate,
+Used by the single compressed streams (gzip, bzip2, xz, zlib, raw deflate) and by zip members (deflate,
 bzip2, lzma). Imported only once a container is opened, so bz2 and lzma cost nothing
 to a scan that meets no archive.
 """
@@ -157,7 +157,11 @@ def _resumer(magic: bytes) -> Callable[[bytes], bytes | None]:
 
 
 def single_stream(kind: str, pieces: Iterable[bytes], guard: RatioGuard) -> Iterator[bytes]:
-    """The content of a gzip, bzip2 or xz stream (``kind``), concatenated members included."""
+    """The content of a gzip, bzip2, xz, zlib or raw deflate stream (``kind``),
+    concatenated members included (zlib and deflate have none)."""
+    if kind in ("zlib", "deflate"):
+        wbits = 15 if kind == "zlib" else -15
+        return inflate(pieces, lambda: Zlib(wbits), kind, guard=guard)
     if kind == "gzip":
         return inflate(pieces, lambda: Zlib(31), "gzip", _resumer(b"\x1f\x8b"), guard=guard)
     if kind == "bzip2":

@@ -1,5 +1,7 @@
-"""Hex with separators (``73:6b:2d``, ``73 6b 2d``, ``0x73, 0x6b``, C arrays) and hex dump
-layouts (``xxd``, ``hexdump -C``, ``od -A x -t x1z``), where a key runs across lines.
+"""Hex with separators (``73:6b:2d``, ``73 6b 2d``, ``0x73, 0X6B``, C arrays) and hex dump
+layouts (``xxd``, ``hexdump -C``, ``od -A x -t x1z``), where a key runs across lines; and
+dumps of 16-bit little-endian words (``od -t x2``, ``od -x``, plain ``hexdump``), where
+each word shows its two bytes swapped (``6b73`` is ``sk``).
 
 The triggers are three-byte pieces of the key's prefix (``sk-``, ``or-``, ``v1-``) in
 each notation and both letter cases: a line break or a dump's column gap cuts at most
@@ -22,8 +24,9 @@ def _notations(piece: bytes) -> Iterator[bytes]:
         h = [case(f"{b:02x}").encode() for b in piece]
         yield b" ".join(h)  # hexdump -C, od, spaced lists
         yield b":".join(h)  # de:ad:be:ef
-        yield b", ".join(b"0x" + x for x in h)  # C arrays, byte lists
-        yield b",".join(b"0x" + x for x in h)
+        for x0 in (b"0x", b"0X"):
+            yield b", ".join(x0 + x for x in h)  # C arrays, byte lists
+            yield b",".join(x0 + x for x in h)
         yield h[0] + h[1] + b" " + h[2]  # xxd: two-byte groups, both alignments
         yield h[0] + b" " + h[1] + h[2]
 
@@ -142,3 +145,82 @@ def decode_hexdump(data: bytes, offsets: Sequence[int], limits: Limits) -> list[
 
 
 HEXDUMP = TextDecoder("hexdump", TRIGGERS, decode_hexdump)
+
+
+# -- 16-bit words, little-endian: od -t x2 --------------------------------------
+
+
+def _word_triggers() -> tuple[bytes, ...]:
+    """The prefix's first four whole words at both byte alignments, as two pairs, in both
+    cases: a dump's line break between two words cuts at most one of the pairs."""
+    prefix = b"sk-or-v1-"
+    out: list[bytes] = []
+    for shift in (0, 1):
+        body = prefix[shift:]
+        words = [body[i : i + 2][::-1].hex() for i in range(0, len(body) - 1, 2)]
+        for i in (0, 2):
+            pair = f"{words[i]} {words[i + 1]}"
+            out += [pair.encode(), pair.upper().encode()]
+    return tuple(dict.fromkeys(out))
+
+
+WORD_TRIGGERS = _word_triggers()
+_WORD_LINE = re.compile(rb"[ \t]*[0-9a-fA-F]{6,16}:?((?:[ \t]+[0-9a-fA-F]{4})+)[ \t]*(?=\r?\n|$)")
+_WORD = re.compile(rb"[0-9a-fA-F]{4}")
+
+
+def _word_lines(data: bytes, pos: int) -> list[tuple[int, int]]:
+    """The word columns of the dump lines around ``pos``: two above, and on until
+    ``_WANT`` bytes below."""
+    lo, hi = _line_bounds(data, pos)
+    here = _WORD_LINE.match(data, lo, hi)
+    if here is None:
+        return []
+    lines = [here.span(1)]
+    top = lo
+    for _ in range(2):
+        if top == 0:
+            break
+        above = _line_bounds(data, top - 1)
+        found = _WORD_LINE.match(data, *above)
+        if found is None:
+            break
+        lines.insert(0, found.span(1))
+        top = above[0]
+    end = hi
+    for _ in range(_WANT // 4):
+        if end >= len(data):
+            break
+        below = _line_bounds(data, end + 1)
+        found = _WORD_LINE.match(data, *below)
+        if found is None:
+            break
+        lines.append(found.span(1))
+        end = below[1]
+    return lines
+
+
+def decode_words(data: bytes, offsets: Sequence[int], limits: Limits) -> list[Derived]:
+    """The bytes of the 16-bit word dumps around the triggers, each word's two bytes put
+    back in order (both mapped to the word)."""
+    del limits  # every view is bounded by the lines _word_lines takes
+    out: list[Derived] = []
+    done_until = -1
+    for offset in sorted(set(offsets)):
+        if offset < done_until or not 0 <= offset < len(data):
+            continue
+        lines = _word_lines(data, offset)
+        if not lines:
+            continue
+        done_until = lines[-1][1]
+        builder = SegmentMapBuilder()
+        view = bytearray()
+        for lo, hi in lines:
+            for word in _WORD.finditer(data, lo, hi):
+                view += bytes.fromhex(word.group().decode())[::-1]
+                builder.add(2, word.start(), 2, 4)
+        out.append(Derived(bytes(view), "hex-words", builder.build()))
+    return out
+
+
+HEX_WORDS = TextDecoder("hex-words", WORD_TRIGGERS, decode_words)

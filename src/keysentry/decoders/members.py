@@ -47,6 +47,9 @@ class Member:
     it gives, before taking the next item from
     :func:`~keysentry.decoders.archives.iter_members`."""
     size: int | None = None
+    units: tuple[str, ...] | None = field(default=None, repr=False)
+    """For a document's text, one line per unit: the name of each line (``paragraph 3``),
+    which locates a key in place of the line number."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +134,7 @@ def member(
     *,
     metered: bool,
     replayable: bool,
+    units: tuple[str, ...] | None = None,
 ) -> Member:
     """A :class:`Member` whose content, from ``produce``, is guarded: charged to the budget
     when ``metered``, errors turned into issues, readable only before the walk moves on
@@ -145,4 +149,4 @@ def member(
         opened = True
         return _guarded(produce(), session, name, metered)
 
-    return Member(name, chunks, size)
+    return Member(name, chunks, size, units)

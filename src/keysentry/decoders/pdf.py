@@ -1,7 +1,8 @@
 """PDF: the text of each page, and the other streams decoded (object streams, embedded
 files, forms), so a key in an exported runbook or slide deck is found at its page.
 
-Page text needs the fonts: an export from a browser, LibreOffice or Google Slides shows
+Page text needs the fonts (a page without them shows its strings as they are written:
+when extraction gives nothing, the operands of the text-showing operators are read raw): an export from a browser, LibreOffice or Google Slides shows
 glyph ids that only the font's ToUnicode map turns back into characters, and kerned
 text (``[(sk-or-v1-3f)-20(9a...)]TJ``) comes in pieces. pypdf, a maintained pure-Python
 reader, does both and decodes every standard filter (FlateDecode, ASCIIHexDecode,
@@ -62,13 +63,46 @@ def _pages(
             return
         try:
             shown |= _content_ids(page)
-            text = page.extract_text()
+            text = page.extract_text() or _shown_strings(page)
         except Exception as exc:  # hostile content fails library code in any way
             yield Issue("decode-error", name, f"page text unreadable ({type(exc).__name__})")
             continue
         if text:
             produce = partial(_text, text)
             yield member(session, name, None, produce, metered=True, replayable=False)
+
+
+_SHOW = frozenset((b"Tj", b"TJ", b"'", b'"'))
+_MOVE = frozenset((b"Td", b"TD", b"T*", b"Tm", b"ET", b"'", b'"'))
+
+
+def _raw(value: Any) -> str:
+    raw = getattr(value, "original_bytes", value)
+    if isinstance(raw, bytes):
+        return raw.decode("latin-1")
+    return raw if isinstance(raw, str) else ""
+
+
+def _shown_strings(page: Any) -> str:
+    """The strings of a page's text-showing operators as they are written, a line per
+    text move: what a page shows when it has no font to map its codes through (a
+    generator that leaves the font resources out; pypdf then extracts nothing)."""
+    contents = page.get_contents()
+    if contents is None:
+        return ""
+    lines: list[str] = []
+    line: list[str] = []
+    for operands, operator in contents.operations:
+        if operator in _MOVE and line:
+            lines.append("".join(line))
+            line = []
+        if operator not in _SHOW or not operands:
+            continue
+        shown = operands[-1]
+        for value in shown if operator == b"TJ" and isinstance(shown, list) else [shown]:
+            line.append(_raw(value))
+    lines.append("".join(line))
+    return "\n".join(lines).strip()
 
 
 def _object_ids(reader: PdfReader) -> list[int]:

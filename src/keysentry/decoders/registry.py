@@ -18,8 +18,9 @@ from keysentry.screen_needles import DECODER_TRIGGERS
 DEFAULT_DEPTH = Limits().max_encoding_depth
 
 NAMES = (
-    "base64", "hex", "utf-16", "escape", "percent", "concat", "html-entity",
-    "escaped-newlines", "hexdump",
+    "base64", "hex", "utf-16", "utf-32", "escape", "percent", "concat", "html-entity",
+    "escaped-newlines", "hexdump", "hex-words", "invisible", "line-wrap",
+    "base64-container",
 )  # fmt: skip
 """Every text decoder, in the order they run where several triggers meet."""
 
@@ -31,10 +32,13 @@ def _load(name: str, depth: int) -> TextDecoder:
         from keysentry.decoders import encoded
 
         return encoded.base64_decoder(depth) if name == "base64" else encoded.HEX
-    if name in ("utf-16", "escape", "percent"):
+    if name in ("utf-16", "utf-32", "escape", "percent"):
         from keysentry.decoders import text
 
-        return {"utf-16": text.UTF16, "escape": text.ESCAPE, "percent": text.PERCENT}[name]
+        return {
+            "utf-16": text.UTF16, "utf-32": text.UTF32, "escape": text.ESCAPE,
+            "percent": text.PERCENT,
+        }[name]  # fmt: skip
     if name == "concat":
         from keysentry.decoders.concat import CONCAT
 
@@ -47,10 +51,18 @@ def _load(name: str, depth: int) -> TextDecoder:
         from keysentry.decoders.wrapped import wrapped_decoder
 
         return wrapped_decoder(depth)
-    if name == "hexdump":
-        from keysentry.decoders.hexdump import HEXDUMP
+    if name in ("hexdump", "hex-words"):
+        from keysentry.decoders.hexdump import HEX_WORDS, HEXDUMP
 
-        return HEXDUMP
+        return HEXDUMP if name == "hexdump" else HEX_WORDS
+    if name in ("invisible", "line-wrap"):
+        from keysentry.decoders.joins import INVISIBLE_DECODER, WRAPPED_KEY
+
+        return INVISIBLE_DECODER if name == "invisible" else WRAPPED_KEY
+    if name == "base64-container":
+        from keysentry.decoders.blobs import BASE64_CONTAINERS
+
+        return BASE64_CONTAINERS
     raise ValueError(f"no text decoder named {name!r}")
 
 

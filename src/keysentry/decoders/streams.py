@@ -1,4 +1,5 @@
-"""A gzip, bzip2 or xz stream as a container of one member, named after what it holds.
+"""A gzip, bzip2, xz, zlib or raw deflate stream as a container of one member, named
+after what it holds.
 
 The member's name is the one stored in a gzip header, else the outer name without its
 compression suffix (``app.tgz`` holds ``app.tar``), else ``<gzip>`` and the like.
@@ -17,6 +18,8 @@ _SUFFIXES: dict[str, tuple[tuple[str, str], ...]] = {
     "gzip": ((".tgz", ".tar"), (".gz", ""), (".z", "")),
     "bzip2": ((".tbz2", ".tar"), (".tbz", ".tar"), (".bz2", "")),
     "xz": ((".txz", ".tar"), (".xz", "")),
+    "zlib": ((".zlib", ""), (".zz", "")),
+    "deflate": ((".deflate", ""),),
 }
 
 
@@ -49,7 +52,7 @@ def _stream_name(kind: str, head: bytes, outer_name: str) -> str:
 def stream_member(
     kind: str, source: bytes | BinaryIO, outer_name: str, session: Session
 ) -> Iterator[Member]:
-    """The one member of a ``kind`` ("gzip", "bzip2", "xz") stream."""
+    """The one member of a ``kind`` ("gzip", "bzip2", "xz", "zlib", "deflate") stream."""
     head = source[:1024] if isinstance(source, bytes) else b""
     if not isinstance(source, bytes):
         head = source.read(READ)

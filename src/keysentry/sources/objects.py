@@ -20,13 +20,26 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import BinaryIO, cast
 
-from keysentry.decoders.magic import HEAD_SIZE, detect
+from keysentry.decoders.magic import (
+    HEAD_SIZE,
+    MAIL_NEEDLES,
+    PDF_MAGIC,
+    RTF_MAGIC,
+    detect,
+    inner_kind,
+    is_headless_deflate,
+)
 from keysentry.literals import LiteralSearch
 from keysentry.scanner import Scanner, Tally
 from keysentry.sources.catfile import Block, LargeObject, ObjectEntry
 from keysentry.sources.names import IDENTITIES, Field, headers, tree_entries
 
-MAGIC_AT_START = (b"\x1f\x8b\x08", b"BZh", b"\xfd7zXZ\x00", b"%PDF-")
+MAGIC_AT_START = (
+    b"\x1f\x8b\x08", b"BZh", b"\xfd7zXZ\x00", b"x\x01", b"x^", b"x\x9c", b"x\xda", RTF_MAGIC,
+    b"From ",
+)  # fmt: skip
+MAGIC_IN_HEAD = (PDF_MAGIC, *MAIL_NEEDLES)
+"""A PDF's header may be anywhere in the first 1024 bytes, and a mail's fields too."""
 MAGIC_ANYWHERE = (b"PK\x03\x04", b"PK\x05\x06")
 """A zip may follow a prefix (self-extracting archives, zipapps with a shebang)."""
 TAR_MAGIC = b"ustar"
@@ -62,7 +75,7 @@ class ObjectScanner:
         self.messages = messages
         keywords = scanner.engine.search.needles
         self._first_magic = len(keywords)
-        self._needles = (*keywords, *MAGIC_AT_START, *MAGIC_ANYWHERE, TAR_MAGIC)
+        self._needles = (*keywords, *MAGIC_AT_START, *MAGIC_IN_HEAD, *MAGIC_ANYWHERE, TAR_MAGIC)
         self._search = LiteralSearch(self._needles)
         self._words = LiteralSearch(keywords)
         self._copy = self._search.backend != "hyperscan"  # the find() fallback needs bytes
@@ -75,10 +88,17 @@ class ObjectScanner:
         totals = _totals(objects)
         data = block.data
         found = self._search.scan(bytes(data) if self._copy else data)  # type: ignore[arg-type]
-        if not found:
+        chosen: dict[int, None] = {}
+        for i, (_oid, kind, start, end) in enumerate(objects):
+            # A raw deflate stream has no magic bytes to search for: a blob is tried
+            # (magic.detect's test) when its first bytes are not text.
+            if kind == BLOB and is_headless_deflate(
+                bytes(data[start : min(end, start + HEAD_SIZE)])
+            ):
+                chosen[i] = None
+        if not found and not chosen:
             return [], totals
         starts = [entry[2] for entry in objects]
-        chosen: dict[int, None] = {}
         for needle, offset in found:
             i = bisect.bisect_right(starts, offset) - 1
             if i < 0 or i in chosen:
@@ -101,6 +121,8 @@ class ObjectScanner:
         magic = self._needles[needle]
         if magic in MAGIC_AT_START:
             return at == 0
+        if magic in MAGIC_IN_HEAD:
+            return at < HEAD_SIZE
         if magic == TAR_MAGIC:
             return at == TAR_MAGIC_AT
         return True
@@ -168,9 +190,11 @@ class ObjectScanner:
         oid = obj.oid.decode()
         stream = cast(BinaryIO, obj.stream)
         if obj.type == BLOB:
-            if detect(obj.stream.peek(HEAD_SIZE)) is None:
+            head = obj.stream.peek(HEAD_SIZE)
+            if detect(head) is None and inner_kind(head) is None:
                 return _listed(_result(oid, "blob", self.scanner.scan_file(stream, oid)))
-            # Archives need random access: spool to a temporary file, not to memory.
+            # Archives and documents (a PDF, a mail, an RTF) need random access: spool to
+            # a temporary file, not to memory.
             with tempfile.TemporaryFile() as spool:
                 shutil.copyfileobj(stream, spool, 2**20)
                 spool.seek(0)
