@@ -46,7 +46,9 @@ def test_utf32_with_and_without_a_bom(tmp_path: Path, key: str, codec: str) -> N
 def _od(data: bytes, *args: str) -> bytes:
     tool = shutil.which(args[0]) if args else None
     assert tool, f"{args[0]} is part of the base system"
-    return subprocess.run([tool, *args[1:]], input=data, capture_output=True, check=True).stdout
+    return subprocess.run(
+        [tool, *args[1:]], input=data, capture_output=True, check=True, timeout=300
+    ).stdout
 
 
 @pytest.mark.parametrize("lead", range(16))

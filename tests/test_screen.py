@@ -240,7 +240,11 @@ def _pipeline_cases(key: str) -> dict[str, tuple[dict[str, bytes], int]]:
     encoded = base64.b64encode(f"token={key}".encode())
     pad = "x" * 40 + " "
     words = subprocess.run(
-        ["od", "-t", "x2"], input=f"x {key}\n".encode(), capture_output=True, check=True
+        ["od", "-t", "x2"],
+        input=f"x {key}\n".encode(),
+        capture_output=True,
+        check=True,
+        timeout=300,
     ).stdout
     helm = base64.b64encode(gzip.compress(f'{{"key": "{key}"}}'.encode()))
     qp = "".join(f"={b:02X}" if i % 5 == 0 else chr(b) for i, b in enumerate(key.encode()))
