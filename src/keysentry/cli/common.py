@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-FORMATS = ("text", "json", "jsonl", "sarif", "github", "csv", "junit", "html", "codequality")
+FORMATS = (
+    "text", "json", "jsonl", "sarif", "github", "csv", "junit", "html", "codequality", "rdjson",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,8 +29,7 @@ def locate(data: bytes, secrets: Sequence[str], ctx: FileContext) -> FileSites:
         node = ts.enclosing(tree.root_node, start, end, frozenset({"env_instruction",
                             "arg_instruction", "comment"}))  # fmt: skip
         if node is None or node.type == "comment":
-            sites.append(Site(secret, start, end, reason="not in an ENV or ARG instruction: "
-                              "change it by hand"))  # fmt: skip
+            sites.append(Site(secret, start, end, reason="not in an ENV or ARG instruction"))  # fmt: skip
             continue
         pairs = [c for c in node.named_children if c.type == "env_pair"]
         named = node.child_by_field_name("name")

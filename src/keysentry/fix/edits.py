@@ -63,5 +63,7 @@ class Lines:
 
 
 def text_edits(data: bytes, edits: Sequence[ByteEdit]) -> tuple[TextEdit, ...]:
+    """In the order given: the location's own replacement first, then the file-wide
+    edits it needs (an import), so a report can point at the first."""
     lines = Lines(data)
-    return tuple(lines.text_edit(e) for e in sorted(edits, key=lambda e: e.start))
+    return tuple(lines.text_edit(e) for e in edits)

@@ -65,9 +65,9 @@ def _site(data: bytes, secret: str, start: int, end: int, node: ts.Node) -> Site
     if parent is not None and parent.type in ("pair", "property_signature") and (
         parent.child_by_field_name("key") == node
     ):
-        return Site(secret, start, end, reason="an object key: change it by hand")
+        return Site(secret, start, end, reason="an object key")
     if parent is not None and parent.type in ("import_statement", "export_statement"):
-        return Site(secret, start, end, reason="a module name: change it by hand")
+        return Site(secret, start, end, reason="a module name")
     before = data[s + 1 : start]
     after = data[end : e - 1]
     jsx = parent is not None and parent.type == "jsx_attribute"

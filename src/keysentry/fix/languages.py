@@ -128,10 +128,10 @@ def _site(lang: Language, data: bytes, secret: str, start: int, end: int, node: 
     delims = ts.delimiters(ts.text(node))
     if delims is None:
         return Site(secret, start, end, reason="in a literal of a form keysentry does not "
-                    "rewrite (heredoc, text block): change it by hand")  # fmt: skip
+                    "rewrite (heredoc, text block)")  # fmt: skip
     why = _forbidden(lang, node)
     if why:
-        return Site(secret, start, end, reason=f"{why}: change it by hand")
+        return Site(secret, start, end, reason=f"{why}")
     opening, closing = delims
     before = data[s + opening : start]
     after = data[end : e - closing]
@@ -261,7 +261,7 @@ def _rust_site(data: bytes, secret: str, start: int, end: int, node: ts.Node) ->
     while ancestor is not None:
         if ancestor.type in ("const_item", "static_item"):
             return Site(secret, start, end, reason="a Rust const or static cannot read the "
-                        "environment: change it by hand")  # fmt: skip
+                        "environment")  # fmt: skip
         ancestor = ancestor.parent
     parent = node.parent
     assert parent is not None
@@ -313,7 +313,7 @@ def _shell_site(data: bytes, secret: str, start: int, end: int, node: ts.Node) -
         opener = ts.text(redirect).split(b"\n", 1)[0] if redirect is not None else b""
         if b"'" in opener or b'"' in opener or b"\\" in opener:
             return Site(secret, start, end, reason="in a quoted heredoc, which does not "
-                        "expand variables: change it by hand")  # fmt: skip
+                        "expand variables")  # fmt: skip
     if node.type in ("string", "heredoc_body"):
 
         def inside(name: str) -> list[ByteEdit]:

@@ -78,7 +78,7 @@ def _inline(data: bytes, secret: str, start: int, end: int, node: ts.Node, kind:
     exact = node.start_byte == start and node.end_byte == end
     if kind == "github" and in_flow and node.type == "plain_scalar":
         if not exact:
-            return Site(secret, start, end, reason="inside a flow collection: change it by hand")
+            return Site(secret, start, end, reason="inside a flow collection")
         s, e = node.start_byte, node.end_byte
 
         def quoted(name: str) -> list[ByteEdit]:
@@ -119,8 +119,7 @@ def _kubernetes(
         or _pair_key(node) != "value"
         or pair.type != "block_mapping_pair"
     ):
-        return Site(secret, start, end, reason="not the value of a container's env entry: "
-                    "change it by hand")  # fmt: skip
+        return Site(secret, start, end, reason="not the value of a container's env entry")  # fmt: skip
     env_name = None
     for sibling in mapping.named_children:
         key = sibling.child_by_field_name("key")
