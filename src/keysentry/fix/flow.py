@@ -11,13 +11,14 @@ from __future__ import annotations
 import difflib
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from keysentry import gitio
 from keysentry.errors import KeysentryError, UsageError
 from keysentry.fix import envfile
+from keysentry.fix.annotate import NOT_WHOLE
 from keysentry.fix.plan import FilePlan, Plan, Target, plan
 from keysentry.models import Location, ScanResult, ScanStats, redact, scrub_secrets
 from keysentry.pipeline import ScanRequest, scan_paths
@@ -96,7 +97,7 @@ def run_fix(request: ScanRequest, options: FixOptions) -> FixReport:
     root = _root(request.targets)
     env_path = options.env_file or (root / ".env" if root is not None else Path(".env"))
     report.env_file = env_path
-    targets = []
+    to_plan = []
     for path, (loc, secrets) in files.items():
         try:
             data = Path(path).read_bytes()
@@ -105,10 +106,10 @@ def run_fix(request: ScanRequest, options: FixOptions) -> FixReport:
                 _by_hand(loc, f"cannot read it again ({exc.strerror or exc})", redact(secrets[0]))
             )
             continue
-        targets.append(Target(path, data, tuple(secrets), Path(path), loc.git_status))
+        to_plan.append(Target(path, data, tuple(secrets), Path(path), loc.git_status))
     existing = envfile.read_env(env_path) if options.keep else {}
     shown_env = _shown_path(env_path)
-    report.plan = plan(targets, forced=options.name, existing_env=existing, env_file=shown_env)
+    report.plan = plan(to_plan, forced=options.name, existing_env=existing, env_file=shown_env)
     _unplanned(report, result, files)
     for fp in report.plan.files:
         for o in fp.outcomes:
@@ -130,7 +131,7 @@ def _by_hand(loc: Location, reason: str, redacted: str) -> ByHand:
     return ByHand(loc.path, loc.line, loc.column, reason, redacted)
 
 
-def _unplanned(report: FixReport, result: ScanResult, files: dict[str, object]) -> None:
+def _unplanned(report: FixReport, result: ScanResult, files: Mapping[str, object]) -> None:
     """Locations in planned files whose key is not written whole there (split across
     literals, escaped): the planner found no occurrence to rewrite."""
     seen = {
@@ -140,12 +141,9 @@ def _unplanned(report: FixReport, result: ScanResult, files: dict[str, object]) 
     }
     for finding in result.findings:
         for loc in finding.locations:
-            if loc.source == "file" and not loc.members and not loc.decoders:
-                if loc.path in files and (loc.path, loc.line, loc.column) not in seen:
-                    report.by_hand.append(
-                        _by_hand(loc, "the key is not written whole here (split across "
-                                 "literals or escaped)", finding.redacted)
-                    )  # fmt: skip
+            planned = loc.source == "file" and not loc.members and not loc.decoders
+            if planned and loc.path in files and (loc.path, loc.line, loc.column) not in seen:
+                report.by_hand.append(_by_hand(loc, NOT_WHOLE, finding.redacted))
 
 
 def _write(

@@ -62,8 +62,10 @@ def _site(data: bytes, secret: str, start: int, end: int, node: ts.Node) -> Site
         return Site(secret, start, end, in_template, "${process.env.{name}} in the template",
                     suggest)  # fmt: skip
     parent = node.parent
-    if parent is not None and parent.type in ("pair", "property_signature") and (
-        parent.child_by_field_name("key") == node
+    if (
+        parent is not None
+        and parent.type in ("pair", "property_signature")
+        and (parent.child_by_field_name("key") == node)
     ):
         return Site(secret, start, end, reason="an object key")
     if parent is not None and parent.type in ("import_statement", "export_statement"):

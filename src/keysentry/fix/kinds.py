@@ -52,7 +52,9 @@ NO_VARIABLES = {
 
 _SHEBANG = re.compile(rb"\A#![^\n]*\b(?:(ba|z|da|k)?sh|(python[0-9.]*)|(node))\b")
 _COMPOSE = re.compile(r"(?:docker-)?compose(?:\.[\w.-]+)?\.ya?ml")
-_K8S = re.compile(rb"(?m)^apiVersion:[ \t]*\S+[ \t]*\r?$(?s:.*)^kind:[ \t]*\S+|^kind:[ \t]*\S+[ \t]*\r?$(?s:.*)^apiVersion:")
+_K8S = re.compile(
+    rb"(?m)^apiVersion:[ \t]*\S+[ \t]*\r?$(?s:.*)^kind:[ \t]*\S+|^kind:[ \t]*\S+[ \t]*\r?$(?s:.*)^apiVersion:"
+)
 
 
 def is_env_file(name: str) -> bool:

@@ -207,8 +207,10 @@ def _go_import(data: bytes, tree: ts.Tree) -> Callable[[frozenset[str]], list[By
                 line_end = data.find(b"\n", opening.end_byte)
                 if line_end >= 0:
                     return [ByteEdit(line_end + 1, line_end + 1, b'\t"os"\n')]
-        anchor = imports[-1] if imports else next(
-            (c for c in root.named_children if c.type == "package_clause"), None
+        anchor = (
+            imports[-1]
+            if imports
+            else next((c for c in root.named_children if c.type == "package_clause"), None)
         )
         if anchor is None:
             return []
@@ -252,9 +254,11 @@ def _rust(data: bytes, secrets: Sequence[str]) -> FileSites:
 
 def _rust_site(data: bytes, secret: str, start: int, end: int, node: ts.Node) -> Site:
     delims = ts.delimiters(ts.text(node))
-    if delims is None or data[node.start_byte + delims[0] : start] or data[
-        end : node.end_byte - delims[1]
-    ]:
+    if (
+        delims is None
+        or data[node.start_byte + delims[0] : start]
+        or data[end : node.end_byte - delims[1]]
+    ):
         return Site(secret, start, end, reason="part of a larger Rust literal: build the "
                     "string with format! and std::env::var by hand")  # fmt: skip
     ancestor = node.parent

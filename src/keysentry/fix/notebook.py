@@ -21,7 +21,7 @@ def locate(data: bytes, secrets: Sequence[str], ctx: FileContext) -> FileSites:
     if not found:
         return FileSites("notebook", [])
     try:
-        nb = nbformat.reads(data.decode("utf-8"), as_version=nbformat.NO_CONVERT)
+        nb = nbformat.reads(data.decode("utf-8"), as_version=nbformat.NO_CONVERT)  # type: ignore[no-untyped-call]
     except Exception:  # nbformat raises several unrelated types for a bad file
         raise Unfixable("not a readable notebook (nbformat): fix it first") from None
     present = {s for s, _, _ in found}
@@ -63,7 +63,7 @@ def _text(source: Any) -> str:
 def _rewrite(data: bytes, names: Mapping[str, str]) -> bytes:
     import nbformat
 
-    nb = nbformat.reads(data.decode("utf-8"), as_version=nbformat.NO_CONVERT)
+    nb = nbformat.reads(data.decode("utf-8"), as_version=nbformat.NO_CONVERT)  # type: ignore[no-untyped-call]
     secrets = list(names)
     for cell in nb.cells:
         source = _text(cell.get("source", ""))
@@ -74,7 +74,7 @@ def _rewrite(data: bytes, names: Mapping[str, str]) -> bytes:
             cell.outputs = _scrub(cell.outputs, names)
         if "attachments" in cell:
             cell.attachments = _attachments(cell.attachments, names)
-    text = nbformat.writes(nb)
+    text: str = nbformat.writes(nb)  # type: ignore[no-untyped-call]
     return (text + "\n" if data.endswith(b"\n") else text).encode()
 
 
@@ -111,7 +111,7 @@ def verify(data: bytes) -> str | None:
     import nbformat
 
     try:
-        nb = nbformat.reads(data.decode("utf-8"), as_version=nbformat.NO_CONVERT)
+        nb = nbformat.reads(data.decode("utf-8"), as_version=nbformat.NO_CONVERT)  # type: ignore[no-untyped-call]
         nbformat.validate(nb)
     except Exception as exc:  # nbformat raises several unrelated types
         return f"the rewritten notebook is not valid ({type(exc).__name__})"

@@ -191,7 +191,7 @@ def _imports_os(module: object) -> bool:
         for small in stmt.body:
             if isinstance(small, cst.Import):
                 for alias in small.names:
-                    root = alias.name
+                    root: cst.BaseExpression = alias.name
                     while isinstance(root, cst.Attribute):
                         root = root.value
                     if alias.asname is None and isinstance(root, cst.Name) and root.value == "os":
@@ -217,8 +217,10 @@ def _import_position(data: bytes, module: object, spans: object) -> int:
     after: int | None = None
     for index, stmt in enumerate(body):
         small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) else None
-        is_doc = index == 0 and isinstance(small, cst.Expr) and isinstance(
-            small.value, (cst.SimpleString, cst.ConcatenatedString)
+        is_doc = (
+            index == 0
+            and isinstance(small, cst.Expr)
+            and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString))
         )
         is_future = isinstance(small, cst.ImportFrom) and _is_future(small)
         if is_doc or is_future:

@@ -14,7 +14,9 @@ from keysentry.fix.names import constant_name
 from keysentry.fix.sites import Unfixable
 
 if TYPE_CHECKING:
-    from tree_sitter import Node, Parser, Tree
+    from tree_sitter import Node as Node
+    from tree_sitter import Parser as Parser
+    from tree_sitter import Tree as Tree
 
 GRAMMARS: dict[str, tuple[str, str]] = {
     "javascript": ("tree_sitter_javascript", "language"),

@@ -25,7 +25,7 @@ ADVICE = {
     "(the value is in {env_file})",
     "compose": "docker compose reads ${{name}} from the environment or the .env file beside "
     "the compose file",
-    "kubernetes": 'create the Secret first: kubectl create secret generic {secret} '
+    "kubernetes": "create the Secret first: kubectl create secret generic {secret} "
     '--from-literal={name}="${{name}}" (the value is in {env_file})',
 }
 _KIND = re.compile(rb"(?m)^kind:[ \t]*(\w+)")

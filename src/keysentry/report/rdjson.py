@@ -18,7 +18,13 @@ from keysentry.report.sarif import MESSAGE_SOURCES, _path
 from keysentry.report.text import describe_fix, describe_validation
 
 SOURCE = {"name": "keysentry"}
-_SEVERITY = {"critical": "ERROR", "high": "ERROR", "medium": "WARNING", "low": "INFO", "info": "INFO"}
+_SEVERITY = {
+    "critical": "ERROR",
+    "high": "ERROR",
+    "medium": "WARNING",
+    "low": "INFO",
+    "info": "INFO",
+}
 
 
 def render(result: ScanResult) -> str:
