@@ -75,7 +75,7 @@ def _inline(data: bytes, secret: str, start: int, end: int, node: ts.Node, kind:
         if ancestor.type in ("flow_mapping", "flow_sequence"):
             in_flow = True
         ancestor = ancestor.parent
-    exact = node.start_byte == start and node.end_byte == end
+    exact = _is_whole(node, start, end)
     if kind == "github" and in_flow and node.type == "plain_scalar":
         if not exact:
             return Site(secret, start, end, reason="inside a flow collection")
@@ -93,12 +93,57 @@ def _inline(data: bytes, secret: str, start: int, end: int, node: ts.Node, kind:
         "gitlab": "${{{name}}}" if braced else "${name}",
         "compose": "${{{name}}}",
     }[kind]
+    if kind == "gitlab" and _in_script(node) and _single_quoted(data, node, start):
+        # A GitLab script is shell: inside its single quotes $NAME would stay as it is,
+        # so the quote is closed around a double-quoted read of the variable.
+        template = "'\"${{{name}}}\"'"
 
     def inside(name: str) -> list[ByteEdit]:
-        return [ByteEdit(start, end, template.format(name=name).encode())]
+        return [ByteEdit(start, end, _for_scalar(node, template.format(name=name)).encode())]
 
     how = template.format(name="{name}")
     return Site(secret, start, end, inside, how, suggest, advice=ADVICE[kind])
+
+
+def _is_whole(node: ts.Node, start: int, end: int) -> bool:
+    """The key is the scalar's whole value (inside its quotes, if any)."""
+    quoted = 1 if node.type in ("double_quote_scalar", "single_quote_scalar") else 0
+    return node.start_byte + quoted == start and node.end_byte - quoted == end
+
+
+_SCRIPTS = frozenset({b"script", b"before_script", b"after_script"})
+
+
+def _in_script(node: ts.Node) -> bool:
+    ancestor = node.parent
+    while ancestor is not None:
+        if ancestor.type == "block_mapping_pair":
+            key = ancestor.child_by_field_name("key")
+            if key is not None and ts.text(key).strip() in _SCRIPTS:
+                return True
+        ancestor = ancestor.parent
+    return False
+
+
+def _single_quoted(data: bytes, node: ts.Node, start: int) -> bool:
+    """Whether the shell would read ``start`` inside single quotes (an odd number of
+    them before it on its line of the script)."""
+    line_start = max(data.rfind(b"\n", node.start_byte, start) + 1, node.start_byte)
+    head = data[line_start:start]
+    if node.type == "single_quote_scalar":
+        head = head.lstrip(b"'").replace(b"''", b"'")
+    elif node.type == "double_quote_scalar":
+        head = head.lstrip(b'"')
+    return head.count(b"'") % 2 == 1
+
+
+def _for_scalar(node: ts.Node, text: str) -> str:
+    """``text`` written for the scalar's style (escapes of a quoted scalar)."""
+    if node.type == "double_quote_scalar":
+        return text.replace("\\", "\\\\").replace('"', '\\"')
+    if node.type == "single_quote_scalar":
+        return text.replace("'", "''")
+    return text
 
 
 def _kubernetes(
@@ -111,7 +156,7 @@ def _kubernetes(
     flow = node.parent
     pair = flow.parent if flow is not None else None
     mapping = pair.parent if pair is not None else None
-    exact = node.start_byte == start and node.end_byte == end
+    exact = _is_whole(node, start, end)
     if (
         not exact
         or pair is None
