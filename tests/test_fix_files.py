@@ -68,7 +68,9 @@ def test_github_workflow_uses_a_secret(repo: Path, key: str, monkeypatch, capsys
     assert code == 1, err
     text = (repo / ".github/workflows/ci.yml").read_text()
     loaded = yaml.safe_load(text)
-    assert loaded["jobs"]["test"]["env"]["OPENROUTER_API_KEY"] == "${{ secrets.OPENROUTER_API_KEY }}"
+    assert (
+        loaded["jobs"]["test"]["env"]["OPENROUTER_API_KEY"] == "${{ secrets.OPENROUTER_API_KEY }}"
+    )
     assert "Bearer ${{ secrets.OPENROUTER_API_KEY }}" in loaded["jobs"]["test"]["steps"][0]["run"]
     assert "gh secret set OPENROUTER_API_KEY" in err
 
@@ -157,11 +159,15 @@ def _notebook(key: str) -> str:
 
     nb = nbformat.v4.new_notebook()
     code = nbformat.v4.new_code_cell(
-        'import hashlib\n\nclient_key = "' + key + '"\nprint(hashlib.sha256(client_key.encode()).hexdigest())'
+        'import hashlib\n\nclient_key = "'
+        + key
+        + '"\nprint(hashlib.sha256(client_key.encode()).hexdigest())'
     )
     code.outputs = [
         nbformat.v4.new_output("stream", name="stdout", text=f"using {key}\n"),
-        nbformat.v4.new_output("execute_result", data={"text/plain": f"'{key}'"}, execution_count=1),
+        nbformat.v4.new_output(
+            "execute_result", data={"text/plain": f"'{key}'"}, execution_count=1
+        ),
     ]
     note = nbformat.v4.new_markdown_cell("The key file: ![k](attachment:key.txt)")
     note.attachments = {"key.txt": {"text/plain": base64.b64encode(key.encode()).decode()}}
@@ -222,9 +228,13 @@ def test_formats_without_variables_are_listed_and_left_alone(
     assert not (repo / ".env").exists()
 
 
-def test_front_end_code_is_by_hand_with_proxy_advice(repo: Path, key: str, monkeypatch, capsys) -> None:
+def test_front_end_code_is_by_hand_with_proxy_advice(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
     package = {"name": "web", "dependencies": {"react": "^18.0.0", "vite": "^5.0.0"}}
-    text = f'export const client = new OpenAI({{ apiKey: "{key}", dangerouslyAllowBrowser: true }});\n'
+    text = (
+        f'export const client = new OpenAI({{ apiKey: "{key}", dangerouslyAllowBrowser: true }});\n'
+    )
     committed(repo, {"package.json": json.dumps(package), "src/openrouter.js": text})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 3

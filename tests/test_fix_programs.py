@@ -90,7 +90,10 @@ def test_python_program_still_sees_the_key(repo: Path, key: str, monkeypatch, ca
     source = (repo / "app/client.py").read_text()
     libcst.parse_module(source)
     assert source.count("import os\n") == 1
-    assert 'OPENROUTER_API_KEY = os.environ["OPENROUTER_API_KEY"]  # pasted from the dashboard' in source
+    assert (
+        'OPENROUTER_API_KEY = os.environ["OPENROUTER_API_KEY"]  # pasted from the dashboard'
+        in source
+    )
     assert "f\"Bearer {os.environ['OPENROUTER_API_KEY']}\"" in source
     assert source.startswith('#!/usr/bin/env python3\n"""An OpenRouter client')
     assert env_file(repo) == {"OPENROUTER_API_KEY": key}

@@ -73,13 +73,18 @@ class FixReport:
         )
 
 
+def nothing_staged() -> FixReport:
+    empty = ScanResult("fix", (), (), ScanStats(notes=("nothing is staged",)))
+    return FixReport(empty, Plan([], {}), None)
+
+
 def run_fix(request: ScanRequest, options: FixOptions) -> FixReport:
-    if options.staged:
-        targets = staged_targets(request.targets)
-        if not targets:
-            empty = ScanResult("fix", (), (), ScanStats(notes=("nothing is staged",)))
-            return FixReport(empty, Plan([], {}), None)
-        request = replace(request, targets=targets)
+    """``request`` names the files to fix (for ``--staged``: :func:`staged_targets`)."""
+    if options.keep and options.env_file is not None and not options.env_file.parent.is_dir():
+        raise UsageError(
+            f"cannot keep the keys in {options.env_file}: "
+            f"the directory {options.env_file.parent} does not exist"
+        )
     result = scan_paths(replace(request, fix_info=False))
     report = FixReport(result, Plan([], {}), None)
     files: dict[str, tuple[Location, list[str]]] = {}
