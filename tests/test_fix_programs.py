@@ -8,7 +8,6 @@ clean; a second fix changes nothing."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import subprocess
@@ -39,7 +38,7 @@ def assert_clean_afterwards(repo: Path, monkeypatch, capsys, key: str) -> None:
     assert staged.returncode == 0, staged.stdout + staged.stderr
     before = {p: p.read_bytes() for p in repo.rglob("*") if p.is_file() and ".git" not in p.parts}
     code, out, err = fix(repo, monkeypatch, capsys)
-    assert code == 0, err
+    assert (code, out) == (0, ""), err
     assert "nothing to change" in err
     after = {p: p.read_bytes() for p in repo.rglob("*") if p.is_file() and ".git" not in p.parts}
     assert before == after
