@@ -109,7 +109,8 @@ def _site(
 
         return Site(secret, start, end, whole, 'os.environ["{name}"]', suggest, needs)
     inner = _other(quote[:1])
-    head = (prefix + "f" + quote).encode() + _braces(before)
+    # u"" cannot take an f; it means nothing since Python 3 anyway.
+    head = (prefix.replace("u", "").replace("U", "") + "f" + quote).encode() + _braces(before)
     tail = _braces(after) + quote.encode()
 
     def partial(name: str) -> list[ByteEdit]:
