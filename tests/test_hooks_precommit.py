@@ -158,9 +158,10 @@ def test_fix_hook_rewrites_fails_then_passes(hook_repo, user_repo: Path, key: st
     code, out = try_repo(hook_repo, user_repo, "keysentry-fix")
     assert code == 1, out
     assert "files were modified by this hook" in out and key not in out
-    assert 'OPENROUTER_API_KEY = os.environ["OPENROUTER_API_KEY"]' in (
-        user_repo / "app.py"
-    ).read_text()
+    assert (
+        'OPENROUTER_API_KEY = os.environ["OPENROUTER_API_KEY"]'
+        in (user_repo / "app.py").read_text()
+    )
     assert (user_repo / ".env").read_text() == f"OPENROUTER_API_KEY={key}\n"
     assert git(user_repo, "diff", "--name-only").split() == ["app.py"]  # left unstaged
     git(user_repo, "add", "app.py", ".gitignore")
