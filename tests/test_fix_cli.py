@@ -182,3 +182,24 @@ def test_rewritten_files_keep_their_mode(repo: Path, key: str, monkeypatch, caps
     assert fix(repo, monkeypatch, capsys)[0] == 1
     assert (repo / "run.py").stat().st_mode & 0o777 == mode
     assert not list(repo.glob(".keysentry-fix-*"))
+
+
+def test_a_file_past_the_size_cap_is_listed_not_parsed(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    from keysentry.fix.plan import MAX_BYTES
+
+    text = f'KEY = "{key}"\n' + "# padding\n" * (MAX_BYTES // 10 + 1)
+    committed(repo, {"big.py": text})
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 3 and "big.py:1:8: change by hand" in err and "larger than 4 MiB" in err
+    assert (repo / "big.py").read_text() == text
+
+
+def test_many_keys_in_one_file_each_listed_once(repo: Path, monkeypatch, capsys) -> None:
+    many = [make_key() for _ in range(300)]
+    committed(repo, {"keys.txt": "".join(f"{k}\n" for k in many)})
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 3
+    assert err.count(": change by hand: ") == 300
+    assert all(f"keys.txt:{i}:1:" in err for i in (1, 150, 300))

@@ -225,9 +225,12 @@ def _fix_stage(
 
 
 def _read_file(loc: Location) -> bytes | None:
+    """The file again, for the fix stage: at most one byte past what it would parse."""
+    from keysentry.fix.plan import MAX_BYTES
+
     try:
         with open(loc.path, "rb") as fh:
-            return fh.read()
+            return fh.read(MAX_BYTES + 1)
     except OSError:
         return None
 

@@ -19,7 +19,7 @@ from keysentry import gitio
 from keysentry.errors import KeysentryError, UsageError
 from keysentry.fix import envfile
 from keysentry.fix.annotate import NOT_WHOLE
-from keysentry.fix.plan import FilePlan, Plan, Target, plan
+from keysentry.fix.plan import MAX_BYTES, FilePlan, Plan, Target, plan
 from keysentry.models import Location, ScanResult, ScanStats, redact, scrub_secrets
 from keysentry.pipeline import ScanRequest, scan_paths
 
@@ -105,7 +105,8 @@ def run_fix(request: ScanRequest, options: FixOptions) -> FixReport:
     to_plan = []
     for path, (loc, secrets) in files.items():
         try:
-            data = Path(path).read_bytes()
+            with open(path, "rb") as fh:
+                data = fh.read(MAX_BYTES + 1)
         except OSError as exc:
             report.by_hand.append(
                 _by_hand(loc, f"cannot read it again ({exc.strerror or exc})", redact(secrets[0]))

@@ -15,6 +15,10 @@ from keysentry.fix.registry import REWRITERS
 from keysentry.fix.sites import FileContext, FileSites, Site, Unfixable, occurrences
 from keysentry.models import FixInfo, Position
 
+MAX_BYTES = 4 * 2**20
+"""Files larger than this are not parsed or rewritten (generated or vendored code, dumps):
+their keys are listed to change by hand. Callers read at most one byte more."""
+
 
 @dataclass(frozen=True, slots=True)
 class Target:
@@ -82,6 +86,9 @@ def plan(
         kind = classify(target.path, target.data)
         ctx = FileContext(target.path, target.fs_path, target.git_status)
         try:
+            if len(target.data) > MAX_BYTES:
+                raise Unfixable(f"larger than {MAX_BYTES // 2**20} MiB: keysentry fix does "
+                                "not rewrite it")  # fmt: skip
             sites = REWRITERS[kind](target.data, target.secrets, ctx)
         except Unfixable as exc:
             sites = FileSites(kind, _by_hand(target, str(exc)))

@@ -89,13 +89,35 @@ class FileSites:
 
 
 def occurrences(data: bytes, secrets: Sequence[str]) -> list[tuple[str, int, int]]:
-    """Every place each key is written whole in ``data``: (secret, start, end)."""
-    found = []
+    """Every place each key is written whole in ``data``: (secret, start, end).
+
+    One pass per distinct head of the keys (all built-in keys share ``sk-or-v``), then a
+    set lookup per candidate: a file with many keys is read a few times, not once per key."""
+    wanted: dict[int, set[bytes]] = {}
     for secret in secrets:
-        needle = secret.encode()
-        at = data.find(needle)
+        raw = secret.encode()
+        wanted.setdefault(len(raw), set()).add(raw)
+    if not wanted:
+        return []
+    head_len = min(min(wanted), 7)
+    heads = {raw[:head_len] for group in wanted.values() for raw in group}
+    found = []
+    for head in heads:
+        at = data.find(head)
         while at >= 0:
-            found.append((secret, at, at + len(needle)))
-            at = data.find(needle, at + len(needle))
+            for length, group in wanted.items():
+                raw = data[at : at + length]
+                if raw in group:
+                    found.append((raw.decode(), at, at + length))
+            at = data.find(head, at + 1)
     found.sort(key=lambda t: t[1])
-    return found
+    return _non_overlapping(found)
+
+
+def _non_overlapping(found: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    out: list[tuple[str, int, int]] = []
+    for item in found:
+        if out and item[1] < out[-1][2]:
+            continue
+        out.append(item)
+    return out
