@@ -43,7 +43,7 @@ class Scope:
     targets: tuple[TargetConfig, ...]
 
 
-FIX_INFO_COMMANDS = frozenset({"scan", "staged", "history", "ci"})
+FIX_INFO_COMMANDS = frozenset({"scan", "staged", "history", "ci", "audit"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +68,7 @@ class ScanRequest:
     """Facts the CLI learnt while building the request (an ignored [validation] table)."""
     fix_info: bool | None = None
     """Tell the reports what ``keysentry fix`` can do at each location (the fix stage);
-    None: for the commands whose reports show it (scan, staged, history, ci)."""
+    None: for the commands whose reports show it (scan, staged, history, ci, audit)."""
 
     def wants_fix_info(self) -> bool:
         if self.fix_info is not None:

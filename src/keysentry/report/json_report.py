@@ -47,7 +47,7 @@ def location_dict(loc: Location) -> dict[str, Any]:
 
 
 def fix_dict(fix: FixInfo | None) -> dict[str, Any] | None:
-    """What ``keysentry fix`` does here (null when not asked: stdin, ``audit``)."""
+    """What ``keysentry fix`` does here (null where it does not apply: standard input)."""
     if fix is None:
         return None
     return {

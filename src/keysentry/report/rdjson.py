@@ -49,6 +49,8 @@ def _diagnostic(f: Finding, loc: Location, show_secrets: bool) -> dict[str, Any]
         message += f" In archive member {'!'.join(loc.members)}, line {loc.line}."
     if loc.source in MESSAGE_SOURCES and loc.commit is not None:
         message += f" In the message of {loc.commit.id[:12]}."
+    if loc.repository:
+        message += f" Repository: {loc.repository}."
     fix = loc.fix
     if fix is not None and not f.placeholder:
         message += f" {describe_fix(fix)[0].upper()}{describe_fix(fix)[1:]}."
