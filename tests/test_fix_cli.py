@@ -203,3 +203,18 @@ def test_many_keys_in_one_file_each_listed_once(repo: Path, monkeypatch, capsys)
     assert code == 3
     assert err.count(": change by hand: ") == 300
     assert all(f"keys.txt:{i}:1:" in err for i in (1, 150, 300))
+
+
+@pytest.mark.parametrize("link", [".env", ".gitignore"])
+def test_links_planted_by_the_repository_are_not_followed(
+    repo: Path, key: str, monkeypatch, capsys, link: str
+) -> None:
+    outside = repo.parent / "profile"
+    outside.write_text("# the user's own file\n")
+    committed(repo, {"a.py": f'KEY = "{key}"\n'})
+    (repo / link).symlink_to(outside)
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 3 and "symbolic link" in err and key not in err
+    assert outside.read_text() == "# the user's own file\n"
+    # the key was not kept, so the code still holds it: nothing is lost
+    assert (repo / "a.py").read_text() == f'KEY = "{key}"\n'

@@ -60,9 +60,11 @@ def append_env(path: Path, entries: Mapping[str, str]) -> list[str]:
     if not new:
         return []
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        # Never through a symbolic link: a repository could point .env at a file of the
+        # user's (a shell profile) and have the keys appended there.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     except OSError as exc:
-        raise EnvFileError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise EnvFileError(f"cannot write {path}: {_why(path, exc)}") from None
     try:
         if os.fstat(fd).st_size:
             with open(path, "rb") as fh:
@@ -89,14 +91,24 @@ def ensure_ignored(root: Path, path: Path) -> bool:
     rel = "/" + Path(os.path.relpath(path, root)).as_posix()
     gitignore = root / ".gitignore"
     try:
-        head = gitignore.read_bytes() if gitignore.exists() else b""
-        with gitignore.open("ab") as fh:
+        fd = os.open(gitignore, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        raise EnvFileError(f"cannot update {gitignore}: {_why(gitignore, exc)}") from None
+    try:
+        with os.fdopen(fd, "r+b") as fh:
+            head = fh.read()
             if head and not head.endswith(b"\n"):
                 fh.write(b"\n")
             fh.write(_escape_pattern(rel).encode() + b"\n")
     except OSError as exc:
         raise EnvFileError(f"cannot update {gitignore}: {exc.strerror or exc}") from None
     return True
+
+
+def _why(path: Path, exc: OSError) -> str:
+    if path.is_symlink():
+        return "it is a symbolic link, which keysentry fix does not follow"
+    return exc.strerror or str(exc)
 
 
 def _escape_pattern(rel: str) -> str:

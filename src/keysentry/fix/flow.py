@@ -159,23 +159,26 @@ def _write(
     entries: dict[str, str],
     options: FixOptions,
 ) -> None:
-    for fp in report.plan.files:
-        if fp.new_data is not None and fp.target.fs_path is not None:
-            _replace(fp.target.fs_path, fp.new_data)
-            report.written.append(fp.target.path)
+    # The key is kept (and hidden from git) before any code stops holding it: if that
+    # fails, nothing has been rewritten and the key is not lost.
     if options.keep and entries:
         report.env_created = not env_path.exists()
         report.env_added = envfile.append_env(env_path, entries)
         report.would_add = []
+    if root is not None:
+        env_files = [fp.target.fs_path for fp in report.plan.files if fp.kind == "env"]
+        keeper = [env_path] if options.keep and (entries or env_path.exists()) else []
+        for path in [*keeper, *(p for p in env_files if p is not None)]:
+            if envfile.ensure_ignored(root, path):
+                report.ignored.append(_shown_path(path))
+            if envfile.untrack(root, path):
+                report.untracked.append(_shown_path(path))
+    for fp in report.plan.files:
+        if fp.new_data is not None and fp.target.fs_path is not None:
+            _replace(fp.target.fs_path, fp.new_data)
+            report.written.append(fp.target.path)
     if root is None:
         return
-    env_files = [fp.target.fs_path for fp in report.plan.files if fp.kind == "env"]
-    keeper = [env_path] if options.keep and (entries or env_path.exists()) else []
-    for path in [*keeper, *(p for p in env_files if p is not None)]:
-        if envfile.ensure_ignored(root, path):
-            report.ignored.append(_shown_path(path))
-        if envfile.untrack(root, path):
-            report.untracked.append(_shown_path(path))
     for fp in report.plan.files:
         if fp.new_data is None or fp.target.fs_path is None or fp.target.git_status != "tracked":
             continue
