@@ -79,6 +79,39 @@ if __name__ == "__main__":
 '''
 
 
+EDGES = """\
+# header comment
+
+\"\"\"Module docstring.\"\"\"
+from __future__ import annotations
+
+import os.path as osp, json
+value = os.getenv("OPENROUTER_API_KEY", "{key}")
+os.environ["ROUTER_KEY"] = '{key}'
+table = {{"API_TOKEN": r"{key}", "{key}": 1}}
+call(api_key=u"{key}", other="x")
+pieces = ("Bearer " "{key}")
+raw = b"{key}"
+def f():
+    \"\"\"{key}\"\"\"
+    return f'{{osp}}:{key}'
+# {key}
+"""
+
+
+@pytest.mark.parametrize("text", [PYTHON, EDGES, "x = 1\n", "KEY = '{key}'"])
+def test_the_reports_python_plan_is_the_fix(key: str, text: str) -> None:
+    """The fix stage of the reports (tree-sitter, cheap enough for the hook) and
+    keysentry fix (libcst) decide the same thing and write the same bytes."""
+    from keysentry.fix.plan import Target, plan
+
+    data = text.format(key=key).encode()
+    (full,) = plan([Target("a.py", data, (key,))]).files
+    (quick,) = plan([Target("a.py", data, (key,))], quick=True).files
+    assert quick.outcomes == full.outcomes
+    assert quick.new_data == full.new_data
+
+
 def test_python_program_still_sees_the_key(repo: Path, key: str, monkeypatch, capsys) -> None:
     import libcst
 

@@ -96,6 +96,9 @@ def test_python_keeps_every_other_byte(program: Program) -> None:
     old_value = eval(program.source[program.start : program.end], {"x": 1})
     fake_os = type("os", (), {"environ": {name: KEY}})
     assert eval(middle, {"x": 1, "os": fake_os}) == old_value
+    # The reports' plan (tree-sitter, what the hook runs) says exactly what fix does (libcst).
+    (quick,) = plan([Target("gen.py", data, (KEY,))], quick=True).files
+    assert quick.outcomes == fp.outcomes and quick.new_data == fp.new_data
 
 
 @st.composite

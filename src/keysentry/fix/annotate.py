@@ -47,7 +47,7 @@ def annotate(result: ScanResult, read: Reader) -> ScanResult:
         if data is not None:
             status = "staged" if source == "staged" else loc.git_status
             targets.append(Target(path, data, tuple(secrets), None, status))
-    planned = plan(targets)
+    planned = plan(targets, quick=True)
     at: dict[tuple[str, int, int], FixInfo] = {}
     for fp in planned.files:
         for outcome in fp.outcomes:

@@ -11,7 +11,7 @@ from pathlib import Path
 from keysentry.fix.edits import Lines, OverlapError, text_edits
 from keysentry.fix.kinds import classify
 from keysentry.fix.names import allocate
-from keysentry.fix.registry import REWRITERS
+from keysentry.fix.registry import QUICK, REWRITERS
 from keysentry.fix.sites import FileContext, FileSites, Site, Unfixable, occurrences
 from keysentry.models import FixInfo, Position
 
@@ -80,7 +80,10 @@ def plan(
     forced: str | None = None,
     existing_env: Mapping[str, str] | None = None,
     env_file: str = ".env",
+    quick: bool = False,
 ) -> Plan:
+    """``quick``: the reports' plan (:data:`keysentry.fix.registry.QUICK`)."""
+    rewriters = QUICK if quick else REWRITERS
     located: list[tuple[Target, str, FileSites]] = []
     for target in targets:
         kind = classify(target.path, target.data)
@@ -89,7 +92,7 @@ def plan(
             if len(target.data) > MAX_BYTES:
                 raise Unfixable(f"larger than {MAX_BYTES // 2**20} MiB: keysentry fix does "
                                 "not rewrite it")  # fmt: skip
-            sites = REWRITERS[kind](target.data, target.secrets, ctx)
+            sites = rewriters[kind](target.data, target.secrets, ctx)
         except Unfixable as exc:
             sites = FileSites(kind, _by_hand(target, str(exc)))
         located.append((target, kind, sites))
@@ -151,8 +154,8 @@ def _file(
 
 
 def _fill(text: str, name: str, env_file: str) -> str:
-    from keysentry.fix.yamlfiles import secret_name
-
     if "{secret}" in text:
+        from keysentry.fix.yamlfiles import secret_name
+
         text = text.replace("{secret}", secret_name(name))
     return text.replace("{env_file}", env_file).replace("{name}", name)

@@ -12,9 +12,8 @@ from collections.abc import Sequence
 
 from keysentry.fix.edits import ByteEdit
 from keysentry.fix.names import constant_name
+from keysentry.fix.pystrings import IMPORT_OS, NOT_A_STRING, Literal, site, split_quotes
 from keysentry.fix.sites import FileContext, FileSites, Site, Unfixable, occurrences
-
-IMPORT_OS = "import os"
 
 
 def locate(data: bytes, secrets: Sequence[str], ctx: FileContext | None = None) -> FileSites:
@@ -40,13 +39,10 @@ def locate(data: bytes, secrets: Sequence[str], ctx: FileContext | None = None) 
     for secret, start, end in found:
         holder = [(s, e, n) for s, e, n in strings if s <= start and end <= e]
         if not holder:
-            sites.append(
-                Site(secret, start, end, reason="not inside a string literal (a comment?): "
-                     "delete it by hand")
-            )  # fmt: skip
+            sites.append(Site(secret, start, end, reason=NOT_A_STRING))
             continue
-        s, e, node = min(holder, key=lambda t: t[1] - t[0])
-        sites.append(_site(data, secret, start, end, s, e, node, parents))
+        _, _, node = min(holder, key=lambda t: t[1] - t[0])
+        sites.append(site(data, secret, start, end, _literal(node, spans, parents)))
     has_os = _imports_os(module)
     newline = module.default_newline.encode()
 
@@ -69,63 +65,27 @@ def verify(data: bytes) -> str | None:
     return None
 
 
-def _site(
-    data: bytes, secret: str, start: int, end: int, s: int, e: int, node: object, parents: object
-) -> Site:
+def _literal(node: object, spans: object, parents: object) -> Literal:
     import libcst as cst
 
-    needs = frozenset({IMPORT_OS})
     if isinstance(node, cst.FormattedStringText):
-        fstring = parents[node]  # type: ignore[index]
-        quote = _other(fstring.end[:1])
-
-        def in_fstring(name: str) -> list[ByteEdit]:
-            return [ByteEdit(start, end, f"{{os.environ[{quote}{name}{quote}]}}".encode())]
-
-        suggest = _suggest(fstring, parents)
-        return Site(secret, start, end, in_fstring, "{os.environ[...]} in the f-string",
-                    suggest, needs)  # fmt: skip
-    assert isinstance(node, cst.SimpleString)
-    value = node.value
-    prefix = value[: len(value) - len(value.lstrip("rRbBuU"))]
-    quote = value[len(prefix) : len(prefix) + 3]
-    if quote not in ('"""', "'''"):
-        quote = quote[:1]
-    if "b" in prefix.lower():
-        return Site(secret, start, end, reason="a bytes literal: read os.environb by hand")
+        node = parents[node]  # type: ignore[index]
+        assert isinstance(node, cst.FormattedString)
+        prefix, quote = split_quotes(node.start + node.end)
+    else:
+        assert isinstance(node, cst.SimpleString)
+        prefix, quote = split_quotes(node.value)
+    span = spans[node]  # type: ignore[index]
     parent = parents[node]  # type: ignore[index]
-    if isinstance(parent, cst.Expr):
-        return Site(secret, start, end, reason="in a docstring: delete it by hand")
-    content_start = s + len(prefix.encode()) + len(quote)
-    content_end = e - len(quote)
-    before = data[content_start:start]
-    after = data[end:content_end]
-    suggest = _suggest(node, parents)
-    in_concat = isinstance(parent, cst.ConcatenatedString)
-    if not before and not after and not in_concat:
-
-        def whole(name: str) -> list[ByteEdit]:
-            return [ByteEdit(s, e, f'os.environ["{name}"]'.encode())]
-
-        return Site(secret, start, end, whole, 'os.environ["{name}"]', suggest, needs)
-    inner = _other(quote[:1])
-    # u"" cannot take an f; it means nothing since Python 3 anyway.
-    head = (prefix.replace("u", "").replace("U", "") + "f" + quote).encode() + _braces(before)
-    tail = _braces(after) + quote.encode()
-
-    def partial(name: str) -> list[ByteEdit]:
-        field = f"{{os.environ[{inner}{name}{inner}]}}".encode()
-        return [ByteEdit(s, e, head + field + tail)]
-
-    return Site(secret, start, end, partial, "an f-string with {os.environ[...]}", suggest, needs)
-
-
-def _other(quote: str) -> str:
-    return "'" if quote == '"' else '"'
-
-
-def _braces(text: bytes) -> bytes:
-    return text.replace(b"{", b"{{").replace(b"}", b"}}")
+    return Literal(
+        span.start,
+        span.start + span.length,
+        prefix,
+        quote,
+        in_concat=isinstance(parent, cst.ConcatenatedString),
+        docstring=isinstance(parent, cst.Expr),
+        suggest=_suggest(node, parents),
+    )
 
 
 def _suggest(node: object, parents: object) -> str | None:

@@ -17,6 +17,12 @@ def _python(data: bytes, secrets: Sequence[str], ctx: FileContext) -> FileSites:
     return python.locate(data, secrets, ctx)
 
 
+def _python_quick(data: bytes, secrets: Sequence[str], ctx: FileContext) -> FileSites:
+    from keysentry.fix import python_quick
+
+    return python_quick.locate(data, secrets, ctx)
+
+
 def _notebook(data: bytes, secrets: Sequence[str], ctx: FileContext) -> FileSites:
     from keysentry.fix import notebook
 
@@ -89,3 +95,8 @@ REWRITERS: dict[str, Rewriter] = {
     "other": by_hand("keysentry fix does not rewrite this kind of file"),
 }  # fmt: skip
 """Every kind :func:`keysentry.fix.kinds.classify` can return (a test checks)."""
+
+QUICK: dict[str, Rewriter] = {**REWRITERS, "python": _python_quick}
+"""For the reports' fix stage, which the commit hook runs: Python located with
+tree-sitter (milliseconds to load) rather than libcst (a quarter of a second), to the
+same edits (tests/test_fix_properties.py)."""
