@@ -5,12 +5,16 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from keysentry.cli.common import ScanOptions, build_request
 from keysentry.errors import ExitCode, UsageError
 from keysentry.untrusted import shown
+
+if TYPE_CHECKING:
+    from keysentry.fix.flow import FixReport
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -89,15 +93,11 @@ def fix(
     return int(ExitCode.FINDINGS if report.changed else ExitCode.CLEAN)
 
 
-def render(report: object, *, quiet: bool = False) -> str:
+def render(report: FixReport, *, quiet: bool = False) -> str:
     """What was done (or would be, with --diff), what is left to do by hand, and what the
     fix does not make safe. Every path is shown escaped and with keys redacted."""
-    from keysentry.fix.flow import FixReport
-
-    assert isinstance(report, FixReport)
     lines: list[str] = []
-    dry = bool(report.diff) or (not report.written and any(
-        fp.new_data is not None for fp in report.plan.files))  # fmt: skip
+    dry = report.dry_run
     verb = "would fix" if dry else "fixed"
     fixed = 0
     advice: dict[str, None] = {}
@@ -122,7 +122,7 @@ def render(report: object, *, quiet: bool = False) -> str:
     if report.env_added:
         state = "created, mode 0600" if report.env_created else "appended"
         lines.append(f"{env}: {', '.join(report.env_added)} ({state})")
-    elif report.would_add and report.diff:
+    elif report.would_add and dry:
         lines.append(f"{env}: would add {', '.join(report.would_add)}")
     elif report.would_add:
         lines.append(

@@ -65,6 +65,8 @@ class FixReport:
     diff: str = ""
     would_add: list[str] = field(default_factory=list)
     """Variables the env file would get (``--diff``) or should get (``--no-keep``)."""
+    dry_run: bool = False
+    """``--diff``: nothing was written."""
 
     @property
     def changed(self) -> bool:
@@ -127,6 +129,7 @@ def run_fix(request: ScanRequest, options: FixOptions) -> FixReport:
     entries = report.plan.env_entries()
     report.would_add = [n for n, v in entries.items() if existing.get(n) != v]
     if options.diff:
+        report.dry_run = True
         report.diff = render_diff(report.plan, show_secrets=options.show_secrets)
         return report
     _write(report, root, env_path, entries, options)
