@@ -218,3 +218,23 @@ def test_links_planted_by_the_repository_are_not_followed(
     assert outside.read_text() == "# the user's own file\n"
     # the key was not kept, so the code still holds it: nothing is lost
     assert (repo / "a.py").read_text() == f'KEY = "{key}"\n'
+
+
+def test_encoded_and_archived_keys_are_listed_by_hand(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    import base64
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app/.env", f"OPENROUTER_API_KEY={key}\n")
+    other = make_key()
+    committed(repo, {"secret.txt": base64.b64encode(f"key={other}\n".encode()).decode() + "\n"})
+    (repo / "bundle.zip").write_bytes(buffer.getvalue())
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 3
+    assert "bundle.zip:1:20: change by hand" in err and "inside an archive member" in err
+    assert "secret.txt:" in err and "encoded (base64)" in err
+    assert key not in err and other not in err

@@ -18,7 +18,7 @@ from pathlib import Path
 from keysentry import gitio
 from keysentry.errors import KeysentryError, UsageError
 from keysentry.fix import envfile
-from keysentry.fix.annotate import NOT_WHOLE
+from keysentry.fix.annotate import DECODED, MEMBER, NOT_WHOLE
 from keysentry.fix.plan import MAX_BYTES, FilePlan, Plan, Target, plan
 from keysentry.models import Location, ScanResult, ScanStats, redact, scrub_secrets
 from keysentry.pipeline import ScanRequest, scan_paths
@@ -95,8 +95,8 @@ def run_fix(request: ScanRequest, options: FixOptions) -> FixReport:
             continue
         for loc in finding.locations:
             if loc.source != "file" or loc.members or loc.decoders:
-                why = "inside an archive member" if loc.members else "encoded"
-                report.by_hand.append(_by_hand(loc, f"{why}", finding.redacted))
+                why = MEMBER if loc.members else DECODED.format(decoders=" > ".join(loc.decoders))
+                report.by_hand.append(_by_hand(loc, why, finding.redacted))
                 continue
             entry = files.setdefault(loc.path, (loc, []))
             if finding.secret not in entry[1]:

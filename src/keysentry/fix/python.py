@@ -1,4 +1,5 @@
-"""Python, with libcst: the key's literal becomes ``os.environ["NAME"]``.
+"""Python, with libcst: the key's literal becomes ``os.environ["NAME"]`` (what to write
+for a literal is :mod:`.pystrings`', shared with the reports' tree-sitter locator).
 
 libcst parses to a concrete syntax tree that keeps every byte, so the byte spans it
 reports are exact: only the literal's bytes change, plus one ``import os`` line where
@@ -8,12 +9,20 @@ literal becomes an f-string), a key in an f-string becomes a replacement field.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from keysentry.fix.edits import ByteEdit
 from keysentry.fix.names import constant_name
 from keysentry.fix.pystrings import IMPORT_OS, NOT_A_STRING, Literal, site, split_quotes
 from keysentry.fix.sites import FileContext, FileSites, Site, Unfixable, occurrences
+
+if TYPE_CHECKING:
+    import libcst as cst
+    from libcst.metadata import CodeSpan
+
+    Spans = Mapping[cst.CSTNode, CodeSpan]
+    Parents = Mapping[cst.CSTNode, cst.CSTNode]
 
 
 def locate(data: bytes, secrets: Sequence[str], ctx: FileContext | None = None) -> FileSites:
@@ -65,18 +74,18 @@ def verify(data: bytes) -> str | None:
     return None
 
 
-def _literal(node: object, spans: object, parents: object) -> Literal:
+def _literal(node: cst.CSTNode, spans: Spans, parents: Parents) -> Literal:
     import libcst as cst
 
     if isinstance(node, cst.FormattedStringText):
-        node = parents[node]  # type: ignore[index]
+        node = parents[node]
         assert isinstance(node, cst.FormattedString)
         prefix, quote = split_quotes(node.start + node.end)
     else:
         assert isinstance(node, cst.SimpleString)
         prefix, quote = split_quotes(node.value)
-    span = spans[node]  # type: ignore[index]
-    parent = parents[node]  # type: ignore[index]
+    span = spans[node]
+    parent = parents[node]
     return Literal(
         span.start,
         span.start + span.length,
@@ -88,14 +97,14 @@ def _literal(node: object, spans: object, parents: object) -> Literal:
     )
 
 
-def _suggest(node: object, parents: object) -> str | None:
+def _suggest(node: cst.CSTNode, parents: Parents) -> str | None:
     """The variable name the code gives the value: an assignment's target, a dict's key,
     ``os.environ["NAME"] = ...``, ``os.getenv("NAME", "...")``."""
     import libcst as cst
 
     child = node
     for _ in range(6):
-        parent = parents.get(child)  # type: ignore[attr-defined]
+        parent = parents.get(child)
         if parent is None:
             return None
         if isinstance(parent, (cst.Assign, cst.AnnAssign)):
@@ -108,7 +117,7 @@ def _suggest(node: object, parents: object) -> str | None:
         if isinstance(parent, cst.DictElement) and parent.value is child:
             return _literal_name(parent.key)
         if isinstance(parent, cst.Arg):
-            call = parents.get(parent)  # type: ignore[attr-defined]
+            call = parents.get(parent)
             if isinstance(call, cst.Call) and call.args and call.args[0] is not parent:
                 found = _literal_name(call.args[0].value)
                 if found:
@@ -120,7 +129,7 @@ def _suggest(node: object, parents: object) -> str | None:
     return None
 
 
-def _target_name(target: object) -> str | None:
+def _target_name(target: cst.BaseExpression) -> str | None:
     import libcst as cst
 
     if isinstance(target, cst.Name):
@@ -134,7 +143,7 @@ def _target_name(target: object) -> str | None:
     return None
 
 
-def _literal_name(node: object) -> str | None:
+def _literal_name(node: cst.BaseExpression | None) -> str | None:
     import libcst as cst
 
     if isinstance(node, cst.SimpleString):
@@ -143,10 +152,10 @@ def _literal_name(node: object) -> str | None:
     return None
 
 
-def _imports_os(module: object) -> bool:
+def _imports_os(module: cst.Module) -> bool:
     import libcst as cst
 
-    for stmt in module.body:  # type: ignore[attr-defined]
+    for stmt in module.body:
         if not isinstance(stmt, cst.SimpleStatementLine):
             continue
         for small in stmt.body:
@@ -162,19 +171,21 @@ def _imports_os(module: object) -> bool:
     return False
 
 
-def _asname(alias: object) -> str | None:
+def _asname(alias: cst.ImportAlias) -> str | None:
     import libcst as cst
 
-    target = alias.asname.name  # type: ignore[attr-defined]
+    if alias.asname is None:
+        return None
+    target = alias.asname.name
     return target.value if isinstance(target, cst.Name) else None
 
 
-def _import_position(data: bytes, module: object, spans: object) -> int:
+def _import_position(data: bytes, module: cst.Module, spans: Spans) -> int:
     """Where ``import os`` goes: before the first import, else after the docstring and
     ``from __future__`` imports, else after the module's leading comments."""
     import libcst as cst
 
-    body = module.body  # type: ignore[attr-defined]
+    body = module.body
     after: int | None = None
     for index, stmt in enumerate(body):
         small = stmt.body[0] if isinstance(stmt, cst.SimpleStatementLine) else None
@@ -185,22 +196,22 @@ def _import_position(data: bytes, module: object, spans: object) -> int:
         )
         is_future = isinstance(small, cst.ImportFrom) and _is_future(small)
         if is_doc or is_future:
-            span = spans[stmt]  # type: ignore[index]
+            span = spans[stmt]
             after = span.start + span.length
             continue
         if isinstance(small, (cst.Import, cst.ImportFrom)):
-            start = spans[stmt].start  # type: ignore[index]
+            start = spans[stmt].start
             return data.rfind(b"\n", 0, start) + 1
         break
     if after is not None:
         line_end = data.find(b"\n", after)
         return len(data) if line_end < 0 else line_end + 1
-    header = cst.Module(body=[], header=module.header).code.encode()  # type: ignore[attr-defined]
+    header = cst.Module(body=[], header=module.header).code.encode()
     return len(header) if data.startswith(header) else 0
 
 
-def _is_future(node: object) -> bool:
+def _is_future(node: cst.ImportFrom) -> bool:
     import libcst as cst
 
-    module = node.module  # type: ignore[attr-defined]
+    module = node.module
     return isinstance(module, cst.Name) and module.value == "__future__"
