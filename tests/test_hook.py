@@ -50,6 +50,11 @@ NEVER = (
     "keysentry.decoders.zip_members",
     "keysentry.decoders.tar_members",
     "keysentry.decoders.streams",
+    # keysentry fix's parsers: the fix stage loads one only for a file of its kind with a key.
+    "libcst",
+    "tree_sitter",
+    "nbformat",
+    "dotenv",
 )
 
 
@@ -100,7 +105,14 @@ def test_staged_clean_change_imports_only_what_it_needs(staged_repo: Path) -> No
     # The screen answered (tests/test_screen.py checks it answers as the pipeline would).
     assert "keysentry.screen" in modules and "keysentry.pipeline" not in modules
     assert (
-        absent(modules, "json", "pathspec", "keysentry.sources", "keysentry.decoders.registry")
+        absent(
+            modules,
+            "json",
+            "pathspec",
+            "keysentry.sources",
+            "keysentry.decoders.registry",
+            "keysentry.fix",
+        )
         == []
     )
 
@@ -110,7 +122,12 @@ def test_named_files_clean_imports_only_what_it_needs(staged_repo: Path) -> None
     assert code == 0, err
     assert "keysentry scan: scanned 2 input(s)" in err
     assert "keysentry.screen" in modules and "keysentry.pipeline" not in modules
-    assert absent(modules, "json", "pathspec", "keysentry.sources", "keysentry.scanner") == []
+    assert (
+        absent(
+            modules, "json", "pathspec", "keysentry.sources", "keysentry.scanner", "keysentry.fix"
+        )
+        == []
+    )
 
 
 def test_a_staged_key_fails_the_hook_redacted(staged_repo: Path, key: str) -> None:
@@ -119,12 +136,31 @@ def test_a_staged_key_fails_the_hook_redacted(staged_repo: Path, key: str) -> No
     code, out, err, modules = hook(staged_repo, "--staged")
     assert code == 1, err
     assert "app.env:1:20" in out and redact(key) in out
+    assert "fixable by `keysentry fix`: untrack the env file" in out
     assert key not in out + err
     assert absent(modules, "json", "pathspec") == []
     # the same through the named-files path the pre-commit framework uses
     code, out, err, modules = hook(staged_repo, "app.env", "README.md")
     assert code == 1 and "app.env:1:20" in out and key not in out + err
     assert absent(modules, "json", "pathspec") == []
+
+
+def test_a_key_in_python_loads_its_grammar_and_no_other_parser(staged_repo: Path, key: str) -> None:
+    """The fix stage says what `keysentry fix` would do with tree-sitter's Python grammar
+    (milliseconds to load), not libcst (a quarter of a second), and loads no other."""
+    (staged_repo / "app.py").write_text(f'OPENROUTER_API_KEY = "{key}"\n')
+    git(staged_repo, "add", "app.py")
+    code, out, err, modules = hook(staged_repo, "--staged")
+    assert code == 1, err
+    assert 'fixable by `keysentry fix`: os.environ["OPENROUTER_API_KEY"]' in out
+    assert any(m.startswith("tree_sitter_python") for m in modules)
+    assert "keysentry.fix.python_quick" in modules and "keysentry.fix.yamlfiles" not in modules
+    allowed = ("tree_sitter", "tree_sitter_python")
+    assert [m for m in absent(modules, "pathspec") if m.split(".")[0] not in allowed] == []
+    assert not [
+        m for m in modules if m.startswith("tree_sitter_") and m.split(".")[0] not in allowed
+    ]
+    assert "keysentry.fix.python" not in modules
 
 
 def test_json_format_loads_json_and_only_its_reporter(staged_repo: Path, key: str) -> None:

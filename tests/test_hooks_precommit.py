@@ -24,7 +24,7 @@ from conftest import GIT_ENV, git
 from keysentry.models import redact
 
 REPO = Path(__file__).resolve().parents[1]
-HOOK_IDS = ("keysentry", "keysentry-pre-push")
+HOOK_IDS = ("keysentry", "keysentry-pre-push", "keysentry-fix")
 TIMEOUT = 600
 
 
@@ -151,6 +151,27 @@ def test_commit_hook_fails_on_a_staged_key(hook_repo, user_repo: Path, key: str)
     assert "openrouter-api-key" in out and "app.env:1:20" in out
     assert redact(key) in out and key not in out
     assert "treat every key found as compromised" in out
+
+
+def test_fix_hook_rewrites_fails_then_passes(hook_repo, user_repo: Path, key: str) -> None:
+    """keysentry-fix behaves as formatters do: it changes the staged files in the work
+    tree, leaves them unstaged and fails; once the changes are added, it passes."""
+    (user_repo / "app.py").write_text(f'import requests\n\nOPENROUTER_API_KEY = "{key}"\n')
+    git(user_repo, "add", "app.py")
+    code, out = try_repo(hook_repo, user_repo, "keysentry-fix")
+    assert code == 1, out
+    assert "files were modified by this hook" in out and key not in out
+    assert (
+        'OPENROUTER_API_KEY = os.environ["OPENROUTER_API_KEY"]'
+        in (user_repo / "app.py").read_text()
+    )
+    assert (user_repo / ".env").read_text() == f"OPENROUTER_API_KEY={key}\n"
+    assert git(user_repo, "diff", "--name-only").split() == ["app.py"]  # left unstaged
+    git(user_repo, "add", "app.py", ".gitignore")
+    code, out = try_repo(hook_repo, user_repo, "keysentry-fix")
+    assert code == 0 and "Passed" in out, out
+    code, out = try_repo(hook_repo, user_repo, "keysentry")
+    assert code == 0 and "Passed" in out, out
 
 
 def test_commit_hook_passes_a_clean_change_and_ignores_unstaged_keys(

@@ -50,6 +50,55 @@ class CommitInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class Position:
+    """A place in a file's text, counted both ways reports need it."""
+
+    line: int
+    """1-based line."""
+    column: int
+    """1-based column in characters (SARIF's ``unicodeCodePoints``)."""
+    byte_column: int
+    """1-based column in UTF-8 bytes (reviewdog's rdjson)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TextEdit:
+    """Replace the text from ``start`` up to ``end`` (exclusive) by ``text``.
+
+    ``text`` holds the new lines (joined with a line break; ``("import os", "")`` is
+    ``import os`` and its line break). It never holds a key: only the code that reads the
+    variable and what surrounded the key in its literal."""
+
+    start: Position
+    end: Position
+    text: tuple[str, ...]
+
+    @property
+    def new_text(self) -> str:
+        return "\n".join(self.text)
+
+
+@dataclass(frozen=True, slots=True)
+class FixInfo:
+    """What ``keysentry fix`` can do about one location (computed for files on disk and
+    staged files; history cannot be changed in place)."""
+
+    fixable: bool
+    """True when ``keysentry fix`` rewrites this location by itself."""
+    how: str
+    """Fixable: what the fix writes, in a few words; else why it has to be done by hand."""
+    kind: str = ""
+    """The kind of file as the fix sees it: python, javascript, compose, json, ..."""
+    variable: str = ""
+    """The environment variable the key moves to."""
+    edits: tuple[TextEdit, ...] = ()
+    """The changes to this file that this location needs (empty when the change is not a
+    text edit: a notebook rewritten whole, an env file untracked)."""
+    advice: str = ""
+    """What else to do (create the Kubernetes Secret, add the CI variable, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Location:
     """One place a secret was seen."""
 
@@ -79,6 +128,8 @@ class Location:
     repository: str = ""
     """The repository of a fleet audit (``keysentry audit``): its path or URL; empty
     for the other commands, whose targets name it."""
+    fix: FixInfo | None = None
+    """Whether ``keysentry fix`` can change this location, and how (None: not asked)."""
 
     @property
     def display_path(self) -> str:

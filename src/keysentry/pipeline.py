@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -19,7 +19,7 @@ from keysentry.filters.allowlist import apply_allowlist
 from keysentry.filters.inline import drop_allowed
 from keysentry.findings import InputContext, build_findings
 from keysentry.gcpause import paused
-from keysentry.models import Finding, Issue, ScanResult, ScanStats
+from keysentry.models import Finding, Issue, Location, ScanResult, ScanStats
 from keysentry.roots import repository_root
 from keysentry.rules import Rule
 from keysentry.scanner import Scanner, Tally
@@ -43,6 +43,9 @@ class Scope:
     targets: tuple[TargetConfig, ...]
 
 
+FIX_INFO_COMMANDS = frozenset({"scan", "staged", "history", "ci", "audit"})
+
+
 @dataclass(frozen=True, slots=True)
 class ScanRequest:
     command: str
@@ -63,6 +66,14 @@ class ScanRequest:
     """Per-target configuration (the CLI resolves it); empty: ``config`` for every target."""
     notes: tuple[str, ...] = ()
     """Facts the CLI learnt while building the request (an ignored [validation] table)."""
+    fix_info: bool | None = None
+    """Tell the reports what ``keysentry fix`` can do at each location (the fix stage);
+    None: for the commands whose reports show it (scan, staged, history, ci, audit)."""
+
+    def wants_fix_info(self) -> bool:
+        if self.fix_info is not None:
+            return self.fix_info
+        return self.command in FIX_INFO_COMMANDS
 
     def all_scopes(self) -> tuple[Scope, ...]:
         if self.scopes:
@@ -137,9 +148,10 @@ def scan_paths(request: ScanRequest, stdin: BinaryIO | None = None) -> ScanResul
             + more
         )
     configs = {tc.target: tc.config.source for tc in (owner[t][1] for t in kept)}
-    return finish_scopes(
+    result = finish_scopes(
         [(scope, gathered) for scope, gathered, _, _ in parts.values()], request, started, configs
     )
+    return _fix_stage(result, request, _read_file)
 
 
 def _scan_one(
@@ -196,7 +208,43 @@ def scan_staged(
         paths=paths,
         excludes=scan_excludes(request, request.config),
     )
-    return finish(gathered, request, started)
+    result = finish(gathered, request, started)
+    return _fix_stage(result, request, _staged_reader(repo))
+
+
+def _fix_stage(
+    result: ScanResult, request: ScanRequest, read: Callable[[Location], bytes | None]
+) -> ScanResult:
+    """What ``keysentry fix`` can do at each location, for the reports. Imported only
+    when there is a finding: a clean scan (and the commit hook) never loads it."""
+    if not result.findings or not request.wants_fix_info():
+        return result
+    from keysentry.fix.annotate import annotate
+
+    return annotate(result, read)
+
+
+def _read_file(loc: Location) -> bytes | None:
+    """The file again, for the fix stage: at most one byte past what it would parse."""
+    from keysentry.fix.plan import MAX_BYTES
+
+    try:
+        with open(loc.path, "rb") as fh:
+            return fh.read(MAX_BYTES + 1)
+    except OSError:
+        return None
+
+
+def _staged_reader(repo: Path) -> Callable[[Location], bytes | None]:
+    def read(loc: Location) -> bytes | None:
+        if loc.source != "staged" or not loc.blob:
+            return _read_file(loc)
+        from keysentry import gitio
+
+        proc = gitio.run_git(["cat-file", "blob", loc.blob], repo, check=False)
+        return proc.stdout if proc.returncode == 0 else None
+
+    return read
 
 
 def _collect(
@@ -367,7 +415,7 @@ def run_history(request: ScanRequest, repo: Path, options: HistoryOptions) -> Sc
         include_placeholders=request.include_placeholders,
         show_progress=request.show_progress,
     )
-    result = finish(gathered, request, started)
+    result = _fix_stage(finish(gathered, request, started), request, lambda loc: None)
     # Described after the allowlist and the baseline: only the keys still reported.
     note = exposure_note(result.findings)
     if not note:

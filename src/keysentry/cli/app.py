@@ -17,6 +17,7 @@ COMMAND_MODULES = {
     "baseline": "baseline",
     "check-key": "keys",
     "ci": "integrations",
+    "fix": "fix",
     "history": "git",
     "install-hook": "integrations",
     "keys": "keys",
@@ -52,6 +53,10 @@ def _register(group: click.Group, module: str) -> None:
         from keysentry.cli import baseline
 
         baseline.register(group)
+    elif module == "fix":
+        from keysentry.cli import fix
+
+        fix.register(group)
     elif module == "git":
         from keysentry.cli import git
 

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from keysentry.errors import UsageError
 
-FORMATS = ("text", "json", "jsonl", "sarif", "github", "csv", "junit", "html", "codequality")
+FORMATS = (
+    "text", "json", "jsonl", "sarif", "github", "csv", "junit", "html", "codequality", "rdjson",
+)  # fmt: skip
 STDOUT = "-"
 """As a file name (``--output -``, ``json:-``): standard output."""
 

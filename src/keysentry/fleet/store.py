@@ -17,7 +17,17 @@ from typing import Any
 
 from keysentry.errors import UsageError
 from keysentry.fleet.task import RepoOutcome
-from keysentry.models import CommitInfo, Finding, Issue, KeyDetails, Location, Validation
+from keysentry.models import (
+    CommitInfo,
+    Finding,
+    FixInfo,
+    Issue,
+    KeyDetails,
+    Location,
+    Position,
+    TextEdit,
+    Validation,
+)
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -185,14 +195,24 @@ def _location_json(loc: Location) -> dict[str, Any]:
 
 def _location(d: dict[str, Any]) -> Location:
     commit = d.pop("commit")
+    fix = d.pop("fix", None)  # absent from a store written before keysentry fix
     return Location(
         **{
             **d,
             "members": tuple(d["members"]),
             "decoders": tuple(d["decoders"]),
             "commit": CommitInfo(**commit) if commit else None,
+            "fix": _fix(fix) if fix else None,
         }
     )
+
+
+def _fix(d: dict[str, Any]) -> FixInfo:
+    edits = tuple(
+        TextEdit(Position(**e["start"]), Position(**e["end"]), tuple(e["text"]))
+        for e in d.get("edits", ())
+    )
+    return FixInfo(**{**d, "edits": edits})
 
 
 def _validation(d: dict[str, Any]) -> Validation:

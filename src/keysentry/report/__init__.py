@@ -65,6 +65,12 @@ def _codequality(result: ScanResult, _colour: bool) -> str:
     return codequality.render(result)
 
 
+def _rdjson(result: ScanResult, _colour: bool) -> str:
+    from keysentry.report import rdjson
+
+    return rdjson.render(result)
+
+
 def _html(result: ScanResult, _colour: bool) -> str:
     from keysentry.report import html
 
@@ -81,6 +87,7 @@ _FORMATTERS: dict[str, Reporter] = {
     "junit": _junit,
     "html": _html,
     "codequality": _codequality,
+    "rdjson": _rdjson,
 }
 
 

@@ -93,6 +93,9 @@ class LocationView:
     exposure: str
     exposure_text: str
     snippet: str
+    fixable: bool | None = None
+    """True: ``keysentry fix`` changes it; False: by hand; None: not asked."""
+    fix_text: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +171,8 @@ def _location_view(loc: Location) -> LocationView:
         exposure=loc.exposure or "",
         exposure_text=describe_exposure(loc.exposure) if loc.exposure else "",
         snippet=loc.snippet,
+        fixable=None if loc.fix is None else loc.fix.fixable,
+        fix_text="" if loc.fix is None else loc.fix.how,
     )
 
 

@@ -6,7 +6,15 @@ import json
 from typing import Any
 
 from keysentry import __version__
-from keysentry.models import Finding, Location, ScanResult, ScanStats, Validation, scrub_secrets
+from keysentry.models import (
+    Finding,
+    FixInfo,
+    Location,
+    ScanResult,
+    ScanStats,
+    Validation,
+    scrub_secrets,
+)
 
 SCHEMA_VERSION = 1
 
@@ -34,6 +42,28 @@ def location_dict(loc: Location) -> dict[str, Any]:
         "exposure": loc.exposure,
         "in_head": loc.in_head,
         "snippet": loc.snippet,
+        "fix": fix_dict(loc.fix),
+    }
+
+
+def fix_dict(fix: FixInfo | None) -> dict[str, Any] | None:
+    """What ``keysentry fix`` does here (null where it does not apply: standard input)."""
+    if fix is None:
+        return None
+    return {
+        "fixable": fix.fixable,
+        "how": fix.how,
+        "kind": fix.kind,
+        "variable": fix.variable or None,
+        "advice": fix.advice or None,
+        "edits": [
+            {
+                "start": {"line": e.start.line, "column": e.start.column},
+                "end": {"line": e.end.line, "column": e.end.column},
+                "text": e.new_text,
+            }
+            for e in fix.edits
+        ],
     }
 
 

@@ -31,7 +31,7 @@ from urllib.parse import quote
 from keysentry import __version__
 from keysentry.models import SEVERITIES, Finding, Location, ScanResult, Severity
 from keysentry.report.json_report import validation_dict
-from keysentry.report.text import describe_validation
+from keysentry.report.text import describe_fix, describe_validation
 from keysentry.untrusted import unescape_bytes
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -211,7 +211,10 @@ def _result(f: Finding, loc: Location, rule_index: int, show_secrets: bool) -> d
         properties["exposure"] = loc.exposure
     if loc.in_head is not None:
         properties["inHead"] = loc.in_head
-    return {
+    if loc.fix is not None and not f.placeholder:
+        properties["fixable"] = loc.fix.fixable
+        text += f" {describe_fix(loc.fix)[0].upper()}{describe_fix(loc.fix)[1:]}."
+    out: dict[str, Any] = {
         "ruleId": f.rule_id,
         "ruleIndex": rule_index,
         "kind": "fail",
@@ -221,6 +224,43 @@ def _result(f: Finding, loc: Location, rule_index: int, show_secrets: bool) -> d
         "partialFingerprints": {"keysentryLocation/v1": _identity(f, loc)},
         "properties": properties,
     }
+    fixes = _fixes(loc)
+    if fixes:
+        out["fixes"] = fixes
+    return out
+
+
+def _fixes(loc: Location) -> list[dict[str, Any]]:
+    """The change ``keysentry fix`` makes here, as a SARIF fix: the replacement text
+    (the read of the variable), never the key; the deleted region only points at it."""
+    fix = loc.fix
+    if fix is None or not fix.fixable or not fix.edits or loc.members or loc.decoders:
+        return []
+    if loc.source in NOT_FILES:
+        return []
+    replacements = [
+        {
+            "deletedRegion": {
+                "startLine": e.start.line,
+                "startColumn": e.start.column,
+                "endLine": e.end.line,
+                "endColumn": e.end.column,
+            },
+            "insertedContent": {"text": e.new_text},
+        }
+        for e in fix.edits
+    ]
+    description = f"Read the key from the environment variable {fix.variable} ({fix.how})"
+    if fix.advice:
+        description += f"; then {fix.advice}"
+    return [
+        {
+            "description": {"text": description + ". Run `keysentry fix` to apply it."},
+            "artifactChanges": [
+                {"artifactLocation": artifact_location(_path(loc)), "replacements": replacements}
+            ],
+        }
+    ]
 
 
 def _location(f: Finding, loc: Location, where: str) -> dict[str, Any]:

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timezone
 
-from keysentry.models import Finding, Location, ScanResult, ScanStats, Validation, scrub_secrets
+from keysentry.models import (
+    Finding,
+    FixInfo,
+    Location,
+    ScanResult,
+    ScanStats,
+    Validation,
+    scrub_secrets,
+)
 from keysentry.wording import DEFAULTS_NAME, human_bytes, scanned_line
 
 _COLOURS = {"critical": "1;31", "high": "31", "medium": "33", "low": "36", "info": "2"}
@@ -109,7 +117,16 @@ def render_finding(f: Finding, show_secrets: bool, colour: bool) -> str:
         lines.append(f"  {describe_location(loc)}")
         if loc.snippet:
             lines.append(f"      {loc.snippet}")
+        if loc.fix is not None and not f.placeholder:
+            lines.append(f"      {describe_fix(loc.fix)}")
     return "\n".join(lines)
+
+
+def describe_fix(fix: FixInfo) -> str:
+    """Whether ``keysentry fix`` changes this location, in the words every human format uses."""
+    if fix.fixable:
+        return f"fixable by `keysentry fix`: {fix.how}"
+    return f"change by hand: {fix.how}"
 
 
 def render_text(result: ScanResult, colour: bool = False) -> str:
