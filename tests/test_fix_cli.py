@@ -128,9 +128,18 @@ def test_name_option_and_bad_names(repo: Path, key: str, monkeypatch, capsys) ->
     assert env_file(repo) == {"MY_ROUTER_KEY": key}
 
 
-def test_stdin_and_missing_paths_are_usage_errors(repo: Path, monkeypatch, capsys) -> None:
-    assert fix(repo, monkeypatch, capsys, "-")[0] == 2
+def test_a_dash_is_a_file_and_missing_paths_are_usage_errors(
+    repo: Path, monkeypatch, capsys
+) -> None:
+    """fix never reads standard input: `-` (which pre-commit passes after `--` for a file
+    of that name) is the file named `-`."""
+    assert fix(repo, monkeypatch, capsys, "-")[0] == 2  # no such file here
     assert fix(repo, monkeypatch, capsys, "no-such-file.py")[0] == 2
+    key = make_key()
+    (repo / "-").write_text(f"OPENROUTER_API_KEY={key}\n")
+    code, _out, err = fix(repo, monkeypatch, capsys, "--", "-")
+    assert code == 3, err  # no variable syntax to rewrite: listed, to change by hand
+    assert "./-" in err and key not in err
 
 
 def test_staged_fixes_only_staged_files(repo: Path, monkeypatch, capsys) -> None:

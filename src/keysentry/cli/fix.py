@@ -70,9 +70,9 @@ def fix(
         include_placeholders=False, validate=False, fail_on="any", no_cache=False,
         baseline=None, quiet=True, verbose=0,
     )  # fmt: skip
-    targets = paths or (".",)
-    if "-" in targets:
-        raise UsageError("fix rewrites files: standard input cannot be fixed")
+    # fix never reads standard input: `-` is the file of that name (pre-commit passes
+    # the names of the files being committed, after `--`).
+    targets = tuple("./-" if p == "-" else p for p in paths) or (".",)
     options = FixOptions(
         staged=staged, diff=diff, env_file=env_file, name=name, keep=not no_keep,
         show_secrets=show_secrets,
