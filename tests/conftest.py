@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -43,29 +44,94 @@ GIT_ENV = {
 
 
 CHROMIUM = Path("/usr/bin/chromium")
-BROWSER_MISSING = (
-    f"{CHROMIUM} is missing: the HTML report's browser tests need Debian's headless Chromium; "
-    "install it with `apt-get update && apt-get install -y chromium`"
-)
+TOOLS: dict[str, tuple[Callable[[], str | None], str]] = {
+    "chromium": (
+        lambda: str(CHROMIUM) if CHROMIUM.exists() else None,
+        f"the HTML report's browser tests need Debian's headless Chromium at {CHROMIUM}: "
+        "`apt-get install -y chromium`",
+    ),
+    "soffice": (
+        lambda: shutil.which("soffice") or shutil.which("libreoffice"),
+        "the RTF tests convert Word documents with LibreOffice: "
+        "`apt-get install -y libreoffice-writer-nogui`",
+    ),
+    "node": (
+        lambda: shutil.which("node"),
+        "the fixed JavaScript programs are run with Node.js: `apt-get install -y nodejs`",
+    ),
+    "javac": (
+        lambda: shutil.which("javac"),
+        "the fixed Java programs are compiled and run: `apt-get install -y default-jdk-headless`",
+    ),
+    "openssl": (
+        lambda: shutil.which("openssl"),
+        "the TLS tests make a certificate with openssl: `apt-get install -y openssl`",
+    ),
+}
+"""Programs some tests run that a developer's machine may lack (``.ci/run`` installs them)."""
 
 
-def _browser_left_out() -> bool:
-    """On a developer's machine without Chromium the tests that drive it are left out, and
-    one line says so; under CI (``CI`` set) they run, and fail."""
-    strict = os.environ.get("CI", "").lower() not in ("", "0", "false")
-    return not strict and not CHROMIUM.exists()
+def tool(name: str) -> str:
+    """The path of tool ``name`` for a test marked ``@pytest.mark.needs(name)``."""
+    path = TOOLS[name][0]()
+    assert path is not None, TOOLS[name][1]
+    return path
+
+
+def unavailable(reason: str) -> None:
+    """Something a test needs from outside (the package index, say) is not there: the test
+    is skipped on a developer's machine and fails under CI, which must never pass without
+    having run it."""
+    if _strict():
+        pytest.fail(f"{reason} (CI never skips this test)", pytrace=False)
+    pytest.skip(reason)
+
+
+def _strict() -> bool:
+    """Under CI (``CI`` set) a missing tool fails its tests; elsewhere they are left out."""
+    return os.environ.get("CI", "").lower() not in ("", "0", "false")
+
+
+def _missing() -> dict[str, str]:
+    return {name: why for name, (find, why) in TOOLS.items() if find() is None}
+
+
+FIXTURE_TOOLS = {"browser": "chromium", "self_signed": "openssl"}
+"""A test that uses one of these fixtures needs that tool, marked or not."""
+
+
+def _needs(item: pytest.Item) -> set[str]:
+    names = {arg for mark in item.iter_markers("needs") for arg in mark.args}
+    names |= {t for f, t in FIXTURE_TOOLS.items() if f in getattr(item, "fixturenames", ())}
+    unknown = names - TOOLS.keys()
+    assert not unknown, f"{item.nodeid}: unknown tool(s) {sorted(unknown)}"
+    return names
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if _browser_left_out():
-        browser = [item for item in items if "browser" in getattr(item, "fixturenames", ())]
-        config.hook.pytest_deselected(items=browser)
-        items[:] = [item for item in items if item not in browser]
+    if _strict():
+        return
+    missing = _missing()
+    left_out = [item for item in items if _needs(item) & missing.keys()]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item not in left_out]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    absent = _needs(item) & _missing().keys()
+    if absent:  # only under CI: elsewhere these tests were left out at collection
+        pytest.fail(
+            "; ".join(f"{name} is missing: {TOOLS[name][1]}" for name in sorted(absent))
+            + " (.ci/run installs it). CI never skips these tests.",
+            pytrace=False,
+        )
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if _browser_left_out():
-        terminalreporter.write_line(f"browser tests not run: {BROWSER_MISSING}")
+    if not _strict():
+        for name, why in sorted(_missing().items()):
+            terminalreporter.write_line(f"tests that need {name} not run: {why}")
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from conftest import GIT_ENV, git, make_key
+from conftest import GIT_ENV, git, make_key, tool
 from fleethelpers import SilentServer
 from gitrepo_helpers import commit
 from keysentry.cli import main
@@ -506,6 +506,7 @@ def fresh_audit(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any]]:
     return proc.returncode, json.loads(out.read_text()) if out.exists() else {}
 
 
+@pytest.mark.needs("openssl")
 def test_git_receives_the_url_credentials_in_memory_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -514,9 +515,7 @@ def test_git_receives_the_url_credentials_in_memory_only(
     fails with the server's reason, and no password is in a file the audit wrote."""
     import shutil
 
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("openssl is needed to make a test certificate")
+    openssl = tool("openssl")
     cert, cert_key = str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")
     subprocess.run(
         [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", cert_key,

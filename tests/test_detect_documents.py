@@ -5,7 +5,6 @@ LibreOffice converting a Word document. Keys are split over runs as Word splits 
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -18,7 +17,7 @@ from odf.opendocument import OpenDocumentPresentation, OpenDocumentSpreadsheet, 
 from odf.table import Table, TableCell, TableRow
 from odf.text import P, S, Span
 
-from conftest import PREFIX
+from conftest import PREFIX, tool
 from formhelpers import found_in_both, nothing_in_both
 from keysentry.decoders.views import Limits
 from keysentry.rules import load_rules
@@ -270,23 +269,22 @@ def test_a_part_past_the_depth_cap_is_reported(key: str) -> None:
 
 # -- RTF, as LibreOffice writes it ------------------------------------------------
 
-SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
-
 
 def _to_rtf(tmp_path: Path, docx_bytes: bytes) -> bytes:
-    assert SOFFICE, "LibreOffice (Debian's libreoffice-writer-nogui) is needed: .ci/run installs it"
+    """The document as LibreOffice writes it (tests calling this are marked needs("soffice"))."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     src = tmp_path / "in.docx"
     src.write_bytes(docx_bytes)
     profile = tmp_path / "profile"
     subprocess.run(
-        [SOFFICE, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to",
+        [tool("soffice"), f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to",
          "rtf", "--outdir", str(tmp_path), str(src)],
         check=True, capture_output=True, timeout=180,
     )  # fmt: skip
     return (tmp_path / "in.rtf").read_bytes()
 
 
+@pytest.mark.needs("soffice")
 def test_rtf_written_by_libreoffice(tmp_path: Path, key: str) -> None:
     rtf = _to_rtf(tmp_path / "conv", _docx(key))
     assert rtf.startswith(b"{\\rtf") and key.encode() not in rtf

@@ -9,7 +9,6 @@ clean; a second fix changes nothing."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -157,7 +156,7 @@ console.log(JSON.stringify(seen.map((s) => crypto.createHash("sha256").update(s)
 """
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+@pytest.mark.needs("node")
 def test_node_program_still_sees_the_key(repo: Path, key: str, monkeypatch, capsys) -> None:
     committed(repo, {"server/index.js": NODE.format(key=key)})
     code, _out, err = fix(repo, monkeypatch, capsys)
@@ -239,7 +238,7 @@ public class Main {{
 """
 
 
-@pytest.mark.skipif(shutil.which("javac") is None, reason="javac is not installed")
+@pytest.mark.needs("javac")
 def test_java_program_still_sees_the_key(repo: Path, key: str, monkeypatch, capsys) -> None:
     committed(repo, {"Main.java": JAVA.format(key=key)})
     code, _out, err = fix(repo, monkeypatch, capsys)

@@ -5,7 +5,6 @@ position still parse after the fix, keep every byte outside that literal (and th
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 
@@ -132,7 +131,7 @@ def js_programs(draw) -> Program:
     return Program(source, start, end)
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+@pytest.mark.needs("node")
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(js_programs())
 def test_javascript_keeps_every_other_byte(program: Program) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GIT_ENV, git
+from conftest import GIT_ENV, git, unavailable
 from keysentry.models import redact
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,7 +85,7 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
         check=False,
     )
     if proc.returncode != 0:
-        pytest.skip(
+        unavailable(
             f"cannot build the wheelhouse (package index unreachable?): "
             f"{proc.stderr.strip()[-500:]}"
         )

@@ -73,3 +73,14 @@ def test_the_check_sees_each_kind_of_unbounded_wait(source: str, tmp_path: Path)
     bounded = source[:-1] + (", timeout=5)" if not source.endswith("()") else "timeout=5)")
     sample.write_text(bounded + "\n")
     assert _violations(sample) == [], bounded
+
+
+def test_ci_installs_every_program_the_suite_can_leave_out() -> None:
+    """A test that needs a program is left out where it is missing, except under CI, and
+    .ci/run installs each one, so CI runs them all."""
+    from conftest import TOOLS
+
+    script = (TESTS.parent / ".ci" / "run").read_text()
+    listed = {pair.split(":")[0].rsplit("/", 1)[-1] for pair in script.split() if ":" in pair}
+    assert set(TOOLS) <= listed, set(TOOLS) - listed
+    assert 'export CI="${CI:-true}"' in script

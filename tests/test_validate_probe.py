@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import subprocess
 from collections.abc import Iterator
 
@@ -12,6 +11,7 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import tool
 from fake_openrouter import FakeOpenRouter, fake_openrouter_fixture, hash_of, make_key
 from keysentry.errors import ApiError, UsageError
 from keysentry.validate.http import USER_AGENT, check_base_url, make_session
@@ -349,9 +349,7 @@ def test_label_holding_a_key_is_redacted(fake, session):
 @pytest.fixture(scope="module")
 def self_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     """A certificate for 127.0.0.1 that no trust store knows."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("openssl is needed to make a test certificate")
+    openssl = tool("openssl")
     folder = tmp_path_factory.mktemp("tls")
     cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
     subprocess.run(
