@@ -12,7 +12,12 @@ from typing import Any
 
 import pytest
 
-from keysentry.progress import CI_VARIABLES
+from keysentry.console.progress import CI_VARIABLES
+
+TESTS = Path(__file__).resolve().parent
+"""The test suite's folder: helpers and data live here, each area's tests in a folder below."""
+ROOT = TESTS.parent
+"""The repository's root."""
 
 PREFIX = "sk-or-" + "v1-"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from keysentry.decoders.views import Derived, Limits, TextDecoder
-from keysentry.rules import load_rules
-from keysentry.scanner import Scanner
+from keysentry.detect.rules import load_rules
+from keysentry.detect.scanner import Scanner
 
 KEY = re.compile(rb"sk-or-v1-[0-9a-f]{64}(?![0-9a-fA-F])")
 
@@ -31,7 +31,7 @@ def reveal(data: bytes, depth: int | None = None) -> list[tuple[bytes, int, tupl
     at least one decoder, in order. ``depth`` caps the encoding nesting (the scanner's
     ``max_encoding_depth``); by default the shipped limit applies.
 
-    This runs keysentry.scanner.Scanner itself, not a copy of its recursion, so a decoder
+    This runs keysentry.detect.scanner.Scanner itself, not a copy of its recursion, so a decoder
     dropped from the scanner's list or a lower nesting limit fails the tests that use it.
     """
     limits = Limits() if depth is None else Limits(max_encoding_depth=depth)

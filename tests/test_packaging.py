@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+import conftest
 from conftest import make_key
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = conftest.ROOT
 
 
 def test_every_subpackage_is_listed_in_pyproject() -> None:
@@ -91,7 +92,7 @@ def test_the_version_is_written_once_and_printed_with_the_rules_digest(
 
     import keysentry
     from keysentry.cli import main
-    from keysentry.rules import BUILTIN_RULE_FILES
+    from keysentry.detect.rules import BUILTIN_RULE_FILES
 
     try:
         import tomllib

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 import yaml
 
+import conftest
 import keysentry
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = conftest.ROOT
 WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
 VERSION = keysentry.__version__
 

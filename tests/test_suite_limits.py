@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-TESTS = Path(__file__).parent
+import conftest
+
+TESTS = conftest.TESTS
 
 _SUBPROCESS = {"run", "call", "check_call", "check_output"}
 """subprocess functions that wait for the process: each needs timeout=."""

@@ -46,35 +46,39 @@ TARGETS: dict[str, Target] = {
     "redaction": Target(
         files=("src/keysentry/models.py",),
         functions=("x_redact", "x_scrub_secrets", "x_fingerprint_of"),
-        tests=("tests/test_redaction_units.py",),
+        tests=("tests/report/test_redaction_units.py",),
     ),
     "untrusted": Target(
         files=("src/keysentry/untrusted.py",),
         functions=("x_*",),
         tests=(
-            "tests/test_untrusted_units.py",
-            "tests/test_untrusted_fields.py",
-            "tests/test_odd_names.py",
-            "tests/test_redaction_units.py",
+            "tests/report/test_untrusted_units.py",
+            "tests/report/test_untrusted_fields.py",
+            "tests/report/test_odd_names.py",
+            "tests/report/test_redaction_units.py",
         ),
     ),
     "snippets": Target(
-        files=("src/keysentry/scanner.py",),
+        files=("src/keysentry/detect/scanner.py",),
         functions=("xǁScannerǁ_snippet", "xǁScannerǁ_secret_spans", "x__masked", "x__printable"),
-        tests=("tests/test_snippets.py", "tests/test_engine.py", "tests/test_report_formats.py"),
+        tests=(
+            "tests/detect/test_snippets.py",
+            "tests/detect/test_engine.py",
+            "tests/report/test_report_formats.py",
+        ),
     ),
     "network": Target(
         files=("src/keysentry/validate/http.py",),
         functions=("x_*", "xǁ*"),
-        tests=("tests/test_http_safety.py",),
+        tests=("tests/validate/test_http_safety.py",),
     ),
     "probe": Target(
         files=("src/keysentry/validate/probe.py",),
         functions=("x_*", "xǁ*"),
-        tests=("tests/test_validate_probe.py", "tests/test_validate_batch.py"),
+        tests=("tests/validate/test_validate_probe.py", "tests/validate/test_validate_batch.py"),
     ),
     "scanner-windows": Target(
-        files=("src/keysentry/scanner.py",),
+        files=("src/keysentry/detect/scanner.py",),
         functions=(
             "xǁScannerǁ_scan_windows",
             "xǁScannerǁ_scan_window",
@@ -83,27 +87,27 @@ TARGETS: dict[str, Target] = {
             "x__chunks",
             "x__chain_chunks",
         ),
-        tests=("tests/test_engine.py", "tests/test_scan_files.py"),
+        tests=("tests/detect/test_engine.py", "tests/sources/test_scan_files.py"),
     ),
     "pipeline": Target(
         files=("src/keysentry/pipeline.py",),
         functions=("x_finish",),
         tests=(
-            "tests/test_cli.py",
-            "tests/test_baseline.py",
-            "tests/test_validate_cli.py",
-            "tests/test_report_contract.py",
+            "tests/cli/test_cli.py",
+            "tests/filters/test_baseline.py",
+            "tests/validate/test_validate_cli.py",
+            "tests/report/test_report_contract.py",
         ),
     ),
     "ci-ranges": Target(
         files=("src/keysentry/cli/ci_ranges.py",),
         functions=("x_*", "xǁ*"),
-        tests=("tests/test_ci_range.py", "tests/test_git_ranges.py"),
+        tests=("tests/cli/test_ci_range.py", "tests/sources/test_git_ranges.py"),
     ),
     "gitio": Target(
-        files=("src/keysentry/gitio.py",),
+        files=("src/keysentry/git/run.py",),
         functions=("x_*", "xǁ*"),
-        tests=("tests/test_git_hostile.py", "tests/test_git_history.py"),
+        tests=("tests/sources/test_git_hostile.py", "tests/sources/test_git_history.py"),
     ),
 }
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from types import MappingProxyType
 
 from keysentry.errors import ConfigError
+from keysentry.git.roots import DOTFILE, pyproject_may_configure, repository_root
 from keysentry.regular import read_regular
-from keysentry.roots import DOTFILE, pyproject_may_configure, repository_root
 
 if sys.version_info >= (3, 11):
     import tomllib

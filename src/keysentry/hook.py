@@ -16,14 +16,14 @@ but also names an existing file is refused (exit 2) rather than guessed: a user'
 ``args:`` replace the manifest's, ``--`` included.
 
 A hook runs on every commit, so its start-up is what users feel: this module parses
-its few options by hand, then asks the screen (keysentry.screen: the scanner's own
+its few options by hand, then asks the screen (keysentry.detect.screen: the scanner's own
 prefilter, run before the scanner is loaded) whether the inputs could hold anything.
 Most commits cannot, and the screen then prints what the pipeline would have printed.
 Everything else reaches the scan through the same functions as the full CLI
-(cli.common.build_request, pipeline.scan_paths / scan_staged, cli.common.emit),
-without click, argparse or hyperscan (keysentry.literals loads it only for a large
-job). Each stage imports what it needs when the job needs it: tests/test_hook.py and
-tests/test_screen.py check which modules a hook run has loaded, and that the screen's
+(invocation.build_request, pipeline.scan_paths / scan_staged, invocation.emit),
+without click, argparse or hyperscan (keysentry.detect.literals loads it only for a large
+job). Each stage imports what it needs when the job needs it: tests/hook/test_hook.py and
+tests/hook/test_screen.py check which modules a hook run has loaded, and that the screen's
 answers are the pipeline's.
 """
 
@@ -151,8 +151,8 @@ def _scan(
     # The boundary to the pipeline: imported only once the arguments are known to be good.
     from pathlib import Path
 
-    from keysentry.cli.common import ScanOptions, build_request, emit, fail_closed
-    from keysentry.cli.report_plan import FORMATS, ReportSpec
+    from keysentry.invocation import ScanOptions, build_request, emit, fail_closed
+    from keysentry.report.plan import FORMATS, ReportSpec
 
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
@@ -181,7 +181,7 @@ def _scan(
         request = build_request(opts, "scan", targets)
         stdin = None
         if "-" in targets:
-            from keysentry import stdin as standard_input
+            from keysentry.console import stdin as standard_input
 
             stdin = standard_input.binary()
         result = scan_paths(request, stdin)
@@ -190,12 +190,13 @@ def _scan(
 
 
 def _screened_clean(files: list[str], *, staged: bool, quiet: bool) -> bool:
-    """The screen (keysentry.screen) found nothing any rule or decoder could use, so the
+    """The screen (keysentry.detect.screen) found nothing any rule or decoder could use, so the
     pipeline's answer is known: print its summary, as the pipeline would, and say so.
     False: the pipeline runs, from the start."""
     import time
 
-    from keysentry import screen, wording
+    from keysentry.console import wording
+    from keysentry.detect import screen
 
     started = time.monotonic()
     screened = screen.screen_staged() if staged else screen.screen_files(files)

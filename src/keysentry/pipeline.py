@@ -12,17 +12,17 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from keysentry import progress
 from keysentry.config import Config, TargetConfig
+from keysentry.console import progress
 from keysentry.decoders.views import Limits
+from keysentry.detect.rules import Rule
+from keysentry.detect.scanner import Scanner, Tally
 from keysentry.filters.allowlist import apply_allowlist
 from keysentry.filters.inline import drop_allowed
-from keysentry.findings import InputContext, build_findings
+from keysentry.findings.build import InputContext, build_findings
 from keysentry.gcpause import paused
+from keysentry.git.roots import repository_root
 from keysentry.models import Finding, Issue, Location, ScanResult, ScanStats
-from keysentry.roots import repository_root
-from keysentry.rules import Rule
-from keysentry.scanner import Scanner, Tally
 from keysentry.sources.files import Excludes, FileInput, FileWalker, distinct_targets
 from keysentry.sources.gathered import Gathered
 
@@ -219,14 +219,14 @@ def _fix_stage(
     when there is a finding: a clean scan (and the commit hook) never loads it."""
     if not result.findings or not request.wants_fix_info():
         return result
-    from keysentry.fix.annotate import annotate
+    from keysentry.rewrite.annotate import annotate
 
     return annotate(result, read)
 
 
 def _read_file(loc: Location) -> bytes | None:
     """The file again, for the fix stage: at most one byte past what it would parse."""
-    from keysentry.fix.plan import MAX_BYTES
+    from keysentry.rewrite.plan import MAX_BYTES
 
     try:
         with open(loc.path, "rb") as fh:
@@ -239,7 +239,7 @@ def _staged_reader(repo: Path) -> Callable[[Location], bytes | None]:
     def read(loc: Location) -> bytes | None:
         if loc.source != "staged" or not loc.blob:
             return _read_file(loc)
-        from keysentry import gitio
+        from keysentry.git import run as gitio
 
         proc = gitio.run_git(["cat-file", "blob", loc.blob], repo, check=False)
         return proc.stdout if proc.returncode == 0 else None

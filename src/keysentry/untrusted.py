@@ -38,7 +38,7 @@ _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # Egyptian format marks); and the rest of Unicode's Default_Ignorable_Code_Point
 # (variation selectors, fillers, the combining grapheme joiner), which render as nothing:
 # a name or subject holding them would read as another, or hide a key's true text.
-# tests/test_untrusted_units.py checks each range, and every Cf character.
+# tests/report/test_untrusted_units.py checks each range, and every Cf character.
 _UNSAFE = re.compile(
     "["
     "\x00-\x1f\x7f-\x9f"  # C0, DEL, C1

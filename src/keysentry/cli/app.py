@@ -7,9 +7,11 @@ from typing import Any
 
 import click
 
-from keysentry import __version__, stdin
-from keysentry.cli.common import build_request, collect_options, emit, fail_closed, scan_options
+from keysentry import __version__
+from keysentry.cli.common import collect_options, scan_options
+from keysentry.console import stdin
 from keysentry.errors import ExitCode, KeysentryError
+from keysentry.invocation import build_request, emit, fail_closed
 from keysentry.untrusted import shown
 
 COMMAND_MODULES = {
@@ -96,7 +98,7 @@ def cli() -> None:
 def _print_version(ctx: click.Context) -> None:
     """``keysentry 0.1.0 (built-in rules sha256:...)``: the digest says which rules run,
     whatever the version says (an edited install, a development checkout)."""
-    from keysentry.rules import builtin_rules_digest
+    from keysentry.detect.rules import builtin_rules_digest
 
     click.echo(f"keysentry {__version__} (built-in rules sha256:{builtin_rules_digest()})")
     ctx.exit(0)

@@ -8,9 +8,10 @@ from typing import Any
 
 import click
 
-from keysentry import stdin
-from keysentry.cli.common import ScanOptions, check_outputs, collect_options, emit, scan_options
+from keysentry.cli.common import collect_options, scan_options
+from keysentry.console import stdin
 from keysentry.errors import ExitCode, UsageError
+from keysentry.invocation import ScanOptions, check_outputs, emit
 from keysentry.models import ScanResult
 
 DEFAULT_DB = "keysentry-audit.sqlite"
@@ -112,8 +113,8 @@ def audit(
     not be audited (nothing found in the others)."""
     from keysentry.fleet.run import AuditPlan, run_audit
     from keysentry.fleet.run import report_only as stored
+    from keysentry.fleet.spec import AuditSettings
     from keysentry.fleet.targets import expand, read_repos_file
-    from keysentry.fleet.task import AuditSettings
 
     opts = collect_options(kwargs)
     if opts.baseline is not None and not opts.baseline.is_file():
@@ -183,7 +184,7 @@ def _cpus() -> int:
 
 
 def _progress_wanted(opts: ScanOptions) -> bool:
-    from keysentry import progress
+    from keysentry.console import progress
 
     return progress.wanted(opts.quiet)
 
@@ -191,7 +192,7 @@ def _progress_wanted(opts: ScanOptions) -> bool:
 def _check_settings(settings: Any) -> None:
     """Rules and an explicit configuration are checked once here, not once per repository."""
     from keysentry.config import load_file
-    from keysentry.rules import load_rules
+    from keysentry.detect.rules import load_rules
 
     if settings.config_path is not None:
         load_file(settings.config_path)

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from keysentry.cli.common import ScanOptions, baseline_path, build_request
-from keysentry.cli.report_plan import ReportSpec
 from keysentry.config import load_config
 from keysentry.errors import UsageError
+from keysentry.invocation import ScanOptions, baseline_path, build_request
+from keysentry.report.plan import ReportSpec
 
 if TYPE_CHECKING:
     from keysentry.filters.baseline import BaselineEntry, Coverage
-    from keysentry.report_input import Report
+    from keysentry.findings.read import Report
 
 _WHOLE_HISTORY = "history: every object in the repository"
 """How a whole-history audit (not a range) describes itself in a report's notes."""
@@ -169,7 +169,7 @@ def _baseline_inputs(kwargs: dict[str, Any]) -> tuple[Path, list[BaselineEntry],
 
 def _report_entries(source: str) -> tuple[list[BaselineEntry], Coverage]:
     from keysentry.filters.baseline import BaselineEntry, found_in
-    from keysentry.report_input import read_report_document
+    from keysentry.findings.read import read_report_document
 
     report = read_report_document(source)
     entries = [

@@ -4,7 +4,7 @@ and pre-receive hooks and the pre-commit framework's pre-push stage.
 Each detector reads the environment (and GitHub's event payload) and returns
 :class:`CommitRange` values with a plain-language reason, which ``keysentry ci``
 states in the summary and in every report's notes. Pure functions over the
-environment; git is asked only through :mod:`keysentry.gitio`.
+environment; git is asked only through :mod:`keysentry.git.run`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from keysentry import gitio
+from keysentry.console.progress import CI_VARIABLES
 from keysentry.errors import UsageError
-from keysentry.progress import CI_VARIABLES
+from keysentry.git import run as gitio
 
 FETCH_HINT = (
     "fetch the whole history first (GitHub: actions/checkout with `fetch-depth: 0`; "

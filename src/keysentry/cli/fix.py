@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from keysentry.cli.common import ScanOptions, build_request
-from keysentry.cli.report_plan import ReportSpec
 from keysentry.errors import ExitCode, UsageError
+from keysentry.invocation import ScanOptions, build_request
+from keysentry.report.plan import ReportSpec
 from keysentry.untrusted import shown
 
 if TYPE_CHECKING:

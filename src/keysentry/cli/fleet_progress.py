@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from keysentry.fleet.run import Listener
-    from keysentry.fleet.task import RepoOutcome
+    from keysentry.fleet.spec import RepoOutcome
 
 MAX_ROWS = 8
 """In-flight rows shown at most (a Dask cluster may run hundreds at once)."""
@@ -19,7 +19,7 @@ MAX_ROWS = 8
 
 class _Display:
     def __init__(self, bar: Any, total: int) -> None:
-        from keysentry.wording import human_bytes
+        from keysentry.console.wording import human_bytes
 
         self._human = human_bytes
         self.bar = bar

@@ -13,8 +13,9 @@ from typing import Any
 
 import click
 
-from keysentry.cli.common import build_request, collect_options, emit, fail_closed, scan_options
+from keysentry.cli.common import collect_options, scan_options
 from keysentry.errors import ExitCode
+from keysentry.invocation import build_request, emit, fail_closed
 
 
 def register(group: click.Group) -> None:

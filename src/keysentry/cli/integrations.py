@@ -16,10 +16,12 @@ from typing import Any
 
 import click
 
-from keysentry import gitio, stdin
 from keysentry.cli.ci_ranges import NoRange, choose_ranges, ci_job
-from keysentry.cli.common import build_request, collect_options, emit, scan_options
+from keysentry.cli.common import collect_options, scan_options
+from keysentry.console import stdin
 from keysentry.errors import UsageError
+from keysentry.git import run as gitio
+from keysentry.invocation import build_request, emit
 
 HOOK_MARKER = "# keysentry-hook v1"
 

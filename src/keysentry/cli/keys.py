@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from keysentry import stdin
+from keysentry.console import stdin
 from keysentry.errors import ApiError, ExitCode, UsageError
 from keysentry.models import fingerprint_of
 
@@ -249,7 +249,7 @@ def audit_keys(
     is enough). Exit codes: 0 no key has a --fail-on flag; 1 at least one key has one (by
     default: a leaked key that is still enabled, so the gate clears once it is revoked);
     2 usage error; 3 the API call failed."""
-    from keysentry.report_input import read_report
+    from keysentry.findings.read import read_report
     from keysentry.validate.audit import audit_keys as run_audit
     from keysentry.validate.audit import leak_report
     from keysentry.validate.render import audit_json, audit_summary, audit_table
@@ -304,7 +304,7 @@ def revoke(report_path: str | None, delete: bool, yes: bool, dry_run: bool, verb
 
     Exit codes: 0 done, nothing to do, or declined; 2 usage error; 3 an API call failed.
     """
-    from keysentry.report_input import read_report
+    from keysentry.findings.read import read_report
     from keysentry.validate.audit import leak_report, parse_hash_lines
     from keysentry.validate.render import revoke_plan
 

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from keysentry.cli.common import ScanOptions, build_request
-from keysentry.cli.report_plan import ReportSpec
 from keysentry.errors import UsageError
+from keysentry.invocation import ScanOptions, build_request
+from keysentry.report.plan import ReportSpec
 
 if TYPE_CHECKING:
     from keysentry.models import ScanResult
@@ -110,8 +110,8 @@ def purge(
     nothing written; 3 git or git-filter-repo failed, or DIR could not be fully
     checked."""
     from keysentry.pipeline import run_history
-    from keysentry.purge import PurgeRequest, check_replacement, run_purge
-    from keysentry.purge_report import render_json, render_text
+    from keysentry.purge.flow import PurgeRequest, check_replacement, run_purge
+    from keysentry.purge.report import render_json, render_text
     from keysentry.sources.history import HistoryOptions
 
     # validate=True only to get --validate's settings (the base URL from the environment or
@@ -150,6 +150,6 @@ def purge(
 
 
 def _report_fingerprints(source: str) -> frozenset[str]:
-    from keysentry.report_input import read_report
+    from keysentry.findings.read import read_report
 
     return frozenset(f.fingerprint for f in read_report(source))

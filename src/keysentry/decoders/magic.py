@@ -3,7 +3,7 @@ mail, an RTF document.
 
 Content kinds are recognised by their magic bytes or their first lines, never by a file
 name. This module imports only :mod:`re` and :mod:`zlib` (both built in): the commit
-hook's screen (:mod:`keysentry.screen`) asks it, as the scanner does, whether an input
+hook's screen (:mod:`keysentry.detect.screen`) asks it, as the scanner does, whether an input
 is a container before any decoder is loaded.
 """
 

@@ -3,17 +3,17 @@
 Text decoders run only where the scanner's single literal search found one of their
 trigger needles, so bytes without a trigger cost them nothing, not even their import:
 :data:`TEXT_DECODERS` takes each decoder's triggers from the generated table
-(:mod:`keysentry.screen_needles`) and imports the decoder's module the first time one
+(:mod:`keysentry.decoders.triggers`) and imports the decoder's module the first time one
 of them is found. :func:`text_decoders` builds them all, imported, for any depth;
-tests/test_screen.py checks the table against it.
+tests/hook/test_screen.py checks the table against it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from keysentry.decoders.triggers import DECODER_TRIGGERS
 from keysentry.decoders.views import Derived, Limits, TextDecoder
-from keysentry.screen_needles import DECODER_TRIGGERS
 
 DEFAULT_DEPTH = Limits().max_encoding_depth
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
-from keysentry.findings import InputContext
-from keysentry.scanner import Hit
+from keysentry.detect.scanner import Hit
+from keysentry.findings.build import InputContext
 
 
 def drop_allowed(

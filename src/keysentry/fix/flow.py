@@ -15,13 +15,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from keysentry import gitio
 from keysentry.errors import KeysentryError, UsageError
-from keysentry.fix import envfile
-from keysentry.fix.annotate import DECODED, MEMBER, NOT_WHOLE
-from keysentry.fix.plan import MAX_BYTES, FilePlan, Plan, Target, plan
+from keysentry.git import run as gitio
 from keysentry.models import Location, ScanResult, ScanStats, redact, scrub_secrets
 from keysentry.pipeline import ScanRequest, scan_paths
+from keysentry.rewrite import envfile
+from keysentry.rewrite.annotate import DECODED, MEMBER, NOT_WHOLE
+from keysentry.rewrite.plan import MAX_BYTES, FilePlan, Plan, Target, plan
 
 
 class FixWriteError(KeysentryError):

@@ -8,7 +8,8 @@ import os
 
 def main() -> None:
     from keysentry.fleet import lifeline
-    from keysentry.fleet.isolate import PARENT, serve
+    from keysentry.fleet.isolate import PARENT
+    from keysentry.fleet.task import serve_helper
 
     # It leads its own session (see isolate._spawn): its git processes go with it.
     lifeline.die_with(int(os.environ.pop(PARENT, "") or os.getppid()), group=True)
@@ -20,7 +21,7 @@ def main() -> None:
     os.dup2(null, 0)
     os.close(null)
     os.dup2(2, 1)
-    serve(requests, replies)
+    serve_helper(requests, replies)
 
 
 if __name__ == "__main__":

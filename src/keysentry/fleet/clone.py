@@ -1,4 +1,4 @@
-"""Mirror clones of URL targets, hardened like :mod:`keysentry.gitio`.
+"""Mirror clones of URL targets, hardened like :mod:`keysentry.git.run`.
 
 ``git clone --mirror`` takes every ref, pull-request refs included (a fork's leak lives
 there); the next run fetches into the same mirror instead of cloning again.
@@ -47,7 +47,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from keysentry.errors import GitError
 from keysentry.fleet.targets import SCHEMES, check_url, public_name
-from keysentry.gitcmd import HARDENING, git_env, git_executable
+from keysentry.git.command import HARDENING, git_env, git_executable
 from keysentry.models import scrub_secrets
 
 STALL_TIMEOUT = 300.0

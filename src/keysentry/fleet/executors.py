@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from keysentry.errors import UsageError
+from keysentry.fleet.spec import RepoOutcome, TaskSpec
 from keysentry.fleet.targets import Credentials
-from keysentry.fleet.task import RepoOutcome, TaskSpec, audit_repository, start_worker
+from keysentry.fleet.task import audit_repository, start_worker
 from keysentry.models import scrub_secrets
 
 if TYPE_CHECKING:

@@ -37,7 +37,12 @@ from typing import TYPE_CHECKING
 from keysentry.errors import KeysentryError
 
 if TYPE_CHECKING:
-    from keysentry.fleet.task import RepoOutcome, TaskSpec
+    from keysentry.fleet.spec import RepoOutcome, TaskSpec
+
+Serve = Callable[[int, int], None]
+"""A helper's life: given the pipe of requests and the pipe of replies, it audits each
+spec it reads (``keysentry.fleet.task.serve_helper``, passed in: this module runs audits
+without knowing how one is done)."""
 
 _HEADER = struct.Struct(">Q")
 PARENT = "KEYSENTRY_HELPER_PARENT"
@@ -54,20 +59,20 @@ class _Gone(Exception):
 
 
 class _Helper:
-    def __init__(self) -> None:
+    def __init__(self, life: Serve) -> None:
         self._status: int | None = None
         from keysentry.fleet import lifeline
 
         # The lifeline's watcher holds no lock: a worker with only it may still fork.
         if threading.active_count() == 1 + lifeline.watching():
-            self.pid, self.to_helper, self.from_helper, self._reap = _fork()
+            self.pid, self.to_helper, self.from_helper, self._reap = _fork(life)
         else:
             self.pid, self.to_helper, self.from_helper, self._reap = _spawn()
 
     def ask(self, spec: TaskSpec, deadline: float) -> RepoOutcome:
         """The helper's outcome for ``spec``; raises Expired at the deadline (the helper
         is then dead) and KeysentryError if the helper died."""
-        from keysentry.fleet.task import RepoOutcome
+        from keysentry.fleet.spec import RepoOutcome
 
         request = pickle.dumps(spec)
         try:
@@ -105,14 +110,15 @@ class _Helper:
 _local = threading.local()
 
 
-def audit_with_deadline(spec: TaskSpec, deadline: float) -> RepoOutcome:
-    """``spec`` audited by this thread's helper, given up (and the helper killed) at
+def audit_with_deadline(spec: TaskSpec, deadline: float, life: Serve) -> RepoOutcome:
+    """``spec`` audited by this thread's helper (a forked one lives ``life``; a spawned
+    one, :mod:`keysentry.fleet.child`, the same), given up (and the helper killed) at
     ``deadline`` (time.monotonic)."""
     inner = replace(spec, settings=replace(spec.settings, timeout=None))
     for attempt in (1, 2):
         helper: _Helper | None = getattr(_local, "helper", None)
         if helper is None:
-            helper = _local.helper = _Helper()
+            helper = _local.helper = _Helper(life)
         try:
             return helper.ask(inner, deadline)
         except _Gone:
@@ -149,14 +155,9 @@ def _read(fd: int, size: int, deadline: float) -> bytes | None:
     return b"".join(chunks)
 
 
-def serve(requests: int, replies: int) -> None:
-    """The helper's loop: audit each spec read from ``requests``, answer on ``replies``;
-    return when the other end is closed."""
-    from keysentry.fleet.task import audit_repository, listen_to
-
-    # A forked helper inherits the worker's queue to the progress display, and a helper
-    # killed at the limit while it held the queue's lock would stop every other writer.
-    listen_to(None)
+def serve(requests: int, replies: int, audit: Callable[[TaskSpec], RepoOutcome]) -> None:
+    """A helper's loop: ``audit`` each spec read from ``requests``, answer on
+    ``replies``; return when the other end is closed."""
     while True:
         header = _read_blocking(requests, _HEADER.size)
         if header is None:
@@ -164,7 +165,7 @@ def serve(requests: int, replies: int) -> None:
         body = _read_blocking(requests, _HEADER.unpack(header)[0])
         if body is None:
             return
-        reply = pickle.dumps(audit_repository(pickle.loads(body)))
+        reply = pickle.dumps(audit(pickle.loads(body)))
         _write(replies, _HEADER.pack(len(reply)) + reply)
 
 
@@ -189,7 +190,7 @@ _Started = tuple[int, int, int, Callable[[], int]]
 """pid (and process group), the pipe to it, the pipe from it, what reaps it."""
 
 
-def _fork() -> _Started:
+def _fork(life: Serve) -> _Started:
     import gc
 
     from keysentry.fleet import lifeline
@@ -206,7 +207,7 @@ def _fork() -> _Started:
             os.close(replies_from)
             os.setpgid(0, 0)
             lifeline.die_with(parent, group=True)  # with its git processes
-            serve(requests, replies)
+            life(requests, replies)
             code = 0
         finally:
             os._exit(code)

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from keysentry.fleet.task import RepoOutcome
+from keysentry.fleet.spec import RepoOutcome
 from keysentry.models import EXPOSURE_RANK, Finding, Issue, ScanResult, ScanStats
 
 

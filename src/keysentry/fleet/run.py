@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Protocol
 
 from keysentry.errors import UsageError
 from keysentry.fleet.merge import merge
+from keysentry.fleet.spec import AuditSettings, RepoOutcome, TaskSpec
 from keysentry.fleet.store import Store
 from keysentry.fleet.targets import Credentials, Target
-from keysentry.fleet.task import AuditSettings, RepoOutcome, TaskSpec
 from keysentry.models import Finding, ScanResult, Validation
 
 if TYPE_CHECKING:

@@ -30,12 +30,12 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from keysentry.gitio import special_ref_files
+from keysentry.git.roots import DOTFILE, PYPROJECT
+from keysentry.git.run import special_ref_files
 from keysentry.regular import NotRegularFile, read_regular
-from keysentry.roots import DOTFILE, PYPROJECT
 
 if TYPE_CHECKING:
-    from keysentry.fleet.task import AuditSettings
+    from keysentry.fleet.spec import AuditSettings
 
 _MAX_SMALL = 1 << 16
 """Layout signatures read at most this much of a file (HEAD, a ``.git`` file)."""
@@ -63,7 +63,7 @@ def settings_salt(settings: AuditSettings) -> str:
     """What every repository's audit shares and a resume must notice: keysentry's version
     and built-in rules, the settings, and the contents of the files they name."""
     from keysentry import __version__
-    from keysentry.rules import builtin_rules_digest
+    from keysentry.detect.rules import builtin_rules_digest
 
     sha = hashlib.sha256(__version__.encode() + b"\0" + builtin_rules_digest().encode())
     sha.update(
@@ -103,7 +103,7 @@ def git_state(path: Path) -> str:
 
 def git_digest(path: Path) -> str:
     """SHA-256 of ``git for-each-ref`` (every ref, its object) and of HEAD."""
-    from keysentry import gitio
+    from keysentry.git import run as gitio
 
     refs = gitio.run_git(["for-each-ref", "--format=%(objectname) %(refname)"], path).stdout
     head = gitio.run_git(["rev-parse", "-q", "--verify", "HEAD"], path, check=False).stdout

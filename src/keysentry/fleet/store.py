@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from keysentry.errors import UsageError
-from keysentry.fleet.task import RepoOutcome
+from keysentry.fleet.spec import RepoOutcome
 from keysentry.models import (
     CommitInfo,
     Finding,

@@ -17,71 +17,16 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from keysentry.errors import KeysentryError
-from keysentry.fleet.targets import Credentials, Target
-from keysentry.models import Finding, Issue, scrub_secrets
+from keysentry.fleet.spec import AuditSettings, RepoOutcome, TaskSpec
+from keysentry.fleet.targets import Credentials
+from keysentry.models import scrub_secrets
 
 if TYPE_CHECKING:
     from keysentry.pipeline import ScanRequest
-
-OBJECT_COUNTERS = ("commits", "trees", "blobs", "tags")
-
-
-@dataclass(frozen=True, slots=True)
-class AuditSettings:
-    """What every repository's audit shares (the command line's options)."""
-
-    clone_dir: Path
-    config_path: Path | None = None
-    rules: tuple[Path, ...] = ()
-    include_placeholders: bool = False
-    baseline: Path | None = None
-    messages: bool = True
-    timeout: float | None = None
-    """Seconds per repository (clone, fetch and scan); None: no limit."""
-    stall_timeout: float = 300.0
-    """Seconds a clone or fetch may go without receiving anything before it is given up."""
-    keep_secrets: bool = False
-    """Send the raw keys back to the driver (for --validate and --show-secrets); else
-    every finding comes back with an empty ``secret``."""
-
-
-@dataclass(frozen=True, slots=True)
-class TaskSpec:
-    target: Target
-    settings: AuditSettings
-    known_digest: str | None = None
-    """The state the store holds for this repository: the same state again means
-    nothing changed, and the scan is skipped."""
-    salt: str = ""
-    """What the state is salted with (keysentry.fleet.state.settings_salt), computed
-    once by the driver."""
-
-
-@dataclass(frozen=True, slots=True)
-class RepoOutcome:
-    """What one repository's audit produced."""
-
-    name: str
-    digest: str = ""
-    failure: str = ""
-    """Why the repository could not be audited; empty when it was."""
-    unchanged: bool = False
-    """Its refs matched the stored digest: not scanned again."""
-    counters: dict[str, int] = field(default_factory=dict)
-    issues: tuple[Issue, ...] = ()
-    notes: tuple[str, ...] = ()
-    findings: tuple[Finding, ...] = ()
-    duration_s: float = 0.0
-
-    @property
-    def objects(self) -> int:
-        return sum(self.counters.get(name, 0) for name in OBJECT_COUNTERS)
-
 
 _stages: Any = None
 """Where a worker process tells the driver what each repository is doing (a
@@ -108,6 +53,17 @@ def start_worker(queue: Any, credentials: Credentials, driver: int) -> None:
     listen_to(queue)
     _credentials = credentials
     lifeline.die_with(driver)
+
+
+def serve_helper(requests: int, replies: int) -> None:
+    """A ``--repo-timeout`` helper's life (see :mod:`keysentry.fleet.isolate`): audit
+    each spec it is sent. A forked helper inherits the worker's queue to the progress
+    display, and one killed at the limit while it held the queue's lock would stop every
+    other writer: it reports no stages."""
+    from keysentry.fleet import isolate
+
+    listen_to(None)
+    isolate.serve(requests, replies, audit_repository)
 
 
 def _stage(name: str, what: str) -> None:
@@ -153,7 +109,7 @@ def _outcome(spec: TaskSpec) -> RepoOutcome:
             from keysentry.fleet import isolate
 
             try:
-                return isolate.audit_with_deadline(spec, started + seconds)
+                return isolate.audit_with_deadline(spec, started + seconds, serve_helper)
             except isolate.Expired:
                 return _failed(name, f"timed out after {seconds:g} s (--repo-timeout)", "", started)
         return _audit(spec, started)
@@ -219,7 +175,7 @@ def _audit(spec: TaskSpec, started: float) -> RepoOutcome:
 
 
 def _scan(spec: TaskSpec, repo: Path, state: str, started: float) -> RepoOutcome:
-    from keysentry import gitio
+    from keysentry.git import run as gitio
     from keysentry.pipeline import run_history
     from keysentry.sources.history import HistoryOptions
 
@@ -243,8 +199,8 @@ def _scan(spec: TaskSpec, repo: Path, state: str, started: float) -> RepoOutcome
 
 def _request(repo: Path, settings: AuditSettings) -> ScanRequest:
     from keysentry.config import resolve_configs
+    from keysentry.detect.rules import load_rules
     from keysentry.pipeline import ScanRequest, Scope
-    from keysentry.rules import load_rules
 
     (tc,) = resolve_configs(settings.config_path, (str(repo),))
     config = tc.config

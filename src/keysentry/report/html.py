@@ -23,12 +23,12 @@ import jinja2
 from markupsafe import Markup
 
 from keysentry import __version__
+from keysentry.console.wording import human_bytes
 from keysentry.models import EXPOSURE_RANK, Finding, Location, ScanResult
 from keysentry.report import html_charts
 from keysentry.report.html_repositories import repository_rows
 from keysentry.report.text import describe_exposure, describe_validation, next_steps
 from keysentry.untrusted import shown
-from keysentry.wording import human_bytes
 
 NO_EXPOSURE = "files"
 """The exposure class of a key found in plain files, outside any git history."""

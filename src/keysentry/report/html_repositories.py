@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from keysentry.console.wording import human_bytes
 from keysentry.models import EXPOSURE_RANK
-from keysentry.wording import human_bytes
 
 RESULTS = ("keys", "failed", "clean")
 """A repository's result, most urgent first (also its rank when sorted by result)."""

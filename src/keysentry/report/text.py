@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timezone
 
+from keysentry.console.wording import DEFAULTS_NAME, human_bytes, scanned_line
 from keysentry.models import (
     Finding,
     FixInfo,
@@ -14,7 +15,6 @@ from keysentry.models import (
     Validation,
     scrub_secrets,
 )
-from keysentry.wording import DEFAULTS_NAME, human_bytes, scanned_line
 
 _COLOURS = {"critical": "1;31", "high": "31", "medium": "33", "low": "36", "info": "2"}
 _EXPOSURE = {

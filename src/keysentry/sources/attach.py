@@ -17,11 +17,11 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
+from keysentry.detect.scanner import Hit, Tally
 from keysentry.errors import GitError
-from keysentry.findings import InputContext
-from keysentry.gitio import RepoInfo
+from keysentry.findings.build import InputContext
+from keysentry.git.run import RepoInfo
 from keysentry.models import Exposure, Finding, Issue
-from keysentry.scanner import Hit, Tally
 from keysentry.sources import provenance
 from keysentry.sources.gathered import Gathered
 from keysentry.sources.objects import ObjectHits, ObjectScanner

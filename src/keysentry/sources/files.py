@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from keysentry import gitio
 from keysentry.errors import GitError, UsageError
+from keysentry.git import run as gitio
+from keysentry.git.roots import target_key
 from keysentry.models import GitStatus, Issue
-from keysentry.roots import target_key
 
 if TYPE_CHECKING:
     from pathspec import PathSpec

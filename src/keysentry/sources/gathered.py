@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from keysentry.findings import InputContext
+from keysentry.detect.scanner import Hit, Tally
+from keysentry.findings.build import InputContext
 from keysentry.models import Issue
-from keysentry.scanner import Hit, Tally
 
 
 @dataclass(slots=True)

@@ -15,11 +15,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from keysentry import gitio, progress
+from keysentry.console import progress
+from keysentry.detect.scanner import Scanner
 from keysentry.errors import UsageError
-from keysentry.gitio import RepoInfo
+from keysentry.git import run as gitio
+from keysentry.git.run import RepoInfo
 from keysentry.models import Issue
-from keysentry.scanner import Scanner
 from keysentry.sources import objectstore
 from keysentry.sources.attach import attach_locations
 from keysentry.sources.gathered import Gathered

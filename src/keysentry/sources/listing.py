@@ -16,8 +16,8 @@ import tempfile
 import threading
 from collections.abc import Iterator
 
-from keysentry import gitio
-from keysentry.gitio import RepoInfo
+from keysentry.git import run as gitio
+from keysentry.git.run import RepoInfo
 from keysentry.models import Issue
 
 CHUNK = 2**16

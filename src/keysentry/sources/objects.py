@@ -29,8 +29,8 @@ from keysentry.decoders.magic import (
     inner_kind,
     is_headless_deflate,
 )
-from keysentry.literals import LiteralSearch
-from keysentry.scanner import Scanner, Tally
+from keysentry.detect.literals import LiteralSearch
+from keysentry.detect.scanner import Scanner, Tally
 from keysentry.sources.catfile import Block, LargeObject, ObjectEntry
 from keysentry.sources.names import IDENTITIES, Field, headers, tree_entries
 

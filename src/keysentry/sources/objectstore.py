@@ -21,9 +21,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from keysentry import gitio, progress
+from keysentry.console import progress
 from keysentry.errors import GitError
-from keysentry.gitio import RepoInfo
+from keysentry.git import run as gitio
+from keysentry.git.run import RepoInfo
 from keysentry.models import Issue
 from keysentry.sources.catfile import BatchReader, Block, LargeObject, Missing
 from keysentry.sources.listing import Listing

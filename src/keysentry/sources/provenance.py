@@ -17,10 +17,10 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from keysentry import gitio
-from keysentry.gitio import RepoInfo
+from keysentry.detect.scanner import Hit
+from keysentry.git import run as gitio
+from keysentry.git.run import RepoInfo
 from keysentry.models import EXPOSURE_RANK, CommitInfo, Exposure
-from keysentry.scanner import Hit
 from keysentry.sources.objects import ObjectScanner
 
 FIND_CHUNK = 500

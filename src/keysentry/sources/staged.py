@@ -19,16 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from keysentry import gitio
+from keysentry.console.wording import staged_note
+from keysentry.detect.scanner import Scanner, Tally
 from keysentry.errors import UsageError
-from keysentry.findings import InputContext
-from keysentry.gitio import RepoInfo
+from keysentry.findings.build import InputContext
+from keysentry.git import run as gitio
+from keysentry.git.run import RepoInfo
 from keysentry.models import GitStatus, Issue
-from keysentry.scanner import Scanner, Tally
 from keysentry.sources.catfile import BatchReader, Block, LargeObject, Missing
 from keysentry.sources.files import Excludes
 from keysentry.sources.gathered import Gathered
-from keysentry.wording import staged_note
 
 GITLINK = "160000"
 SYMLINK = "120000"

@@ -1,6 +1,6 @@
 """Key-hygiene rules over the account's key list, and matching a report's leaks to keys.
 
-Pure functions: no I/O, no network (reports are read by :mod:`keysentry.report_input`). A report's fingerprints are
+Pure functions: no I/O, no network (reports are read by :mod:`keysentry.findings.read`). A report's fingerprints are
 sha256 hex of the leaked keys, which is exactly the ``hash`` the management API uses, so a
 redacted report is enough to find the leaked keys in the account.
 """
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from keysentry.errors import UsageError
+from keysentry.findings.read import ReportedFinding
 from keysentry.models import fingerprint_of
-from keysentry.report_input import ReportedFinding
 from keysentry.validate.management import ApiKeyRecord
 
 AuditFlag = Literal[
@@ -103,7 +103,7 @@ class LeakReport:
 
 
 def leak_report(findings: Iterable[ReportedFinding]) -> LeakReport:
-    """What the key commands need from a report read by :mod:`keysentry.report_input`."""
+    """What the key commands need from a report read by :mod:`keysentry.findings.read`."""
     found = tuple(findings)
     return LeakReport(
         frozenset(f.fingerprint for f in found),

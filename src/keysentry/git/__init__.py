@@ -1,0 +1,2 @@
+"""git plumbing: the hardened command line, running git for the pipeline, and
+finding repository roots without running it."""

@@ -1,0 +1,108 @@
+"""What the reports say about keysentry fix: per location, fixable or by hand, and the
+replacement itself (SARIF fixes, rdjson suggestions), never the key."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+
+import conftest
+from conftest import git
+from keysentry.cli import main
+from keysentry.models import redact
+
+SCHEMA = conftest.TESTS / "data" / "sarif" / "sarif-schema-2.1.0.json"
+
+
+def _repo(repo: Path, key: str) -> None:
+    (repo / "app.py").write_text(f'# Übersicht\nKEY = "{key}"  # naïve\n')
+    (repo / "config.json").write_text(f'{{"key": "{key}"}}\n')
+    git(repo, "add", "-A")
+
+
+def report(repo: Path, monkeypatch, *args: str) -> str:
+    monkeypatch.chdir(repo)
+    out = repo.parent / "report.out"
+    code = main([*args, "--output", str(out), "--quiet"])
+    assert code == 1
+    return out.read_text()
+
+
+def test_text_report_says_fixable_or_by_hand(repo: Path, key: str, monkeypatch) -> None:
+    _repo(repo, key)
+    text = report(repo, monkeypatch, "scan", ".")
+    assert 'fixable by `keysentry fix`: os.environ["KEY"]' in text
+    assert "change by hand: JSON has no variable syntax" in text
+    staged = report(repo, monkeypatch, "staged")
+    assert 'fixable by `keysentry fix`: os.environ["KEY"]' in staged
+    assert key not in text + staged
+
+
+def test_sarif_fixes_are_valid_and_hold_no_key(repo: Path, key: str, monkeypatch) -> None:
+    _repo(repo, key)
+    log = json.loads(report(repo, monkeypatch, "scan", ".", "--format", "sarif"))
+    jsonschema.validate(log, json.loads(SCHEMA.read_text()))
+    results = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: r
+               for r in log["runs"][0]["results"]}  # fmt: skip
+    fixed = results["app.py"]
+    assert fixed["properties"]["fixable"] is True
+    (change,) = fixed["fixes"][0]["artifactChanges"]
+    key_edit, import_edit = change["replacements"]
+    assert key_edit["insertedContent"]["text"] == 'os.environ["KEY"]'
+    # line 2, the literal after 'KEY = ' (columns in code points, end exclusive)
+    assert key_edit["deletedRegion"] == {
+        "startLine": 2, "startColumn": 7, "endLine": 2, "endColumn": 7 + len(key) + 2,
+    }  # fmt: skip
+    assert import_edit["insertedContent"]["text"] == "import os\n"
+    assert "fixes" not in results["config.json"]
+    assert results["config.json"]["properties"]["fixable"] is False
+    assert key not in json.dumps(log)
+
+
+def test_rdjson_suggestions(repo: Path, key: str, monkeypatch) -> None:
+    _repo(repo, key)
+    (repo / "naïve.js").write_text(f'const ü = "{key}";\n')
+    git(repo, "add", "-A")
+    doc = json.loads(report(repo, monkeypatch, "scan", ".", "--format", "rdjson"))
+    assert doc["source"]["name"] == "keysentry"
+    by_path = {d["location"]["path"]: d for d in doc["diagnostics"]}
+    js = by_path["naïve.js"]
+    (suggestion,) = js["suggestions"]
+    assert suggestion["text"] == "process.env.KEY"  # the same key: the name app.py gave it
+    # columns count UTF-8 bytes: 'const ü = ' is 11 bytes, so the literal starts at 12
+    assert suggestion["range"] == {
+        "start": {"line": 1, "column": 12}, "end": {"line": 1, "column": 12 + len(key) + 2},
+    }  # fmt: skip
+    assert js["severity"] == "ERROR" and js["code"]["value"] == "openrouter-api-key"
+    assert "suggestions" not in by_path["config.json"]
+    assert "Change by hand" in by_path["config.json"]["message"]
+    assert key not in json.dumps(doc) and redact(key) in json.dumps(doc)
+
+
+def test_json_report_carries_the_fix(repo: Path, key: str, monkeypatch) -> None:
+    _repo(repo, key)
+    doc = json.loads(report(repo, monkeypatch, "scan", ".", "--format", "json"))
+    fixes = {loc["path"]: loc["fix"] for f in doc["findings"] for loc in f["locations"]}
+    assert fixes["app.py"]["fixable"] is True and fixes["app.py"]["variable"] == "KEY"
+    assert fixes["config.json"] == {
+        "fixable": False, "how": "JSON has no variable syntax", "kind": "json",
+        "variable": None, "advice": None, "edits": [],
+    }  # fmt: skip
+
+
+def test_history_says_revoke_and_purge(repo: Path, key: str, monkeypatch) -> None:
+    _repo(repo, key)
+    git(repo, "commit", "-q", "-m", "leak")
+    text = report(repo, monkeypatch, "history", ".")
+    assert "change by hand: in git history" in text
+    assert "keysentry revoke" in text and "keysentry purge" in text
+
+
+def test_html_report_per_location(repo: Path, key: str, monkeypatch) -> None:
+    _repo(repo, key)
+    page = report(repo, monkeypatch, "scan", ".", "--format", "html")
+    assert "fixable by <code>keysentry fix</code>: os.environ[&#34;KEY&#34;]" in page
+    assert "by hand: JSON has no variable syntax" in page
+    assert key not in page

@@ -1,0 +1,442 @@
+"""The commit hook's screen (keysentry.detect.screen): the scanner's prefilter before the scanner.
+
+The screen may only ever make the hook faster: on every input it either answers exactly
+what the pipeline answers, or hands the job to the pipeline. These tests run the hook
+and the full CLI on the same real repositories and compare what they print; they check
+that the screen searches for the scanner's own needles; and they check what a screened
+hook run imports, in an interpreter started without ``site`` so that nothing an
+installation preloads can hide a module the hook pulled in.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+import os
+import re
+import subprocess
+import sys
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import conftest
+import keysentry
+from conftest import git
+from keysentry.decoders.registry import TEXT_DECODERS, text_decoders
+from keysentry.detect import screen
+from keysentry.detect.rules import load_rules
+from keysentry.detect.scanner import Scanner
+from keysentry.detect.screen_needles import DECODER_TRIGGERS, NEEDLES
+
+SRC = str(Path(keysentry.__file__).resolve().parents[1])
+TOOLS = conftest.ROOT / "tools"
+
+# What a screened run must not load: the pipeline and what it is built on.
+NOT_SCREENED = (
+    "dataclasses",
+    "inspect",
+    "typing",
+    "pathlib",
+    "tomllib",
+    "json",
+    "hashlib",
+    "datetime",
+    "shutil",
+    "tempfile",
+    "click",
+    "hyperscan",
+    "keysentry.pipeline",
+    "keysentry.models",
+    "keysentry.detect.scanner",
+    "keysentry.detect.engine",
+    "keysentry.detect.rules",
+    "keysentry.config",
+    "keysentry.git.run",
+    "keysentry.decoders.registry",
+    "keysentry.cli",
+    "keysentry.report",
+    "keysentry.sources",
+)
+
+
+def hook(
+    cwd: Path, *args: str, env: dict[str, str] | None = None, bare: bool = False
+) -> tuple[int, str, str, set[str]]:
+    """Run keysentry-hook; ``bare``: in an interpreter without ``site``, only keysentry's
+    source on the path, so that nothing an installation preloads (an editable install's
+    finder loads pathlib and typing) hides a module the hook pulled in. A bare run can
+    only take the screen's path: the pipeline needs the installed package's rule files.
+    (exit code, stdout, stderr without import lines, modules imported)."""
+    if bare:
+        code = (
+            f"import sys; sys.path.insert(0, {SRC!r}); from keysentry.hook import main; "
+            f"raise SystemExit(main({list(args)!r}))"
+        )
+        command = [sys.executable, "-S", "-X", "importtime", "-c", code]
+    else:
+        command = [sys.executable, "-X", "importtime", "-m", "keysentry.hook", *args]
+    proc = subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, env=env, check=False, timeout=300
+    )
+    modules, other = set(), []
+    for line in proc.stderr.splitlines():
+        if line.startswith("import time:"):
+            modules.add(line.rsplit("|", 1)[1].strip())
+        else:
+            other.append(line)
+    return proc.returncode, proc.stdout, "\n".join(other), modules
+
+
+def cli(cwd: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "keysentry", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=300,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def same(text: str) -> str:
+    return re.sub(r" in \d+\.\d\ds$", " in T", text.strip(), flags=re.M)
+
+
+def loaded(modules: set[str], banned: tuple[str, ...] = NOT_SCREENED) -> list[str]:
+    return sorted(m for m in modules if any(m == b or m.startswith(b + ".") for b in banned))
+
+
+def screened(modules: set[str]) -> bool:
+    """The screen answered: the pipeline was never imported."""
+    return "keysentry.detect.screen" in modules and "keysentry.pipeline" not in modules
+
+
+@pytest.fixture
+def committed(repo: Path) -> Path:
+    (repo / "README.md").write_text("# project\n")
+    (repo / "old.txt").write_text("to be deleted\n")
+    git(repo, "add", "README.md", "old.txt")
+    git(repo, "commit", "-q", "-m", "initial")
+    return repo
+
+
+def stage(repo: Path, files: dict[str, bytes]) -> None:
+    for name, data in files.items():
+        path = repo / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    git(repo, "add", "--", *files)
+
+
+def test_the_needle_table_is_the_scanners() -> None:
+    """A rule or decoder changed without rerunning tools/gen_screen_needles.py."""
+    assert Scanner(load_rules()).engine.search.needles == NEEDLES
+    imported = text_decoders()
+    assert [d.name for d in imported] == [d.name for d in TEXT_DECODERS]
+    assert {d.name: d.triggers for d in imported} == DECODER_TRIGGERS
+    assert {d.name: d.triggers for d in TEXT_DECODERS} == DECODER_TRIGGERS
+    proc = subprocess.run(
+        [sys.executable, str(TOOLS / "gen_screen_needles.py"), "--check"], check=False, timeout=300
+    )
+    assert proc.returncode == 0
+
+
+def _deflate(data: bytes) -> bytes:
+    packer = zlib.compressobj(wbits=-15)
+    return packer.compress(data) + packer.flush()
+
+
+SAMPLES = [
+    b"",
+    b"print('hello')\n" * 50,
+    b"no key here, sk-or- is not a needle on its own\n",
+    b"%PDF-1.7\n",
+    b"#" * 900 + b"\n%PDF-1.7\n",
+    gzip.compress(b"plain"),
+    b"x" * 300 + b"PK\x05\x06" + b"\0" * 18,
+    b"\xfd7zXZ\x00rest",
+    b"BZh91AY&SYrest",
+    zlib.compress(b"plain text, compressed " * 4),
+    _deflate(b"plain text, compressed " * 4),
+    b"{\\rtf1\\ansi plain}",
+    b"From: a@example.test\nTo: b@example.test\nSubject: s\n\nbody\n",
+    b"From a@x Mon Jan  1 00:00:00 2024\nFrom: a@x\nDate: d\n\nbody\n",
+    b"Subject: s\nDate: d\n\nnot a mail: no field only mail has\n",
+]
+
+
+@pytest.mark.parametrize(
+    "data",
+    SAMPLES + [b"a " + n + b" b" for n in NEEDLES],
+    ids=[f"sample{i}" for i in range(len(SAMPLES))] + [f"needle{i}" for i in range(len(NEEDLES))],
+)
+def test_holds_nothing_is_the_scanners_own_test(data: bytes) -> None:
+    scanner = Scanner(load_rules())
+    assert screen.holds_nothing(data) == scanner._holds_nothing(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from([*NEEDLES, b"abc", b"\n", b"sk-", b"or-v", b"PK", b"%PDF"])),
+    st.binary(max_size=64),
+)
+def test_holds_nothing_agrees_on_any_mix(parts: list[bytes], noise: bytes) -> None:
+    data = noise + b" ".join(parts)
+    assert screen.holds_nothing(data) == Scanner(load_rules())._holds_nothing(data)
+
+
+CLEAN_CHANGES: dict[str, dict[str, bytes]] = {
+    "edit and add": {"README.md": b"# project\n\nmore\n", "src/app.py": b"print(1)\n" * 30},
+    "one blob at two paths": {"a.txt": b"same\n", "b/a.txt": b"same\n"},
+    "empty file": {"empty": b""},
+    "odd name": {"caf\u00e9 \u202e.txt": b"text\n"},
+    "binary": {"blob.bin": bytes(range(256)) * 4},
+    "nothing staged": {},
+}
+
+
+@pytest.mark.parametrize("change", CLEAN_CHANGES, ids=list(CLEAN_CHANGES))
+def test_a_clean_staged_change_is_answered_by_the_screen_as_the_pipeline_would(
+    committed: Path, change: str
+) -> None:
+    stage(committed, CLEAN_CHANGES[change])
+    git(committed, "rm", "-q", "old.txt")
+    code, out, err, modules = hook(committed, "--staged", bare=True)
+    full = cli(committed, "staged")
+    assert screened(modules), err
+    assert (code, out, same(err)) == (full[0], full[1], same(full[2]))
+    assert code == 0 and "0 finding(s)" in err
+    assert loaded(modules) == []
+    # -q: nothing at all
+    assert hook(committed, "--staged", "-q", bare=True)[:3] == (0, "", "")
+
+
+def test_named_files_are_answered_by_the_screen_as_the_pipeline_would(committed: Path) -> None:
+    stage(committed, CLEAN_CHANGES["edit and add"])
+    code, out, err, modules = hook(committed, "README.md", "src/app.py", bare=True)
+    full = cli(committed, "scan", "README.md", "src/app.py")
+    assert screened(modules), err
+    assert (code, out, same(err)) == (full[0], full[1], same(full[2]))
+    assert "scanned 2 input(s)" in err
+    assert loaded(modules) == []
+
+
+def _zip(name: str, data: bytes) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def _pipeline_cases(key: str) -> dict[str, tuple[dict[str, bytes], int]]:
+    """Staged changes the screen must hand to the pipeline, with the exit code expected."""
+    encoded = base64.b64encode(f"token={key}".encode())
+    pad = "x" * 40 + " "
+    words = subprocess.run(
+        ["od", "-t", "x2"],
+        input=f"x {key}\n".encode(),
+        capture_output=True,
+        check=True,
+        timeout=300,
+    ).stdout
+    helm = base64.b64encode(gzip.compress(f'{{"key": "{key}"}}'.encode()))
+    qp = "".join(f"={b:02X}" if i % 5 == 0 else chr(b) for i, b in enumerate(key.encode()))
+    mail = (
+        "From: a@example.test\nTo: b@example.test\nMIME-Version: 1.0\n"
+        f"Content-Transfer-Encoding: quoted-printable\n\nkey {qp}\n"
+    ).encode()
+    runs = "".join(f"<w:r><w:t>{key[i : i + 9]}</w:t></w:r>" for i in range(0, len(key), 9))
+    document = (
+        '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        f"<w:body><w:p>{runs}</w:p></w:body></w:document>"
+    ).encode()
+    from pdfbuild import build, text_content
+
+    pdf = build([text_content([f"K={key}"], kerned=True)])
+    return {
+        "a key": ({"app.env": f"OPENROUTER_API_KEY={key}\n".encode()}, 1),
+        "a base64-encoded key": ({"b64.txt": encoded + b"\n"}, 1),
+        "a split literal": ({"x.py": f'k = "{key[:12]}" + "{key[12:]}"\n'.encode()}, 1),
+        "a key in a zip": ({"bundle.zip": _zip("inner/.env", key.encode())}, 1),
+        "a clean gzip": ({"data.gz": gzip.compress(b"nothing to see\n")}, 0),
+        "a needle, no key": ({"notes.txt": b"keys look like sk-or-v1-...\n"}, 0),
+        # Each new form: the screen learns its trigger (a needle or a content kind).
+        "a zero-width space": ({"chat.txt": f"{key[:20]}\u200b{key[20:]}\n".encode()}, 1),
+        "a wrapped key": ({"paste.txt": f"{pad}{key[:30]}\n{key[30:]}\n".encode()}, 1),
+        "a split after s": ({"x.js": f'k = "s" + "{key[1:]}";\n'.encode()}, 1),
+        "UTF-32": ({"u.txt": f"K={key}\n".encode("utf-32-le")}, 1),
+        "a word dump": ({"d.txt": words}, 1),
+        "0X bytes": ({"k.c": ", ".join(f"0X{b:02X}" for b in key.encode()).encode()}, 1),
+        "a Helm release": ({"r.yaml": b"release: " + base64.b64encode(helm) + b"\n"}, 1),
+        "a zlib file": ({"c.cache": zlib.compress(key.encode())}, 1),
+        "a raw deflate file": ({"c.bin": _deflate(f"K={key}\n".encode())}, 1),
+        "a mail": ({"m.eml": mail}, 1),
+        "an RTF document": (
+            {"n.rtf": b"{\\rtf1 " + key[:9].encode() + b"{\\b " + key[9:].encode() + b"}}"},
+            1,
+        ),
+        "a Word document": ({"n.docx": _zip("word/document.xml", document)}, 1),
+        "a late PDF header": ({"p.pdf": b"#" * 900 + b"\n" + pdf}, 1),
+        "a clean mail": ({"c.eml": b"From: a@x\nTo: b@x\n\nhello\n"}, 0),
+        "a large file": ({"big.txt": b"plain text line\n" * (screen.LIMIT // 16 + 1)}, 0),
+        "a configuration file": ({".keysentry.toml": b'exclude = ["*.txt"]\n', "a.txt": b"x"}, 0),
+        "pyproject with keysentry": (
+            {"pyproject.toml": b'[tool.keysentry]\nexclude = ["*.md"]\n', "n.md": b"x"},
+            0,
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "case", list(_pipeline_cases("sk-or-v1-" + "0" * 64)), ids=list(_pipeline_cases("x"))
+)
+def test_anything_the_screen_cannot_rule_out_goes_to_the_pipeline(
+    committed: Path, key: str, case: str
+) -> None:
+    files, expected = _pipeline_cases(key)[case]
+    stage(committed, files)
+    code, out, err, modules = hook(committed, "--staged")
+    full = cli(committed, "staged")
+    assert not screened(modules) and "keysentry.pipeline" in modules
+    assert (code, out, same(err)) == (full[0], full[1], same(full[2]))
+    assert code == expected, err
+    assert key not in out + err
+    # the named-files form (the pre-commit framework's) too
+    names = sorted(files)
+    code, out, err, modules = hook(committed, *names)
+    full = cli(committed, "scan", *names)
+    assert not screened(modules)
+    assert (code, out, same(err)) == (full[0], full[1], same(full[2]))
+    assert code == expected
+
+
+def test_a_symlink_a_submodule_and_a_first_commit_go_to_the_pipeline(
+    committed: Path, tmp_path: Path
+) -> None:
+    os.symlink("README.md", committed / "link")
+    git(committed, "add", "link")
+    code, _out, err, modules = hook(committed, "--staged")
+    assert not screened(modules) and code == cli(committed, "staged")[0], err
+    git(committed, "reset", "-q")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    git(sub, "init", "-q", "-b", "main")
+    (sub / "f").write_text("x\n")
+    git(sub, "add", "f")
+    git(sub, "commit", "-q", "-m", "s")
+    head = git(sub, "rev-parse", "HEAD").strip()
+    git(committed, "update-index", "--add", "--cacheinfo", f"160000,{head},vendored")
+    code, _out, err, modules = hook(committed, "--staged")
+    assert not screened(modules) and "submodule vendored" in err
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    git(fresh, "init", "-q", "-b", "main")
+    stage(fresh, {"a.txt": b"first\n"})
+    code, out, err, modules = hook(fresh, "--staged")
+    full = cli(fresh, "staged")
+    assert not screened(modules) and "an empty tree (no commit yet)" in err
+    assert (code, out, same(err)) == (full[0], full[1], same(full[2]))
+
+
+def test_other_formats_repeated_files_and_stdin_go_to_the_pipeline(committed: Path) -> None:
+    stage(committed, {"a.txt": b"plain\n"})
+    assert not screened(hook(committed, "--staged", "--format", "json")[3])
+    assert not screened(hook(committed, "a.txt", "./a.txt")[3])
+    assert not screened(hook(committed, "--config", "/nonexistent.toml", "a.txt")[3])
+    code, _out, err, modules = hook(committed, "a.txt", "missing.txt")
+    assert not screened(modules) and code == 2 and "missing.txt" in err
+
+
+def test_outside_a_repository_the_pipeline_says_why(tmp_path: Path) -> None:
+    code, _out, err, modules = hook(tmp_path, "--staged")
+    assert not screened(modules) and code == 2 and "not a git repository" in err
+
+
+def test_a_git_in_the_repository_is_never_run_through_a_relative_path_entry(
+    committed: Path, key: str
+) -> None:
+    """A relative PATH entry must not resolve to a program inside the scanned repository,
+    in the screen and in the pipeline alike."""
+    marker = committed.parent / "ran"
+    fake = committed / "git"
+    fake.write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": "." + os.pathsep + os.environ["PATH"]}
+    stage(committed, {"a.txt": b"plain\n"})
+    code, _out, err, modules = hook(committed, "--staged", env=env)
+    assert screened(modules) and code == 0, err
+    stage(committed, {"b.env": key.encode()})
+    code, _out, err, modules = hook(committed, "--staged", env=env)
+    assert not screened(modules) and code == 1, err
+    assert cli(committed, "staged", env=env)[0] == 1
+    assert not marker.exists()
+
+
+PYPROJECTS = {
+    "a dependency only": (b'[project]\nname = "app"\ndependencies = ["keysentry"]\n', True),
+    "no mention": (b'[project]\nname = "app"\n', True),
+    "a tool table": (b'[tool.keysentry]\nexclude = ["*.md"]\n', False),
+    "a dotted key": (b'tool.keysentry.exclude = ["*.md"]\n', False),
+    "an inline table": (b'[tool]\nkeysentry = { exclude = ["*.md"] }\n', False),
+    "invalid TOML": (b"[tool.keysentry\n", False),
+    # a quoted key can spell the name with escapes: the screen must not answer "defaults"
+    "an escaped table name": (b'[tool."k\\u0065ysentry"]\nexclude = ["*.md"]\n', False),
+    "an escaped dotted key": (b'tool."\\u006beysentry".exclude = ["*.md"]\n', False),
+    "an escaped name, long form": (b'[tool."\\U0000006beysentry"]\nexclude = ["*.md"]\n', False),
+    "another tool's escapes": (b'[tool.ruff]\nexclude = ["a\\u0062c"]\n', True),
+    # a broken file that cannot hold keysentry's table is not keysentry's to refuse: the
+    # screen and the pipeline both leave it alone
+    "invalid TOML, another tool's": (b"[tool.ruff\nline-length = 100\n", True),
+    "not UTF-8": (b"[tool.ruff]\nname = '\xff'\n", True),
+}
+
+
+@pytest.mark.parametrize("name", PYPROJECTS, ids=list(PYPROJECTS))
+def test_pyproject_decides_by_its_tool_keysentry_table(committed: Path, name: str) -> None:
+    text, screenable = PYPROJECTS[name]
+    stage(committed, {"pyproject.toml": text, "n.md": b"notes\n"})
+    code, out, err, modules = hook(committed, "--staged")
+    full = cli(committed, "staged")
+    assert screened(modules) == screenable, err
+    assert (code, out, same(err)) == (full[0], full[1], same(full[2]))
+
+
+DECODER_MODULES = tuple(
+    f"keysentry.decoders.{m}"
+    for m in (
+        "encoded", "text", "concat", "entities", "hexdump", "wrapped", "joins", "blobs",
+        "office", "mail", "rtf", "pdf", "streams",
+    )
+)  # fmt: skip
+
+
+def test_the_pipeline_imports_a_decoder_only_when_its_trigger_is_found(
+    tmp_path: Path, key: str
+) -> None:
+    plain = tmp_path / "plain.txt"
+    plain.write_text("nothing here\n")
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "keysentry", "scan", str(plain), "-q"],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    modules = {ln.rsplit("|", 1)[1].strip() for ln in proc.stderr.splitlines() if "|" in ln}
+    assert proc.returncode == 0 and "keysentry.detect.scanner" in modules
+    assert loaded(modules, DECODER_MODULES) == []
+    encoded = tmp_path / "encoded.txt"
+    encoded.write_bytes(base64.b64encode(key.encode()) + b"\n")
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "keysentry", "scan", str(encoded), "-q"],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    modules = {ln.rsplit("|", 1)[1].strip() for ln in proc.stderr.splitlines() if "|" in ln}
+    assert proc.returncode == 1
+    assert "keysentry.decoders.encoded" in modules
+    assert "keysentry.decoders.hexdump" not in modules
