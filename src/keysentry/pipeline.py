@@ -22,9 +22,10 @@ from keysentry.filters.inline import drop_allowed
 from keysentry.findings.build import InputContext, build_findings
 from keysentry.gcpause import paused
 from keysentry.git.roots import repository_root
-from keysentry.models import Finding, Issue, Location, ScanResult, ScanStats
+from keysentry.models import Finding, GitStatus, Issue, Location, ScanResult, ScanStats
 from keysentry.sources.files import Excludes, FileInput, FileWalker, distinct_targets
 from keysentry.sources.gathered import Gathered
+from keysentry.sources.paths import scan_names
 
 if TYPE_CHECKING:
     from keysentry.filters.baseline import Baseline, BaselineEntry
@@ -127,11 +128,16 @@ def scan_paths(request: ScanRequest, stdin: BinaryIO | None = None) -> ScanResul
                     scan_excludes(request, scope.config),
                 )  # fmt: skip
             _, collector, scanner, excludes = parts[id(scope)]
+            names: list[tuple[str, GitStatus | None]] = []
             # One thread on purpose: per file this is mostly interpreter work, and a second
             # thread only fights it for the GIL (generated 1 GB / 40,000-file tree: 1.05 s
             # in one thread, 1.9 s in two).
             for item in walker.walk(target, excludes, tc.root):
                 _collect(collector, _scan_one(scanner, item, stdin, bar))
+                if item.fs_path is not None:
+                    names.append((item.path, item.git_status))
+            for tally, ctx in scan_names(scanner, names):  # a name publishes a key too
+                collector.add(tally, ctx)
     if not parts:  # nothing to walk: the counters still need a home
         parts[0] = (scopes[0], Gathered(), make_scanner(request, scopes[0]), None)
     first = next(iter(parts.values()))[1]

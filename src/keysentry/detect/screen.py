@@ -69,12 +69,19 @@ def holds_nothing(data: bytes) -> bool:
     return not any(needle in data for needle in NEEDLES)
 
 
+def name_holds_nothing(name: str | bytes) -> bool:
+    """A path whose text no rule or decoder could use: the pipeline reads names as content
+    too (keysentry.sources.paths)."""
+    data = os.fsencode(name)
+    return not any(needle in data for needle in NEEDLES)
+
+
 def screen_files(files: list[str]) -> Screened | None:
     """``keysentry scan FILE...`` when each file is plain, small and holds nothing."""
     seen: set[str] = set()
     size = 0
     for name in files:
-        if name == "-" or os.path.basename(name) == ".git":
+        if name == "-" or os.path.basename(name) == ".git" or not name_holds_nothing(name):
             return None
         # The pipeline's key for a target (sources.files.distinct_targets): a repeated or
         # overlapping target changes its counts, so the pipeline handles it.
@@ -110,7 +117,7 @@ def screen_staged() -> Screened | None:
     fields = entries.split(b"\0")
     oids: dict[bytes, None] = {}
     paths = 0
-    for meta in fields[0::2]:
+    for meta, path in zip(fields[0::2], fields[1::2], strict=False):  # a trailing NUL
         if not meta:
             continue
         parts = meta.lstrip(b":").split(b" ")
@@ -119,6 +126,8 @@ def screen_staged() -> Screened | None:
         status = parts[4][:1]
         if status == b"D":
             continue
+        if not name_holds_nothing(path):
+            return None
         if status not in (b"A", b"M", b"T", b"C") or parts[1] not in _PLAIN_MODES:
             return None
         oids[parts[3]] = None

@@ -42,7 +42,7 @@ HISTORY = "history"
 and names (tree entries, refs, identities, headers)."""
 _HISTORY_SOURCES = ("blob", "note", "commit-message", "tag-message", "tree-entry", "ref-name",
                     "identity", "commit-header", "tag-header")  # fmt: skip
-_FILE_SOURCES = ("file", "staged")
+_FILE_SOURCES = ("file", "staged", "file-name")
 
 
 @dataclass(frozen=True, slots=True)

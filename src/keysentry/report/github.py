@@ -88,7 +88,9 @@ def annotation(f: Finding, loc: Location, show_secrets: bool) -> str:
             "(keysentry revoke) and remove it from the code."
         )
     props: dict[str, str | int | None] = {}
-    if loc.source not in NOT_FILES:
+    if loc.source == "file-name":
+        props["file"] = loc.path  # the file whose name holds the key: no line of it does
+    elif loc.source not in NOT_FILES:
         props["file"] = loc.path
         if not loc.members:  # a member's line is inside the archive, not in the file
             props.update(line=loc.line, col=loc.column)

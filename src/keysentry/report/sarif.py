@@ -38,7 +38,7 @@ SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 MESSAGE_SOURCES = ("commit-message", "tag-message")
 OBJECT_PARTS = (*MESSAGE_SOURCES, "identity", "commit-header", "tag-header")
 """Sources that are a part of a commit or tag object: pointed at as ``.git/commit/<id>``."""
-NOT_FILES = (*OBJECT_PARTS, "note", "ref-name", "tree-entry")
+NOT_FILES = (*OBJECT_PARTS, "note", "ref-name", "tree-entry", "file-name")
 """Sources that are not a file's content: no file line to point at (a tree entry is a
 name: its path is a file or directory, but the key is in the name)."""
 
@@ -333,7 +333,7 @@ def _where(loc: Location) -> str:
             bits.append(f"in {loc.path} of {what} {ident[:12]}, column {loc.column}")
     if loc.source == "ref-name":
         bits.append(f"in the name of the ref {git_path(loc)[5:]}, column {loc.column}")
-    if loc.source == "tree-entry":
+    if loc.source in ("tree-entry", "file-name"):
         bits.append(f"in the file or directory name {loc.path}, column {loc.column}")
     if loc.source == "note":
         bits.append(f"in the git note {loc.path}, line {loc.line}, column {loc.column}")

@@ -24,6 +24,12 @@ HISTORY = FixInfo(
     "(`keysentry revoke`), then remove it with `keysentry purge`",
     kind="history",
 )
+NAME = FixInfo(
+    fixable=False,
+    how="in the name of the file or of a directory above it, which `keysentry fix` does not "
+    "rename: rename it (`git mv`), and revoke the key if the name was ever committed",
+    kind="name",
+)
 MEMBER = "inside an archive member"
 DECODED = "encoded ({decoders})"
 NOT_WHOLE = "the key is not written whole here (split across literals or escaped)"
@@ -61,6 +67,8 @@ def _finding(finding: Finding, at: dict[tuple[str, int, int], FixInfo]) -> Findi
 
 
 def _info(loc: Location, at: dict[tuple[str, int, int], FixInfo]) -> Location:
+    if loc.source == "file-name":
+        return replace(loc, fix=NAME)
     if loc.source not in FILE_SOURCES:
         return replace(loc, fix=HISTORY) if loc.source != "stdin" else loc
     if loc.members:

@@ -29,6 +29,7 @@ from keysentry.models import GitStatus, Issue
 from keysentry.sources.catfile import BatchReader, Block, LargeObject, Missing
 from keysentry.sources.files import Excludes
 from keysentry.sources.gathered import Gathered
+from keysentry.sources.paths import scan_names
 
 GITLINK = "160000"
 SYMLINK = "120000"
@@ -72,10 +73,23 @@ def collect_staged(
         elif entry.status != "D":
             wanted.setdefault(entry.oid, []).append(entry.path)
     _scan_blobs(repo, wanted, scanner, gathered)
+    # What the commit adds includes the names (a submodule's too): see sources.paths.
+    staged_names = [
+        (entry.path, None)
+        for entry in entries
+        if entry.status != "D" and not _excluded_quietly(excludes, entry.path)
+    ]
+    for tally, ctx in scan_names(scanner, staged_names):
+        gathered.add(tally, ctx)
     gathered.notes.append(staged_note(sum(len(p) for p in wanted.values()), repo.head is not None))
     if all_changes:
         _scan_work_tree(repo, root, pathspec, scanner, gathered, excludes)
     return gathered
+
+
+def _excluded_quietly(excludes: Excludes | None, path: str) -> bool:
+    """Excluded (already counted and listed by :func:`_excluded`)."""
+    return excludes is not None and excludes.match(path) is not None
 
 
 def _excluded(gathered: Gathered, excludes: Excludes | None, path: str) -> bool:
@@ -218,6 +232,8 @@ def _scan_work_tree(
         _scan_file(root, path, "tracked", scanner, gathered)
     for path in untracked:
         _scan_file(root, path, "untracked", scanner, gathered)
+    for tally, ctx in scan_names(scanner, [(p, "untracked") for p in untracked]):
+        gathered.add(tally, ctx)
     gathered.notes.append(
         f"--all-changes: {len(modified)} unstaged edit(s) and {len(untracked)} untracked "
         "file(s) from the work tree"
