@@ -435,9 +435,11 @@ def run_ci(
     repo: Path,
     ranges: Sequence[tuple[str | None, str]],
     published: str,
+    incoming: Sequence[str] = (),
 ) -> ScanResult:
     """``keysentry ci``: the history of each (range, why it was chosen) as one result;
-    ``None`` for the whole history."""
+    ``None`` for the whole history. ``incoming``: the new tips of a push being received
+    (``--pre-receive``), which count as pushed."""
     from keysentry.sources.history import HistoryOptions
 
     if not ranges:
@@ -448,7 +450,8 @@ def run_ci(
         )
     results = []
     for spec, why in ranges:
-        result = run_history(request, repo, HistoryOptions(range=spec, published_by=published))
+        options = HistoryOptions(range=spec, published_by=published, incoming=tuple(incoming))
+        result = run_history(request, repo, options)
         chosen = f"commit range chosen: {why}"
         notes = (chosen, *result.stats.notes)
         results.append(replace(result, stats=replace(result.stats, notes=notes), scope=chosen))

@@ -203,8 +203,14 @@ def test_a_pre_receive_hook_refuses_a_pushed_key(tmp_path: Path) -> None:
     code, out = _push(client, "main")
     assert code != 0 and "pre-receive hook declined" in out, out
     assert "deploy.sh:1:" in out and redact(key) in out and key not in out
+    # Being received: published once accepted, not a dangling object of the server.
+    (where,) = [line for line in out.splitlines() if "deploy.sh:1:" in line]
+    assert "published (pushed to a server)" in where, where
+    assert "a push being received" in out
     code, out = _push(client, "main:refs/heads/topic")  # the same commit on a new branch
     assert code != 0 and "deploy.sh:1:" in out, out
+    (where,) = [line for line in out.splitlines() if "deploy.sh:1:" in line]
+    assert "published (pushed to a server)" in where, where
     assert git(server, "rev-parse", "main").strip() != leak
     assert "topic" not in git(server, "branch")
     git(client, "reset", "-q", "--hard", "HEAD~1")
@@ -213,6 +219,28 @@ def test_a_pre_receive_hook_refuses_a_pushed_key(tmp_path: Path) -> None:
     assert code == 0, out
     assert git(server, "rev-parse", "main").strip() == clean
     assert keysentry(server, "history", "-q")[0] == 0  # the key never reached the server
+
+
+def test_an_annotated_tag_pushed_alone_is_read(tmp_path: Path) -> None:
+    """A tag on a commit the server has, pushed on its own, brings no new commit but a new
+    object: its message (and tagger) are read, in pre-receive and in pre-push."""
+    server, client = _server(tmp_path, f"exec {sys.executable} -I -m keysentry ci --pre-receive")
+    base = _commit(client, "README", "hello\n")
+    assert _push(client, "main")[0] == 0
+    key = make_key()
+    git(client, "tag", "-a", "v1", "-m", f"release notes: token {key}")
+    tag = git(client, "rev-parse", "v1").strip()
+    line = f"refs/tags/v1 {tag} refs/tags/v1 {'0' * 40}\n"
+    code, out = keysentry(client, "ci", "--pre-push", "origin", stdin=line)
+    assert code == 1 and "<tag v1 message>" in out and redact(key) in out, out
+    code, out = _push(client, "v1")
+    assert code != 0 and "pre-receive hook declined" in out, out
+    assert "an annotated tag on a known commit" in out and redact(key) in out
+    assert "v1" not in git(server, "tag")
+    git(client, "tag", "-d", "v1")
+    git(client, "tag", "-a", "v2", "-m", "release notes")
+    assert _push(client, "v2")[0] == 0
+    assert git(server, "rev-parse", "v2^{commit}").strip() == base
 
 
 def test_history_range_in_a_pre_receive_hook_sees_the_quarantined_commits(

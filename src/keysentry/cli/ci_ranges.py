@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,8 @@ class CommitRange:
     """How the range was chosen, in plain words."""
     before_push: bool = False
     """The commits are about to be pushed (a pre-push hook), not on a server yet."""
+    incoming: bool = False
+    """The commits are being received (a pre-receive hook): published once accepted."""
 
     @property
     def spec(self) -> str:
@@ -220,11 +222,14 @@ def pre_receive_ranges(lines: Sequence[str], repo: Path) -> list[CommitRange]:
         old, new, ref = parts
         if not _zero(old) and _rev(repo, old) is not None:
             why = f"push to {ref}: {old[:12]}..{new[:12]}"
-            out.append(CommitRange(new, old, why, before_push=True))
+            out.append(CommitRange(new, old, why, before_push=True, incoming=True))
             continue
         what = "a new ref" if _zero(old) else "a forced update"
         # The refs are not updated before the hook accepts: --all is what was there.
-        out += _new_commits(repo, new, "--all", f"push to {ref} ({what})")
+        out += [
+            replace(r, incoming=True)
+            for r in _new_commits(repo, new, "--all", f"push to {ref} ({what})")
+        ]
     return out
 
 
@@ -233,7 +238,13 @@ def _new_commits(repo: Path, head: str, known: str, why: str) -> list[CommitRang
     new = gitio.run_git(["rev-list", "--topo-order", "--reverse", head, "--not", known],
                         repo).stdout.split()  # fmt: skip
     if not new:
-        return []  # every commit is already there
+        # Every commit is already there; an annotated tag pushed on its own is still new
+        # (its message, tagger and name): the range from its commit holds just the tag.
+        kind = gitio.run_git(["cat-file", "-t", head], repo, check=False).stdout.strip()
+        if kind == b"tag" and (peeled := _rev(repo, head)) is not None:
+            return [CommitRange(head, peeled, f"{why}: an annotated tag on a known commit",
+                                before_push=True)]  # fmt: skip
+        return []
     parent = _rev(repo, f"{new[0].decode('ascii')}^")
     return [CommitRange(head, parent, f"{why}: {len(new)} new commit(s)", before_push=True)]
 

@@ -258,4 +258,6 @@ def ci(
     # In a CI job the commits came from the server; a push hook's are not there yet.
     published = "" if any(r.before_push for r in ranges) else ci_job(os.environ)
     request = build_request(opts, "ci", (str(repo),))
-    return emit(run_ci(request, repo, [(r.spec, r.why) for r in ranges], published), opts)
+    incoming = [r.head for r in ranges if r.incoming]
+    result = run_ci(request, repo, [(r.spec, r.why) for r in ranges], published, incoming)
+    return emit(result, opts)

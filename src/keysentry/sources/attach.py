@@ -40,6 +40,7 @@ def attach_locations(
     include_placeholders: bool = False,
     partial: bool = False,
     published: bool = False,
+    incoming: Sequence[str] = (),
 ) -> None:
     """``published``: the checkout came from a server (a CI job): see provenance.read_refs."""
     if not found:
@@ -48,7 +49,7 @@ def attach_locations(
         _without_provenance(found, gathered)
         return
     try:
-        _attach(repo, found, gathered, revs, objects, partial, published)
+        _attach(repo, found, gathered, revs, objects, partial, published, incoming)
     except GitError as exc:  # the findings stand; only where they came from is unknown
         gathered.issues.append(Issue("provenance", str(repo.cwd), str(exc)))
         _without_provenance(found, gathered)
@@ -81,6 +82,7 @@ def _attach(
     objects: ObjectScanner,
     partial: bool,
     published: bool,
+    incoming: Sequence[str],
 ) -> None:
     blobs = {h.oid: h for h in found if h.kind == "blob"}
     # The same entry is in every version of its tree: one representative of each.
@@ -108,7 +110,7 @@ def _attach(
             for oid, evs in more.items():
                 events.setdefault(oid, []).extend(evs)
             named = {id(h): _named(h, events) for h in entries}
-    refs = provenance.read_refs(repo, published=published)
+    refs = provenance.read_refs(repo, published=published, incoming=incoming)
     direct: dict[str, list[provenance.RefPlace]] = {}
     if revs is None:
         homeless = [o for o in blobs if o not in events]

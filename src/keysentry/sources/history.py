@@ -38,6 +38,9 @@ class HistoryOptions:
     published_by: str = ""
     """Why this checkout came from a server, so that HEAD and its branches and tags count
     as pushed (``"a CI job (CI is set)"``); empty when nothing says so."""
+    incoming: tuple[str, ...] = ()
+    """The new tips of a push being received (a pre-receive hook): what they reach counts
+    as pushed, though no ref names it yet."""
 
 
 def collect_history(
@@ -74,6 +77,7 @@ def collect_history(
         include_placeholders=include_placeholders,
         partial=partial,
         published=bool(options.published_by),
+        incoming=options.incoming,
     )
     return gathered
 
@@ -204,7 +208,12 @@ def _describe(
             "tree. Keys only in its reflog or in unreachable objects were pushed once and "
             "dropped later: whoever fetched meanwhile has them"
         )
-    elif options.published_by:
+    if options.incoming:
+        gathered.notes.append(
+            "a push being received: its new commits count as published (pushed), as they "
+            "are once the push is accepted"
+        )
+    if not repo.bare and options.published_by:
         gathered.notes.append(
             f"{options.published_by}: this checkout came from the server, so what HEAD and "
             "its branches and tags reach counts as published (pushed)"

@@ -222,10 +222,12 @@ class RefPlace:
 _REVIEW_REFS = ("refs/pull/", "refs/merge-requests/", "refs/pipelines/")
 
 
-def read_refs(repo: RepoInfo, *, published: bool = False) -> Refs:
+def read_refs(repo: RepoInfo, *, published: bool = False, incoming: Sequence[str] = ()) -> Refs:
     """``published``: this checkout came from a server (a CI job), so its branches,
     tags and HEAD count as pushed. In a bare repository they always do: a bare
-    repository is a server's copy, and its refs are what it publishes."""
+    repository is a server's copy, and its refs are what it publishes. ``incoming``: the
+    new tips of a push this repository is receiving (a pre-receive hook): no ref names
+    them yet, and what they reach is published once the push is accepted."""
     out = gitio.run_git(
         ["for-each-ref", "--format=%(objectname) %(objecttype) %(*objectname) %(*objecttype) "
          "%(refname)"], repo.cwd
@@ -257,6 +259,7 @@ def read_refs(repo: RepoInfo, *, published: bool = False) -> Refs:
         fetched = not everything and not branches and _detached(repo)
         # A detached HEAD is local work too, unless nothing but a fetch can explain it.
         by_class["pushed" if everything or fetched else "branch"].append(repo.head)
+    by_class["pushed"].extend(incoming)
     return Refs(by_class, tag_objects, notes, fetched, direct, everything)
 
 
