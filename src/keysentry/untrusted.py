@@ -140,14 +140,20 @@ def _display(result: ScanResult) -> ScanResult:
         for f in result.findings
         if f.secret and not show and scrub_secrets(f.secret) == f.secret
     }
+    text = _text_of(known, lambda value: shown(value, show_secrets=show))
+    return cast(ScanResult, _walk(result, text))
+
+
+def _text_of(known: dict[str, str], then: Callable[[str], str]) -> Callable[[str], str]:
+    """A string's safe form: each of ``known``'s secrets replaced by its redacted form,
+    then ``then``. Each distinct string is worked out once: a path, a rule or a commit
+    recurs in many locations."""
     pattern = (
         re.compile("|".join(re.escape(s) for s in sorted(known, key=len, reverse=True)))
         if known
         else None
     )
-
     done: dict[str, str] = {}
-    """Each distinct string once: a path, a rule or a commit recurs in many locations."""
 
     def text(value: str) -> str:
         out = done.get(value)
@@ -155,10 +161,10 @@ def _display(result: ScanResult) -> ScanResult:
             out = value
             if pattern is not None:
                 out = pattern.sub(lambda m: known[m.group(0)], out)
-            out = done[value] = shown(out, show_secrets=show)
+            out = done[value] = then(out)
         return out
 
-    return cast(ScanResult, _walk(result, text))
+    return text
 
 
 _BODY = 16
@@ -181,23 +187,7 @@ def redacted(value: _T, secrets: Iterable[str] = ()) -> _T:
         body = secret.rpartition("-")[2]
         if len(body) >= _BODY and body != secret:
             known.setdefault(body, f"{body[:3]}...{body[-3:]}")
-    pattern = (
-        re.compile("|".join(re.escape(s) for s in sorted(known, key=len, reverse=True)))
-        if known
-        else None
-    )
-    done: dict[str, str] = {}
-
-    def text(string: str) -> str:
-        out = done.get(string)
-        if out is None:
-            out = string
-            if pattern is not None:
-                out = pattern.sub(lambda m: known[m.group(0)], out)
-            out = done[string] = scrub_secrets(out)
-        return out
-
-    return cast(_T, _walk(value, text))
+    return cast(_T, _walk(value, _text_of(known, scrub_secrets)))
 
 
 _ATOMS = (int, float, bool, type(None))

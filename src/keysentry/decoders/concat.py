@@ -16,7 +16,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from keysentry.decoders.views import Derived, Limits, OffsetMap, SegmentMapBuilder, TextDecoder
+from keysentry.decoders.views import (
+    Derived,
+    JoinedMap,
+    Limits,
+    SegmentMapBuilder,
+    TextDecoder,
+)
 from keysentry.models import scrub_secrets
 
 # The first literal holds at least "sk"; a key cut right after its first character is
@@ -120,24 +126,14 @@ def _chain(data: bytes, quote_at: int) -> list[_Piece]:
     return pieces
 
 
-class _Joined(OffsetMap):
+class _Joined(JoinedMap):
     """The map of a joined view, which also renders the pieces of a key in it."""
 
-    __slots__ = ("_data", "_map", "_pieces")
+    __slots__ = ("_pieces",)
 
     def __init__(self, data: bytes, pieces: list[_Piece], builder: SegmentMapBuilder) -> None:
-        self._data = data
+        super().__init__(data, builder)
         self._pieces = pieces
-        self._map = builder.build()
-
-    def __call__(self, offset: int) -> int:
-        return self._map(offset)
-
-    def end(self, offset: int) -> int:
-        return self._map.end(offset)
-
-    def verbatim(self, start: int, end: int) -> bool:
-        return self._map.verbatim(start, end)
 
     def excerpt(self, start: int, end: int) -> str:
         """The pieces holding ``view[start:end]``, with that key's body hidden but for its

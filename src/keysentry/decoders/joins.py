@@ -21,7 +21,13 @@ import re
 from collections.abc import Sequence
 
 from keysentry.decoders.encoded import PREFIX
-from keysentry.decoders.views import Derived, Limits, OffsetMap, SegmentMapBuilder, TextDecoder
+from keysentry.decoders.views import (
+    Derived,
+    JoinedMap,
+    Limits,
+    SegmentMapBuilder,
+    TextDecoder,
+)
 from keysentry.models import scrub_secrets
 
 INVISIBLE: dict[str, str] = {
@@ -62,23 +68,10 @@ _PREFIX_SHOWN = len(PREFIX) + 3
 _SUFFIX_SHOWN = 3
 
 
-class Pieces(OffsetMap):
+class Pieces(JoinedMap):
     """The map of a joined view, which also renders the pieces of a key in it."""
 
-    __slots__ = ("_data", "_map")
-
-    def __init__(self, data: bytes, builder: SegmentMapBuilder) -> None:
-        self._data = data
-        self._map = builder.build()
-
-    def __call__(self, offset: int) -> int:
-        return self._map(offset)
-
-    def end(self, offset: int) -> int:
-        return self._map.end(offset)
-
-    def verbatim(self, start: int, end: int) -> bool:
-        return self._map.verbatim(start, end)
+    __slots__ = ()
 
     def excerpt(self, start: int, end: int) -> str:
         """The source of ``view[start:end]``: its first and last characters, the rest

@@ -145,6 +145,27 @@ class SegmentMapBuilder:
         return SegmentMap(self._d, self._p, self._g_in, self._g_out, self.size)
 
 
+class JoinedMap(OffsetMap):
+    """The map of a view that joins pieces of its parent (split literals, wrapped lines,
+    a key with invisible characters in it), keeping the parent's bytes so that a subclass
+    can show a key's pieces (``excerpt``)."""
+
+    __slots__ = ("_data", "_map")
+
+    def __init__(self, data: bytes, builder: SegmentMapBuilder) -> None:
+        self._data = data
+        self._map = builder.build()
+
+    def __call__(self, offset: int) -> int:
+        return self._map(offset)
+
+    def end(self, offset: int) -> int:
+        return self._map.end(offset)
+
+    def verbatim(self, start: int, end: int) -> bool:
+        return self._map.verbatim(start, end)
+
+
 class RunMap(OffsetMap):
     """Groups of a fixed-rate code (base64: 3 bytes from 4 chars, hex: 1 from 2) read
     from a run that may be wrapped over several lines.
