@@ -165,6 +165,10 @@ EQUIVALENT: dict[str, str] = {
 _STATUS = re.compile(r"^\s+(?P<name>\S+): (?P<status>[a-z ]+)$")
 _COPY = ("src", "tests", "tools", "rules", "pyproject.toml", "README.md")
 _HITS = "KEYSENTRY_MUTATION_HITS"
+_LAUNCH = (
+    "import sys; sys.path[:] = [p for p in sys.path if not p.endswith('mutants/src')]; "
+    "from mutmut.__main__ import cli; cli()"
+)
 
 
 # mutmut traces every call while it maps tests to functions, which makes Hypothesis' input
@@ -367,7 +371,9 @@ def run_target(
         _copy(work, target)
         python = _environment(work)
         globs = [f"{_module(f)}.{p}__mutmut_*" for f in target.files for p in patterns]
-        mutmut = [str(python), "-c", "from mutmut.__main__ import cli; cli()"]
+        # The environment's path starts at mutants/src once it exists, where the children's
+        # trampoline stands in for mutmut's package: mutmut itself is imported without it.
+        mutmut = [str(python), "-c", _LAUNCH]
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", _HITS: str(work / "hits")}
         env.pop("VIRTUAL_ENV", None)
         proc = subprocess.run(
@@ -380,14 +386,13 @@ def run_target(
         if proc.returncode not in (0, 1) or "Failed to run clean test" in proc.stdout:
             sys.stdout.write(proc.stdout[-4000:] + proc.stderr[-4000:])
             raise SystemExit(f"mutmut failed for target {name!r} (exit {proc.returncode})")
-        listing = subprocess.run(
-            [*mutmut, "results", "--all", "true"],
-            cwd=work,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        results = subprocess.run(
+            [*mutmut, "results", "--all", "true"], cwd=work, env=env, capture_output=True, text=True
+        )
+        if results.returncode != 0:
+            sys.stdout.write(results.stdout[-2000:] + results.stderr[-4000:])
+            raise SystemExit(f"mutmut results failed for target {name!r}")
+        listing = results.stdout
         modules = {_module(f) for f in target.files}
         mine = [
             m
