@@ -142,6 +142,7 @@ TARGETS: dict[str, Target] = {
         files=("src/keysentry/git/command.py",),
         functions=("x_*",),
         tests=(
+            "tests/git/test_command_hardening.py",
             "tests/sources/test_git_hostile.py",
             "tests/hook/test_git_hook_env.py",
         ),
@@ -617,9 +618,10 @@ def _measured_on() -> str:
     )
 
 
-def update_table(results: dict[str, Measured], path: Path = TABLE) -> None:
+def update_table(results: dict[str, Measured], when: str, path: Path = TABLE) -> None:
+    """Rewrite the rows of the targets measured (``when``: the date and commit the copy
+    was made from), keeping the others."""
     rows, survivors = parse_table(path.read_text(encoding="utf-8") if path.exists() else "")
-    when = _measured_on()
     for name, measured in results.items():
         rows[name] = measured_row(name, TARGETS[name], measured, when)
         survivors[name] = ", ".join(f"`{s}`" for s in measured.survivors)
@@ -665,6 +667,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: {', '.join(functions)}")
     failed = False
     results: dict[str, Measured] = {}
+    when = _measured_on()  # each copy is made from the working tree as it is now
     for name, functions in only.items():
         measured = run_target(name, TARGETS[name], args.jobs, args.show, functions)
         results[name] = measured
@@ -677,7 +680,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    survived: {entry}")
         failed = failed or bool(measured.survivors)
     if args.table:
-        update_table(results)
+        update_table(results, when)
         print(f"wrote {TABLE.relative_to(ROOT)}")
     return 1 if failed else 0
 
