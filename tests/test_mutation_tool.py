@@ -17,6 +17,7 @@ import pytest
 
 import conftest
 from conftest import git
+from gitrepo_helpers import commit
 
 
 @pytest.fixture(scope="module")
@@ -126,5 +127,12 @@ def test_since_picks_the_functions_a_change_touched(mutate: ModuleType, tmp_path
     # a decorator's line belongs to the function below it
     module.write_text(edited.replace("    @property\n", "    @staticmethod\n"))
     assert mutate.since_plan("HEAD", repo, targets)[0] == {"methods": ("xǁBoxǁarea",)}
-    with pytest.raises(SystemExit, match="git diff no-such-rev failed"):
+    # what landed on REV since this branch left it is not this change's
+    git(repo, "checkout", "-q", "--", ".")
+    git(repo, "checkout", "-q", "-b", "topic", "HEAD~1")
+    git(repo, "checkout", "-q", "main")
+    commit(repo, {"src/pkg/other.py": "def untouched():\n    return 2\n"}, "on main")
+    git(repo, "checkout", "-q", "topic")
+    assert mutate.since_plan("main", repo, targets)[0] == {}
+    with pytest.raises(SystemExit, match="git merge-base no-such-rev HEAD failed"):
         mutate.since_plan("no-such-rev", repo, targets)

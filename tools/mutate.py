@@ -19,9 +19,9 @@ a small stand-in for mutmut's trampoline beside it, which picks the mutant that
 maps tests to functions, and imports nothing but :mod:`os` (so the hook's import checks
 still hold). See ``_SUBPROCESS_TRAMPOLINE``.
 
-``--since REV`` maps the lines ``git diff REV`` changed (the working tree against REV) to
-the functions that hold them, and mutates only those of them that belong to a target: the
-check to run before submitting a change.
+``--since REV`` maps the lines changed since REV (the working tree against the commit where
+HEAD's history meets REV) to the functions that hold them, and mutates only those of them
+that belong to a target: the check to run before submitting a change.
 
 Needs ``pip install -e '.[mutation]'`` (mutmut 3.8, Linux or macOS: it forks). Exit status:
 0 when no target has a survivor that is not listed in ``EQUIVALENT``, 1 otherwise, 2 on a
@@ -440,11 +440,18 @@ _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
 
 def changed_lines(rev: str, root: Path, paths: list[str]) -> dict[str, set[int]]:
-    """The working tree's lines that ``git diff REV`` shows as changed, per file; where lines
-    were only deleted, the lines either side of the gap."""
+    """The working tree's lines changed since ``rev`` (since where HEAD's history meets it,
+    so that what landed on ``rev`` meanwhile is not counted), per file; where lines were
+    only deleted, the lines either side of the gap."""
+    base = subprocess.run(
+        ["git", "merge-base", rev, "HEAD"], cwd=root, capture_output=True, text=True, timeout=60
+    )
+    if base.returncode != 0:
+        raise SystemExit(f"git merge-base {rev} HEAD failed: {base.stderr.strip()}")
     proc = subprocess.run(
         ["git", "-c", "core.quotePath=false", "diff", "-U0", "--no-color", "--no-ext-diff",
-         "--no-renames", "--src-prefix=a/", "--dst-prefix=b/", rev, "--", *paths],
+         "--no-renames", "--src-prefix=a/", "--dst-prefix=b/", base.stdout.strip(), "--",
+         *paths],
         cwd=root, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     if proc.returncode != 0:
@@ -637,7 +644,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--since",
         metavar="REV",
-        help="mutate only the targets' functions that `git diff REV` shows changed",
+        help="mutate only the targets' functions changed since REV (its merge base with HEAD)",
     )
     parser.add_argument(
         "--table", action="store_true", help=f"rewrite these targets' rows of {TABLE.name}"
