@@ -161,6 +161,10 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.validate.http.x_make_session__mutmut_23": (
         'hostname or "" -> or "XXXX": a URL without a host is no loopback host either way'
     ),
+    "keysentry.decoders.magic.x_tar_header_checks_out__mutmut_43": (
+        "head[:148] -> head[:149] in the signed sum: byte 148 is the checksum field's first,"
+        " a digit, space or NUL by then (checked above), never over 127"
+    ),
 }
 
 _STATUS = re.compile(r"^\s+(?P<name>\S+): (?P<status>[a-z ]+)$")
