@@ -203,13 +203,15 @@ def test_the_checksum_field_as_tar_programs_write_it(form: str) -> None:
     assert _sums(wide)[0] >= 0o100000  # the field's first digit counts
 
 
-def test_a_signed_sum_counts_every_byte_outside_the_field() -> None:
-    """The type flag (byte 156, right after the field) over 127: its signed sum differs."""
-    header = _header(typeflag=b"\xc0")
+def test_a_signed_sum_counts_every_header_byte_over_127() -> None:
+    """The type flag (byte 156, right after the field) is 128, the first byte counted
+    negative; 127 in the name is not; the data after the 512 bytes is not summed."""
+    header = _header(typeflag=b"\x80")
+    header[0:1] = b"\x7f"
     unsigned, signed = _sums(header)
     assert signed == unsigned - 256
     header[148:156] = b"%06o\x00 " % signed
-    assert detect(bytes(header)) == "tar"
+    assert detect(bytes(header) + b"\xff" * 512) == "tar"
 
 
 def test_ustar_at_257_in_a_text_file_is_not_a_tar() -> None:

@@ -205,6 +205,7 @@ CLEAN_CHANGES: dict[str, dict[str, bytes]] = {
     "empty file": {"empty": b""},
     "odd name": {"caf\u00e9 \u202e.txt": b"text\n"},
     "binary": {"blob.bin": bytes(range(256)) * 4},
+    "a first line like a mail header": {"notes.txt": b"Note: no mail\nplain text\n"},
     "nothing staged": {},
 }
 
