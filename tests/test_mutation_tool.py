@@ -48,8 +48,10 @@ def test_the_table_is_well_formed_and_names_every_target(mutate: ModuleType) -> 
         assert re.fullmatch(
             r"\d{4}-\d\d-\d\d at [0-9a-f]{12}( with uncommitted changes)?", cells[7]
         )
-    # What the tool writes is what it reads: rewriting the table changes nothing.
-    assert mutate.render_table(*mutate.parse_table(text)) == text
+    # What the tool writes is what it reads: rewriting the table changes nothing (the list
+    # of equivalent mutants below it is EQUIVALENT as of the last run).
+    rewritten = mutate.render_table(*mutate.parse_table(text))
+    assert rewritten.split("## Equivalent")[0] == text.split("## Equivalent")[0]
 
 
 def test_a_new_target_shows_as_not_measured(mutate: ModuleType) -> None:
