@@ -361,6 +361,17 @@ def _environment(work: Path) -> Path:
         here.append(site.getusersitepackages())
     paths = [str(work / "mutants" / "src"), *(p for p in here if os.path.isdir(p))]
     Path(purelib, "keysentry_mutation.pth").write_text("\n".join(paths) + "\n")
+    # The console scripts an installation has (tests run `keysentry` and `keysentry-hook`).
+    scripts = re.search(r"^\[project\.scripts\]\n((?:\w[\w-]* = \"[\w.]+:\w+\"\n)+)",
+                        (ROOT / "pyproject.toml").read_text(encoding="utf-8"), re.M)  # fmt: skip
+    for line in scripts[1].splitlines() if scripts else []:
+        name, _, spec = line.partition(" = ")
+        module, _, func = spec.strip('"').partition(":")
+        script = python.parent / name
+        script.write_text(
+            f"#!{python}\nimport sys\nfrom {module} import {func}\nsys.exit({func}())\n"
+        )
+        script.chmod(0o755)
     return python
 
 
