@@ -1,34 +1,53 @@
 """Mutation testing of the security-critical modules with mutmut.
 
-    python tools/mutate.py                 # every target below
-    python tools/mutate.py redaction network
-    python tools/mutate.py --list          # the targets, their code and their tests
+    python tools/mutate.py --jobs 1 TARGET...     # those targets (all, without names)
+    python tools/mutate.py --list                 # the targets, their code and their tests
+    python tools/mutate.py --since main --jobs 1  # only the functions changed since main
+    python tools/mutate.py --table --jobs 1 TARGET...  # and rewrite their rows of docs/mutation.md
 
 Each target names the functions that carry a security property and the test files that are
 meant to pin it down. mutmut mutates those functions one small change at a time (a ``<`` for
 a ``<=``, a dropped argument, a string changed) and runs the mapped tests against each mutant;
-a mutant that no test notices "survives" and is printed with its diff. Every run happens in a
-throw-away copy of the repository, so the working tree is never touched.
+a mutant that no test notices "survives" and is printed (with its diff under ``--show``).
+Every run happens in a throw-away copy of the repository, so the working tree is never touched.
 
-Needs ``pip install -e '.[mutation]'`` (mutmut 3, Linux or macOS: it forks). Exit status: 0 when
-no target has a survivor that is not listed in ``EQUIVALENT``, 1 otherwise, 2 on a usage error.
+Tests that run keysentry in a child process (``python -I -m keysentry...``, the commit hook)
+see the mutants too: the copy gets a virtual environment of its own whose ``keysentry`` is
+mutmut's mutated copy (the dependencies come from the environment running this tool), and
+a small stand-in for mutmut's trampoline beside it, which picks the mutant that
+``MUTANT_UNDER_TEST`` names in the child, tells mutmut which functions a child ran while it
+maps tests to functions, and imports nothing but :mod:`os` (so the hook's import checks
+still hold). See ``_SUBPROCESS_TRAMPOLINE``.
+
+``--since REV`` maps the lines changed since REV (the working tree against the commit where
+HEAD's history meets REV) to the functions that hold them, and mutates only those of them
+that belong to a target: the check to run before submitting a change.
+
+Needs ``pip install -e '.[mutation]'`` (mutmut 3.8, Linux or macOS: it forks). Exit status:
+0 when no target has a survivor that is not listed in ``EQUIVALENT``, 1 otherwise, 2 on a
+usage error.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import fnmatch
 import os
 import re
 import shutil
+import site
 import subprocess
 import sys
 import tempfile
 import time
+import venv
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+TABLE = ROOT / "docs" / "mutation.md"
 
 
 @dataclass(frozen=True)
@@ -109,6 +128,30 @@ TARGETS: dict[str, Target] = {
         functions=("x_*", "xǁ*"),
         tests=("tests/sources/test_git_hostile.py", "tests/sources/test_git_history.py"),
     ),
+    "screen": Target(
+        files=("src/keysentry/detect/screen.py",),
+        functions=("x_*", "xǁ*"),
+        tests=("tests/hook/test_screen.py",),
+    ),
+    "hook": Target(
+        files=("src/keysentry/hook.py",),
+        functions=("x_*",),
+        tests=("tests/hook/test_hook.py", "tests/hook/test_git_hook_env.py"),
+    ),
+    "git-command": Target(
+        files=("src/keysentry/git/command.py",),
+        functions=("x_*",),
+        tests=(
+            "tests/git/test_command_hardening.py",
+            "tests/sources/test_git_hostile.py",
+            "tests/hook/test_git_hook_env.py",
+        ),
+    ),
+    "magic": Target(
+        files=("src/keysentry/decoders/magic.py",),
+        functions=("x_is_container", "x_detect", "x_tar_header_checks_out", "x_is_pdf"),
+        tests=("tests/decoders/test_decoders_archives.py", "tests/hook/test_screen.py"),
+    ),
 }
 
 EQUIVALENT: dict[str, str] = {
@@ -118,16 +161,25 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.validate.http.x_make_session__mutmut_23": (
         'hostname or "" -> or "XXXX": a URL without a host is no loopback host either way'
     ),
+    "keysentry.decoders.magic.x_tar_header_checks_out__mutmut_43": (
+        "head[:148] -> head[:149] in the signed sum: byte 148 is the checksum field's first,"
+        " a digit, space or NUL by then (checked above), never over 127"
+    ),
 }
 
 _STATUS = re.compile(r"^\s+(?P<name>\S+): (?P<status>[a-z ]+)$")
-_COPY = ("src", "tests", "rules", "pyproject.toml", "README.md")
+_COPY = ("src", "tests", "tools", "rules", "pyproject.toml", "README.md")
+_HITS = "KEYSENTRY_MUTATION_HITS"
+_LAUNCH = (
+    "import sys; sys.path[:] = [p for p in sys.path if not p.endswith('mutants/src')]; "
+    "from mutmut.__main__ import cli; cli()"
+)
 
 
 # mutmut traces every call while it maps tests to functions, which makes Hypothesis' input
 # generation look slow; fixed examples also make a verdict repeatable. Appended to the copy's
-# conftest only.
-_HYPOTHESIS_PROFILE = """
+# conftest only, with the hook that hands mutmut what the tests' child processes ran.
+_CONFTEST = """
 
 from hypothesis import HealthCheck as _HealthCheck
 from hypothesis import settings as _settings
@@ -136,7 +188,112 @@ _settings.register_profile(
     "mutation", suppress_health_check=list(_HealthCheck), deadline=None, derandomize=True
 )
 _settings.load_profile("mutation")
+
+import os as _mutation_os
+
+import pytest as _mutation_pytest
+
+
+@_mutation_pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item, nextitem):
+    # The functions this test's child processes ran (tools/mutate.py's trampoline for them
+    # wrote their names), handed to mutmut while it maps tests to functions: its own
+    # teardown hook, which runs after this one, files them under this test.
+    hits = _mutation_os.environ.get("KEYSENTRY_MUTATION_HITS", "")
+    if not hits or not _mutation_os.path.exists(hits):
+        return
+    with open(hits, encoding="utf-8") as fh:
+        names = set(fh.read().split())
+    _mutation_os.unlink(hits)
+    if _mutation_os.environ.get("MUTANT_UNDER_TEST") == "stats":
+        from mutmut.state import state
+
+        state()._stats.update(names)
 """
+
+# Written beside mutmut's mutated copy of keysentry (mutants/src/mutmut/...). mutmut's own
+# process imported the real module before that directory was on its path; the Python
+# processes the tests start find this one first. Measured: with the real one a hook run
+# imports typing, inspect, dataclasses, json and pathlib (mutmut's own needs), and the
+# tests that check what the hook imports fail before any mutant is tried.
+_SUBPROCESS_TRAMPOLINE = '''"""mutmut's trampoline, for the Python processes keysentry's tests start.
+
+Written by tools/mutate.py. It does what mutmut.mutation.trampoline does, in a child
+process: run the mutant MUTANT_UNDER_TEST names, or the original; while mutmut maps tests
+to functions ("stats"), append each function run to the file KEYSENTRY_MUTATION_HITS
+names, which the copy's conftest hands to mutmut after each test. It imports only os.
+"""
+
+import os
+
+MutantDict = dict
+_GENERATOR = 0x20
+
+
+def wrap_in_trampoline(mutants_dict, is_classmethod=False):
+    def decorate(func):
+        def chosen(args):
+            orig = mutants_dict["_mutmut_orig"]
+            call_args = args[1:] if is_classmethod else args
+            if is_classmethod:
+                orig = getattr(args[0], orig.__name__)
+            active = os.environ.get("MUTANT_UNDER_TEST", "")
+            if active == "fail":
+                raise RuntimeError("mutmut: this run is meant to fail")
+            if active == "stats":
+                hits = os.environ.get("KEYSENTRY_MUTATION_HITS")
+                if hits:
+                    name = orig.__name__.partition("__mutmut_")[0]
+                    with open(hits, "a", encoding="utf-8") as fh:
+                        fh.write(orig.__module__ + "." + name + "\\n")
+                return orig, call_args
+            module, _, name = active.rpartition(".")
+            mutant = mutants_dict.get(name) if module == func.__module__ else None
+            if mutant is None:
+                return orig, call_args
+            if is_classmethod:
+                mutant = getattr(args[0], mutant.__name__)
+            return mutant, call_args
+
+        if func.__code__.co_flags & _GENERATOR:
+
+            def trampoline(*args, **kwargs):
+                run, call_args = chosen(args)
+                return (yield from run(*call_args, **kwargs))
+
+        else:
+
+            def trampoline(*args, **kwargs):
+                run, call_args = chosen(args)
+                return run(*call_args, **kwargs)
+
+        for attr in ("__module__", "__name__", "__qualname__", "__doc__"):
+            setattr(trampoline, attr, getattr(func, attr))
+        trampoline.__dict__.update(func.__dict__)
+        trampoline.__wrapped__ = func
+        return trampoline
+
+    return decorate
+'''
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One target's run."""
+
+    mutants: int
+    killed: int
+    equivalent: tuple[str, ...]
+    """Mutants that survived and are listed in EQUIVALENT."""
+    survivors: tuple[str, ...]
+    """``name (status)`` of every other mutant no test caught."""
+    seconds: float = 0.0
+
+    @property
+    def share(self) -> float:
+        """Non-equivalent survivors, in percent of the non-equivalent mutants."""
+        judged = self.mutants - len(self.equivalent)
+        return 100.0 * len(self.survivors) / judged if judged else 0.0
 
 
 def _config(target: Target) -> str:
@@ -150,7 +307,7 @@ def _config(target: Target) -> str:
         f"pytest_add_cli_args_test_selection = {toml_list(target.tests)}\n"
         # One process per mutant already; xdist inside it would only fight for the cores.
         'pytest_add_cli_args = ["-p", "no:xdist", "-p", "no:cacheprovider", "-q"]\n'
-        'also_copy = ["rules/", "README.md"]\n'
+        'also_copy = ["rules/", "tools/", "README.md"]\n'
         "use_git_change_detection = false\n"
     )
 
@@ -160,26 +317,81 @@ def _mangled(mutant: str) -> str:
     return mutant.rpartition(".")[2].rpartition("__mutmut_")[0]
 
 
-def run_target(name: str, target: Target, jobs: int, show: bool) -> tuple[int, int, list[str]]:
-    """(mutants tried, killed, survivors) for one target."""
+def _module(path: str) -> str:
+    return path.removeprefix("src/").removesuffix(".py").replace("/", ".")
+
+
+def _copy(work: Path, target: Target) -> None:
+    """The repository's files a test run needs, laid out as an installed keysentry has
+    them, with mutmut's configuration and the copy's conftest additions."""
+    for item in _COPY:
+        src = ROOT / item
+        if src.is_dir():
+            shutil.copytree(src, work / item, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        elif src.is_file():
+            shutil.copy2(src, work / item)
+    # An installed keysentry has its rule files as keysentry.builtin_rules (pyproject.toml's
+    # package-dir); the copy's environment has no editable install to map them.
+    shutil.copytree(work / "rules", work / "src" / "keysentry" / "builtin_rules")
+    shim = work / "src" / "mutmut" / "mutation"
+    shim.mkdir(parents=True)
+    (shim.parent / "__init__.py").write_text("")
+    (shim / "__init__.py").write_text("")
+    (shim / "trampoline.py").write_text(_SUBPROCESS_TRAMPOLINE)
+    with (work / "pyproject.toml").open("a", encoding="utf-8") as fh:
+        fh.write(_config(target))
+    with (work / "tests" / "conftest.py").open("a", encoding="utf-8") as fh:
+        fh.write(_CONFTEST)
+
+
+def _environment(work: Path) -> Path:
+    """A virtual environment whose ``keysentry`` is mutmut's mutated copy: every Python the
+    tests start (``sys.executable -I -m keysentry``) runs the mutant too. Its other packages
+    are this interpreter's, as plain path entries: their .pth files, the editable install of
+    the original keysentry among them, are not run."""
+    env_dir = work / "venv"
+    venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(env_dir)
+    python = env_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    purelib = subprocess.run(
+        [python, "-I", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.strip()  # fmt: skip
+    here = [*site.getsitepackages()]
+    if site.ENABLE_USER_SITE:
+        here.append(site.getusersitepackages())
+    paths = [str(work / "mutants" / "src"), *(p for p in here if os.path.isdir(p))]
+    Path(purelib, "keysentry_mutation.pth").write_text("\n".join(paths) + "\n")
+    # The console scripts an installation has (tests run `keysentry` and `keysentry-hook`).
+    scripts = re.search(r"^\[project\.scripts\]\n((?:\w[\w-]* = \"[\w.]+:\w+\"\n)+)",
+                        (ROOT / "pyproject.toml").read_text(encoding="utf-8"), re.M)  # fmt: skip
+    for line in scripts[1].splitlines() if scripts else []:
+        name, _, spec = line.partition(" = ")
+        module, _, func = spec.strip('"').partition(":")
+        script = python.parent / name
+        script.write_text(
+            f"#!{python}\nimport sys\nfrom {module} import {func}\nsys.exit({func}())\n"
+        )
+        script.chmod(0o755)
+    return python
+
+
+def run_target(
+    name: str, target: Target, jobs: int, show: bool, only: tuple[str, ...] | None = None
+) -> Measured:
+    """Run one target in a throw-away copy; ``only``: these mangled names, not every
+    function of the target."""
+    patterns = only if only is not None else target.functions
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=f"keysentry-mutate-{name}-") as tmp:
         work = Path(tmp)
-        for item in _COPY:
-            src = ROOT / item
-            if src.is_dir():
-                shutil.copytree(
-                    src, work / item, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-                )
-            elif src.is_file():
-                shutil.copy2(src, work / item)
-        with (work / "pyproject.toml").open("a", encoding="utf-8") as fh:
-            fh.write(_config(target))
-        with (work / "tests" / "conftest.py").open("a", encoding="utf-8") as fh:
-            fh.write(_HYPOTHESIS_PROFILE)
-        module = target.files[0].removeprefix("src/").removesuffix(".py").replace("/", ".")
-        globs = [f"{module}.{pattern}__mutmut_*" for pattern in target.functions]
-        mutmut = [sys.executable, "-c", "from mutmut.__main__ import cli; cli()"]
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        _copy(work, target)
+        python = _environment(work)
+        globs = [f"{_module(f)}.{p}__mutmut_*" for f in target.files for p in patterns]
+        # The environment's path starts at mutants/src once it exists, where the children's
+        # trampoline stands in for mutmut's package: mutmut itself is imported without it.
+        mutmut = [str(python), "-c", _LAUNCH]
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", _HITS: str(work / "hits")}
+        env.pop("VIRTUAL_ENV", None)
         proc = subprocess.run(
             [*mutmut, "run", "--max-children", str(jobs), *globs],
             cwd=work,
@@ -190,37 +402,36 @@ def run_target(name: str, target: Target, jobs: int, show: bool) -> tuple[int, i
         if proc.returncode not in (0, 1) or "Failed to run clean test" in proc.stdout:
             sys.stdout.write(proc.stdout[-4000:] + proc.stderr[-4000:])
             raise SystemExit(f"mutmut failed for target {name!r} (exit {proc.returncode})")
-        listing = subprocess.run(
-            [*mutmut, "results", "--all", "true"],
-            cwd=work,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        tried = killed = 0
-        survivors: list[str] = []
+        results = subprocess.run(
+            [*mutmut, "results", "--all", "true"], cwd=work, env=env, capture_output=True, text=True
+        )
+        if results.returncode != 0:
+            sys.stdout.write(results.stdout[-2000:] + results.stderr[-4000:])
+            raise SystemExit(f"mutmut results failed for target {name!r}")
+        listing = results.stdout
+        modules = {_module(f) for f in target.files}
         mine = [
             m
             for m in map(_STATUS.match, listing.splitlines())
-            if m and any(fnmatch.fnmatch(_mangled(m["name"]), p) for p in target.functions)
+            if m
+            and m["name"].rpartition(".")[0] in modules
+            and any(fnmatch.fnmatch(_mangled(m["name"]), p) for p in patterns)
         ]
-        if any(m["status"] == "not checked" for m in mine):
+        if not mine or any(m["status"] == "not checked" for m in mine):
             # mutmut stopped before trying them (its clean run of the tests failed, or it was
             # interrupted): that is no verdict on the tests, so say so instead of counting.
             # Mutants of the module's other functions are not this target's and stay unchecked.
             sys.stdout.write(proc.stdout[-3000:] + proc.stderr[-3000:])
             raise SystemExit(f"mutmut did not try every mutant of target {name!r}")
+        killed = 0
+        equivalent: list[str] = []
+        survivors: list[str] = []
         for m in mine:
-            tried += 1
-            if m["status"] == "killed":
+            # timeout: an endless loop is caught, the test run did not pass
+            if m["status"] in ("killed", "timeout"):
                 killed += 1
-            elif m["status"] in ("survived", "no tests", "suspicious", "timeout"):
-                if m["status"] == "timeout":
-                    killed += 1  # an endless loop is caught: the test run did not pass
-                    continue
-                if m["name"] not in EQUIVALENT:
-                    survivors.append(f"{m['name']} ({m['status']})")
+            elif m["status"] in ("survived", "no tests", "suspicious") and m["name"] in EQUIVALENT:
+                equivalent.append(m["name"])
             else:
                 survivors.append(f"{m['name']} ({m['status']})")
         if show:
@@ -233,34 +444,278 @@ def run_target(name: str, target: Target, jobs: int, show: bool) -> tuple[int, i
                     text=True,
                 ).stdout
                 print(diff)
-        return tried, killed, survivors
+        return Measured(
+            len(mine), killed, tuple(equivalent), tuple(survivors), time.monotonic() - started
+        )
+
+
+# --since: the functions a change touched.
+
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+
+
+def changed_lines(rev: str, root: Path, paths: list[str]) -> dict[str, set[int]]:
+    """The working tree's lines changed since ``rev`` (since where HEAD's history meets it,
+    so that what landed on ``rev`` meanwhile is not counted), per file; where lines were
+    only deleted, the lines either side of the gap."""
+    base = subprocess.run(
+        ["git", "merge-base", rev, "HEAD"], cwd=root, capture_output=True, text=True, timeout=60
+    )
+    if base.returncode != 0:
+        raise SystemExit(f"git merge-base {rev} HEAD failed: {base.stderr.strip()}")
+    proc = subprocess.run(
+        ["git", "-c", "core.quotePath=false", "diff", "-U0", "--no-color", "--no-ext-diff",
+         "--no-renames", "--src-prefix=a/", "--dst-prefix=b/", base.stdout.strip(), "--",
+         *paths],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise SystemExit(f"git diff {rev} failed: {proc.stderr.strip()}")
+    files: dict[str, set[int]] = {}
+    current: set[int] | None = None
+    for line in proc.stdout.splitlines():
+        if line.startswith("+++ "):
+            name = line[4:]
+            current = None if name == "/dev/null" else files.setdefault(name[2:], set())
+        elif current is not None and (hunk := _HUNK.match(line)):
+            start, count = int(hunk[1]), int(hunk[2] if hunk[2] is not None else 1)
+            current.update(range(start, start + count) if count else (start, start + 1))
+    return files
+
+
+def functions_at(source: str, lines: set[int]) -> tuple[set[str], set[int]]:
+    """mutmut's names for the functions and methods that hold any of ``lines`` (a nested
+    function counts as the one around it, as mutmut mutates it), and the lines outside
+    any function (mutmut mutates none of those)."""
+    found: set[str] = set()
+    inside: set[int] = set()
+
+    def visit(node: ast.stmt, name: str) -> None:
+        first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+        span = set(range(first, (node.end_lineno or node.lineno) + 1))
+        inside.update(span)
+        if lines & span:
+            found.add(name)
+
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            visit(node, f"x_{node.name}")
+        elif isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    visit(item, f"xǁ{node.name}ǁ{item.name}")
+    return found, lines - inside
+
+
+def since_plan(
+    rev: str, root: Path = ROOT, targets: dict[str, Target] | None = None
+) -> tuple[dict[str, tuple[str, ...]], dict[str, list[int]]]:
+    """({target: the functions of it a change since ``rev`` touched}, {file: changed lines
+    outside any function}) over the targets' files."""
+    targets = TARGETS if targets is None else targets
+    files = sorted({f for t in targets.values() for f in t.files})
+    touched: dict[str, set[str]] = {}
+    outside: dict[str, list[int]] = {}
+    for name, lines in changed_lines(rev, root, files).items():
+        path = root / name
+        if not path.is_file():
+            continue  # deleted: nothing left to mutate
+        touched[name], rest = functions_at(path.read_text(encoding="utf-8"), lines)
+        if rest:
+            outside[name] = sorted(rest)
+    plan: dict[str, tuple[str, ...]] = {}
+    for tname, target in targets.items():
+        hit = sorted(
+            fn
+            for f in target.files
+            for fn in touched.get(f, ())
+            if any(fnmatch.fnmatch(fn, p) for p in target.functions)
+        )
+        if hit:
+            plan[tname] = tuple(dict.fromkeys(hit))
+    return plan, outside
+
+
+# docs/mutation.md: one row per target, regenerated by --table.
+
+COLUMNS = (
+    "target",
+    "code",
+    "mutants",
+    "killed",
+    "equivalent",
+    "survivors",
+    "non-equivalent survivors",
+    "measured",
+)
+_TABLE_INTRO = """\
+# Mutation strength
+
+How much of the code that decides "clean" or "a key", what git runs and what the commit
+hook answers the tests pin down: `tools/mutate.py` mutates each target's functions with
+mutmut, one small change at a time, and runs the target's tests against every mutant. A
+survivor is a change no test noticed. The goal (issue 20): at most 5% of a target's mutants
+survive without being listed as equivalent (`EQUIVALENT` in `tools/mutate.py`, each with
+the reason no test can tell it from the original). Tests that run keysentry in a child
+process (the commit hook) see the mutants too.
+
+Regenerate: `python tools/mutate.py --table --jobs 1 [TARGET...]` measures the named
+targets (every target without names) and rewrites their rows; the other rows stay as they
+were measured, on the date and commit they name. A target never measured says so.
+"""
+_NOT_MEASURED = ("not measured", "-", "-", "-", "-", "-")
+
+
+def _code_cell(target: Target) -> str:
+    functions = ", ".join(f"`{p}`" for p in target.functions)
+    return f"{', '.join(f'`{f}`' for f in target.files)}: {functions}"
+
+
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+def parse_table(text: str) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """The rows of a table this tool wrote, by target, and each target's survivors line."""
+    rows: dict[str, list[str]] = {}
+    survivors: dict[str, str] = {}
+    section = ""
+    for line in text.splitlines():
+        if line.startswith("## "):
+            section = line[3:].strip()
+        elif line.startswith("| ") and not line.startswith("| target |"):
+            cells = _cells(line)
+            if len(cells) == len(COLUMNS):
+                rows[cells[0]] = cells
+        elif section == "Survivors" and line.startswith("- `"):
+            name, _, rest = line[3:].partition("`: ")
+            survivors[name] = rest
+    return rows, survivors
+
+
+def render_table(
+    rows: dict[str, list[str]],
+    survivors: dict[str, str],
+    targets: dict[str, Target] | None = None,
+    equivalent: dict[str, str] | None = None,
+) -> str:
+    """docs/mutation.md: every target in order, its code as it is declared now."""
+    targets = TARGETS if targets is None else targets
+    equivalent = EQUIVALENT if equivalent is None else equivalent
+    lines = [_TABLE_INTRO, "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for name, target in targets.items():
+        measured = rows.get(name, [name, "", *_NOT_MEASURED])[2:]
+        lines.append("| " + " | ".join([name, _code_cell(target), *measured]) + " |")
+    lines += ["", "## Survivors", ""]
+    listed = [f"- `{name}`: {survivors[name]}" for name in targets if survivors.get(name)]
+    lines += listed or ["None."]
+    lines += ["", "## Equivalent mutants", ""]
+    lines += [f"- `{name}`: {why}" for name, why in sorted(equivalent.items())] or ["None."]
+    return "\n".join(lines) + "\n"
+
+
+def measured_row(name: str, target: Target, measured: Measured, when: str) -> list[str]:
+    return [
+        name,
+        _code_cell(target),
+        str(measured.mutants),
+        str(measured.killed),
+        str(len(measured.equivalent)),
+        str(len(measured.survivors)),
+        f"{measured.share:.1f}%",
+        when,
+    ]
+
+
+def _measured_on() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
+        ).stdout.strip()
+
+    commit = git("rev-parse", "--short=12", "HEAD")
+    dirty = git("status", "--porcelain", "--", "src", "tests", "tools", "rules")
+    return f"{date.today().isoformat()} at {commit}" + (
+        " with uncommitted changes" if dirty else ""
+    )
+
+
+def update_table(results: dict[str, Measured], when: str, path: Path = TABLE) -> None:
+    """Rewrite the rows of the targets measured (``when``: the date and commit the copy
+    was made from), keeping the others."""
+    rows, survivors = parse_table(path.read_text(encoding="utf-8") if path.exists() else "")
+    for name, measured in results.items():
+        rows[name] = measured_row(name, TARGETS[name], measured, when)
+        survivors[name] = ", ".join(f"`{s}`" for s in measured.survivors)
+    path.write_text(render_table(rows, survivors), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("targets", nargs="*", help=f"any of: {', '.join(TARGETS)} (default all)")
     parser.add_argument("--list", action="store_true", help="list the targets and exit")
     parser.add_argument("-j", "--jobs", type=int, default=2, help="parallel mutants (default 2)")
     parser.add_argument("--show", action="store_true", help="print each survivor's diff")
+    parser.add_argument(
+        "--since",
+        metavar="REV",
+        help="mutate only the targets' functions changed since REV (its merge base with HEAD)",
+    )
+    parser.add_argument(
+        "--table", action="store_true", help=f"rewrite these targets' rows of {TABLE.name}"
+    )
     args = parser.parse_args(argv)
     unknown = [t for t in args.targets if t not in TARGETS]
     if unknown:
         parser.error(f"unknown target(s): {', '.join(unknown)}")
+    if args.since and args.table:
+        parser.error("--table records whole targets; --since mutates only part of them")
     if args.list:
         for name, target in TARGETS.items():
             print(f"{name}: {', '.join(target.files)} [{', '.join(target.functions)}]")
             print(f"    tests: {', '.join(target.tests)}")
         return 0
+    names = args.targets or list(TARGETS)
+    only: dict[str, tuple[str, ...] | None] = dict.fromkeys(names)
+    if args.since:
+        plan, outside = since_plan(args.since)
+        for path, lines in outside.items():
+            print(f"{path}: lines {_ranges(lines)} changed outside any function: not mutated")
+        only = {name: plan[name] for name in names if name in plan}
+        if not only:
+            print(f"no target's functions changed since {args.since}")
+            return 0
+        for name, functions in only.items():
+            print(f"{name}: {', '.join(functions)}")
     failed = False
-    for name in args.targets or list(TARGETS):
-        started = time.monotonic()
-        tried, killed, survivors = run_target(name, TARGETS[name], args.jobs, args.show)
-        took = time.monotonic() - started
-        print(f"{name}: {tried} mutants, {killed} killed, {len(survivors)} survived ({took:.0f} s)")
-        for entry in survivors:
+    results: dict[str, Measured] = {}
+    when = _measured_on()  # each copy is made from the working tree as it is now
+    for name, functions in only.items():
+        measured = run_target(name, TARGETS[name], args.jobs, args.show, functions)
+        results[name] = measured
+        print(
+            f"{name}: {measured.mutants} mutants, {measured.killed} killed, "
+            f"{len(measured.equivalent)} equivalent, {len(measured.survivors)} survived "
+            f"({measured.share:.1f}%, {measured.seconds:.0f} s)"
+        )
+        for entry in measured.survivors:
             print(f"    survived: {entry}")
-        failed = failed or bool(survivors)
+        failed = failed or bool(measured.survivors)
+    if args.table:
+        update_table(results, when)
+        print(f"wrote {TABLE.relative_to(ROOT)}")
     return 1 if failed else 0
+
+
+def _ranges(lines: list[int]) -> str:
+    """``[3, 4, 5, 9]`` -> ``3-5, 9``."""
+    spans: list[list[int]] = []
+    for n in lines:
+        if spans and n == spans[-1][1] + 1:
+            spans[-1][1] = n
+        else:
+            spans.append([n, n])
+    return ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in spans)
 
 
 if __name__ == "__main__":

@@ -164,6 +164,56 @@ def test_a_tar_header_summed_as_signed_bytes_is_a_tar() -> None:
     assert detect(bytes(header)) == "tar"
 
 
+def _header(typeflag: bytes = b"0", wide: bool = False) -> bytearray:
+    """A ustar header; ``wide``: its names all bytes over 127, so that its checksum needs
+    six significant octal digits."""
+    fill = "\xe9" if wide else "a"
+    info = tarfile.TarInfo(fill * 100)
+    info.linkname, info.uname, info.gname = fill * 100, fill * 32, fill * 32
+    header = bytearray(info.tobuf(tarfile.USTAR_FORMAT, "latin-1", "strict")[:512])
+    header[156:157] = typeflag
+    return header
+
+
+def _sums(header: bytearray) -> tuple[int, int]:
+    """The header's checksum as bytes and as signed chars, its field read as spaces."""
+    unsigned = sum(header[:148]) + 8 * 0x20 + sum(header[156:512])
+    high = sum(1 for i, b in enumerate(header[:512]) if b > 127 and not 148 <= i < 156)
+    return unsigned, unsigned - 256 * high
+
+
+# How tar programs write the checksum field (8 bytes at 148), and forms no reader accepts.
+CHECKSUM_FIELDS: dict[str, tuple[Callable[[int], bytes], bool]] = {
+    "six digits, NUL, space": (lambda s: b"%06o\x00 " % s, True),
+    "seven digits, NUL": (lambda s: b"%07o\x00" % s, True),
+    "space padded": (lambda s: b"%7o\x00" % s, True),
+    "eight digits, no end": (lambda s: b"%08o" % s, False),
+    "a letter either side": (lambda s: b"X%05oX\x00" % s, False),
+}
+
+
+@pytest.mark.parametrize("form", list(CHECKSUM_FIELDS))
+def test_the_checksum_field_as_tar_programs_write_it(form: str) -> None:
+    write, claimed = CHECKSUM_FIELDS[form]
+    for header in (_header(), _header(wide=True)):
+        unsigned = _sums(header)[0]
+        header[148:156] = write(unsigned)
+        assert (detect(bytes(header)) == "tar") is claimed, (form, header[148:156])
+    wide = _header(wide=True)
+    assert _sums(wide)[0] >= 0o100000  # the field's first digit counts
+
+
+def test_a_signed_sum_counts_every_header_byte_over_127() -> None:
+    """The type flag (byte 156, right after the field) is 128, the first byte counted
+    negative; 127 in the name is not; the data after the 512 bytes is not summed."""
+    header = _header(typeflag=b"\x80")
+    header[0:1] = b"\x7f"
+    unsigned, signed = _sums(header)
+    assert signed == unsigned - 256
+    header[148:156] = b"%06o\x00 " % signed
+    assert detect(bytes(header) + b"\xff" * 512) == "tar"
+
+
 def test_ustar_at_257_in_a_text_file_is_not_a_tar() -> None:
     assert detect(_ustar_text()[:512]) is None
     assert detect_data(_ustar_text()) is None

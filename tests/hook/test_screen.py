@@ -11,15 +11,20 @@ installation preloads can hide a module the hook pulled in.
 from __future__ import annotations
 
 import base64
+import bz2
 import gzip
 import io
+import lzma
 import os
 import re
 import subprocess
 import sys
+import tarfile
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -33,6 +38,7 @@ from keysentry.detect import screen
 from keysentry.detect.rules import load_rules
 from keysentry.detect.scanner import Scanner
 from keysentry.detect.screen_needles import DECODER_TRIGGERS, NEEDLES
+from keysentry.models import redact
 
 SRC = str(Path(keysentry.__file__).resolve().parents[1])
 TOOLS = conftest.ROOT / "tools"
@@ -199,6 +205,7 @@ CLEAN_CHANGES: dict[str, dict[str, bytes]] = {
     "empty file": {"empty": b""},
     "odd name": {"caf\u00e9 \u202e.txt": b"text\n"},
     "binary": {"blob.bin": bytes(range(256)) * 4},
+    "a first line like a mail header": {"notes.txt": b"Note: no mail\nplain text\n"},
     "nothing staged": {},
 }
 
@@ -316,6 +323,120 @@ def test_anything_the_screen_cannot_rule_out_goes_to_the_pipeline(
     assert not screened(modules)
     assert (code, out, same(err)) == (full[0], full[1], same(full[2]))
     assert code == expected
+
+
+def _tar(name: str, data: bytes) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _streamed_zip(name: str, data: bytes) -> bytes:
+    """A zip's local header and compressed member without its central directory or end
+    record (a download cut short): no needle, only its first bytes say what it is."""
+    whole = io.BytesIO()
+    with zipfile.ZipFile(whole, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(name, data)
+    return whole.getvalue()[: whole.getvalue().index(b"PK\x01\x02")]
+
+
+def _quoted_printable(key: str) -> str:
+    return "".join(f"={b:02X}" for b in key.encode())
+
+
+# Every kind of input keysentry.decoders.magic.is_container recognises, each holding a key
+# that only unpacking or decoding reveals: its bytes hold none of the screen's needles, so
+# the container check alone sends it to the pipeline. Dropping a kind from is_container
+# makes the hook call the file clean.
+CONTAINERS: dict[str, tuple[str, Callable[[bytes, str], bytes]]] = {
+    "zip": ("k.zip", lambda text, key: _streamed_zip("a.env", text)),
+    "zip, spanned": ("s.zip", lambda text, key: b"PK\x07\x08" + _streamed_zip("a.env", text)),
+    "gzip": ("k.gz", lambda text, key: gzip.compress(text)),
+    "bzip2": ("k.bz2", lambda text, key: bz2.compress(text)),
+    "xz": ("k.xz", lambda text, key: lzma.compress(b"# settings\n" * 40 + text)),
+    "tar": ("k.tar", lambda text, key: _tar("a.env.gz", gzip.compress(text))),
+    "zlib": ("k.cache", lambda text, key: zlib.compress(text)),
+    "deflate": ("k.bin", lambda text, key: _deflate(text)),
+    "rtf": ("k.rtf", lambda text, key: b"{\\rtf1\\ansi key \\'73" + key[1:].encode() + b"}"),
+    "mail": (
+        "k.eml",
+        lambda text, key: (
+            "From: a@example.test\nTo: b@example.test\nMIME-Version: 1.0\n"
+            "Content-Transfer-Encoding: quoted-printable\n\n"
+            f"key {_quoted_printable(key)}\n"
+        ).encode(),
+    ),
+    "mbox": (
+        "k.mbox",
+        lambda text, key: (
+            "From a@example.test Mon Jan  1 00:00:00 2024\nFrom: a@example.test\n"
+            "Date: Mon, 1 Jan 2024 00:00:00 +0000\nContent-Transfer-Encoding: quoted-printable"
+            f"\n\nkey {_quoted_printable(key)}\n"
+        ).encode(),
+    ),
+}
+
+
+def _hidden(make: Callable[[str], bytes]) -> tuple[str, bytes]:
+    """A key and ``make(key)`` whose bytes hold no needle (compressed bytes are random
+    enough to hold a short needle now and then: another key then)."""
+    for _ in range(20):
+        key = conftest.make_key()
+        data = make(key)
+        if not any(needle in data for needle in NEEDLES):
+            return key, data
+    raise AssertionError("every attempt left a needle in the bytes")
+
+
+def assert_the_hook_fails(repo: Path, name: str, key: str) -> None:
+    """Staged and named, the file fails the hook (exit 1), the key redacted."""
+    for args in (("--staged",), ("--", name)):
+        code, out, err, modules = hook(repo, *args)
+        assert not screened(modules), (args, err)
+        assert code == 1, (args, out, err)
+        assert redact(key) in out and key not in out + err
+
+
+@pytest.mark.parametrize("kind", list(CONTAINERS))
+def test_a_key_in_each_container_kind_fails_the_hook(committed: Path, kind: str) -> None:
+    name, build = CONTAINERS[kind]
+    key, data = _hidden(lambda key: build(f"OPENROUTER_API_KEY={key}\n".encode(), key))
+    stage(committed, {name: data})
+    assert_the_hook_fails(committed, name, key)
+
+
+def _printed_pdf(html: str) -> bytes:
+    """The page as headless Chromium prints it: compressed streams, a subset font."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=conftest.tool("chromium"),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            timeout=120_000,
+        )
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(120_000)
+            page.set_content(html)
+            pdf: Any = page.pdf()
+        finally:
+            browser.close()
+    return bytes(pdf)
+
+
+@pytest.mark.needs("chromium")
+def test_a_key_in_a_pdf_a_browser_printed_fails_the_hook(committed: Path) -> None:
+    key, pdf = _hidden(
+        lambda key: _printed_pdf(f"<html><body><p>OPENROUTER_API_KEY={key}</p></body></html>")
+    )
+    assert pdf.startswith(b"%PDF-")
+    stage(committed, {"printed.pdf": pdf})
+    assert_the_hook_fails(committed, "printed.pdf", key)
 
 
 def test_a_symlink_a_submodule_and_a_first_commit_go_to_the_pipeline(

@@ -51,6 +51,8 @@ HARDENING: tuple[str, ...] = (
     "-c", "core.quotePath=false",
 )  # fmt: skip
 
+# Not listed: the variables git_env sets itself (GIT_PAGER, GIT_ASKPASS, SSH_ASKPASS,
+# GIT_SSH_COMMAND). tests/git/test_command_hardening.py has a case for each entry.
 _DROP_ENV = (
     "GIT_DIR",
     "GIT_WORK_TREE",
@@ -60,11 +62,7 @@ _DROP_ENV = (
     "GIT_COMMON_DIR",
     "GIT_NAMESPACE",
     "GIT_EXTERNAL_DIFF",
-    "GIT_PAGER",
     "GIT_SSH",
-    "GIT_SSH_COMMAND",
-    "GIT_ASKPASS",
-    "SSH_ASKPASS",
     "GIT_EDITOR",
     "GIT_SEQUENCE_EDITOR",
     "GIT_CONFIG_PARAMETERS",
