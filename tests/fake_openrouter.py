@@ -36,6 +36,8 @@ import pytest
 API = "/api/v1"
 PAGE_SIZE = 100
 HANG_LIMIT_S = 300
+_PIECE = 1 << 16
+"""Bodies are written in pieces of this size (``body_bytes_sent`` counts them)."""
 """The longest a request of a hanging server is held (a test's clients give up sooner)."""
 WORKSPACE_ID = "0b7c6d52-1f7e-4c59-9a1e-5d2f3c1a0e11"
 CREATOR = "user_test0000000000000000000000"
@@ -90,12 +92,15 @@ class Controls:
     non_json_body: bool = False
     """Send an HTML page (``text/html``) instead of the JSON body."""
     body: Any = None
-    """JSON body to send with ``force_status`` instead of the error envelope."""
+    """JSON body to send with ``force_status`` instead of the error envelope (``bytes``: sent
+    as they are, as ``text/html``)."""
     retry_after: float | None = None
     """Seconds for 429/503 hints (contract default: 2 for 429, 1 for 503)."""
     retry_after_header: bool = True
     ratelimit_headers: bool = True
     """Send ``X-RateLimit-*`` headers on 429 (the body metadata carries them regardless)."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """More headers to send with a forced answer (``Content-Encoding``, ...)."""
     location: str = "http://127.0.0.1:9/elsewhere"
     """``Location`` for a forced 3xx."""
     hang: bool = False
@@ -261,6 +266,8 @@ class FakeOpenRouter:
         self._seq = 0
         self._in_flight = 0
         self.max_in_flight = 0
+        self.body_bytes_sent: list[int] = []
+        """Per answer, the bytes of its body the client took before it hung up (or all)."""
         self._server: ThreadingHTTPServer | None = None
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -399,6 +406,7 @@ class FakeOpenRouter:
         with self._lock:
             self._log.clear()
             self.max_in_flight = 0
+            self.body_bytes_sent.clear()
 
     # -- request handling (called from server threads) ----------------------------------
 
@@ -457,7 +465,7 @@ class FakeOpenRouter:
     def _forced(self, status: int, controls: Controls) -> _Reply:
         headers: dict[str, str] = {}
         if controls.body is not None:
-            return _Reply(status, controls.body)
+            return _Reply(status, controls.body, dict(controls.headers))
         reply = _error(status, _REASONS.get(status, "Error"))
         if 300 <= status < 400:
             return _Reply(status, {}, {"Location": controls.location})
@@ -475,7 +483,7 @@ class FakeOpenRouter:
             headers["Retry-After"] = _seconds(
                 1.0 if controls.retry_after is None else controls.retry_after
             )
-        reply.headers = headers
+        reply.headers = {**headers, **controls.headers}
         return reply
 
     def _route(
@@ -670,7 +678,15 @@ def _handler_for(fake: FakeOpenRouter) -> type[BaseHTTPRequestHandler]:
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(data)
+                sent = 0
+                try:
+                    # In pieces, to know how much a client that stops reading took.
+                    for start in range(0, len(data), _PIECE):
+                        self.wfile.write(data[start : start + _PIECE])
+                        sent = min(start + _PIECE, len(data))
+                finally:
+                    with fake._lock:
+                        fake.body_bytes_sent.append(sent)
             except (BrokenPipeError, ConnectionResetError):
                 self.close_connection = True  # the client gave up (a timeout test)
             finally:

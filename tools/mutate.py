@@ -94,7 +94,11 @@ TARGETS: dict[str, Target] = {
     "probe": Target(
         files=("src/keysentry/validate/probe.py",),
         functions=("x_*", "xǁ*"),
-        tests=("tests/validate/test_validate_probe.py", "tests/validate/test_validate_batch.py"),
+        tests=(
+            "tests/validate/test_validate_probe.py",
+            "tests/validate/test_probe_answers.py",
+            "tests/validate/test_validate_batch.py",
+        ),
     ),
     "scanner-windows": Target(
         files=("src/keysentry/detect/scanner.py",),
@@ -164,6 +168,84 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.decoders.magic.x_tar_header_checks_out__mutmut_43": (
         "head[:148] -> head[:149] in the signed sum: byte 148 is the checksum field's first,"
         " a digit, space or NUL by then (checked above), never over 127"
+    ),
+    # probe
+    "keysentry.validate.probe.xǁProbePathǁ__init____mutmut_2": (
+        "_legacy = False -> None: `current` only tests its truth, and None is false too"
+    ),
+    "keysentry.validate.probe.x__exchange__mutmut_39": (
+        "notice.daemon = True -> None: the timer is cancelled in the finally before _exchange "
+        "returns, so it never outlives the probe and never holds the process at exit"
+    ),
+    "keysentry.validate.probe.x__exchange__mutmut_40": (
+        "notice.daemon = True -> False: as for x__exchange__mutmut_39"
+    ),
+    "keysentry.validate.probe.x__json_or_none__mutmut_5": '"utf-8" -> "UTF-8": the same codec',
+    "keysentry.validate.probe.x__read_body__mutmut_4": (
+        "chunk_size=65536 -> None: the size only splits the reads; every byte is counted and "
+        "kept either way"
+    ),
+    "keysentry.validate.probe.x__read_body__mutmut_5": (
+        "chunk_size=65536 -> 65537: as for x__read_body__mutmut_4"
+    ),
+    # untrusted
+    "keysentry.untrusted.x__escape_char__mutmut_15": (
+        "code > 0xFFFF -> >= 0xFFFF: U+FFFF is not in _UNSAFE, so it never reaches _escape_char"
+    ),
+    "keysentry.untrusted.x__escape_char__mutmut_16": (
+        "code > 0xFFFF -> > 0x10000: no character from U+FFFC to U+110BC is in _UNSAFE"
+    ),
+    "keysentry.untrusted.x_unescape_bytes__mutmut_2": (
+        "pos = 0 -> None: text[None:i] and text[None:] slice from 0 as well"
+    ),
+    "keysentry.untrusted.x_unescape_bytes__mutmut_12": '"utf-8" -> "UTF-8": the same codec',
+    "keysentry.untrusted.x_unescape_bytes__mutmut_48": '"utf-8" -> "UTF-8": the same codec',
+    "keysentry.untrusted.x_unescape_bytes__mutmut_63": '"utf-8" -> "UTF-8": the same codec',
+    "keysentry.untrusted.x__display__mutmut_16": (
+        "sort by len -> by text, longest first -> last first: two literals that match at one "
+        "place are prefix and whole, and the whole sorts after its prefix too"
+    ),
+    "keysentry.untrusted.x__display__mutmut_19": (
+        "sorted(key=len) -> sorted(): as for x__display__mutmut_16"
+    ),
+    "keysentry.untrusted.x__display__mutmut_23": (
+        "done.get(value) -> None: the memo of a pure function is skipped, the same text is "
+        "computed again"
+    ),
+    "keysentry.untrusted.x__display__mutmut_24": (
+        "done.get(value) -> get(None): as for x__display__mutmut_23"
+    ),
+    "keysentry.untrusted.x__display__mutmut_41": (
+        "cast(ScanResult, ...) -> cast(None, ...): typing.cast returns its value unchecked"
+    ),
+    "keysentry.untrusted.x__walk__mutmut_1": (
+        "kind = None: the exact-type fast paths are skipped; the isinstance tests after "
+        "them give str and the atoms (no fields) the same answers"
+    ),
+    "keysentry.untrusted.x__walk__mutmut_16": (
+        "zip strict=True -> None: items is built from value, one per element"
+    ),
+    "keysentry.untrusted.x__walk__mutmut_19": (
+        "zip strict=True dropped: items is built from value, one per element"
+    ),
+    "keysentry.untrusted.x__walk__mutmut_20": (
+        "zip strict=True -> False: items is built from value, one per element"
+    ),
+    "keysentry.untrusted.x__walk__mutmut_39": (
+        "zip strict=True -> None: pairs is built from value, one per item"
+    ),
+    "keysentry.untrusted.x__walk__mutmut_42": (
+        "zip strict=True dropped: pairs is built from value, one per item"
+    ),
+    "keysentry.untrusted.x__walk__mutmut_43": (
+        "zip strict=True -> False: pairs is built from value, one per item"
+    ),
+    "keysentry.untrusted.x__field_names__mutmut_1": (
+        "names = None: the memo of a pure function of the class is skipped, the same names "
+        "are computed again"
+    ),
+    "keysentry.untrusted.x__field_names__mutmut_2": (
+        "_FIELDS.get(cls) -> get(None): as for x__field_names__mutmut_1"
     ),
 }
 

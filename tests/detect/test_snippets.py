@@ -15,7 +15,7 @@ from conftest import PREFIX, make_key
 from keysentry.cli import main
 from keysentry.detect.rules import load_rules
 from keysentry.detect.scanner import _KEY_SHAPED, KEY_SHAPED_RULES, Scanner
-from keysentry.models import redact
+from keysentry.models import fingerprint_of, redact
 from keysentry.report.plan import FORMATS
 
 RULES = load_rules([])
@@ -128,3 +128,99 @@ def test_the_rules_a_snippet_leaves_to_the_key_shape_are_covered_by_it(data: st.
                 rule_id,
                 text,
             )
+
+
+# -- the shape of a snippet, as a report shows it ----------------------------------------------
+
+_EXCO = """schema_version = 1
+
+[[rules]]
+id = "exco-token"
+description = "Example Corp API token"
+severity = "high"
+keywords = ["exco_"]
+regex = 'exco_[0-9a-f]{40}(?![0-9a-f])'
+examples = ["TOKEN=exco_{hex40}"]
+negatives = ["TOKEN=exco_{hex39}"]
+"""
+
+
+def _shapes(key: str, r: str, other: str, hex32: str, exco: str) -> dict[str, tuple[bytes, str]]:
+    """file name -> (content, the key's snippet as the JSON report shows it)."""
+    k = key.encode()
+    words = "word " * 12
+    return {
+        "plain.env": (f'token = "{key}"  # prod\n'.encode(), f'token = "{r}"  # prod'),
+        "blank.txt": (f"first\n   \t {key}   \nlast\n".encode(), r),
+        "crlf.env": (b"A=1\r\nKEY=" + k + b"\r\nB=2\r\n", f"KEY={r}"),
+        "lone-cr.txt": (b"safe\rKEY=" + k + b" \r \n", f"safe·KEY={r} ·"),
+        "controls.bin": (b"\x00\x01a\tb=" + k + b"\n", f"··a\\tb={r}"),
+        "undecodable.txt": (b"\xff= " + k + b" \xfe\n", f"\ufffd= {r} \ufffd"),
+        # A line longer than the snippet: 60 characters each side, "…" where it is cut.
+        "words.txt": (
+            f"{'word ' * 40}{key}{' word' * 40}\n".encode(),
+            f"…{words}{r} {words.strip()}…",
+        ),
+        "far.txt": (
+            f"{'word ' * 400}{key}{' word' * 400}\n".encode(),
+            f"…{words}{r} {words.strip()}…",
+        ),
+        # An edge that cuts a word shows none of it.
+        "one-word.txt": (f"{'x' * 200} {key} {'y' * 200}\n".encode(), f"…{r}…"),
+        "cut-right.txt": (f"{key} {'z' * 100}\n".encode(), f"{r}…"),
+        "edge-59.txt": (f"{'x' * 59} {key}\n".encode(), f"{'x' * 59} {r}"),
+        "edge-60.txt": (f"{'x' * 60} {key}\n".encode(), f"…{r}"),
+        "edge-right-59.txt": (f"{key} {'y' * 59}\n".encode(), f"{r} {'y' * 59}"),
+        "edge-right-60.txt": (f"{key} {'y' * 60}\n".encode(), f"{r}…"),
+        # A neighbour the edge cuts is shown whole, redacted; other runs by their first three.
+        "cut-left.txt": (f"{other}{'.' * 50}{key}\n".encode(), f"{redact(other)}{'.' * 50}{r}"),
+        "cut-after.txt": (f"{key}{'.' * 50}{other}\n".encode(), f"{r}{'.' * 50}{redact(other)}"),
+        "runs.txt": (
+            f"b={hex32} c={exco} a={key};\n".encode(),
+            f"…{hex32[:3]}... c=exc... a={r};",
+        ),
+    }
+
+
+def test_a_snippet_is_the_key_s_line_trimmed_and_redacted(tmp_path: Path) -> None:
+    from conftest import PREFIX as prefix
+    from scanhelpers import run_json
+
+    keys: dict[str, str] = {}
+    expected: dict[str, str] = {}
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    other, hex32 = make_key(), secrets.token_hex(16)
+    exco = "exco_" + secrets.token_hex(20)
+    for name in _shapes(prefix, prefix, other, hex32, exco):
+        key = make_key()
+        content, snippet = _shapes(key, redact(key), other, hex32, exco)[name]
+        (tree / name).write_bytes(content)
+        keys[name], expected[name] = key, snippet
+    rules = tmp_path / "exco.toml"
+    rules.write_text(_EXCO)
+    code, report = run_json(tmp_path, "scan", str(tree), "--rules", str(rules))
+    assert code == 1
+    shown: dict[str, str] = {}
+    for finding in report["findings"]:
+        for loc in finding["locations"]:
+            name = Path(loc["path"]).name
+            if finding["fingerprint"] == fingerprint_of(keys.get(name, "")):
+                shown[name] = loc["snippet"]
+    assert shown == expected
+
+
+def test_a_custom_rule_s_snippet_hides_the_key_beside_it(tmp_path: Path) -> None:
+    from scanhelpers import run_json
+
+    key, exco = make_key(), "exco_" + secrets.token_hex(20)
+    (tmp_path / "pair.env").write_text(f"EXCO={exco} OR={key}\n")
+    rules = tmp_path / "exco.toml"
+    rules.write_text(_EXCO)
+    code, report = run_json(tmp_path, "scan", str(tmp_path / "pair.env"), "--rules", str(rules))
+    assert code == 1
+    snippets = {f["rule_id"]: f["locations"][0]["snippet"] for f in report["findings"]}
+    assert snippets == {
+        "exco-token": f"EXCO=exc... OR={redact(key)}",
+        "openrouter-api-key": f"EXCO=exc... OR={redact(key)}",
+    }

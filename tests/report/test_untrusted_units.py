@@ -16,7 +16,7 @@ from keysentry.models import (
     fingerprint_of,
     redact,
 )
-from keysentry.untrusted import escape, for_display, shown, unescape_bytes
+from keysentry.untrusted import escape, for_display, redacted, shown, unescape_bytes
 
 PREFIX = "sk-or" + "-v1-"
 
@@ -211,3 +211,129 @@ def test_show_secrets_keeps_a_custom_rule_secret_too() -> None:
     out = for_display(_result(secret, show=True, where=secret))
     assert out.findings[0].locations[0].commit is not None
     assert out.findings[0].locations[0].commit.summary == f"subject {secret}"
+
+
+# -- the edges of escape and unescape_bytes ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown_as", "as_bytes"),
+    [
+        # U+0080 is a character (C1 control), not the byte 0x80: \x80 would read back wrong.
+        ("\x80", "\\u0080", "\x80".encode()),
+        ("\x7f", "\\x7f", b"\x7f"),
+        # Only DC80..DCFF stand for undecodable bytes; the lone surrogates around them are
+        # characters of their own (from JSON, say) and read back as themselves.
+        ("\udc7f", "\\udc7f", "\udc7f".encode("utf-8", "surrogatepass")),
+        ("\udc80", "\\x80", b"\x80"),
+        ("\udcff", "\\xff", b"\xff"),
+        ("\udd00", "\\udd00", "\udd00".encode("utf-8", "surrogatepass")),
+        ("\ud800", "\\ud800", "\ud800".encode("utf-8", "surrogatepass")),
+        ("\ufffb", "\\ufffb", "\ufffb".encode()),
+        ("\U000110bd", "\\U000110bd", "\U000110bd".encode()),
+    ],
+)
+def test_escape_and_unescape_at_each_boundary(raw: str, shown_as: str, as_bytes: bytes) -> None:
+    assert escape(f"a{raw}b") == f"a{shown_as}b"
+    assert unescape_bytes(f"a{shown_as}b") == b"a" + as_bytes + b"b"
+
+
+@pytest.mark.parametrize("name", [b"caf\xe9.env", b"\xff", b"x/\x80\x81/y.txt"])
+def test_unescape_bytes_takes_a_name_that_was_never_escaped(name: bytes) -> None:
+    """A name as os.fsdecode gives it (undecodable bytes as surrogates), escaped or not,
+    comes back as the same bytes, before and after an escape in the same text."""
+    raw = name.decode("utf-8", "surrogateescape")
+    assert unescape_bytes(raw) == name
+    assert unescape_bytes(f"{raw}\\n{raw}") == name + b"\n" + name
+
+
+# -- what the walk reaches --------------------------------------------------------------------
+
+
+def test_a_dataclass_no_result_used_before_is_walked_and_its_secret_field_kept() -> None:
+    """for_display walks any dataclass in a result (a reporter's extra data, a field added
+    later), the first time it meets its type as well as later, and leaves fields that
+    are not set through __init__ alone (replace() could not set them)."""
+    from dataclasses import dataclass, field
+
+    @dataclass(frozen=True)
+    class Extra:
+        name: str
+        secret: str
+        derived: str = field(init=False, default="fixed")
+
+    k, other = key(), key()
+    result = ScanResult("scan", (), (), ScanStats(), extra={"x": Extra(f"n {k}\n", other)})
+    shown_extra = for_display(result).extra["x"]
+    assert isinstance(shown_extra, Extra)
+    assert shown_extra.name == f"n {redact(k)}\\n"
+    assert shown_extra.secret == other  # kept, as a Finding's is
+    assert shown_extra.derived == "fixed"
+
+
+def test_objects_of_other_types_and_string_subclasses() -> None:
+    class Opaque:
+        def __init__(self, text: str) -> None:
+            self.text = text
+
+    class Name(str):
+        pass
+
+    k = key()
+    opaque = Opaque(k)
+    result = ScanResult("scan", (), (), ScanStats(), extra={"o": opaque, "n": Name(f"{k}\t")})
+    extra = for_display(result).extra
+    assert extra["o"] is opaque  # no fields to walk: left as it is
+    assert extra["n"] == f"{redact(k)}\\t"
+
+
+# -- redacted: what may be kept or sent on ----------------------------------------------------
+
+
+def test_redacted_hides_each_given_secret_and_its_long_body_and_escapes_nothing() -> None:
+    body = "Q" + secrets.token_hex(10)  # 21 characters: no key shape, scrub alone misses it
+    secret = "tok-" + body
+    found = Finding("custom", "high", fingerprint_of(secret), redact(secret),
+                    (Location(f"p/{secret}\n", 1, 1, snippet=f"v={body}"),), secret=secret)  # fmt: skip
+    k = key()
+    outcome = {"findings": [found], "log": f"saw {k} and {secret}", "n": 3}
+    kept = redacted(outcome, [secret])
+    [f] = kept["findings"]
+    assert f.locations[0].path == f"p/{redact(secret)}\n"  # redacted, not escaped
+    assert f.locations[0].snippet == f"v={body[:3]}...{body[-3:]}"
+    assert f.secret == secret  # the caller decides whether the secret field goes
+    assert kept["log"] == f"saw {redact(k)} and {redact(secret)}"
+    assert kept["n"] == 3
+    assert body not in repr(kept["log"]) and body[3:-3] not in repr(f.locations)
+
+
+@pytest.mark.parametrize("length", [15, 16])
+def test_redacted_hides_a_body_alone_from_sixteen_characters_on(length: int) -> None:
+    body = "Q" + secrets.token_hex(length)[: length - 1]
+    secret = "tok-" + body
+    out = redacted(f"[{body}] [{secret}]", [secret])
+    shown_body = f"{body[:3]}...{body[-3:]}" if length >= 16 else body
+    assert out == f"[{shown_body}] [{redact(secret)}]"
+
+
+def test_redacted_leaves_a_secret_without_a_dash_whole_only() -> None:
+    secret = "Q" + secrets.token_hex(12)  # body == secret: redacted as a whole, once
+    assert redacted(f"<{secret}>", [secret]) == f"<{redact(secret)}>"
+
+
+def test_redacted_takes_secrets_literally_and_skips_empty_ones() -> None:
+    secret = "tok-a.b+c*d(e)f?g[h]i|j$"  # pattern characters are the secret's own text
+    text = f"{secret} / tok-aXb+c*d(e)f?g[h]i|j$ / plain"
+    assert redacted(text, ["", secret]) == f"{redact(secret)} / tok-aXb+c*d(e)f?g[h]i|j$ / plain"
+    assert redacted("plain text", [""]) == "plain text"
+
+
+def test_redacted_scrubs_key_shapes_without_being_told() -> None:
+    k = key()
+    assert redacted((f"a {k}", [k], {k: k}), ()) == (
+        f"a {redact(k)}",
+        [redact(k)],
+        {redact(k): redact(k)},
+    )
+    unchanged = ("plain", ["x"], {"a": 1})
+    assert redacted(unchanged, [key()]) is unchanged

@@ -563,7 +563,10 @@ class Scanner:
         reach_hi = min(len(data), end + SNIPPET_CONTEXT + SNIPPET_REACH)
         line_lo = data.rfind(b"\n", reach_lo, start) + 1 or reach_lo
         line_hi = data.find(b"\n", end, reach_hi)
-        line_hi = reach_hi if line_hi < 0 else line_hi
+        if line_hi < 0:
+            line_hi = reach_hi
+        elif line_hi > end and data[line_hi - 1] == 0x0D:
+            line_hi -= 1  # a CRLF line break; a lone CR within a line is shown as a dot
         lo = max(line_lo, start - SNIPPET_CONTEXT)
         hi = min(line_hi, end + SNIPPET_CONTEXT)
         spans = self._secret_spans(data, max(line_lo, lo - SNIPPET_REACH),
@@ -640,7 +643,7 @@ def _compose(outer: Callable[[int], int], inner: Callable[[int], int]) -> Callab
 
 def _printable(raw: bytes) -> str:
     text = raw.decode("utf-8", "replace")
-    return "".join(ch if ch.isprintable() or ch == "\t" else "·" for ch in text).replace("\r", "")
+    return "".join(ch if ch.isprintable() or ch == "\t" else "·" for ch in text)
 
 
 def _display(frame: _Frame, member: str | None = None) -> str:

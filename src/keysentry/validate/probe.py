@@ -189,7 +189,7 @@ def _classify(status: int, headers: Mapping[str, str], body: bytes) -> _Outcome:
             )
         )
     if status == 404:
-        return _Outcome(reason="HTTP 404", not_found=True)
+        return _Outcome(not_found=True)  # probe_key says what a 404 means
     if status == 429:
         return _Outcome(
             reason="rate limited (HTTP 429)",
