@@ -33,7 +33,7 @@ from cihelpers import (
 )
 from conftest import git
 from keysentry.cli import main
-from keysentry.cli.ci_ranges import FETCH_HINT, CommitRange, choose_ranges
+from keysentry.cli.ci_ranges import FETCH_HINT, choose_ranges
 from keysentry.errors import ExitCode
 from keysentry.models import fingerprint_of
 
@@ -100,14 +100,24 @@ def test_github_pull_request_commit_not_fetched(
     assert error_line(err) == f"{missing} {GONE} is not in this clone: {FETCH_HINT}"
 
 
-def test_github_merge_group_commit_not_fetched(history, monkeypatch, tmp_path, capsys) -> None:
-    group = {"base_sha": GONE, "head_sha": history.c4}
+@pytest.mark.parametrize("missing", ["head", "base"])
+def test_github_merge_group_commit_not_fetched(
+    history, monkeypatch, tmp_path, capsys, missing: str
+) -> None:
+    shas = {"base": history.c2, "head": history.c4, missing: GONE}
+    group = {"base_sha": shas["base"], "head_sha": shas["head"]}
     github_env(monkeypatch, tmp_path, "merge_group", {"merge_group": group})
     code, _, err = ci(capsys)
-    assert (
-        code == ExitCode.USAGE
-        and error_line(err) == f"base {GONE} is not in this clone: {FETCH_HINT}"
-    )
+    assert code == ExitCode.USAGE
+    assert error_line(err) == f"{missing} {GONE} is not in this clone: {FETCH_HINT}"
+
+
+def test_github_push_without_a_payload_file(history, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "push")
+    code, _, err = ci(capsys)
+    assert code == ExitCode.USAGE
+    assert error_line(err) == "GITHUB_EVENT_PATH is not set: pass --range BASE..HEAD"
 
 
 def test_github_push_reason(history, monkeypatch, tmp_path, capsys) -> None:
@@ -652,11 +662,21 @@ def test_ranges_are_read_in_the_repository_given(history, tmp_path, monkeypatch)
         "CI_DEFAULT_BRANCH": "main",
     }
     assert choose_ranges(env, repo, None, None)[0].spec == f"refs/remotes/origin/main..{c4}"
+    gitlab = {"GITLAB_CI": "true", "CI_COMMIT_SHA": c4, "CI_MERGE_REQUEST_DIFF_BASE_SHA": c2}
+    assert choose_ranges(gitlab, repo, None, None)[0].spec == f"{c2}..{c4}"
     payload = tmp_path / "event.json"
-    event = {"ref": "refs/heads/f", "before": c3, "after": c4, "repository": {}}
-    payload.write_text(json.dumps(event))
-    env = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": str(payload)}
-    assert choose_ranges(env, repo, None, None) == [
-        CommitRange(c4, c3, f"GitHub push to refs/heads/f: {short(c3)}..{short(c4)}")
-    ]
+    github = {"GITHUB_ACTIONS": "true", "GITHUB_EVENT_PATH": str(payload)}
+    for event, body in (
+        ("push", {"ref": "refs/heads/f", "before": c3, "after": c4, "repository": {}}),
+        ("pull_request", {"pull_request": {"base": {"sha": c2}, "head": {"sha": c4}}}),
+        ("merge_group", {"merge_group": {"base_sha": c3, "head_sha": c4}}),
+    ):
+        payload.write_text(json.dumps(body))
+        (found,) = choose_ranges({**github, "GITHUB_EVENT_NAME": event}, repo, None, None)
+        assert found.base in (c2, c3) and found.head == c4, event
+    payload.write_text(
+        json.dumps({"ref": "refs/heads/f", "after": c4, "repository": {"default_branch": "main"}})
+    )
+    (found,) = choose_ranges({**github, "GITHUB_EVENT_NAME": "push"}, repo, None, None)
+    assert found.spec == f"refs/remotes/origin/main..{c4}"
     assert os.getcwd() == str(elsewhere)
