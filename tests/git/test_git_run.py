@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import os
 import signal
 import sys
@@ -334,6 +335,27 @@ def test_many_special_files_are_counted(tmp_path: Path, capsys) -> None:
     ) in capsys.readouterr().err
 
 
+def test_three_special_files_are_all_named(tmp_path: Path, capsys) -> None:
+    repo, git_dir = fifo_repo(tmp_path, "HEAD", "refs/heads/a", "refs/heads/b")
+    code, _ = run(tmp_path, "history", str(repo))
+    assert code == ExitCode.INCOMPLETE
+    assert (
+        f"cannot read the repository at {git_dir}: HEAD, refs/heads/a, refs/heads/b is not a "
+        "regular file (a FIFO"
+    ) in capsys.readouterr().err
+
+
+def test_a_git_directory_whose_name_is_not_utf8(tmp_path: Path) -> None:
+    odd = os.fsdecode(os.fsencode(str(tmp_path)) + b"/d\xe9p\xf4t.git")
+    os.mkdir(odd)
+    os.mkfifo(os.path.join(odd, "HEAD"))
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / ".git").write_bytes(b"gitdir: " + os.fsencode(odd) + b"\n")
+    assert gitio.git_dirs_of(str(work)) == [odd]
+    assert gitio.special_ref_files(odd) == ["HEAD"]
+
+
 def test_links_among_the_refs(tmp_path: Path) -> None:
     """A link to a FIFO is a FIFO to git; a linked directory among the refs may hold any."""
     _, git_dir = fifo_repo(tmp_path)
@@ -528,6 +550,7 @@ def test_a_stream_reads_git_output_from_a_large_pipe(repo: Path) -> None:
     commit(repo, {"a.txt": "one\n"})
     with gitio.GitStream(["rev-parse", "HEAD"], repo) as stream:
         assert fcntl.fcntl(stream.stdout.fileno(), 1032) == gitio.PIPE_SIZE  # F_GETPIPE_SZ
+        assert isinstance(stream.stdout, io.FileIO)  # unbuffered: the reader sizes its reads
         assert stream.stdout.read().decode().strip() == head(repo)
         stream.finish()
         assert stream.stderr_text() == ""
@@ -556,19 +579,45 @@ def test_a_stream_in_the_directory_given(repo: Path, tmp_path: Path) -> None:
 def test_a_failed_stream_says_why(repo: Path) -> None:
     with gitio.GitStream(["rev-parse", "--verify", "nope"], repo) as stream:
         assert stream.stdout.read() == b""
-        with pytest.raises(GitError, match=r"git rev-parse --verify nope failed \(exit 128\)"):
+        with pytest.raises(GitError) as caught:
             stream.finish()
+        assert str(caught.value) == (
+            "git rev-parse --verify nope failed (exit 128): fatal: Needed a single revision"
+        )
         assert stream.stderr_text() == "fatal: Needed a single revision\n"
         with pytest.raises(GitError, match="failed"):
             stream.raise_if_failed()
 
 
 def test_raise_if_failed_does_not_wait_for_a_running_git(repo: Path) -> None:
-    with gitio.GitStream(["cat-file", "--batch"], repo, input=iter(())) as stream:
-        stream.raise_if_failed(timeout=0.01)  # still running or finished well: no error
-    with gitio.GitStream(["cat-file", "--batch"], repo, input=iter(())) as stream:
+    released = threading.Event()
+
+    def waiting() -> Iterator[bytes]:
+        released.wait(60)
+        yield b""
+
+    with gitio.GitStream(["cat-file", "--batch"], repo, input=waiting()) as stream:
+        stream.raise_if_failed(timeout=0.01)  # git still waits for its input: no verdict
+        assert stream._proc.poll() is None
+        released.set()
         stream.finish()
-        stream.raise_if_failed()
+        stream.raise_if_failed()  # finished well: nothing to raise
+
+
+def test_a_stream_with_its_own_environment(repo: Path) -> None:
+    env = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "x.y", "GIT_CONFIG_VALUE_0": "z"}
+    with gitio.GitStream(["config", "--get", "x.y"], repo, env=env) as stream:
+        assert stream.stdout.read() == b"z\n"
+        stream.finish()
+
+
+def test_what_git_said_is_read_whatever_its_bytes(repo: Path) -> None:
+    name = os.fsdecode(b"refs/heads/caf\xe9")  # not UTF-8: git echoes the byte as it is
+    with gitio.GitStream(["show-ref", "--verify", name], repo) as stream:
+        stream.stdout.read()
+        with pytest.raises(GitError, match="show-ref --verify refs/heads/caf"):
+            stream.finish()
+        assert stream.stderr_text() == "fatal: 'refs/heads/caf\ufffd' - not a valid ref\n"
 
 
 def test_an_error_in_the_input_is_raised_by_finish(repo: Path) -> None:
@@ -602,7 +651,6 @@ def test_closing_a_stream_stops_git(repo: Path) -> None:
 
     commit(repo, {"a.txt": "one\n"})
     stream = gitio.GitStream(["cat-file", "--batch-check"], repo, input=waiting())
-    assert stream.stdout.readline().split()[1] == b"commit"
     stream.close()
     released.set()
     assert stream._proc.returncode == -signal.SIGKILL and stream.stdout.closed
