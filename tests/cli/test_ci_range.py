@@ -9,102 +9,32 @@ from __future__ import annotations
 import io
 import json
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from conftest import git, make_key
+from cihelpers import (
+    ZERO,
+    History,
+    build_history,
+    chosen,
+    ci,
+    fingerprints,
+    github_env,
+    gitlab_env,
+    notes,
+    only_location,
+)
+from conftest import git
 from keysentry.cli import main
 from keysentry.cli.ci_ranges import CommitRange, choose_ranges
 from keysentry.errors import ExitCode, UsageError
 from keysentry.models import fingerprint_of
 
-ZERO = "0" * 40
-
-
-@dataclass
-class History:
-    path: Path
-    old_key: str
-    """Committed on main before the branch: not new in any branch range."""
-    new_key: str
-    """Added by the feature branch's first commit."""
-    c1: str
-    c2: str
-    c3: str
-    c4: str
-
-
-def commit(repo: Path, name: str, text: str, message: str) -> str:
-    (repo / name).write_text(text)
-    git(repo, "add", name)
-    git(repo, "commit", "-q", "-m", message)
-    return git(repo, "rev-parse", "HEAD").strip()
-
 
 @pytest.fixture
-def history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> History:
+def history(tmp_path, monkeypatch) -> History:
     """main: c1 (old key), c2 -- pushed to origin; feature: c3 (new key), c4."""
-    for name in (
-        "CI",
-        "GITHUB_EVENT_NAME",
-        "GITHUB_EVENT_PATH",
-        "CI_COMMIT_SHA",
-        "PRE_COMMIT_FROM_REF",
-        "PRE_COMMIT_TO_REF",
-        "PRE_COMMIT_LOCAL_BRANCH",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    remote = tmp_path / "origin.git"
-    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
-    repo = tmp_path / "work"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "remote", "add", "origin", str(remote))
-    old, new = make_key(), make_key()
-    c1 = commit(repo, "old.env", f"OPENROUTER_API_KEY={old}\n", "c1")
-    c2 = commit(repo, "README", "hello\n", "c2")
-    git(repo, "push", "-q", "origin", "main")
-    git(repo, "switch", "-q", "-c", "feature")
-    c3 = commit(repo, "app.py", f'KEY = "{new}"\n', "c3")
-    c4 = commit(repo, "notes.txt", "more\n", "c4")
-    monkeypatch.chdir(repo)
-    return History(repo, old, new, c1, c2, c3, c4)
-
-
-def github_env(monkeypatch, tmp_path: Path, event: str, payload: dict[str, object]) -> None:
-    path = tmp_path / f"{event}.json"
-    path.write_text(json.dumps(payload))
-    monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    monkeypatch.setenv("GITHUB_EVENT_NAME", event)
-    monkeypatch.setenv("GITHUB_EVENT_PATH", str(path))
-
-
-def ci(capsys, *args: str) -> tuple[int, dict[str, object], str]:
-    code = main(["ci", "--format", "json", *args])
-    out, err = capsys.readouterr()
-    return code, (json.loads(out) if out.strip() else {}), err
-
-
-def notes(report: dict[str, object]) -> list[str]:
-    return list(report["stats"]["notes"])  # type: ignore[index]
-
-
-def chosen(report: dict[str, object]) -> str:
-    """The range ``keysentry ci`` says it chose."""
-    prefix = "commit range chosen: "
-    return next(n for n in notes(report) if n.startswith(prefix))[len(prefix) :]
-
-
-def only_location(report: dict[str, object]) -> dict[str, object]:
-    (finding,) = report["findings"]  # type: ignore[index]
-    (location,) = finding["locations"]
-    return location  # type: ignore[no-any-return]
-
-
-def fingerprints(report: dict[str, object]) -> set[str]:
-    return {f["fingerprint"] for f in report.get("findings", [])}  # type: ignore[attr-defined,index]
+    return build_history(tmp_path, monkeypatch)
 
 
 # -- GitHub Actions -------------------------------------------------------------------------
@@ -237,12 +167,6 @@ def test_github_bad_payload(history, monkeypatch, tmp_path, capsys) -> None:
 
 
 # -- GitLab CI ------------------------------------------------------------------------------
-
-
-def gitlab_env(monkeypatch, **variables: str) -> None:
-    monkeypatch.setenv("GITLAB_CI", "true")
-    for name, value in variables.items():
-        monkeypatch.setenv(name, value)
 
 
 def test_gitlab_merge_request(history, monkeypatch, capsys) -> None:

@@ -5,6 +5,7 @@ not the whole story."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +13,13 @@ import pytest
 
 from conftest import git
 from gitrepo_helpers import commit, head
-from keysentry.fleet.state import files_digest, git_digest, layout_signature, refs_state
+from keysentry.fleet.state import (
+    files_digest,
+    git_digest,
+    layout_signature,
+    refs_state,
+    special_files,
+)
 
 
 def both(path: Path) -> tuple[str, str]:
@@ -40,7 +47,8 @@ STEPS: list[tuple[str, Callable[[Path], object]]] = [
     ("HEAD on another branch", lambda r: git(r, "checkout", "-q", "topic")),
     ("a detached HEAD", lambda r: git(r, "checkout", "-q", "--detach", "HEAD~1")),
     ("a remote-tracking ref", lambda r: git(r, "update-ref", "refs/remotes/o/x", "HEAD")),
-    ("a branch deleted", lambda r: git(r, "branch", "-D", "topic")),
+    ("a branch renamed", lambda r: git(r, "branch", "-m", "topic", "renamed")),
+    ("a branch deleted", lambda r: git(r, "branch", "-D", "renamed")),
     ("refs packed, then a packed ref moved", move_packed_main),
     ("a packed ref deleted (packed-refs rewritten only)", lambda r: git(r, "tag", "-d", "v2")),
     ("a ref in a nested namespace", lambda r: git(r, "update-ref", "refs/pull/7/head", "main")),
@@ -154,3 +162,202 @@ def test_the_digest_follows_head_through_a_symbolic_ref(repo: Path) -> None:
     assert both(repo) != before
     git(repo, "reset", "-q", "--hard", first)
     assert both(repo) == before  # the same refs again: the same state
+
+
+def test_a_ref_update_in_flight_changes_nothing(repo: Path) -> None:
+    """git's ``.lock`` files are an update not yet made: neither state counts them."""
+    commit(repo, {"a.txt": "one\n"})
+    before = both(repo)
+    lock = repo / ".git" / "refs" / "heads" / "main.lock"
+    lock.write_text(head(repo) + "\n")
+    assert both(repo) == before
+    lock.unlink()
+
+
+def test_a_fifo_among_the_loose_refs_is_read_without_waiting(repo: Path) -> None:
+    """A FIFO where a ref should be: its kind stands in for its contents (git would wait
+    on it forever; the resume must not), and the repository is reported, not scanned."""
+    commit(repo, {"a.txt": "one\n"})
+    fast = files_digest(repo)
+    (repo / ".git" / "refs" / "heads" / "planted").write_text(head(repo) + "\n")
+    as_file = files_digest(repo)
+    (repo / ".git" / "refs" / "heads" / "planted").unlink()
+    os.mkfifo(repo / ".git" / "refs" / "heads" / "planted")
+    as_fifo = files_digest(repo)
+    assert as_fifo is not None and len({fast, as_file, as_fifo}) == 3
+    assert files_digest(repo) == as_fifo
+    assert special_files(repo) == ["refs/heads/planted"]
+
+
+@pytest.mark.parametrize("name", ["HEAD", "packed-refs", "config"])
+def test_a_fifo_git_reads_first_gets_the_layout_signature(repo: Path, name: str) -> None:
+    commit(repo, {"a.txt": "one\n"})
+    git(repo, "pack-refs", "--all")
+    target = repo / ".git" / name
+    target.unlink()
+    os.mkfifo(target)
+    assert files_digest(repo) == layout_signature(repo) == refs_state(repo)
+    assert special_files(repo) == [name]
+
+
+def test_special_files_of_layouts_git_decides(repo: Path, tmp_path: Path) -> None:
+    commit(repo, {"a.txt": "one\n"})
+    assert special_files(repo) == []
+    linked = tmp_path / "linked"
+    git(repo, "worktree", "add", "-q", "-b", "side", str(linked))
+    assert special_files(linked) == []  # a .git file: git itself is asked
+    assert special_files(tmp_path / "not-a-repository") == []
+
+
+def test_a_reftable_directory_is_left_to_git(repo: Path) -> None:
+    """Whatever the configuration says, a ``reftable/`` directory means the ref files
+    are not the whole story."""
+    commit(repo, {"a.txt": "one\n"})
+    assert files_digest(repo) is not None
+    (repo / ".git" / "reftable").mkdir()
+    assert files_digest(repo) is None
+
+
+def test_a_git_directory_whose_refs_live_elsewhere(repo: Path, tmp_path: Path) -> None:
+    """A ``.git`` directory with a ``commondir`` (a linked worktree's own directory moved
+    in place): its branches are the common repository's, so its state follows them."""
+    commit(repo, {"a.txt": "one\n"})
+    linked = tmp_path / "linked"
+    git(repo, "worktree", "add", "-q", "-b", "side", str(linked))
+    private = Path(git(linked, "rev-parse", "--absolute-git-dir").strip())
+    (linked / ".git").unlink()
+    private.rename(linked / ".git")
+    (linked / ".git" / "commondir").write_text(f"{repo / '.git'}\n")
+    assert files_digest(linked) is None
+    before = refs_state(linked)
+    commit(repo, {"b.txt": "two\n"})  # main moves in the common repository
+    assert refs_state(linked) != before
+
+
+def test_a_git_directory_without_refs(repo: Path) -> None:
+    """git reads no repository without ``refs/``: such a one gets the layout signature,
+    so that making the directory again (the repair) audits it again."""
+    commit(repo, {"a.txt": "one\n"})
+    git(repo, "pack-refs", "--all")
+    (repo / ".git" / "refs" / "heads").rmdir()
+    (repo / ".git" / "refs" / "tags").rmdir()
+    (repo / ".git" / "refs").rmdir()
+    broken = refs_state(repo)
+    assert broken.startswith("layout:")
+    (repo / ".git" / "refs").mkdir()
+    assert refs_state(repo) != broken
+
+
+def test_files_that_are_no_bare_repository(tmp_path: Path) -> None:
+    """A HEAD and a config file without ``objects/``: no bare repository, no ref files."""
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    (odd / "HEAD").write_text("ref: refs/heads/main\n")
+    (odd / "config").write_text("[core]\n")
+    (odd / "refs").mkdir()
+    assert files_digest(odd) is None
+    assert refs_state(odd).startswith("layout:")
+    (odd / "objects").mkdir()
+    assert files_digest(odd) is not None  # now it has a bare repository's layout
+
+
+def test_a_path_that_is_a_file(tmp_path: Path) -> None:
+    plain = tmp_path / "plain.txt"
+    plain.write_text("no repository\n")
+    assert files_digest(plain) is None
+    assert refs_state(plain) == layout_signature(plain)
+
+
+# -- the layout signature of a repository whose refs cannot be read ---------------------
+
+LAYOUT_NAMES = ("HEAD", "config", "commondir", "packed-refs", "refs", "objects")
+"""Written out here, not imported: each entry must fail a test when it is dropped."""
+
+
+def broken_pointer(tmp_path: Path, relative: bool) -> tuple[Path, Path]:
+    """A work tree whose ``.git`` file points at a git directory git cannot read (its
+    HEAD is garbage): (the work tree, the directory pointed at)."""
+    target = tmp_path / "elsewhere.git"
+    target.mkdir()
+    (target / "HEAD").write_text("garbage\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    pointer = os.path.relpath(target, work) if relative else str(target)
+    (work / ".git").write_text(f"gitdir: {pointer}\n")
+    return work, target
+
+
+def changed(place: Path) -> None:
+    """Make, change or remove ``place`` (a file or a directory)."""
+    if place.is_dir():
+        place.rmdir()
+    elif place.exists():
+        place.write_text(place.read_text() + "more\n")
+    else:
+        place.write_text("new\n")
+
+
+@pytest.mark.parametrize("name", LAYOUT_NAMES)
+@pytest.mark.parametrize("where", ["the work tree", ".git", "the git directory pointed at"])
+def test_each_place_of_the_layout_is_watched(tmp_path: Path, name: str, where: str) -> None:
+    work, target = broken_pointer(tmp_path, relative=False)
+    if where == ".git":
+        (work / ".git").unlink()
+        (work / ".git").mkdir()
+        (work / ".git" / "HEAD").write_text("garbage\n")
+    base = {"the work tree": work, ".git": work / ".git"}.get(where, target)
+    before = refs_state(work)
+    assert before.startswith("layout:") and refs_state(work) == before
+    changed(base / name)
+    assert refs_state(work) != before, (where, name)
+
+
+@pytest.mark.parametrize("relative", [False, True], ids=["absolute", "relative"])
+def test_the_git_directory_a_git_file_names_is_watched(tmp_path: Path, relative: bool) -> None:
+    work, target = broken_pointer(tmp_path, relative)
+    before = refs_state(work)
+    (target / "objects").mkdir()
+    assert refs_state(work) != before
+
+
+@pytest.mark.parametrize("name", ["HEAD", "commondir"])
+def test_small_files_are_read_not_only_looked_at(tmp_path: Path, name: str) -> None:
+    """The same size and times, other contents (``garbage`` -> ``garbagf``): HEAD and
+    commondir are read."""
+    work, target = broken_pointer(tmp_path, relative=False)
+    place = target / name
+    place.write_text("garbage\n")
+    before = refs_state(work)
+    rewrite_in_place(place, b"garbagf\n")
+    assert refs_state(work) != before
+
+
+def rewrite_in_place(place: Path, data: bytes) -> None:
+    """New contents of the same size, written into the same inode, times kept."""
+    st = place.stat()
+    with place.open("r+b") as fh:
+        fh.write(data)
+    os.utime(place, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_what_the_git_file_says_is_read(tmp_path: Path) -> None:
+    work, _target = broken_pointer(tmp_path, relative=False)
+    other = tmp_path / "elsewherf.git"  # as long as the first name
+    other.mkdir()
+    (other / "HEAD").write_text("garbage\n")
+    before = refs_state(work)
+    text = (work / ".git").read_bytes().replace(b"elsewhere.git", b"elsewherf.git")
+    rewrite_in_place(work / ".git", text)
+    assert refs_state(work) != before
+
+
+def test_a_large_head_is_read_only_to_its_limit(tmp_path: Path) -> None:
+    """The signature reads at most 64 KiB of a file: what lies past it (same size, same
+    times) changes nothing, however large a planted HEAD is."""
+    work, target = broken_pointer(tmp_path, relative=False)
+    (target / "HEAD").write_bytes(b"g" * 65536 + b"a")
+    before = refs_state(work)
+    rewrite_in_place(target / "HEAD", b"g" * 65536 + b"b")
+    assert refs_state(work) == before
+    rewrite_in_place(target / "HEAD", b"h" + b"g" * 65535 + b"b")
+    assert refs_state(work) != before

@@ -57,11 +57,17 @@ EXAMPLES: dict[str, list[Callable[[str], bytes]]] = {
     "\\xhh": [_esc(lambda b: "\\x" + format(b, "02x")), _esc(lambda b: "\\x" + format(b, "02X"))],
     "\\ooo": [_esc(lambda b: "\\" + format(b, "03o"))],
     "&#ddd;": [_esc(lambda b: f"&#{b};")],
-    "&#xhh;": [_esc(lambda b: f"&#x{b:x};"), _esc(lambda b: f"&#X{b:X};")],
+    "&#xhh;": [
+        _esc(lambda b: f"&#x{b:x};"),
+        _esc(lambda b: f"&#x{b:X};"),
+        _esc(lambda b: f"&#X{b:x};"),
+        _esc(lambda b: f"&#X{b:X};"),
+    ],
     "&amp;#ddd;": [_esc(lambda b: f"&amp;#{b};")],
     "hex dump": [lambda s: f"K={s}".encode().hex(" ").encode()],
     "hex dump with colons": [lambda s: f"K={s}".encode().hex(":").encode()],
-    "xxd groups": [lambda s, n=n: (b"k" * n + s.encode()).hex(" ", 2).encode() for n in (1, 2)],
+    # xxd groups two bytes from the left (-2): the key's core starts at either byte of one.
+    "xxd groups": [lambda s, n=n: (b"k" * n + s.encode()).hex(" ", -2).encode() for n in (1, 2)],
     "C byte array": [lambda s: ", ".join(f"0x{b:02x}" for b in s.encode()).encode()],
 }
 
@@ -76,7 +82,7 @@ def test_every_form_has_examples() -> None:
 
 
 @pytest.mark.parametrize("kind", ["openrouter", "custom"])
-@pytest.mark.parametrize("form", [f.name for f in FORMS])
+@pytest.mark.parametrize("form", list(EXAMPLES))  # the test's own list: a form dropped fails
 def test_each_form_finds_what_only_it_finds(form: str, kind: str) -> None:
     secret = make_key() if kind == "openrouter" else secret_with_letters()
     others = tuple(f for f in FORMS if f.name != form)
@@ -133,3 +139,38 @@ def test_a_place_holding_part_of_a_key_hides_all_of_that_part() -> None:
         shown = finder.hide(f"ref refs/heads/x-{part}-y")
         assert shown.startswith("ref refs/heads/x-") and shown.endswith("-y")
         assert not any(c[i : i + 8] in shown for i in range(len(c) - 8)), shown
+
+
+def test_xxd_examples_start_the_core_at_either_byte_of_a_group() -> None:
+    key = make_key()
+    starts = set()
+    for example in EXAMPLES["xxd groups"]:
+        text = example(key).decode()
+        at = text.replace(" ", "").index(purge_verify.core(key).hex())
+        starts.add(at // 2 % 2)  # the byte of its group the core starts at
+    assert starts == {0, 1}
+
+
+def test_url_safe_base64_alone_finds_a_key_made_of_its_own_letters() -> None:
+    """Every third byte ``?`` (a 6-bit group of 63: ``/`` in the standard alphabet, ``_``
+    in the URL-safe one): every piece of the standard encoding holds a ``/``, so only the
+    URL-safe needles find the URL-safe text."""
+    secret = "tok-" + "ab?" * 16
+    core = purge_verify.core(secret)
+    for data in (base64.urlsafe_b64encode(b"abc" + core), base64.b64encode(b"abc" + core)):
+        assert "base64" in found(data, secret), data[:20]
+    assert b"/" not in base64.urlsafe_b64encode(b"abc" + core)
+
+
+@pytest.mark.parametrize("order", ["le", "be"])
+def test_utf16_finds_a_part_at_either_end_of_the_text(order: str) -> None:
+    """The byte orders are the same bytes one apart, but not at the ends of a text: a
+    part of PIECE + STEP - 1 bytes that starts a little-endian text, or ends a big-endian
+    one, is found only by its own byte order's needles."""
+    key = make_key()
+    c = purge_verify.core(key).decode()
+    width = purge_verify.PIECE + purge_verify.STEP - 1
+    # The text starts with the key's first bytes, or ends with its last ones.
+    part = c[:width] if order == "le" else c[-width:]
+    data = part.encode(f"utf-16-{order}")
+    assert found(data, key) == {"UTF-16"}

@@ -175,12 +175,14 @@ def _plain_git_dir(path: str) -> str | None:
 
 def _loose_refs(directory: str, name: str, sha: hashlib._Hash) -> bool:
     """Add every loose ref under ``directory`` in name order; False on a symbolic link
-    (a legacy symbolic ref, or refs kept elsewhere: git resolves those)."""
+    (a legacy symbolic ref, or refs kept elsewhere: git resolves those) and when
+    ``directory`` is not there: git reads no repository without ``refs/``, and the
+    signature of its layout (not an empty list of refs) notices when one is made."""
     try:
         with os.scandir(directory) as listing:
             entries = sorted(listing, key=lambda e: e.name)
     except FileNotFoundError:
-        return True
+        return False
     for entry in entries:
         if entry.is_symlink():
             return False
