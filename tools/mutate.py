@@ -42,6 +42,9 @@ class Target:
     """The targeted test files (or node ids) that must kill them."""
 
 
+_FIX_TESTS = ("tests/fix/",)
+"""Every test of ``keysentry fix``: the command on real repositories, its reports."""
+
 TARGETS: dict[str, Target] = {
     "redaction": Target(
         files=("src/keysentry/models.py",),
@@ -108,6 +111,83 @@ TARGETS: dict[str, Target] = {
         files=("src/keysentry/git/run.py",),
         functions=("x_*", "xǁ*"),
         tests=("tests/sources/test_git_hostile.py", "tests/sources/test_git_history.py"),
+    ),
+    # keysentry fix: one target per module (a target mutates the functions of its first
+    # file), all killed by the tests of the command, which run it on real repositories.
+    "fix-flow": Target(
+        files=("src/keysentry/fix/flow.py",),
+        functions=("x_*", "xǁ*"),
+        tests=_FIX_TESTS,
+    ),
+    "fix-plan": Target(
+        files=("src/keysentry/rewrite/plan.py",),
+        functions=("x_*", "xǁ*"),
+        tests=_FIX_TESTS,
+    ),
+    "fix-edits": Target(
+        files=("src/keysentry/rewrite/edits.py",),
+        functions=("x_*", "xǁ*"),
+        tests=_FIX_TESTS,
+    ),
+    "fix-sites": Target(
+        files=("src/keysentry/rewrite/sites.py",),
+        functions=("x_*", "xǁ*"),
+        tests=_FIX_TESTS,
+    ),
+    "fix-names": Target(
+        files=("src/keysentry/rewrite/names.py",),
+        functions=("x_*", "xǁ*"),
+        tests=_FIX_TESTS,
+    ),
+    "fix-envfile": Target(
+        files=("src/keysentry/rewrite/envfile.py",),
+        functions=("x_*", "xǁ*"),
+        tests=_FIX_TESTS,
+    ),
+    "fix-annotate": Target(
+        files=("src/keysentry/rewrite/annotate.py",),
+        functions=("x_*", "xǁ*"),
+        tests=_FIX_TESTS,
+    ),
+    "fix-python": Target(
+        files=("src/keysentry/rewrite/python.py",),
+        functions=("x_*", "xǁ*"),
+        tests=_FIX_TESTS,
+    ),
+    "fix-python-quick": Target(
+        files=("src/keysentry/rewrite/python_quick.py",),
+        functions=("x_*", "xǁ*"),
+        tests=_FIX_TESTS,
+    ),
+    "fix-pystrings": Target(
+        files=("src/keysentry/rewrite/pystrings.py",),
+        functions=("x_*", "xǁ*"),
+        tests=_FIX_TESTS,
+    ),
+    "fix-notebook": Target(
+        files=("src/keysentry/rewrite/notebook.py",),
+        functions=("x_*", "xǁ*"),
+        tests=_FIX_TESTS,
+    ),
+    "fix-javascript": Target(
+        files=("src/keysentry/rewrite/javascript.py",),
+        functions=("x_*", "xǁ*"),
+        tests=_FIX_TESTS,
+    ),
+    "fix-languages": Target(
+        files=("src/keysentry/rewrite/languages.py",),
+        functions=("x_*", "xǁ*"),
+        tests=_FIX_TESTS,
+    ),
+    "fix-yaml": Target(
+        files=("src/keysentry/rewrite/yamlfiles.py",),
+        functions=("x_*", "xǁ*"),
+        tests=_FIX_TESTS,
+    ),
+    "fix-dockerfile": Target(
+        files=("src/keysentry/rewrite/dockerfile.py",),
+        functions=("x_*", "xǁ*"),
+        tests=_FIX_TESTS,
     ),
 }
 

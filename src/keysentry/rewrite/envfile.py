@@ -115,9 +115,15 @@ def _escape_pattern(rel: str) -> str:
     return re.sub(r"([*?\[\]!#\\ ])", r"\\\1", rel)
 
 
+def _pathspec(root: Path, path: Path) -> str:
+    """The one file ``path``, as a pathspec: its name comes from the scanned repository
+    and may hold ``*``, ``[`` or a leading ``:(...)``, which git would otherwise read as a
+    pattern (``git rm --cached -- '*.env'`` untracks every env file)."""
+    return ":(literal)" + os.path.relpath(path, root)
+
+
 def is_tracked(root: Path, path: Path) -> bool:
-    rel = os.path.relpath(path, root)
-    proc = gitio.run_git(["ls-files", "-z", "--", rel], root, check=False)
+    proc = gitio.run_git(["ls-files", "-z", "--", _pathspec(root, path)], root, check=False)
     return bool(proc.stdout.strip(b"\0"))
 
 
@@ -125,8 +131,7 @@ def untrack(root: Path, path: Path) -> bool:
     """``git rm --cached`` the file (the work tree keeps it). True when it was tracked."""
     if not is_tracked(root, path):
         return False
-    rel = os.path.relpath(path, root)
-    gitio.run_git(["rm", "--cached", "-q", "--", rel], root)
+    gitio.run_git(["rm", "--cached", "-q", "--", _pathspec(root, path)], root)
     return True
 
 
