@@ -38,7 +38,12 @@ NAMED = [
      'client = Client(ROUTER_KEY=os.environ["ROUTER_KEY"])'),
     ("a.py", 'A1 = "{key}"\n', "A1", 'A1 = os.environ["A1"]'),
     ("a.py", 'X2_Y = "{key}"\n', "X2_Y", 'X2_Y = os.environ["X2_Y"]'),
-    # not a constant's name: the default
+    ("a.py", 'NAMED = [[[[["{key}"]]]]]\n', "NAMED", 'NAMED = [[[[[os.environ["NAMED"]]]]]]'),
+    ("a.py", 'NAMED = (((((((("{key}"))))))))\n', "NAMED",
+     'NAMED = ((((((((os.environ["NAMED"]))))))))'),
+    # too far from the name (six levels of expression), or not a constant's name: the default
+    ("a.py", 'NAMED = [[[[[["{key}"]]]]]]\n', "OPENROUTER_API_KEY",
+     'NAMED = [[[[[[os.environ["OPENROUTER_API_KEY"]]]]]]]'),
     ("a.py", 'key = "{key}"\n', "OPENROUTER_API_KEY", 'key = os.environ["OPENROUTER_API_KEY"]'),
     ("a.py", 'X = "{key}"\n', "OPENROUTER_API_KEY", 'X = os.environ["OPENROUTER_API_KEY"]'),
     ("a.py", 'KEY_ = "{key}"\n', "OPENROUTER_API_KEY", 'KEY_ = os.environ["OPENROUTER_API_KEY"]'),

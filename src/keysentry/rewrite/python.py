@@ -94,7 +94,24 @@ def _literal(node: cst.CSTNode, spans: Spans, parents: Parents) -> Literal:
         in_concat=isinstance(parent, cst.ConcatenatedString),
         docstring=isinstance(parent, cst.Expr),
         suggest=_suggest(node, parents),
+        nested=_nested(node, parents),
     )
+
+
+def _nested(node: cst.CSTNode, parents: Parents) -> bool:
+    """Whether ``node`` is inside a replacement field of an f-string."""
+    import libcst as cst
+
+    ancestor = parents.get(node)
+    while ancestor is not None and not isinstance(ancestor, cst.BaseSmallStatement):
+        if isinstance(ancestor, cst.FormattedStringExpression):
+            return True
+        ancestor = parents.get(ancestor)
+    return False
+
+
+_LEVELS = 6
+"""How far up from the literal a name is looked for (a few levels of expression)."""
 
 
 def _suggest(node: cst.CSTNode, parents: Parents) -> str | None:
@@ -103,10 +120,14 @@ def _suggest(node: cst.CSTNode, parents: Parents) -> str | None:
     import libcst as cst
 
     child = node
-    for _ in range(6):
+    levels = 0
+    while levels < _LEVELS:
         parent = parents.get(child)
         if parent is None:
             return None
+        # A list's or tuple's element is a node of libcst's, not a level of the expression
+        # (tree-sitter has none): python_quick counts the same levels.
+        levels += not isinstance(parent, (cst.Element, cst.StarredElement))
         if isinstance(parent, (cst.Assign, cst.AnnAssign)):
             targets = (
                 [t.target for t in parent.targets]

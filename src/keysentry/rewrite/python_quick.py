@@ -17,6 +17,8 @@ from keysentry.rewrite.pystrings import IMPORT_OS, NOT_A_STRING, Literal, site, 
 from keysentry.rewrite.sites import FileContext, FileSites, Site, Unfixable, occurrences
 
 _STOP = frozenset({"expression_statement", "block", "module", "return_statement"})
+_LEVELS = 6
+"""As in :mod:`keysentry.rewrite.python`."""
 
 
 def locate(data: bytes, secrets: Sequence[str], ctx: FileContext | None = None) -> FileSites:
@@ -59,7 +61,17 @@ def _literal(node: ts.Node) -> Literal:
         and parent.named_child_count == 1
     )
     return Literal(node.start_byte, node.end_byte, prefix, quote, in_concat, docstring,
-                   _suggest(node))  # fmt: skip
+                   _suggest(node), _nested(node))  # fmt: skip
+
+
+def _nested(node: ts.Node) -> bool:
+    """As :func:`keysentry.rewrite.python._nested`: inside an f-string's replacement field."""
+    ancestor = node.parent
+    while ancestor is not None and ancestor.type not in _STOP:
+        if ancestor.type == "interpolation":
+            return True
+        ancestor = ancestor.parent
+    return False
 
 
 def _suggest(node: ts.Node) -> str | None:
@@ -67,9 +79,13 @@ def _suggest(node: ts.Node) -> str | None:
     ``os.environ["NAME"] = ...``, ``os.getenv("NAME", "...")``, a keyword argument."""
     child = node
     parent = node.parent
-    for _ in range(6):
+    levels = 0
+    while levels < _LEVELS:
         if parent is None or parent.type in _STOP:
             return None
+        # Parentheses are a node of tree-sitter's, not a level (libcst keeps them on the
+        # expression): python.py counts the same levels.
+        levels += parent.type != "parenthesized_expression"
         if parent.type == "assignment":
             return _target_name(parent.child_by_field_name("left"))
         if parent.type == "pair":
