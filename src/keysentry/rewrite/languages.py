@@ -66,7 +66,8 @@ LANGUAGES = {
         interpolates=lambda node: node.type == "interpolated_string_expression",
         forbidden={"attribute_argument": "an attribute needs a constant",
                    "parameter": "a default parameter value needs a constant",
-                   "case_switch_label": "a case label needs a constant"},
+                   "case_switch_label": "a case label needs a constant",
+                   "constant_pattern": "a pattern (case, is) needs a constant"},
     ),
     "ruby": Language(
         "ruby", frozenset({"string"}), 'ENV.fetch("{name}")',
