@@ -65,7 +65,8 @@ def _site(data: bytes, secret: str, start: int, end: int, node: ts.Node) -> Site
     if (
         parent is not None
         and parent.type in ("pair", "property_signature")
-        and (parent.child_by_field_name("key") == node)
+        # an object's key is its "key"; an interface member's, its "name"
+        and node in (parent.child_by_field_name("key"), parent.child_by_field_name("name"))
     ):
         return Site(secret, start, end, reason="an object key")
     if parent is not None and parent.type in ("import_statement", "export_statement"):
