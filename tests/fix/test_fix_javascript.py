@@ -82,7 +82,7 @@ def test_a_public_env_prefix_marks_front_end_code(
     (repo / "lib.js").write_text(text)
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 3, err
-    assert f"lib.js:2:12: change by hand: " in err and PROXY_ADVICE in err
+    assert "lib.js:2:12: change by hand: " in err and PROXY_ADVICE in err
     assert (repo / "lib.js").read_text() == text
 
 
