@@ -75,17 +75,6 @@ def _inline(data: bytes, secret: str, start: int, end: int, node: ts.Node, kind:
         if ancestor.type in ("flow_mapping", "flow_sequence"):
             in_flow = True
         ancestor = ancestor.parent
-    exact = _is_whole(node, start, end)
-    if kind == "github" and in_flow and node.type == "plain_scalar":
-        if not exact:
-            return Site(secret, start, end, reason="inside a flow collection")
-        s, e = node.start_byte, node.end_byte
-
-        def quoted(name: str) -> list[ByteEdit]:
-            return [ByteEdit(s, e, f'"${{{{ secrets.{name} }}}}"'.encode())]
-
-        return Site(secret, start, end, quoted, "${{ secrets.{name} }}", suggest,
-                    advice=ADVICE[kind])  # fmt: skip
     follows = data[end : end + 1]
     braced = kind != "gitlab" or (follows.isalnum() or follows == b"_")
     template = {
@@ -93,6 +82,17 @@ def _inline(data: bytes, secret: str, start: int, end: int, node: ts.Node, kind:
         "gitlab": "${{{name}}}" if braced else "${name}",
         "compose": "${{{name}}}",
     }[kind]
+    if in_flow and node.type == "plain_scalar":
+        # Braces end a plain scalar inside {...} or [...]: the value is quoted.
+        if not _is_whole(node, start, end):
+            return Site(secret, start, end, reason="inside a flow collection")
+        s, e = node.start_byte, node.end_byte
+
+        def quoted(name: str) -> list[ByteEdit]:
+            return [ByteEdit(s, e, ('"' + template.format(name=name) + '"').encode())]
+
+        return Site(secret, start, end, quoted, template.format(name="{name}"), suggest,
+                    advice=ADVICE[kind])  # fmt: skip
     if kind == "gitlab" and _in_script(node) and _single_quoted(data, node, start):
         # A GitLab script is shell: inside its single quotes $NAME would stay as it is,
         # so the quote is closed around a double-quoted read of the variable.
