@@ -42,9 +42,6 @@ class Target:
     """The targeted test files (or node ids) that must kill them."""
 
 
-_FIX_TESTS = ("tests/fix/",)
-"""Every test of ``keysentry fix``: the command on real repositories, its reports."""
-
 TARGETS: dict[str, Target] = {
     "redaction": Target(
         files=("src/keysentry/models.py",),
@@ -113,81 +110,146 @@ TARGETS: dict[str, Target] = {
         tests=("tests/sources/test_git_hostile.py", "tests/sources/test_git_history.py"),
     ),
     # keysentry fix: one target per module (a target mutates the functions of its first
-    # file), all killed by the tests of the command, which run it on real repositories.
+    # file), each with the tests of the command that exercise it on real repositories.
     "fix-flow": Target(
         files=("src/keysentry/fix/flow.py",),
         functions=("x_*", "xǁ*"),
-        tests=_FIX_TESTS,
+        tests=(
+            "tests/fix/test_fix_flow.py",
+            "tests/fix/test_fix_cli.py",
+            "tests/fix/test_fix_envfile.py",
+            "tests/fix/test_fix_plan.py",
+        ),
     ),
     "fix-plan": Target(
         files=("src/keysentry/rewrite/plan.py",),
         functions=("x_*", "xǁ*"),
-        tests=_FIX_TESTS,
+        tests=(
+            "tests/fix/test_fix_plan.py",
+            "tests/fix/test_fix_python.py",
+            "tests/fix/test_fix_configs.py",
+            "tests/fix/test_fix_cli.py",
+            "tests/fix/test_fix_files.py",
+        ),
     ),
     "fix-edits": Target(
         files=("src/keysentry/rewrite/edits.py",),
         functions=("x_*", "xǁ*"),
-        tests=_FIX_TESTS,
+        tests=(
+            "tests/fix/test_fix_plan.py",
+            "tests/fix/test_fix_reports.py",
+            "tests/fix/test_fix_python.py",
+            "tests/fix/test_fix_javascript.py",
+        ),
     ),
     "fix-sites": Target(
         files=("src/keysentry/rewrite/sites.py",),
         functions=("x_*", "xǁ*"),
-        tests=_FIX_TESTS,
+        tests=(
+            "tests/fix/test_fix_plan.py",
+            "tests/fix/test_fix_python.py",
+            "tests/fix/test_fix_languages.py",
+            "tests/fix/test_fix_cli.py",
+        ),
     ),
     "fix-names": Target(
         files=("src/keysentry/rewrite/names.py",),
         functions=("x_*", "xǁ*"),
-        tests=_FIX_TESTS,
+        tests=(
+            "tests/fix/test_fix_names.py",
+            "tests/fix/test_fix_files.py",
+            "tests/fix/test_fix_languages.py",
+        ),
     ),
     "fix-envfile": Target(
         files=("src/keysentry/rewrite/envfile.py",),
         functions=("x_*", "xǁ*"),
-        tests=_FIX_TESTS,
+        tests=(
+            "tests/fix/test_fix_envfile.py",
+            "tests/fix/test_fix_cli.py",
+            "tests/fix/test_fix_files.py",
+            "tests/fix/test_fix_flow.py",
+        ),
     ),
     "fix-annotate": Target(
         files=("src/keysentry/rewrite/annotate.py",),
         functions=("x_*", "xǁ*"),
-        tests=_FIX_TESTS,
+        tests=(
+            "tests/fix/test_fix_reports.py",
+            "tests/fix/test_fix_envfile.py",
+            "tests/fix/test_fix_plan.py",
+        ),
     ),
     "fix-python": Target(
         files=("src/keysentry/rewrite/python.py",),
         functions=("x_*", "xǁ*"),
-        tests=_FIX_TESTS,
+        tests=(
+            "tests/fix/test_fix_python.py",
+            "tests/fix/test_fix_names.py",
+            "tests/fix/test_fix_properties.py",
+            "tests/fix/test_fix_programs.py",
+        ),
     ),
     "fix-python-quick": Target(
         files=("src/keysentry/rewrite/python_quick.py",),
         functions=("x_*", "xǁ*"),
-        tests=_FIX_TESTS,
+        tests=(
+            "tests/fix/test_fix_python.py",
+            "tests/fix/test_fix_names.py",
+            "tests/fix/test_fix_properties.py",
+            "tests/fix/test_fix_programs.py",
+        ),
     ),
     "fix-pystrings": Target(
         files=("src/keysentry/rewrite/pystrings.py",),
         functions=("x_*", "xǁ*"),
-        tests=_FIX_TESTS,
+        tests=(
+            "tests/fix/test_fix_python.py",
+            "tests/fix/test_fix_names.py",
+            "tests/fix/test_fix_properties.py",
+        ),
     ),
     "fix-notebook": Target(
         files=("src/keysentry/rewrite/notebook.py",),
         functions=("x_*", "xǁ*"),
-        tests=_FIX_TESTS,
+        tests=(
+            "tests/fix/test_fix_configs.py",
+            "tests/fix/test_fix_files.py",
+            "tests/fix/test_fix_plan.py",
+        ),
     ),
     "fix-javascript": Target(
         files=("src/keysentry/rewrite/javascript.py",),
         functions=("x_*", "xǁ*"),
-        tests=_FIX_TESTS,
+        tests=(
+            "tests/fix/test_fix_javascript.py",
+            "tests/fix/test_fix_names.py",
+            "tests/fix/test_fix_files.py",
+            "tests/fix/test_fix_programs.py",
+        ),
     ),
     "fix-languages": Target(
         files=("src/keysentry/rewrite/languages.py",),
         functions=("x_*", "xǁ*"),
-        tests=_FIX_TESTS,
+        tests=(
+            "tests/fix/test_fix_languages.py",
+            "tests/fix/test_fix_names.py",
+            "tests/fix/test_fix_programs.py",
+        ),
     ),
     "fix-yaml": Target(
         files=("src/keysentry/rewrite/yamlfiles.py",),
         functions=("x_*", "xǁ*"),
-        tests=_FIX_TESTS,
+        tests=("tests/fix/test_fix_configs.py", "tests/fix/test_fix_files.py"),
     ),
     "fix-dockerfile": Target(
         files=("src/keysentry/rewrite/dockerfile.py",),
         functions=("x_*", "xǁ*"),
-        tests=_FIX_TESTS,
+        tests=(
+            "tests/fix/test_fix_configs.py",
+            "tests/fix/test_fix_files.py",
+            "tests/fix/test_fix_plan.py",
+        ),
     ),
 }
 
