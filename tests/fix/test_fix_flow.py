@@ -234,3 +234,21 @@ def test_a_pre_commit_style_run(repo: Path, key: str, monkeypatch, capsys) -> No
     assert code == 1, err
     assert git(repo, "diff", "--name-only").split() == ["a.py"]
     assert key in git(repo, "show", ":a.py")  # the index is the user's to update
+
+
+def test_placeholders_are_never_moved_even_when_reported(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    """A configuration that reports placeholders (include_placeholders) does not make fix
+    move a documentation example into the env file."""
+    example = "sk-or-" + "v1-" + "0" * 64
+    committed(repo, {
+        ".keysentry.toml": "include_placeholders = true\n",
+        "a.py": f'EXAMPLE = "{example}"\nKEY = "{key}"\n',
+    })  # fmt: skip
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    assert (repo / "a.py").read_text() == (
+        f'import os\nEXAMPLE = "{example}"\nKEY = os.environ["KEY"]\n'
+    )
+    assert env_file(repo) == {"KEY": key}

@@ -149,6 +149,8 @@ def _unplanned(report: FixReport, result: ScanResult, files: Mapping[str, object
         for o in fp.outcomes
     }
     for finding in result.findings:
+        if finding.placeholder:
+            continue  # never planned: an example is not a key to move
         for loc in finding.locations:
             planned = loc.source == "file" and not loc.members and not loc.decoders
             if planned and loc.path in files and (loc.path, loc.line, loc.column) not in seen:
