@@ -178,3 +178,88 @@ def test_reports_read_the_staged_version(repo: Path, monkeypatch) -> None:
     doc = json.loads(out.read_text())
     (loc,) = [loc for f in doc["findings"] for loc in f["locations"]]
     assert (loc["line"], loc["fix"]["variable"], loc["fix"]["fixable"]) == (1, "STAGED", True)
+
+
+HEX_RULE = """\
+schema_version = 1
+
+[[rules]]
+id = "hex-secret"
+description = "a generic 64-hex secret"
+severity = "high"
+keywords = ["secret"]
+regex = 'secret = "(?:sk-or-v1-)?(?P<secret>[0-9a-f]{64})"'
+examples = ['secret = "{hex64}"']
+negatives = ['secret = "{hex63}"']
+"""
+
+
+def test_a_match_inside_a_key_that_moves_moves_with_it(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    """Two rules, one matching inside the other's key: one edit, nothing left by hand."""
+    committed(repo, {".keysentry.toml": 'rules = ["hex.toml"]\n', "hex.toml": HEX_RULE,
+                     "a.py": f'secret = "{key}"\n'})  # fmt: skip
+    fixes = json_fixes(repo, monkeypatch)
+    assert [(line, col, f["fixable"]) for _p, line, col, f in fixes] == [
+        (1, 11, True),
+        (1, 20, True),
+    ]
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    assert (repo / "a.py").read_text() == 'import os\nsecret = os.environ["OPENROUTER_API_KEY"]\n'
+    assert env_file(repo) == {"OPENROUTER_API_KEY": key}
+
+
+Z_RULE = """\
+schema_version = 1
+
+[[rules]]
+id = "z-token"
+description = "a token that starts with its own first letter again"
+severity = "high"
+keywords = ["zzzz"]
+regex = 'zzzzzzz[0-9a-f]{40}(?![0-9a-f])'
+placeholder_model = false
+examples = ["zzzzzzz{hex40}"]
+negatives = ["zzzzzzz{hex39}"]
+"""
+
+
+def test_a_key_one_byte_after_its_own_head(repo: Path, monkeypatch, capsys) -> None:
+    token = "zzzzzzz" + secrets.token_hex(20)
+    committed(repo, {".keysentry.toml": 'rules = ["z.toml"]\n', "z.toml": Z_RULE,
+                     "a.js": f'const t = "z{token}";\n'})  # fmt: skip
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    assert (repo / "a.js").read_text() == "const t = `z${process.env.OPENROUTER_API_KEY}`;\n"
+
+
+def test_the_import_edit_goes_with_the_first_location(repo: Path, monkeypatch) -> None:
+    first, second = make_key(), make_key()
+    committed(repo, {"a.py": f'ONE = "{first}"\nTWO = "{second}"\n'})
+    fixes = json_fixes(repo, monkeypatch)
+    assert [[e["text"] for e in f["edits"]] for _p, _l, _c, f in fixes] == [
+        ['os.environ["ONE"]', "import os\n"],
+        ['os.environ["TWO"]'],
+    ]
+
+
+def test_diff_of_an_env_file_to_hide(repo: Path, key: str, monkeypatch, capsys) -> None:
+    committed(repo, {"README.md": "# x\n"})
+    (repo / ".env").write_text(f"OPENROUTER_API_KEY={key}\n")
+    code, out, err = fix(repo, monkeypatch, capsys, "--diff")
+    assert (code, out) == (1, ""), err
+    assert ".env:1:20: would fix: ignore the env file (.gitignore); the file is kept" in err
+    assert not (repo / ".gitignore").exists()
+
+
+def test_a_committed_env_file_alone_is_hidden_not_copied(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    committed(repo, {"deploy/app.env": f"ROUTER={key}\n"})
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    assert not (repo / ".env").exists()
+    assert (repo / ".gitignore").read_text() == "/deploy/app.env\n"
+    assert git(repo, "ls-files") == ""

@@ -148,13 +148,22 @@ def _unplanned(report: FixReport, result: ScanResult, files: Mapping[str, object
         for fp in report.plan.files
         for o in fp.outcomes
     }
+    moved: dict[str, set[str]] = {}
+    for fp in report.plan.files:
+        moved.setdefault(fp.target.path, set()).update(
+            o.secret for o in fp.outcomes if o.info.fixable
+        )
     for finding in result.findings:
         if finding.placeholder:
             continue  # never planned: an example is not a key to move
         for loc in finding.locations:
             planned = loc.source == "file" and not loc.members and not loc.decoders
-            if planned and loc.path in files and (loc.path, loc.line, loc.column) not in seen:
-                report.by_hand.append(_by_hand(loc, NOT_WHOLE, finding.redacted))
+            if not planned or loc.path not in files or (loc.path, loc.line, loc.column) in seen:
+                continue
+            # Part of a longer key that moves (two rules, one match inside the other's).
+            if any(finding.secret in m for m in moved.get(loc.path, ())):
+                continue
+            report.by_hand.append(_by_hand(loc, NOT_WHOLE, finding.redacted))
 
 
 def _write(
