@@ -180,3 +180,41 @@ def test_a_file_that_does_not_parse_is_left(repo: Path, key: str, monkeypatch, c
     out = repo.parent / "r.txt"
     assert main(["staged", "--output", str(out), "--quiet"]) == 1
     assert "change by hand: does not parse as Python: fix the syntax first" in out.read_text()
+
+
+SUGGESTED = {
+    # source with §: the variable both plans choose
+    'd = {}\nd[b"ROUTER_KEY"] = "§"\n': "OPENROUTER_API_KEY",
+    'd = {}\nd[f"ROUTER_KEY"] = "§"\n': "OPENROUTER_API_KEY",
+    'a = 1\nd = {}\nd[f"X{a}"] = "§"\n': "OPENROUTER_API_KEY",
+    'd = {}\nd["A", "B"] = "§"\n': "OPENROUTER_API_KEY",
+    'd = {}\nd[u"ROUTER_KEY"] = "§"\n': "ROUTER_KEY",
+    'd = {}\nd[r"ROUTER_KEY"] = "§"\n': "ROUTER_KEY",
+    'd = {}\nd["""ROUTER_KEY"""] = "§"\n': "ROUTER_KEY",
+    'd = {}\nd[NAME] = "§"\n': "OPENROUTER_API_KEY",
+    "x = {'ROUTER_KEY' 'X': '§'}\n": "OPENROUTER_API_KEY",
+    'x = {"§": 1}\nROUTER_KEY = {"§": 1}\n': "ROUTER_KEY",
+    'f(**{"ROUTER_KEY": "§"})\n': "ROUTER_KEY",
+    'f("ROUTER_KEY", token="§")\n': "ROUTER_KEY",
+    'f(ROUTER_KEY, "§")\n': "OPENROUTER_API_KEY",
+    'f("§", "ROUTER_KEY")\n': "OPENROUTER_API_KEY",
+    'f(x)(ROUTER_KEY="§")\n': "ROUTER_KEY",
+    'os.environ.setdefault("ROUTER_KEY", "§")\n': "ROUTER_KEY",
+    'a.b.ROUTER_KEY = "§"\n': "ROUTER_KEY",
+    'f()[0] = "§"\n': "OPENROUTER_API_KEY",
+    'x = ROUTER_KEY = y = "§"\n': "OPENROUTER_API_KEY",
+    'x = y = ROUTER_KEY = "§"\n': "ROUTER_KEY",
+    'ROUTER_KEY: "A" = "§"\n': "ROUTER_KEY",
+    'print("§")\n': "OPENROUTER_API_KEY",
+    'if x:\n    print(ROUTER_KEY="§")\n': "ROUTER_KEY",
+    'def f():\n    return ("§")\n': "OPENROUTER_API_KEY",
+}
+
+
+@pytest.mark.parametrize("source", sorted(SUGGESTED))
+def test_the_name_both_plans_choose(key: str, source: str) -> None:
+    data = source.replace("§", key).encode()
+    (full,) = plan([Target("a.py", data, (key,))]).files
+    (quick,) = plan([Target("a.py", data, (key,))], quick=True).files
+    assert {o.info.variable for o in full.outcomes} == {SUGGESTED[source]}
+    assert quick.outcomes == full.outcomes and quick.new_data == full.new_data

@@ -126,11 +126,9 @@ def _target_name(target: ts.Node | None) -> str | None:
 def _literal_name(node: ts.Node | None) -> str | None:
     if node is None or node.type != "string":
         return None
-    if any(c.type == "interpolation" for c in node.children):
-        return None
     prefix, quote = split_quotes(ts.text(node).decode("utf-8", "replace"))
-    if "b" in prefix.lower():
-        return None
+    if "b" in prefix.lower() or "f" in prefix.lower():
+        return None  # as libcst's evaluated_value: no str for bytes, none for f-strings
     body = ts.text(node)[len(prefix) + len(quote) : len(ts.text(node)) - len(quote)]
     return constant_name(body.decode("utf-8", "replace"))
 
