@@ -53,6 +53,11 @@ FIXED = {
     "gitlab-script-unquoted": (".gitlab-ci.yml", "a:\n  script:\n    - curl -H X:§ -H 'Y=z'\n",
                                "a:\n  script:\n    - curl -H X:$OPENROUTER_API_KEY -H 'Y=z'\n",
                                "OPENROUTER_API_KEY"),
+    "gitlab-script-block": (".gitlab-ci.yml", "a:\n  script:\n    - |\n      echo 'a'\n"
+                            "      curl -H 'X:§'\n",
+                            "a:\n  script:\n    - |\n      echo 'a'\n"
+                            "      curl -H 'X:'\"${OPENROUTER_API_KEY}\"''\n",
+                            "OPENROUTER_API_KEY"),
     "kubernetes": ("k8s/pod.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n"
                    "    - name: a\n      env:\n        - name: 'ROUTER'\n          value: §\n",
                    "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n      env:\n"
@@ -83,6 +88,9 @@ def test_the_bytes_written(repo: Path, key: str, monkeypatch, capsys, case: str)
     assert key not in out + err
     if name.endswith((".yml", ".yaml")):
         yaml.safe_load(expected)
+    if "Dockerfile" in name:
+        word = "ARG" if "ARG" in source else "ENV"
+        assert f"fixed: remove the {word} instruction\n" in err
 
 
 def test_gitlab_script_lines_still_send_the_key(repo: Path, key: str, monkeypatch, capsys) -> None:
@@ -96,15 +104,14 @@ def test_gitlab_script_lines_still_send_the_key(repo: Path, key: str, monkeypatc
         assert fix(repo, monkeypatch, capsys)[0] == 1
         after = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())["a"]
         (section,) = after
-        (before_line,) = lines[-1][section]
-        (after_line,) = after[section]
+        before_lines, after_lines = lines[-1][section], after[section]
         words = []
-        for line in (before_line, after_line):
+        for line in ("\n".join(before_lines), "\n".join(after_lines)):
             proc = subprocess.run(["bash", "-c", line.replace("curl", "printf '%s|'")],
                                   env={"OPENROUTER_API_KEY": key}, capture_output=True,
                                   text=True, timeout=30, check=False)  # fmt: skip
             words.append(proc.stdout)
-        assert words[0] == words[1] and key in words[0], (case, after_line)
+        assert words[0] == words[1] and key in words[0], (case, after_lines)
         (repo / ".env").unlink()
 
 
@@ -228,3 +235,19 @@ def test_notebook_two_cells_and_outputs_only(repo: Path, monkeypatch, capsys) ->
     assert nb.cells[1].source == 'print("hi")'
     assert nb.cells[1].outputs[0]["text"] == "[OPENROUTER_API_KEY removed by keysentry fix]\n"
     assert env_file(repo) == {"ROUTER": first, "OPENROUTER_API_KEY": second}
+
+
+def test_a_notebook_attachment_holding_the_key_as_text_is_dropped(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    import nbformat
+
+    cell = nbformat.v4.new_markdown_cell("![a](attachment:a.txt) ![b](attachment:b.txt)")
+    cell.attachments = {"a.txt": {"text/plain": f"the key: {key}"}, "b.txt": {"text/plain": "x"}}
+    code_cell = nbformat.v4.new_code_cell(f'KEY = "{key}"')
+    (repo / "n.ipynb").write_text(_notebook([code_cell, cell]))
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    nb = nbformat.reads((repo / "n.ipynb").read_text(), as_version=4)
+    assert set(nb.cells[1].attachments) == {"b.txt"}
+    assert key not in (repo / "n.ipynb").read_text()

@@ -87,6 +87,27 @@ def test_the_code_written(repo: Path, monkeypatch, capsys, case: str, key: str) 
     )
     assert error_at(parser(grammar).parse(new.encode()).root_node) is None
     assert env_file(repo) == {"OPENROUTER_API_KEY": key}
+    for line in err.splitlines():
+        if ": fixed: " in line:
+            how = line.split(": fixed: ", 1)[1]
+            assert "OPENROUTER_API_KEY" in how and "{{" not in how and "}}" not in how, how
+
+
+INTERPOLATED = {
+    "a.cs": ('class A {\n  string W = $"{1} §";\n}\n',
+             '{System.Environment.GetEnvironmentVariable("OPENROUTER_API_KEY")}'),
+    "a.rb": ('J = "#{1}§"\n', '#{ENV.fetch("OPENROUTER_API_KEY")}'),
+    "a.ps1": ('$d = "x $a §"\n', "${env:OPENROUTER_API_KEY}"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(INTERPOLATED))
+def test_what_an_interpolation_is_called(repo: Path, key: str, monkeypatch, capsys, name) -> None:
+    source, how = INTERPOLATED[name]
+    (repo / name).write_text(source.replace("§", key))
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    assert f": fixed: {how}\n" in err
 
 
 BY_HAND = {
