@@ -12,6 +12,9 @@ import yaml
 
 from fixhelpers import env_file, fix
 
+# Each case takes a second or two; a change that loops forever fails it in minutes, not ten.
+pytestmark = pytest.mark.timeout(180)
+
 GH = "${{ secrets.OPENROUTER_API_KEY }}"
 
 FIXED = {

@@ -14,6 +14,9 @@ from conftest import git, make_key
 from fixhelpers import env_file, fix
 from keysentry.models import redact
 
+# Each case takes a second or two; a change that loops forever fails it in minutes, not ten.
+pytestmark = pytest.mark.timeout(180)
+
 
 def committed(repo: Path, files: dict[str, str]) -> None:
     for name, text in files.items():

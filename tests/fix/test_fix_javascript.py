@@ -14,6 +14,9 @@ from fixhelpers import fix
 from keysentry.rewrite.javascript import FRONT_END_DEPENDENCIES, PROXY_ADVICE
 from keysentry.rewrite.treesitter import error_at, parser
 
+# Each case takes a second or two; a change that loops forever fails it in minutes, not ten.
+pytestmark = pytest.mark.timeout(180)
+
 E = "process.env.OPENROUTER_API_KEY"
 COMMENT = "not inside a string literal (a comment?): delete it by hand"
 

@@ -14,6 +14,9 @@ from fixhelpers import env_file, fix
 from keysentry.rewrite.kinds import classify
 from keysentry.rewrite.treesitter import error_at, parser
 
+# Each case takes a second or two; a change that loops forever fails it in minutes, not ten.
+pytestmark = pytest.mark.timeout(180)
+
 V = 'os.Getenv("OPENROUTER_API_KEY")'
 J = 'System.getenv("OPENROUTER_API_KEY")'
 C = 'System.Environment.GetEnvironmentVariable("OPENROUTER_API_KEY")'

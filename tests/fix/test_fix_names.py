@@ -11,6 +11,9 @@ import pytest
 from conftest import make_key
 from fixhelpers import env_file, fix
 
+# Each case takes a second or two; a change that loops forever fails it in minutes, not ten.
+pytestmark = pytest.mark.timeout(180)
+
 NAMED = [
     # (file, text with {key}, the variable, the rewritten text's line)
     ("a.php", "<?php\ndefine('ROUTER_KEY', '{key}');\n", "ROUTER_KEY",

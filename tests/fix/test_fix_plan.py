@@ -16,6 +16,9 @@ from fixhelpers import env_file, fix
 from keysentry.cli import main
 from keysentry.rewrite.plan import MAX_BYTES
 
+# Each case takes a second or two; a change that loops forever fails it in minutes, not ten.
+pytestmark = pytest.mark.timeout(180)
+
 
 def committed(repo: Path, files: dict[str, str | bytes]) -> None:
     for name, text in files.items():

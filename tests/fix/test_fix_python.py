@@ -14,6 +14,9 @@ from conftest import git
 from fixhelpers import fix, run_with_env
 from keysentry.rewrite.plan import Target, plan
 
+# Each case takes a second or two; a change that loops forever fails it in minutes, not ten.
+pytestmark = pytest.mark.timeout(180)
+
 PRINT = (
     "\nimport hashlib as _h\nprint([_h.sha256(str(v).encode()).hexdigest() for v in {values}])\n"
 )
