@@ -255,3 +255,24 @@ def test_placeholders_are_never_moved_even_when_reported(
         f'import os\nEXAMPLE = "{example}"\nKEY = os.environ["KEY"]\n'
     )
     assert env_file(repo) == {"KEY": key}
+
+
+def test_an_env_file_git_would_take_is_hidden_on_any_run(repo: Path, monkeypatch, capsys) -> None:
+    """No key anywhere, but the env file is neither ignored nor tracked: fix ignores it
+    (exit 1, as a formatter that changed a file); the next run has nothing to do."""
+    committed(repo, {"README.md": "# x\n"})
+    (repo / ".env").write_text("DEBUG=1\n")
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert (code, err) == (1, ".gitignore: .env added\nkeysentry fix: 0 location(s) fixed\n")
+    assert (repo / ".gitignore").read_text() == "/.env\n"
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert (code, err) == (0, "keysentry fix: nothing to change\n")
+
+
+def test_a_tracked_env_file_named_is_untracked_on_any_run(repo: Path, monkeypatch, capsys) -> None:
+    committed(repo, {"README.md": "# x\n", "config/local.env": "DEBUG=1\n", ".gitignore": "x\n"})
+    code, _out, err = fix(repo, monkeypatch, capsys, "--env-file", "config/local.env")
+    assert code == 1, err
+    assert "config/local.env: untracked (git rm --cached); the file is kept" in err
+    assert git(repo, "ls-files").split() == [".gitignore", "README.md"]
+    assert (repo / ".gitignore").read_text() == "x\n/config/local.env\n"

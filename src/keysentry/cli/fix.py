@@ -149,7 +149,7 @@ def render(report: FixReport, *, quiet: bool = False) -> str:
     summary = f"keysentry fix: {fixed} location(s) {'to fix' if dry else 'fixed'}"
     if report.by_hand:
         summary += f", {len(report.by_hand)} to change by hand"
-    if not fixed and not report.by_hand:
+    if not fixed and not report.by_hand and not report.changed:
         summary = "keysentry fix: nothing to change"
     lines.append(summary)
     return "\n".join(lines) + "\n"
