@@ -19,10 +19,13 @@ from keysentry.models import redact
 pytestmark = pytest.mark.timeout(180)
 
 
-def committed(repo: Path, files: dict[str, str]) -> None:
+def committed(repo: Path, files: dict[str, str | bytes]) -> None:
     for name, text in files.items():
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        (repo / name).write_text(text)
+        if isinstance(text, bytes):
+            (repo / name).write_bytes(text)
+        else:
+            (repo / name).write_text(text)
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "initial")
 
@@ -269,3 +272,67 @@ def test_a_tracked_env_file_with_a_pattern_for_a_name_is_the_only_one_untracked(
     assert code == 1, err
     assert git(repo, "ls-files", "-z").split("\0")[:-1] == ["a.env", "prod.env"]
     assert (repo / name).read_text() == f"A={key}\n"
+
+
+def test_a_fifo_planted_as_the_env_file_is_refused_not_waited_on(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    """Opening a FIFO to write waits for a reader forever."""
+    import os
+
+    committed(repo, {"a.py": f'KEY = "{key}"\n'})
+    os.mkfifo(repo / ".env")
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 3, err
+    assert ".env: it is not a regular file" in err and key not in err
+    assert (repo / "a.py").read_text() == f'KEY = "{key}"\n'
+
+
+def test_an_env_file_that_is_a_directory(repo: Path, key: str, monkeypatch, capsys) -> None:
+    committed(repo, {"a.py": f'KEY = "{key}"\n'})
+    (repo / ".env").mkdir()
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 3 and "cannot write" in err and "Is a directory" in err
+    assert (repo / "a.py").read_text() == f'KEY = "{key}"\n'
+
+
+def test_a_named_env_file_that_holds_the_key_gets_no_second_line(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    (repo / "config").mkdir()
+    (repo / "config/dev.env").write_text(f"ROUTER={key}\n")
+    committed(repo, {".gitignore": "*.env\n", "a.py": f'KEY = "{key}"\n'})
+    code, _out, err = fix(repo, monkeypatch, capsys, "--env-file", "config/dev.env", "a.py")
+    assert code == 1, err
+    assert (repo / "config/dev.env").read_text() == f"ROUTER={key}\n"
+    assert 'KEY = os.environ["ROUTER"]' in (repo / "a.py").read_text()
+
+
+def test_an_empty_gitignore_gets_no_blank_line(repo: Path, key: str, monkeypatch, capsys) -> None:
+    committed(repo, {".gitignore": "", "a.py": f'KEY = "{key}"\n'})
+    assert fix(repo, monkeypatch, capsys)[0] == 1
+    assert (repo / ".gitignore").read_text() == "/.env\n"
+
+
+def test_the_name_on_a_later_line_of_an_env_file(repo: Path, key: str, monkeypatch, capsys) -> None:
+    committed(repo, {
+        "deploy/app.env": f"# caf\xe9\nA=1\nB=2\nROUTER={key}\n",
+        "deploy/raw.env": b"X\xff=1\nX\xffROUTER=" + key.encode() + b"\n",
+        "a.py": f'client = Client("{key}")\n',
+    })  # fmt: skip
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    assert 'client = Client(os.environ["ROUTER"])' in (repo / "a.py").read_text()
+
+
+@pytest.mark.parametrize("name", ["-dash.env"])
+def test_an_env_file_named_like_an_option(
+    repo: Path, key: str, monkeypatch, capsys, name: str
+) -> None:
+    committed(repo, {"a.py": f'KEY = "{key}"\n'})
+    assert fix(repo, monkeypatch, capsys, f"--env-file={name}")[0] == 1
+    assert ignored(repo, name)
+    (repo / "b.py").write_text(f'KEY = "{key}"\n')
+    code, _out, err = fix(repo, monkeypatch, capsys, f"--env-file={name}")
+    assert code == 1 and ".gitignore" not in err, err
+    assert (repo / ".gitignore").read_text() == f"/{name}\n"
