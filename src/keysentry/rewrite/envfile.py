@@ -33,12 +33,12 @@ def env_file_sites(data: bytes, secrets: Sequence[str], ctx: FileContext) -> Fil
     else:
         how = "kept: the env file is not in git"
     sites = []
-    for secret, start, end in occurrences(data, secrets):
+    for secret, start, _end in occurrences(data, secrets):
         line_start = data.rfind(b"\n", 0, start) + 1
         head = data[line_start:start].decode("utf-8", "replace")
         suggest = constant_name(re.sub(r"^\s*export\s+", "", head).split("=")[0])
-        sites.append(Site(secret, start, end, lambda name: [], how, suggest))
-    return FileSites("env", sites, untrack=tracked, ignore=status == "untracked")
+        sites.append(Site(secret, start, lambda name: [], how, suggest))
+    return FileSites(sites, untrack=tracked, ignore=status == "untracked")
 
 
 def read_env(path: Path) -> dict[str, str]:

@@ -43,9 +43,9 @@ def site(data: bytes, secret: str, start: int, end: int, lit: Literal) -> Site:
     needs = frozenset({IMPORT_OS})
     s, e = lit.start, lit.end
     if "b" in lit.prefix.lower():
-        return Site(secret, start, end, reason="a bytes literal: read os.environb by hand")
+        return Site(secret, start, reason="a bytes literal: read os.environb by hand")
     if lit.docstring:
-        return Site(secret, start, end, reason="in a docstring: delete it by hand")
+        return Site(secret, start, reason="in a docstring: delete it by hand")
     content_start = s + len(lit.prefix.encode()) + len(lit.quote)
     content_end = e - len(lit.quote)
     before = data[content_start:start]
@@ -53,14 +53,14 @@ def site(data: bytes, secret: str, start: int, end: int, lit: Literal) -> Site:
     whole_literal = not before and not after and not lit.in_concat
     if lit.nested and (lit.fstring or not whole_literal):
         # Keeping the rest would need a third kind of quote inside the f-string.
-        return Site(secret, start, end, reason=NESTED)
+        return Site(secret, start, reason=NESTED)
     if lit.fstring:
         inner = _other(lit.quote[:1])
 
         def in_fstring(name: str) -> list[ByteEdit]:
             return [ByteEdit(start, end, f"{{os.environ[{inner}{name}{inner}]}}".encode())]
 
-        return Site(secret, start, end, in_fstring, "{os.environ[...]} in the f-string",
+        return Site(secret, start, in_fstring, "{os.environ[...]} in the f-string",
                     lit.suggest, needs)  # fmt: skip
     if whole_literal:
         quote = lit.quote[:1] if lit.nested else '"'
@@ -69,7 +69,7 @@ def site(data: bytes, secret: str, start: int, end: int, lit: Literal) -> Site:
             return [ByteEdit(s, e, f"os.environ[{quote}{name}{quote}]".encode())]
 
         how = f"os.environ[{quote}{{name}}{quote}]"
-        return Site(secret, start, end, whole, how, lit.suggest, needs)
+        return Site(secret, start, whole, how, lit.suggest, needs)
     inner = _other(lit.quote[:1])
     # u"" cannot take an f; it means nothing since Python 3 anyway.
     prefix = lit.prefix.replace("u", "").replace("U", "")
@@ -80,7 +80,7 @@ def site(data: bytes, secret: str, start: int, end: int, lit: Literal) -> Site:
         field = f"{{os.environ[{inner}{name}{inner}]}}".encode()
         return [ByteEdit(s, e, head + field + tail)]
 
-    return Site(secret, start, end, partial, "an f-string with {os.environ[...]}",
+    return Site(secret, start, partial, "an f-string with {os.environ[...]}",
                 lit.suggest, needs)  # fmt: skip
 
 

@@ -48,7 +48,7 @@ def locate(data: bytes, secrets: Sequence[str], ctx: FileContext | None = None) 
     for secret, start, end in found:
         holder = [(s, e, n) for s, e, n in strings if s <= start and end <= e]
         if not holder:
-            sites.append(Site(secret, start, end, reason=NOT_A_STRING))
+            sites.append(Site(secret, start, reason=NOT_A_STRING))
             continue
         _, _, node = min(holder, key=lambda t: t[1] - t[0])
         sites.append(site(data, secret, start, end, _literal(node, spans, parents)))
@@ -61,7 +61,7 @@ def locate(data: bytes, secrets: Sequence[str], ctx: FileContext | None = None) 
         at = _import_position(data, module, spans)
         return [ByteEdit(at, at, IMPORT_OS.encode() + newline)]
 
-    return FileSites("python", sites, finish=finish, verify=verify)
+    return FileSites(sites, finish=finish, verify=verify)
 
 
 def verify(data: bytes) -> str | None:

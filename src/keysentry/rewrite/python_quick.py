@@ -25,7 +25,7 @@ def locate(data: bytes, secrets: Sequence[str], ctx: FileContext | None = None) 
     found = occurrences(data, secrets)
     verify = ts.verifier("python")
     if not found:
-        return FileSites("python", [], verify=verify)
+        return FileSites([], verify=verify)
     try:
         tree = ts.parse("python", data)
     except Unfixable:
@@ -35,7 +35,7 @@ def locate(data: bytes, secrets: Sequence[str], ctx: FileContext | None = None) 
     for secret, start, end in found:
         node = ts.enclosing(root, start, end, frozenset({"string", "comment"}))
         if node is None or node.type == "comment":
-            sites.append(Site(secret, start, end, reason=NOT_A_STRING))
+            sites.append(Site(secret, start, reason=NOT_A_STRING))
             continue
         sites.append(site(data, secret, start, end, _literal(node)))
     has_os = _imports_os(root)
@@ -47,7 +47,7 @@ def locate(data: bytes, secrets: Sequence[str], ctx: FileContext | None = None) 
         at = _import_position(data, root)
         return [ByteEdit(at, at, IMPORT_OS.encode() + newline)]
 
-    return FileSites("python", sites, finish=finish, verify=verify)
+    return FileSites(sites, finish=finish, verify=verify)
 
 
 def _literal(node: ts.Node) -> Literal:
