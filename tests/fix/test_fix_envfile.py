@@ -292,7 +292,7 @@ def test_an_env_file_that_is_a_directory(repo: Path, key: str, monkeypatch, caps
     committed(repo, {"a.py": f'KEY = "{key}"\n'})
     (repo / ".env").mkdir()
     code, _out, err = fix(repo, monkeypatch, capsys)
-    assert code == 3 and "cannot write" in err and "Is a directory" in err
+    assert code == 3 and f"cannot write {repo / '.env'}: Is a directory\n" in err
     assert (repo / "a.py").read_text() == f'KEY = "{key}"\n'
 
 
@@ -336,3 +336,18 @@ def test_an_env_file_named_like_an_option(
     code, _out, err = fix(repo, monkeypatch, capsys, f"--env-file={name}")
     assert code == 1 and ".gitignore" not in err, err
     assert (repo / ".gitignore").read_text() == f"/{name}\n"
+
+
+def test_a_tracked_env_file_is_said_and_counted(repo: Path, key: str, monkeypatch, capsys) -> None:
+    committed(repo, {".env": f"OPENROUTER_API_KEY={key}\n"})
+    code, out, err = fix(repo, monkeypatch, capsys, "--diff")
+    assert (code, out) == (1, ""), err
+    assert (
+        ".env:1:20: would fix: untrack the env file (git rm --cached) and ignore it; "
+        "the file is kept\n"
+    ) in err
+    assert git(repo, "ls-files") == ".env\n"
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    assert ".env:1:20: fixed: untrack the env file (git rm --cached) and ignore it; " in err
+    assert err.endswith("keysentry fix: 1 location(s) fixed\n")

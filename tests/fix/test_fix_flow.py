@@ -49,6 +49,7 @@ def test_the_first_path_names_the_repository(
     assert env_file(repo) == {"KEY": key}
     assert not (tmp_path / ".env").exists()
     assert "repo/.env: KEY (created, mode 0600)" in err
+    assert f"warning: {redact(key)} is already committed (repo/a.py in HEAD" in err
 
 
 def test_outside_git_the_env_file_is_in_the_current_directory(
