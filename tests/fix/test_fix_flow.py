@@ -18,10 +18,13 @@ from keysentry.models import redact
 pytestmark = pytest.mark.timeout(180)
 
 
-def committed(repo: Path, files: dict[str, str]) -> None:
+def committed(repo: Path, files: dict[str, str | bytes]) -> None:
     for name, text in files.items():
         (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        (repo / name).write_text(text)
+        if isinstance(text, bytes):
+            (repo / name).write_bytes(text)
+        else:
+            (repo / name).write_text(text)
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "initial")
 
@@ -195,7 +198,7 @@ def test_staged_takes_the_staged_files_under_the_paths(
     for name, key in keys.items():
         assert (key in (repo / name).read_text()) == (name not in fixed), name
     if not fixed:
-        assert err == "keysentry fix: nothing to change\n"
+        assert err == "keysentry fix: nothing is staged\n"
 
 
 def test_staged_from_a_subdirectory(repo: Path, monkeypatch, capsys) -> None:
@@ -206,9 +209,42 @@ def test_staged_from_a_subdirectory(repo: Path, monkeypatch, capsys) -> None:
     assert "a.py:1:6: fixed" in err and "../c.py:1:6: fixed" in err
 
 
+def test_staged_dot_from_a_subdirectory_is_that_directory(repo: Path, monkeypatch, capsys) -> None:
+    """`.` names the current directory, as it does for a scan."""
+    keys = staged_repo(repo)
+    code, _out, err = fix(repo / "sub", monkeypatch, capsys, "--staged", ".")
+    assert code == 1, err
+    assert [n for n, k in keys.items() if k not in (repo / n).read_text()] == ["sub/a.py"]
+
+
 def test_staged_needs_a_work_tree(tmp_path: Path, monkeypatch, capsys) -> None:
     code, _out, err = fix(tmp_path, monkeypatch, capsys, "--staged")
-    assert code == 2 and "--staged needs a git work tree" in err
+    assert (code, err) == (2, "keysentry: error: --staged needs a git work tree\n")
+
+
+def test_a_temporary_directory_on_another_filesystem(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    """Each file is replaced through a file written beside it (an atomic rename), not
+    through the temporary directory, which may be on another filesystem."""
+    import tempfile
+
+    other = Path("/dev/shm")
+    if not other.is_dir() or os.stat(other).st_dev == os.stat(repo).st_dev:
+        pytest.skip("no second filesystem here")
+    monkeypatch.setattr(tempfile, "tempdir", str(other))
+    committed(repo, {"a.py": f'KEY = "{key}"\n'})
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    assert (repo / "a.py").read_text() == 'import os\nKEY = os.environ["KEY"]\n'
+
+
+def test_the_diff_of_a_file_that_is_not_utf8(repo: Path, key: str, monkeypatch, capsys) -> None:
+    committed(repo, {"a.js": f'// caf\xe9\nconst k = "{key}";\n'.encode("latin-1")})
+    code, out, err = fix(repo, monkeypatch, capsys, "--diff")
+    assert code == 1, err
+    assert out.startswith("--- a/a.js\n+++ b/a.js\n")
+    assert "+const k = process.env.OPENROUTER_API_KEY;\n" in out and key not in out
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes where permissions say no")
