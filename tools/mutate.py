@@ -199,6 +199,148 @@ TARGETS: dict[str, Target] = {
         functions=("x_is_container", "x_detect", "x_tar_header_checks_out", "x_is_pdf"),
         tests=("tests/decoders/test_decoders_archives.py", "tests/hook/test_screen.py"),
     ),
+    # keysentry fix: one target per module (a target mutates the functions of its first
+    # file), each with the tests of the command that exercise it on real repositories.
+    "fix-flow": Target(
+        files=("src/keysentry/fix/flow.py",),
+        functions=("x_*", "xǁ*"),
+        tests=(
+            "tests/fix/test_fix_flow.py",
+            "tests/fix/test_fix_cli.py",
+            "tests/fix/test_fix_envfile.py",
+            "tests/fix/test_fix_plan.py",
+        ),
+    ),
+    "fix-plan": Target(
+        files=("src/keysentry/rewrite/plan.py",),
+        functions=("x_*", "xǁ*"),
+        tests=(
+            "tests/fix/test_fix_plan.py",
+            "tests/fix/test_fix_python.py",
+            "tests/fix/test_fix_configs.py",
+            "tests/fix/test_fix_cli.py",
+            "tests/fix/test_fix_files.py",
+        ),
+    ),
+    "fix-edits": Target(
+        files=("src/keysentry/rewrite/edits.py",),
+        functions=("x_*", "xǁ*"),
+        tests=(
+            "tests/fix/test_fix_plan.py",
+            "tests/fix/test_fix_reports.py",
+            "tests/fix/test_fix_python.py",
+            "tests/fix/test_fix_javascript.py",
+        ),
+    ),
+    "fix-sites": Target(
+        files=("src/keysentry/rewrite/sites.py",),
+        functions=("x_*", "xǁ*"),
+        tests=(
+            "tests/fix/test_fix_plan.py",
+            "tests/fix/test_fix_python.py",
+            "tests/fix/test_fix_languages.py",
+            "tests/fix/test_fix_cli.py",
+        ),
+    ),
+    "fix-names": Target(
+        files=("src/keysentry/rewrite/names.py",),
+        functions=("x_*", "xǁ*"),
+        tests=(
+            "tests/fix/test_fix_names.py",
+            "tests/fix/test_fix_files.py",
+            "tests/fix/test_fix_languages.py",
+        ),
+    ),
+    "fix-envfile": Target(
+        files=("src/keysentry/rewrite/envfile.py",),
+        functions=("x_*", "xǁ*"),
+        tests=(
+            "tests/fix/test_fix_envfile.py",
+            "tests/fix/test_fix_cli.py",
+            "tests/fix/test_fix_files.py",
+            "tests/fix/test_fix_flow.py",
+        ),
+    ),
+    "fix-annotate": Target(
+        files=("src/keysentry/rewrite/annotate.py",),
+        functions=("x_*", "xǁ*"),
+        tests=(
+            "tests/fix/test_fix_reports.py",
+            "tests/fix/test_fix_envfile.py",
+            "tests/fix/test_fix_plan.py",
+        ),
+    ),
+    "fix-python": Target(
+        files=("src/keysentry/rewrite/python.py",),
+        functions=("x_*", "xǁ*"),
+        tests=(
+            "tests/fix/test_fix_python.py",
+            "tests/fix/test_fix_names.py",
+            "tests/fix/test_fix_properties.py",
+            "tests/fix/test_fix_programs.py",
+        ),
+    ),
+    "fix-python-quick": Target(
+        files=("src/keysentry/rewrite/python_quick.py",),
+        functions=("x_*", "xǁ*"),
+        tests=(
+            "tests/fix/test_fix_python.py",
+            "tests/fix/test_fix_names.py",
+            "tests/fix/test_fix_properties.py",
+            "tests/fix/test_fix_programs.py",
+        ),
+    ),
+    "fix-pystrings": Target(
+        files=("src/keysentry/rewrite/pystrings.py",),
+        functions=("x_*", "xǁ*"),
+        tests=(
+            "tests/fix/test_fix_python.py",
+            "tests/fix/test_fix_names.py",
+            "tests/fix/test_fix_properties.py",
+        ),
+    ),
+    "fix-notebook": Target(
+        files=("src/keysentry/rewrite/notebook.py",),
+        functions=("x_*", "xǁ*"),
+        tests=(
+            "tests/fix/test_fix_configs.py",
+            "tests/fix/test_fix_files.py",
+            "tests/fix/test_fix_plan.py",
+        ),
+    ),
+    "fix-javascript": Target(
+        files=("src/keysentry/rewrite/javascript.py",),
+        functions=("x_*", "xǁ*"),
+        tests=(
+            "tests/fix/test_fix_javascript.py",
+            "tests/fix/test_fix_names.py",
+            "tests/fix/test_fix_files.py",
+            "tests/fix/test_fix_programs.py",
+        ),
+    ),
+    "fix-languages": Target(
+        files=("src/keysentry/rewrite/languages.py",),
+        functions=("x_*", "xǁ*"),
+        tests=(
+            "tests/fix/test_fix_languages.py",
+            "tests/fix/test_fix_names.py",
+            "tests/fix/test_fix_programs.py",
+        ),
+    ),
+    "fix-yaml": Target(
+        files=("src/keysentry/rewrite/yamlfiles.py",),
+        functions=("x_*", "xǁ*"),
+        tests=("tests/fix/test_fix_configs.py", "tests/fix/test_fix_files.py"),
+    ),
+    "fix-dockerfile": Target(
+        files=("src/keysentry/rewrite/dockerfile.py",),
+        functions=("x_*", "xǁ*"),
+        tests=(
+            "tests/fix/test_fix_configs.py",
+            "tests/fix/test_fix_files.py",
+            "tests/fix/test_fix_plan.py",
+        ),
+    ),
 }
 
 EQUIVALENT: dict[str, str] = {

@@ -106,3 +106,68 @@ def test_html_report_per_location(repo: Path, key: str, monkeypatch) -> None:
     assert "fixable by <code>keysentry fix</code>: os.environ[&#34;KEY&#34;]" in page
     assert "by hand: JSON has no variable syntax" in page
     assert key not in page
+
+
+def _locations(repo: Path, monkeypatch, *args: str, stdin: str | None = None) -> list[dict]:
+    monkeypatch.chdir(repo)
+    if stdin is not None:
+        import io
+        import sys
+
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
+    out = repo.parent / "report.json"
+    assert main([*args, "--format", "json", "--output", str(out), "--quiet"]) == 1
+    doc = json.loads(out.read_text())
+    return [loc for f in doc["findings"] for loc in f["locations"]]
+
+
+def test_standard_input_has_no_fix_verdict(repo: Path, key: str, monkeypatch) -> None:
+    (loc,) = _locations(repo, monkeypatch, "scan", "-", stdin=f'KEY = "{key}"\n')
+    assert loc["fix"] is None
+
+
+def test_archive_members_and_encoded_keys_say_why(repo: Path, monkeypatch) -> None:
+    import base64
+    import io
+    import zipfile
+
+    from conftest import make_key
+
+    inner, encoded = make_key(), make_key()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", f'KEY = "{inner}"\n')
+    (repo / "bundle.zip").write_bytes(buffer.getvalue())
+    (repo / "blob.txt").write_text(base64.b64encode(f"k={encoded}".encode()).decode() + "\n")
+    fixes = {loc["path"]: loc["fix"] for loc in _locations(repo, monkeypatch, "scan", ".")}
+    assert fixes["bundle.zip"] == {
+        "fixable": False, "how": "inside an archive member", "kind": "archive",
+        "variable": None, "advice": None, "edits": [],
+    }  # fmt: skip
+    assert fixes["blob.txt"] == {
+        "fixable": False, "how": "encoded (base64)", "kind": "encoded",
+        "variable": None, "advice": None, "edits": [],
+    }  # fmt: skip
+
+
+def test_history_verdict(repo: Path, key: str, monkeypatch) -> None:
+    (repo / "a.py").write_text(f'KEY = "{key}"\n')
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "leak")
+    (loc,) = _locations(repo, monkeypatch, "history", ".")
+    assert loc["fix"]["fixable"] is False and loc["fix"]["kind"] == "history"
+    assert loc["fix"]["how"].startswith("in git history, which `keysentry fix` does not rewrite")
+
+
+def test_each_location_of_a_key_gets_its_own_verdict(repo: Path, key: str, monkeypatch) -> None:
+    """One key in two files, and twice in one of them: each place is planned."""
+    (repo / "a.py").write_text(f'# {key}\nKEY = "{key}"\n')
+    (repo / "b.js").write_text(f"const k = '{key}';\n")
+    (repo / "c.json").write_text(f'["{key}"]\n')
+    locs = _locations(repo, monkeypatch, "scan", ".")
+    verdicts = {(loc["path"], loc["line"]): loc["fix"] for loc in locs}
+    assert set(verdicts) == {("a.py", 1), ("a.py", 2), ("b.js", 1), ("c.json", 1)}
+    assert verdicts[("a.py", 1)]["fixable"] is False
+    assert verdicts[("a.py", 2)]["variable"] == "KEY"
+    assert verdicts[("b.js", 1)]["variable"] == "KEY"  # one key, one name everywhere
+    assert verdicts[("c.json", 1)]["how"] == "JSON has no variable syntax"

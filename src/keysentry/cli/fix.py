@@ -61,7 +61,7 @@ def fix(
     process.env.NAME, ...); the key is appended to the env file (created 0600, ignored
     and untracked). Exit codes: 0 nothing to change, 1 files changed (with --diff: would
     change), 2 usage error, 3 something could not be fixed (listed)."""
-    from keysentry.fix.flow import FixOptions, nothing_staged, run_fix, staged_targets
+    from keysentry.fix.flow import FixOptions, run_fix, staged_targets
 
     if name is not None and not _NAME.fullmatch(name):
         raise UsageError(f"--name {name!r} is not a valid environment variable name")
@@ -79,11 +79,11 @@ def fix(
     )  # fmt: skip
     if staged:
         targets = staged_targets(paths)
-    if targets:
-        request = build_request(opts, "fix", targets, extra_excludes=exclude)
-        report = run_fix(request, options)
-    else:
-        report = nothing_staged()
+        if not targets:
+            sys.stderr.write("keysentry fix: nothing is staged\n")
+            return int(ExitCode.CLEAN)
+    request = build_request(opts, "fix", targets, extra_excludes=exclude)
+    report = run_fix(request, options)
     if diff and report.diff:
         sys.stdout.write(report.diff)
         sys.stdout.flush()
@@ -149,7 +149,7 @@ def render(report: FixReport, *, quiet: bool = False) -> str:
     summary = f"keysentry fix: {fixed} location(s) {'to fix' if dry else 'fixed'}"
     if report.by_hand:
         summary += f", {len(report.by_hand)} to change by hand"
-    if not fixed and not report.by_hand:
+    if not fixed and not report.by_hand and not report.changed:
         summary = "keysentry fix: nothing to change"
     lines.append(summary)
     return "\n".join(lines) + "\n"

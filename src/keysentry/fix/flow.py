@@ -17,11 +17,11 @@ from pathlib import Path
 
 from keysentry.errors import KeysentryError, UsageError
 from keysentry.git import run as gitio
-from keysentry.models import Location, ScanResult, ScanStats, redact, scrub_secrets
+from keysentry.models import Location, ScanResult, redact, scrub_secrets
 from keysentry.pipeline import ScanRequest, scan_paths
 from keysentry.rewrite import envfile
 from keysentry.rewrite.annotate import DECODED, MEMBER, NOT_WHOLE
-from keysentry.rewrite.plan import MAX_BYTES, FilePlan, Plan, Target, plan
+from keysentry.rewrite.plan import MAX_BYTES, Plan, Target, plan
 
 
 class FixWriteError(KeysentryError):
@@ -73,11 +73,6 @@ class FixReport:
         return bool(self.written or self.untracked or self.ignored or self.env_added) or (
             bool(self.diff) or any(fp.changes for fp in self.plan.files)
         )
-
-
-def nothing_staged() -> FixReport:
-    empty = ScanResult("fix", (), (), ScanStats(notes=("nothing is staged",)))
-    return FixReport(empty, Plan([], {}), None)
 
 
 def run_fix(request: ScanRequest, options: FixOptions) -> FixReport:
@@ -148,11 +143,22 @@ def _unplanned(report: FixReport, result: ScanResult, files: Mapping[str, object
         for fp in report.plan.files
         for o in fp.outcomes
     }
+    moved: dict[str, set[str]] = {}
+    for fp in report.plan.files:
+        moved.setdefault(fp.target.path, set()).update(
+            o.secret for o in fp.outcomes if o.info.fixable
+        )
     for finding in result.findings:
+        if finding.placeholder:
+            continue  # never planned: an example is not a key to move
         for loc in finding.locations:
             planned = loc.source == "file" and not loc.members and not loc.decoders
-            if planned and loc.path in files and (loc.path, loc.line, loc.column) not in seen:
-                report.by_hand.append(_by_hand(loc, NOT_WHOLE, finding.redacted))
+            if not planned or loc.path not in files or (loc.path, loc.line, loc.column) in seen:
+                continue
+            # Part of a longer key that moves (two rules, one match inside the other's).
+            if any(finding.secret in m for m in moved.get(loc.path, ())):
+                continue
+            report.by_hand.append(_by_hand(loc, NOT_WHOLE, finding.redacted))
 
 
 def _write(
@@ -213,16 +219,15 @@ def render_diff(p: Plan, *, show_secrets: bool) -> str:
     redacted unless ``show_secrets``."""
     out: list[str] = []
     for fp in p.files:
-        if fp.new_data is None:
-            continue
-        out.extend(_file_diff(fp, show_secrets))
+        if fp.new_data is not None:
+            out.extend(_file_diff(fp.target, fp.new_data, show_secrets))
     return "".join(out)
 
 
-def _file_diff(fp: FilePlan, show_secrets: bool) -> list[str]:
-    old = fp.target.data.decode("utf-8", "surrogateescape").splitlines(keepends=True)
-    new = (fp.new_data or b"").decode("utf-8", "surrogateescape").splitlines(keepends=True)
-    name = fp.target.path[2:] if fp.target.path.startswith("./") else fp.target.path
+def _file_diff(target: Target, new_data: bytes, show_secrets: bool) -> list[str]:
+    old = target.data.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+    new = new_data.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+    name = target.path[2:] if target.path.startswith("./") else target.path
     lines = difflib.unified_diff(old, new, f"a/{name}", f"b/{name}")
     out = []
     for line in lines:
@@ -239,15 +244,16 @@ def _file_diff(fp: FilePlan, show_secrets: bool) -> list[str]:
 
 def staged_targets(paths: Sequence[str]) -> tuple[str, ...]:
     """The staged files (added, copied, modified, renamed, type-changed), as paths from
-    the current directory; limited to ``paths`` when given."""
+    the current directory; limited to those under ``paths`` when given (``.`` is the
+    current directory, as for a scan)."""
     root = gitio.work_tree_root(Path.cwd())
     if root is None:
         raise UsageError("--staged needs a git work tree")
     out = gitio.run_git(
         ["diff", "--cached", "--name-only", "-z", "--diff-filter=ACMRT", "--"], root
     ).stdout
-    found = [os.path.relpath(root / os.fsdecode(p), Path.cwd()) for p in out.split(b"\0") if p]
-    if paths and paths != (".",):
+    found = [os.path.relpath(root / os.fsdecode(p)) for p in out.split(b"\0") if p]
+    if paths:
         wanted = [os.path.abspath(p) for p in paths]
         found = [
             f for f in found

@@ -55,15 +55,31 @@ def annotate(result: ScanResult, read: Reader) -> ScanResult:
             targets.append(Target(path, data, tuple(secrets), None, status))
     planned = plan(targets, quick=True)
     at: dict[tuple[str, int, int], FixInfo] = {}
+    moved: dict[str, list[tuple[str, FixInfo]]] = {}
     for fp in planned.files:
         for outcome in fp.outcomes:
             at[(fp.target.path, outcome.position.line, outcome.position.column)] = outcome.info
-    findings = tuple(_finding(f, at) for f in result.findings)
+            if outcome.info.fixable:
+                moved.setdefault(fp.target.path, []).append((outcome.secret, outcome.info))
+    findings = tuple(_finding(f, at, moved) for f in result.findings)
     return replace(result, findings=findings)
 
 
-def _finding(finding: Finding, at: dict[tuple[str, int, int], FixInfo]) -> Finding:
-    return replace(finding, locations=tuple(_info(loc, at) for loc in finding.locations))
+def _finding(
+    finding: Finding,
+    at: dict[tuple[str, int, int], FixInfo],
+    moved: dict[str, list[tuple[str, FixInfo]]],
+) -> Finding:
+    def info(loc: Location) -> Location:
+        done = _info(loc, at)
+        if done.fix is not None and done.fix.how == NOT_WHOLE:
+            # Part of a longer key that moves (two rules, one match inside the other's).
+            for secret, fix in moved.get(loc.path, ()):
+                if finding.secret in secret:
+                    return replace(loc, fix=fix)
+        return done
+
+    return replace(finding, locations=tuple(info(loc) for loc in finding.locations))
 
 
 def _info(loc: Location, at: dict[tuple[str, int, int], FixInfo]) -> Location:

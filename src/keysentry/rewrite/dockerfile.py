@@ -22,21 +22,21 @@ def locate(data: bytes, secrets: Sequence[str], ctx: FileContext) -> FileSites:
     found = occurrences(data, secrets)
     verify = ts.verifier("dockerfile")
     if not found:
-        return FileSites("dockerfile", [], verify=verify)
+        return FileSites([], verify=verify)
     tree = ts.parse("dockerfile", data)
     sites = []
     for secret, start, end in found:
         node = ts.enclosing(tree.root_node, start, end, frozenset({"env_instruction",
                             "arg_instruction", "comment"}))  # fmt: skip
         if node is None or node.type == "comment":
-            sites.append(Site(secret, start, end, reason="not in an ENV or ARG instruction"))  # fmt: skip
+            sites.append(Site(secret, start, reason="not in an ENV or ARG instruction"))  # fmt: skip
             continue
         pairs = [c for c in node.named_children if c.type == "env_pair"]
         named = node.child_by_field_name("name")
         if node.type == "env_instruction" and len(pairs) == 1:
             named = pairs[0].child_by_field_name("name")
         elif node.type == "env_instruction":
-            sites.append(Site(secret, start, end, reason="an ENV that sets several variables: "
+            sites.append(Site(secret, start, reason="an ENV that sets several variables: "
                               "remove this one by hand"))  # fmt: skip
             continue
         suggest = constant_name(ts.text(named).decode()) if named is not None else None
@@ -48,5 +48,5 @@ def locate(data: bytes, secrets: Sequence[str], ctx: FileContext) -> FileSites:
             return [ByteEdit(s, e, b"")]
 
         how = f"remove the {node.type.split('_')[0].upper()} instruction"
-        sites.append(Site(secret, start, end, remove, how, suggest, advice=ADVICE))
-    return FileSites("dockerfile", sites, verify=verify)
+        sites.append(Site(secret, start, remove, how, suggest, advice=ADVICE))
+    return FileSites(sites, verify=verify)

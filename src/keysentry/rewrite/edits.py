@@ -54,9 +54,6 @@ class Lines:
         head = self.data[start:offset].decode("utf-8", "surrogateescape")
         return Position(index + 1, len(head) + 1, offset - start + 1)
 
-    def line_start(self, offset: int) -> int:
-        return self.starts[bisect.bisect_right(self.starts, offset) - 1]
-
     def text_edit(self, edit: ByteEdit) -> TextEdit:
         text = edit.text.decode("utf-8", "surrogateescape").replace("\r\n", "\n")
         return TextEdit(self.position(edit.start), self.position(edit.end), tuple(text.split("\n")))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -32,12 +33,12 @@ def env_file_sites(data: bytes, secrets: Sequence[str], ctx: FileContext) -> Fil
     else:
         how = "kept: the env file is not in git"
     sites = []
-    for secret, start, end in occurrences(data, secrets):
+    for secret, start, _end in occurrences(data, secrets):
         line_start = data.rfind(b"\n", 0, start) + 1
         head = data[line_start:start].decode("utf-8", "replace")
         suggest = constant_name(re.sub(r"^\s*export\s+", "", head).split("=")[0])
-        sites.append(Site(secret, start, end, lambda name: [], how, suggest))
-    return FileSites("env", sites, untrack=tracked, ignore=status == "untracked")
+        sites.append(Site(secret, start, lambda name: [], how, suggest))
+    return FileSites(sites, untrack=tracked, ignore=status == "untracked")
 
 
 def read_env(path: Path) -> dict[str, str]:
@@ -59,12 +60,9 @@ def append_env(path: Path, entries: Mapping[str, str]) -> list[str]:
     new = {k: v for k, v in entries.items() if existing.get(k) != v}
     if not new:
         return []
-    try:
-        # Never through a symbolic link: a repository could point .env at a file of the
-        # user's (a shell profile) and have the keys appended there.
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-    except OSError as exc:
-        raise EnvFileError(f"cannot write {path}: {_why(path, exc)}") from None
+    # Never through a symbolic link: a repository could point .env at a file of the
+    # user's (a shell profile) and have the keys appended there.
+    fd = _open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600, "write")
     try:
         if os.fstat(fd).st_size:
             with open(path, "rb") as fh:
@@ -90,10 +88,7 @@ def ensure_ignored(root: Path, path: Path) -> bool:
         return False
     rel = "/" + Path(os.path.relpath(path, root)).as_posix()
     gitignore = root / ".gitignore"
-    try:
-        fd = os.open(gitignore, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-    except OSError as exc:
-        raise EnvFileError(f"cannot update {gitignore}: {_why(gitignore, exc)}") from None
+    fd = _open_regular(gitignore, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644, "update")
     try:
         with os.fdopen(fd, "r+b") as fh:
             head = fh.read()
@@ -105,9 +100,25 @@ def ensure_ignored(root: Path, path: Path) -> bool:
     return True
 
 
+def _open_regular(path: Path, flags: int, mode: int, verb: str) -> int:
+    """``os.open`` of a regular file, never through a link. A FIFO or device a repository
+    planted in its place is refused: opening one to write, or reading it, waits forever
+    (O_NONBLOCK makes the open itself return; a regular file ignores it)."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK, mode)
+    except OSError as exc:
+        raise EnvFileError(f"cannot {verb} {path}: {_why(path, exc)}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise EnvFileError(f"cannot {verb} {path}: it is not a regular file")
+    return fd
+
+
 def _why(path: Path, exc: OSError) -> str:
     if path.is_symlink():
         return "it is a symbolic link, which keysentry fix does not follow"
+    if path.exists() and not path.is_file() and not path.is_dir():
+        return "it is not a regular file"
     return exc.strerror or str(exc)
 
 
@@ -115,9 +126,15 @@ def _escape_pattern(rel: str) -> str:
     return re.sub(r"([*?\[\]!#\\ ])", r"\\\1", rel)
 
 
+def _pathspec(root: Path, path: Path) -> str:
+    """The one file ``path``, as a pathspec: its name comes from the scanned repository
+    and may hold ``*``, ``[`` or a leading ``:(...)``, which git would otherwise read as a
+    pattern (``git rm --cached -- '*.env'`` untracks every env file)."""
+    return ":(literal)" + os.path.relpath(path, root)
+
+
 def is_tracked(root: Path, path: Path) -> bool:
-    rel = os.path.relpath(path, root)
-    proc = gitio.run_git(["ls-files", "-z", "--", rel], root, check=False)
+    proc = gitio.run_git(["ls-files", "-z", "--", _pathspec(root, path)], root, check=False)
     return bool(proc.stdout.strip(b"\0"))
 
 
@@ -125,8 +142,7 @@ def untrack(root: Path, path: Path) -> bool:
     """``git rm --cached`` the file (the work tree keeps it). True when it was tracked."""
     if not is_tracked(root, path):
         return False
-    rel = os.path.relpath(path, root)
-    gitio.run_git(["rm", "--cached", "-q", "--", rel], root)
+    gitio.run_git(["rm", "--cached", "-q", "--", _pathspec(root, path)], root)
     return True
 
 

@@ -35,20 +35,20 @@ def locate(data: bytes, secrets: Sequence[str], ctx: FileContext, grammar: str) 
     found = occurrences(data, secrets)
     verify = ts.verifier(grammar)
     if not found:
-        return FileSites(grammar, [], verify=verify)
+        return FileSites([], verify=verify)
     front_end = is_front_end(ctx, data)
     tree = ts.parse(grammar, data)
     sites = []
     for secret, start, end in found:
         node = ts.enclosing(tree.root_node, start, end, STRINGS)
         if front_end:
-            sites.append(Site(secret, start, end, reason=PROXY_ADVICE))
+            sites.append(Site(secret, start, reason=PROXY_ADVICE))
         elif node is None or node.type in ("comment", "jsx_text"):
-            sites.append(Site(secret, start, end, reason="not inside a string literal "
+            sites.append(Site(secret, start, reason="not inside a string literal "
                               "(a comment?): delete it by hand"))  # fmt: skip
         else:
             sites.append(_site(data, secret, start, end, node))
-    return FileSites(grammar, sites, verify=verify)
+    return FileSites(sites, verify=verify)
 
 
 def _site(data: bytes, secret: str, start: int, end: int, node: ts.Node) -> Site:
@@ -59,17 +59,18 @@ def _site(data: bytes, secret: str, start: int, end: int, node: ts.Node) -> Site
         def in_template(name: str) -> list[ByteEdit]:
             return [ByteEdit(start, end, b"${process.env." + name.encode() + b"}")]
 
-        return Site(secret, start, end, in_template, "${process.env.{name}} in the template",
+        return Site(secret, start, in_template, "${process.env.{name}} in the template",
                     suggest)  # fmt: skip
     parent = node.parent
     if (
         parent is not None
         and parent.type in ("pair", "property_signature")
-        and (parent.child_by_field_name("key") == node)
+        # an object's key is its "key"; an interface member's, its "name"
+        and node in (parent.child_by_field_name("key"), parent.child_by_field_name("name"))
     ):
-        return Site(secret, start, end, reason="an object key")
+        return Site(secret, start, reason="an object key")
     if parent is not None and parent.type in ("import_statement", "export_statement"):
-        return Site(secret, start, end, reason="a module name")
+        return Site(secret, start, reason="a module name")
     before = data[s + 1 : start]
     after = data[end : e - 1]
     jsx = parent is not None and parent.type == "jsx_attribute"
@@ -79,14 +80,14 @@ def _site(data: bytes, secret: str, start: int, end: int, node: ts.Node) -> Site
             expr = f"process.env.{name}"
             return [ByteEdit(s, e, (f"{{{expr}}}" if jsx else expr).encode())]
 
-        return Site(secret, start, end, whole, "process.env.{name}", suggest)
+        return Site(secret, start, whole, "process.env.{name}", suggest)
 
     def template(name: str) -> list[ByteEdit]:
         body = _for_template(before) + b"${process.env." + name.encode() + b"}"
         literal = b"`" + body + _for_template(after) + b"`"
         return [ByteEdit(s, e, b"{" + literal + b"}" if jsx else literal)]
 
-    return Site(secret, start, end, template, "a template literal with ${process.env.{name}}",
+    return Site(secret, start, template, "a template literal with ${process.env.{name}}",
                 suggest)  # fmt: skip
 
 

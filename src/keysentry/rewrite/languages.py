@@ -66,7 +66,8 @@ LANGUAGES = {
         interpolates=lambda node: node.type == "interpolated_string_expression",
         forbidden={"attribute_argument": "an attribute needs a constant",
                    "parameter": "a default parameter value needs a constant",
-                   "case_switch_label": "a case label needs a constant"},
+                   "case_switch_label": "a case label needs a constant",
+                   "constant_pattern": "a pattern (case, is) needs a constant"},
     ),
     "ruby": Language(
         "ruby", frozenset({"string"}), 'ENV.fetch("{name}")',
@@ -97,17 +98,17 @@ def locate(data: bytes, secrets: Sequence[str], ctx: FileContext, kind: str) -> 
     found = occurrences(data, secrets)
     verify = ts.verifier(lang.grammar)
     if not found:
-        return FileSites(kind, [], verify=verify)
+        return FileSites([], verify=verify)
     tree = ts.parse(lang.grammar, data)
     sites = []
     for secret, start, end in found:
         node = ts.enclosing(tree.root_node, start, end, lang.strings | ts.COMMENTS)
         if node is None or node.type in ts.COMMENTS:
-            sites.append(Site(secret, start, end, reason=_COMMENT))
+            sites.append(Site(secret, start, reason=_COMMENT))
             continue
         sites.append(_site(lang, data, secret, start, end, node))
     finish = _go_import(data, tree) if kind == "go" else None
-    return FileSites(kind, sites, finish=finish, verify=verify)
+    return FileSites(sites, finish=finish, verify=verify)
 
 
 def _forbidden(lang: Language, node: ts.Node) -> str | None:
@@ -127,11 +128,11 @@ def _site(lang: Language, data: bytes, secret: str, start: int, end: int, node: 
     s, e = node.start_byte, node.end_byte
     delims = ts.delimiters(ts.text(node))
     if delims is None:
-        return Site(secret, start, end, reason="in a literal of a form keysentry does not "
+        return Site(secret, start, reason="in a literal of a form keysentry does not "
                     "rewrite (heredoc, text block)")  # fmt: skip
     why = _forbidden(lang, node)
     if why:
-        return Site(secret, start, end, reason=f"{why}")
+        return Site(secret, start, reason=f"{why}")
     opening, closing = delims
     before = data[s + opening : start]
     after = data[end : e - closing]
@@ -140,7 +141,7 @@ def _site(lang: Language, data: bytes, secret: str, start: int, end: int, node: 
     edits: list[ByteEdit] = []
     extra = _go_const(node) if lang.grammar == "go" else None
     if extra is False:
-        return Site(secret, start, end, reason="a Go constant cannot read the environment "
+        return Site(secret, start, reason="a Go constant cannot read the environment "
                     "(and this const block holds more): make it a var by hand")  # fmt: skip
     if isinstance(extra, ByteEdit):
         edits.append(extra)
@@ -149,14 +150,14 @@ def _site(lang: Language, data: bytes, secret: str, start: int, end: int, node: 
         def whole(name: str) -> list[ByteEdit]:
             return [*edits, ByteEdit(s, e, expr.format(name=name).encode())]
 
-        return Site(secret, start, end, whole, expr, suggest, lang.needs)
+        return Site(secret, start, whole, expr, suggest, lang.needs)
     if lang.interpolation is not None and lang.interpolates(node):
         inner = lang.interpolation
 
         def inside(name: str) -> list[ByteEdit]:
             return [*edits, ByteEdit(start, end, inner.format(name=name).encode())]
 
-        return Site(secret, start, end, inside, inner.replace("{{", "{").replace("}}", "}"),
+        return Site(secret, start, inside, inner.replace("{{", "{").replace("}}", "}"),
                     suggest, lang.needs)  # fmt: skip
     head, tail = data[s : s + opening], data[e - closing : e]
     parens = node.parent is None or node.parent.type not in _SAFE_PARENTS
@@ -169,7 +170,7 @@ def _site(lang: Language, data: bytes, secret: str, start: int, end: int, node: 
         out = lang.concat.encode().join(pieces)
         return [*edits, ByteEdit(s, e, b"(" + out + b")" if parens else out)]
 
-    return Site(secret, start, end, joined, f"a concatenation with {expr}", suggest, lang.needs)
+    return Site(secret, start, joined, f"a concatenation with {expr}", suggest, lang.needs)
 
 
 def _go_const(node: ts.Node) -> ByteEdit | bool | None:
@@ -239,17 +240,17 @@ def _rust(data: bytes, secrets: Sequence[str]) -> FileSites:
     found = occurrences(data, secrets)
     verify = ts.verifier("rust")
     if not found:
-        return FileSites("rust", [], verify=verify)
+        return FileSites([], verify=verify)
     tree = ts.parse("rust", data)
     strings = frozenset({"string_literal", "raw_string_literal"})
     sites = []
     for secret, start, end in found:
         node = ts.enclosing(tree.root_node, start, end, strings | ts.COMMENTS)
         if node is None or node.type in ts.COMMENTS:
-            sites.append(Site(secret, start, end, reason=_COMMENT))
+            sites.append(Site(secret, start, reason=_COMMENT))
             continue
         sites.append(_rust_site(data, secret, start, end, node))
-    return FileSites("rust", sites, verify=verify)
+    return FileSites(sites, verify=verify)
 
 
 def _rust_site(data: bytes, secret: str, start: int, end: int, node: ts.Node) -> Site:
@@ -259,12 +260,12 @@ def _rust_site(data: bytes, secret: str, start: int, end: int, node: ts.Node) ->
         or data[node.start_byte + delims[0] : start]
         or data[end : node.end_byte - delims[1]]
     ):
-        return Site(secret, start, end, reason="part of a larger Rust literal: build the "
+        return Site(secret, start, reason="part of a larger Rust literal: build the "
                     "string with format! and std::env::var by hand")  # fmt: skip
     ancestor = node.parent
     while ancestor is not None:
         if ancestor.type in ("const_item", "static_item"):
-            return Site(secret, start, end, reason="a Rust const or static cannot read the "
+            return Site(secret, start, reason="a Rust const or static cannot read the "
                         "environment")  # fmt: skip
         ancestor = ancestor.parent
     parent = node.parent
@@ -276,7 +277,7 @@ def _rust_site(data: bytes, secret: str, start: int, end: int, node: ts.Node) ->
         kind = parent.child_by_field_name("type")
         owned = kind is not None and b"&" not in ts.text(kind)
     elif parent.type != "arguments":
-        return Site(secret, start, end, reason="the type expected here is not known: read "
+        return Site(secret, start, reason="the type expected here is not known: read "
                     "std::env::var by hand")  # fmt: skip
     s, e = node.start_byte, node.end_byte
     amp = "" if owned else "&"
@@ -286,7 +287,7 @@ def _rust_site(data: bytes, secret: str, start: int, end: int, node: ts.Node) ->
         return [ByteEdit(s, e, text.encode())]
 
     how = f'{amp}std::env::var("{{name}}").expect(...)'
-    return Site(secret, start, end, read, how, ts.suggest(node))
+    return Site(secret, start, read, how, ts.suggest(node))
 
 
 # -- shell: "${NAME}" ---------------------------------------------------------------------
@@ -298,16 +299,16 @@ def _shell(data: bytes, secrets: Sequence[str]) -> FileSites:
     found = occurrences(data, secrets)
     verify = ts.verifier("shell")
     if not found:
-        return FileSites("shell", [], verify=verify)
+        return FileSites([], verify=verify)
     tree = ts.parse("shell", data)
     sites = []
     for secret, start, end in found:
         node = ts.enclosing(tree.root_node, start, end, _SHELL | ts.COMMENTS)
         if node is None or node.type in ts.COMMENTS or node.type == "ansi_c_string":
-            sites.append(Site(secret, start, end, reason=_COMMENT))
+            sites.append(Site(secret, start, reason=_COMMENT))
             continue
         sites.append(_shell_site(data, secret, start, end, node))
-    return FileSites("shell", sites, verify=verify)
+    return FileSites(sites, verify=verify)
 
 
 def _shell_site(data: bytes, secret: str, start: int, end: int, node: ts.Node) -> Site:
@@ -316,14 +317,14 @@ def _shell_site(data: bytes, secret: str, start: int, end: int, node: ts.Node) -
         redirect = node.parent
         opener = ts.text(redirect).split(b"\n", 1)[0] if redirect is not None else b""
         if b"'" in opener or b'"' in opener or b"\\" in opener:
-            return Site(secret, start, end, reason="in a quoted heredoc, which does not "
+            return Site(secret, start, reason="in a quoted heredoc, which does not "
                         "expand variables")  # fmt: skip
     if node.type in ("string", "heredoc_body"):
 
         def inside(name: str) -> list[ByteEdit]:
             return [ByteEdit(start, end, b"${" + name.encode() + b"}")]
 
-        return Site(secret, start, end, inside, "${{name}}", suggest)
+        return Site(secret, start, inside, "${{name}}", suggest)
     if node.type == "raw_string":
         s, e = node.start_byte, node.end_byte
         before, after = data[s + 1 : start], data[end : e - 1]
@@ -332,9 +333,9 @@ def _shell_site(data: bytes, secret: str, start: int, end: int, node: ts.Node) -
             out = (b"'" + before + b"'" if before else b"") + b'"${' + name.encode() + b'}"'
             return [ByteEdit(s, e, out + (b"'" + after + b"'" if after else b""))]
 
-        return Site(secret, start, end, requoted, '"${{name}}"', suggest)
+        return Site(secret, start, requoted, '"${{name}}"', suggest)
 
     def quoted(name: str) -> list[ByteEdit]:
         return [ByteEdit(start, end, b'"${' + name.encode() + b'}"')]
 
-    return Site(secret, start, end, quoted, '"${{name}}"', suggest)
+    return Site(secret, start, quoted, '"${{name}}"', suggest)

@@ -14,7 +14,7 @@ def constant_name(text: str | None) -> str | None:
     if text is None:
         return None
     text = text.strip().lstrip("$")
-    for sep in (".", ":", "->", "::"):
+    for sep in (".", ":", "->"):  # attributes, Ruby's :: and symbols, PHP's ->
         text = text.rsplit(sep, 1)[-1]
     text = text.strip("'\"")
     return text if _CONSTANT.fullmatch(text) else None

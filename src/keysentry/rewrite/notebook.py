@@ -19,7 +19,7 @@ def locate(data: bytes, secrets: Sequence[str], ctx: FileContext) -> FileSites:
 
     found = occurrences(data, secrets)
     if not found:
-        return FileSites("notebook", [])
+        return FileSites([])
     try:
         nb = nbformat.reads(data.decode("utf-8"), as_version=nbformat.NO_CONVERT)  # type: ignore[no-untyped-call]
     except Exception:  # nbformat raises several unrelated types for a bad file
@@ -49,11 +49,11 @@ def locate(data: bytes, secrets: Sequence[str], ctx: FileContext) -> FileSites:
         return _rewrite(data, names)
 
     sites = [
-        Site(secret, start, end, lambda name: [], 'os.environ["{name}"] in the code, removed '
+        Site(secret, start, lambda name: [], 'os.environ["{name}"] in the code, removed '
              "from outputs and attachments", suggestions.get(secret))
-        for secret, start, end in found
+        for secret, start, _end in found
     ]  # fmt: skip
-    return FileSites("notebook", sites, verify=verify, rewrite=rewrite)
+    return FileSites(sites, verify=verify, rewrite=rewrite)
 
 
 def _text(source: Any) -> str:

@@ -94,7 +94,7 @@ def plan(
                                 "not rewrite it")  # fmt: skip
             sites = rewriters[kind](target.data, target.secrets, ctx)
         except Unfixable as exc:
-            sites = FileSites(kind, _by_hand(target, str(exc)))
+            sites = FileSites(_by_hand(target, str(exc)))
         located.append((target, kind, sites))
     suggestions = [(s.secret, s.suggest) for _, _, fs in located for s in fs.sites]
     names = allocate(suggestions, forced=forced, existing=existing_env)
@@ -102,7 +102,7 @@ def plan(
 
 
 def _by_hand(target: Target, reason: str) -> list[Site]:
-    return [Site(s, a, b, reason=reason) for s, a, b in occurrences(target.data, target.secrets)]
+    return [Site(s, a, reason=reason) for s, a, _b in occurrences(target.data, target.secrets)]
 
 
 def _file(
@@ -125,7 +125,7 @@ def _file(
             ):
                 problem = "the rewritten file would still hold the key"
         if problem is not None:
-            fs = FileSites(kind, _by_hand(target, problem))
+            fs = FileSites(_by_hand(target, problem))
             fixable, new = [], None
         elif new == data:
             new = None

@@ -13,6 +13,7 @@ from keysentry.rewrite.sites import Site
 
 IMPORT_OS = "import os"
 NOT_A_STRING = "not inside a string literal (a comment?): delete it by hand"
+NESTED = "part of a literal inside an f-string's replacement field: change it by hand"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,9 @@ class Literal:
     docstring: bool = False
     """A statement of its own (a docstring)."""
     suggest: str | None = None
+    nested: bool = False
+    """Inside a replacement field of an f-string: before Python 3.12 no quote of that
+    f-string may appear there, so the replacement reuses this literal's own quote."""
 
     @property
     def fstring(self) -> bool:
@@ -39,27 +43,33 @@ def site(data: bytes, secret: str, start: int, end: int, lit: Literal) -> Site:
     needs = frozenset({IMPORT_OS})
     s, e = lit.start, lit.end
     if "b" in lit.prefix.lower():
-        return Site(secret, start, end, reason="a bytes literal: read os.environb by hand")
+        return Site(secret, start, reason="a bytes literal: read os.environb by hand")
     if lit.docstring:
-        return Site(secret, start, end, reason="in a docstring: delete it by hand")
+        return Site(secret, start, reason="in a docstring: delete it by hand")
+    content_start = s + len(lit.prefix.encode()) + len(lit.quote)
+    content_end = e - len(lit.quote)
+    before = data[content_start:start]
+    after = data[end:content_end]
+    whole_literal = not before and not after and not lit.in_concat
+    if lit.nested and (lit.fstring or not whole_literal):
+        # Keeping the rest would need a third kind of quote inside the f-string.
+        return Site(secret, start, reason=NESTED)
     if lit.fstring:
         inner = _other(lit.quote[:1])
 
         def in_fstring(name: str) -> list[ByteEdit]:
             return [ByteEdit(start, end, f"{{os.environ[{inner}{name}{inner}]}}".encode())]
 
-        return Site(secret, start, end, in_fstring, "{os.environ[...]} in the f-string",
+        return Site(secret, start, in_fstring, "{os.environ[...]} in the f-string",
                     lit.suggest, needs)  # fmt: skip
-    content_start = s + len(lit.prefix.encode()) + len(lit.quote)
-    content_end = e - len(lit.quote)
-    before = data[content_start:start]
-    after = data[end:content_end]
-    if not before and not after and not lit.in_concat:
+    if whole_literal:
+        quote = lit.quote[:1] if lit.nested else '"'
 
         def whole(name: str) -> list[ByteEdit]:
-            return [ByteEdit(s, e, f'os.environ["{name}"]'.encode())]
+            return [ByteEdit(s, e, f"os.environ[{quote}{name}{quote}]".encode())]
 
-        return Site(secret, start, end, whole, 'os.environ["{name}"]', lit.suggest, needs)
+        how = f"os.environ[{quote}{{name}}{quote}]"
+        return Site(secret, start, whole, how, lit.suggest, needs)
     inner = _other(lit.quote[:1])
     # u"" cannot take an f; it means nothing since Python 3 anyway.
     prefix = lit.prefix.replace("u", "").replace("U", "")
@@ -70,7 +80,7 @@ def site(data: bytes, secret: str, start: int, end: int, lit: Literal) -> Site:
         field = f"{{os.environ[{inner}{name}{inner}]}}".encode()
         return [ByteEdit(s, e, head + field + tail)]
 
-    return Site(secret, start, end, partial, "an f-string with {os.environ[...]}",
+    return Site(secret, start, partial, "an f-string with {os.environ[...]}",
                 lit.suggest, needs)  # fmt: skip
 
 

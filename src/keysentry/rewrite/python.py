@@ -48,7 +48,7 @@ def locate(data: bytes, secrets: Sequence[str], ctx: FileContext | None = None) 
     for secret, start, end in found:
         holder = [(s, e, n) for s, e, n in strings if s <= start and end <= e]
         if not holder:
-            sites.append(Site(secret, start, end, reason=NOT_A_STRING))
+            sites.append(Site(secret, start, reason=NOT_A_STRING))
             continue
         _, _, node = min(holder, key=lambda t: t[1] - t[0])
         sites.append(site(data, secret, start, end, _literal(node, spans, parents)))
@@ -61,7 +61,7 @@ def locate(data: bytes, secrets: Sequence[str], ctx: FileContext | None = None) 
         at = _import_position(data, module, spans)
         return [ByteEdit(at, at, IMPORT_OS.encode() + newline)]
 
-    return FileSites("python", sites, finish=finish, verify=verify)
+    return FileSites(sites, finish=finish, verify=verify)
 
 
 def verify(data: bytes) -> str | None:
@@ -94,7 +94,24 @@ def _literal(node: cst.CSTNode, spans: Spans, parents: Parents) -> Literal:
         in_concat=isinstance(parent, cst.ConcatenatedString),
         docstring=isinstance(parent, cst.Expr),
         suggest=_suggest(node, parents),
+        nested=_nested(node, parents),
     )
+
+
+def _nested(node: cst.CSTNode, parents: Parents) -> bool:
+    """Whether ``node`` is inside a replacement field of an f-string."""
+    import libcst as cst
+
+    ancestor = parents.get(node)
+    while ancestor is not None and not isinstance(ancestor, cst.BaseSmallStatement):
+        if isinstance(ancestor, cst.FormattedStringExpression):
+            return True
+        ancestor = parents.get(ancestor)
+    return False
+
+
+_LEVELS = 6
+"""How far up from the literal a name is looked for (a few levels of expression)."""
 
 
 def _suggest(node: cst.CSTNode, parents: Parents) -> str | None:
@@ -103,10 +120,14 @@ def _suggest(node: cst.CSTNode, parents: Parents) -> str | None:
     import libcst as cst
 
     child = node
-    for _ in range(6):
+    levels = 0
+    while levels < _LEVELS:
         parent = parents.get(child)
         if parent is None:
             return None
+        # A list's or tuple's element is a node of libcst's, not a level of the expression
+        # (tree-sitter has none): python_quick counts the same levels.
+        levels += not isinstance(parent, (cst.Element, cst.StarredElement))
         if isinstance(parent, (cst.Assign, cst.AnnAssign)):
             targets = (
                 [t.target for t in parent.targets]

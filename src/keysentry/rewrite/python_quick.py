@@ -17,13 +17,15 @@ from keysentry.rewrite.pystrings import IMPORT_OS, NOT_A_STRING, Literal, site, 
 from keysentry.rewrite.sites import FileContext, FileSites, Site, Unfixable, occurrences
 
 _STOP = frozenset({"expression_statement", "block", "module", "return_statement"})
+_LEVELS = 6
+"""As in :mod:`keysentry.rewrite.python`."""
 
 
 def locate(data: bytes, secrets: Sequence[str], ctx: FileContext | None = None) -> FileSites:
     found = occurrences(data, secrets)
     verify = ts.verifier("python")
     if not found:
-        return FileSites("python", [], verify=verify)
+        return FileSites([], verify=verify)
     try:
         tree = ts.parse("python", data)
     except Unfixable:
@@ -33,7 +35,7 @@ def locate(data: bytes, secrets: Sequence[str], ctx: FileContext | None = None) 
     for secret, start, end in found:
         node = ts.enclosing(root, start, end, frozenset({"string", "comment"}))
         if node is None or node.type == "comment":
-            sites.append(Site(secret, start, end, reason=NOT_A_STRING))
+            sites.append(Site(secret, start, reason=NOT_A_STRING))
             continue
         sites.append(site(data, secret, start, end, _literal(node)))
     has_os = _imports_os(root)
@@ -45,7 +47,7 @@ def locate(data: bytes, secrets: Sequence[str], ctx: FileContext | None = None) 
         at = _import_position(data, root)
         return [ByteEdit(at, at, IMPORT_OS.encode() + newline)]
 
-    return FileSites("python", sites, finish=finish, verify=verify)
+    return FileSites(sites, finish=finish, verify=verify)
 
 
 def _literal(node: ts.Node) -> Literal:
@@ -59,7 +61,17 @@ def _literal(node: ts.Node) -> Literal:
         and parent.named_child_count == 1
     )
     return Literal(node.start_byte, node.end_byte, prefix, quote, in_concat, docstring,
-                   _suggest(node))  # fmt: skip
+                   _suggest(node), _nested(node))  # fmt: skip
+
+
+def _nested(node: ts.Node) -> bool:
+    """As :func:`keysentry.rewrite.python._nested`: inside an f-string's replacement field."""
+    ancestor = node.parent
+    while ancestor is not None and ancestor.type not in _STOP:
+        if ancestor.type == "interpolation":
+            return True
+        ancestor = ancestor.parent
+    return False
 
 
 def _suggest(node: ts.Node) -> str | None:
@@ -67,9 +79,13 @@ def _suggest(node: ts.Node) -> str | None:
     ``os.environ["NAME"] = ...``, ``os.getenv("NAME", "...")``, a keyword argument."""
     child = node
     parent = node.parent
-    for _ in range(6):
+    levels = 0
+    while levels < _LEVELS:
         if parent is None or parent.type in _STOP:
             return None
+        # Parentheses are a node of tree-sitter's, not a level (libcst keeps them on the
+        # expression): python.py counts the same levels.
+        levels += parent.type != "parenthesized_expression"
         if parent.type == "assignment":
             return _target_name(parent.child_by_field_name("left"))
         if parent.type == "pair":
@@ -110,11 +126,9 @@ def _target_name(target: ts.Node | None) -> str | None:
 def _literal_name(node: ts.Node | None) -> str | None:
     if node is None or node.type != "string":
         return None
-    if any(c.type == "interpolation" for c in node.children):
-        return None
     prefix, quote = split_quotes(ts.text(node).decode("utf-8", "replace"))
-    if "b" in prefix.lower():
-        return None
+    if "b" in prefix.lower() or "f" in prefix.lower():
+        return None  # as libcst's evaluated_value: no str for bytes, none for f-strings
     body = ts.text(node)[len(prefix) + len(quote) : len(ts.text(node)) - len(quote)]
     return constant_name(body.decode("utf-8", "replace"))
 

@@ -72,10 +72,10 @@ def _env(data: bytes, secrets: Sequence[str], ctx: FileContext) -> FileSites:
 def by_hand(reason: str) -> Rewriter:
     def rewrite(data: bytes, secrets: Sequence[str], ctx: FileContext) -> FileSites:
         sites = [
-            Site(secret, start, end, reason=f"{reason}")
-            for secret, start, end in occurrences(data, secrets)
+            Site(secret, start, reason=f"{reason}")
+            for secret, start, _end in occurrences(data, secrets)
         ]
-        return FileSites("other", sites)
+        return FileSites(sites)
 
     return rewrite
 

@@ -37,7 +37,6 @@ class Site:
     secret: str = field(repr=False)
     start: int
     """Byte offset of the key in the file."""
-    end: int
     render: Render | None = None
     """How to replace it; None: by hand, for ``reason``."""
     reason: str = ""
@@ -58,7 +57,6 @@ class Site:
 class FileSites:
     """A rewriter's answer for one file: every occurrence of every key asked for."""
 
-    kind: str
     sites: list[Site]
     finish: Callable[[frozenset[str]], Sequence[ByteEdit]] | None = None
     """File-wide edits for what the replacements need (an import), given those needs."""

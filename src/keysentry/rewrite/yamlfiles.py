@@ -35,21 +35,21 @@ def locate(data: bytes, secrets: Sequence[str], ctx: FileContext, kind: str) -> 
     found = occurrences(data, secrets)
     verify = ts.verifier("yaml")
     if not found:
-        return FileSites(kind, [], verify=verify)
+        return FileSites([], verify=verify)
     tree = ts.parse("yaml", data)
     manifest = _KIND.search(data)
     sites = []
     for secret, start, end in found:
         node = ts.enclosing(tree.root_node, start, end, SCALARS)
         if node is None or node.type == "comment":
-            sites.append(Site(secret, start, end, reason="not inside a YAML value (a comment?): "
+            sites.append(Site(secret, start, reason="not inside a YAML value (a comment?): "
                               "delete it by hand"))  # fmt: skip
         elif kind == "kubernetes":
             what = manifest.group(1).decode() if manifest else ""
             sites.append(_kubernetes(data, secret, start, end, node, what))
         else:
             sites.append(_inline(data, secret, start, end, node, kind))
-    return FileSites(kind, sites, verify=verify)
+    return FileSites(sites, verify=verify)
 
 
 def _pair_key(node: ts.Node) -> str | None:
@@ -75,17 +75,6 @@ def _inline(data: bytes, secret: str, start: int, end: int, node: ts.Node, kind:
         if ancestor.type in ("flow_mapping", "flow_sequence"):
             in_flow = True
         ancestor = ancestor.parent
-    exact = _is_whole(node, start, end)
-    if kind == "github" and in_flow and node.type == "plain_scalar":
-        if not exact:
-            return Site(secret, start, end, reason="inside a flow collection")
-        s, e = node.start_byte, node.end_byte
-
-        def quoted(name: str) -> list[ByteEdit]:
-            return [ByteEdit(s, e, f'"${{{{ secrets.{name} }}}}"'.encode())]
-
-        return Site(secret, start, end, quoted, "${{ secrets.{name} }}", suggest,
-                    advice=ADVICE[kind])  # fmt: skip
     follows = data[end : end + 1]
     braced = kind != "gitlab" or (follows.isalnum() or follows == b"_")
     template = {
@@ -93,6 +82,17 @@ def _inline(data: bytes, secret: str, start: int, end: int, node: ts.Node, kind:
         "gitlab": "${{{name}}}" if braced else "${name}",
         "compose": "${{{name}}}",
     }[kind]
+    if in_flow and node.type == "plain_scalar":
+        # Braces end a plain scalar inside {...} or [...]: the value is quoted.
+        if not _is_whole(node, start, end):
+            return Site(secret, start, reason="inside a flow collection")
+        s, e = node.start_byte, node.end_byte
+
+        def quoted(name: str) -> list[ByteEdit]:
+            return [ByteEdit(s, e, ('"' + template.format(name=name) + '"').encode())]
+
+        return Site(secret, start, quoted, template.format(name="{name}"), suggest,
+                    advice=ADVICE[kind])  # fmt: skip
     if kind == "gitlab" and _in_script(node) and _single_quoted(data, node, start):
         # A GitLab script is shell: inside its single quotes $NAME would stay as it is,
         # so the quote is closed around a double-quoted read of the variable.
@@ -102,7 +102,7 @@ def _inline(data: bytes, secret: str, start: int, end: int, node: ts.Node, kind:
         return [ByteEdit(start, end, _for_scalar(node, template.format(name=name)).encode())]
 
     how = template.format(name="{name}")
-    return Site(secret, start, end, inside, how, suggest, advice=ADVICE[kind])
+    return Site(secret, start, inside, how, suggest, advice=ADVICE[kind])
 
 
 def _is_whole(node: ts.Node, start: int, end: int) -> bool:
@@ -150,7 +150,7 @@ def _kubernetes(
     data: bytes, secret: str, start: int, end: int, node: ts.Node, manifest: str
 ) -> Site:
     if manifest in ("Secret", "ConfigMap", "SealedSecret"):
-        return Site(secret, start, end, reason=f"a {manifest} manifest holds the value itself: "
+        return Site(secret, start, reason=f"a {manifest} manifest holds the value itself: "
                     "keep it out of git (create it with kubectl, or use sealed or external "
                     "secrets) by hand")  # fmt: skip
     flow = node.parent
@@ -164,7 +164,7 @@ def _kubernetes(
         or _pair_key(node) != "value"
         or pair.type != "block_mapping_pair"
     ):
-        return Site(secret, start, end, reason="not the value of a container's env entry")  # fmt: skip
+        return Site(secret, start, reason="not the value of a container's env entry")  # fmt: skip
     env_name = None
     for sibling in mapping.named_children:
         key = sibling.child_by_field_name("key")
@@ -177,7 +177,7 @@ def _kubernetes(
         ref = f"valueFrom: {{secretKeyRef: {{name: {secret_name(name)}, key: {name}}}}}"
         return [ByteEdit(s, e, ref.encode())]
 
-    return Site(secret, start, end, secret_ref, "valueFrom: secretKeyRef {name}", env_name,
+    return Site(secret, start, secret_ref, "valueFrom: secretKeyRef {name}", env_name,
                 advice=ADVICE["kubernetes"])  # fmt: skip
 
 

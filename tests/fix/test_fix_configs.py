@@ -1,0 +1,256 @@
+"""keysentry fix in YAML with a variable syntax (compose, GitHub Actions, GitLab CI,
+Kubernetes), Dockerfiles and notebooks: the exact bytes written for each shape, what is
+left by hand and why. Every case runs `keysentry fix` on a real repository."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fixhelpers import env_file, fix
+
+# Each case takes a second or two; a change that loops forever fails it in minutes, not ten.
+pytestmark = pytest.mark.timeout(180)
+
+GH = "${{ secrets.OPENROUTER_API_KEY }}"
+
+FIXED = {
+    # name: (file, source with §, the source after the fix, the variable)
+    "compose-flow": ("compose.yaml", "services:\n  a:\n    environment: {ROUTER: §}\n",
+                     'services:\n  a:\n    environment: {ROUTER: "${ROUTER}"}\n', "ROUTER"),
+    "gitlab-flow": (".gitlab-ci.yml", "variables: [§]\n",
+                    'variables: ["$OPENROUTER_API_KEY"]\n', "OPENROUTER_API_KEY"),
+    "compose-list-name": ("docker-compose.override.yml",
+                          "services:\n  a:\n    environment:\n      - ROUTER_KEY=§\n",
+                          "services:\n  a:\n    environment:\n      - ROUTER_KEY=${ROUTER_KEY}\n",
+                          "ROUTER_KEY"),
+    "compose-double-quoted": ("compose.yml", 'x:\n  TOKEN: "Bearer §"\n',
+                              'x:\n  TOKEN: "Bearer ${TOKEN}"\n', "TOKEN"),
+    "github-block": (".github/workflows/ci.yml", "on: push\nenv:\n  KEY: §\n",
+                     "on: push\nenv:\n  KEY: ${{ secrets.KEY }}\n", "KEY"),
+    "github-flow": (".github/workflows/ci.yaml", "on: push\nenv: {KEY: §}\n",
+                    'on: push\nenv: {KEY: "${{ secrets.KEY }}"}\n', "KEY"),
+    "github-flow-quoted": (".github/workflows/ci.yaml", "on: push\nenv: {KEY: '§'}\n",
+                           "on: push\nenv: {KEY: '${{ secrets.KEY }}'}\n", "KEY"),
+    "github-run": (".github/workflows/ci.yml", "on: push\njobs:\n  a:\n    steps:\n"
+                   '      - run: echo "§"\n',
+                   f'on: push\njobs:\n  a:\n    steps:\n      - run: echo "{GH}"\n',
+                   "OPENROUTER_API_KEY"),
+    "gitlab-braced": (".gitlab-ci.yml", "variables:\n  TOKEN: §_x\n",
+                      "variables:\n  TOKEN: ${TOKEN}_x\n", "TOKEN"),
+    "gitlab-bare": ("ci/.gitlab-ci.yml", "variables:\n  TOKEN: '§'\n",
+                    "variables:\n  TOKEN: '$TOKEN'\n", "TOKEN"),
+    "gitlab-script-plain": (".gitlab-ci.yml", "a:\n  before_script:\n    - curl -H 'X:§'\n",
+                            "a:\n  before_script:\n    - curl -H 'X:'\"${OPENROUTER_API_KEY}\"''\n",
+                            "OPENROUTER_API_KEY"),
+    "gitlab-script-double": (".gitlab-ci.yml", "a:\n  after_script:\n    - \"curl -H 'X:§'\"\n",
+                             "a:\n  after_script:\n"
+                             "    - \"curl -H 'X:'\\\"${OPENROUTER_API_KEY}\\\"''\"\n",
+                             "OPENROUTER_API_KEY"),
+    "gitlab-script-single": (".gitlab-ci.yml", "a:\n  script:\n    - 'curl -H ''X:§'''\n",
+                             "a:\n  script:\n    - 'curl -H ''X:''\"${OPENROUTER_API_KEY}\"'''''\n",
+                             "OPENROUTER_API_KEY"),
+    "gitlab-script-unquoted": (".gitlab-ci.yml", "a:\n  script:\n    - curl -H X:§ -H 'Y=z'\n",
+                               "a:\n  script:\n    - curl -H X:$OPENROUTER_API_KEY -H 'Y=z'\n",
+                               "OPENROUTER_API_KEY"),
+    "gitlab-script-block": (".gitlab-ci.yml", "a:\n  script:\n    - |\n      echo 'a'\n"
+                            "      curl -H 'X:§'\n",
+                            "a:\n  script:\n    - |\n      echo 'a'\n"
+                            "      curl -H 'X:'\"${OPENROUTER_API_KEY}\"''\n",
+                            "OPENROUTER_API_KEY"),
+    "kubernetes": ("k8s/pod.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n"
+                   "    - name: a\n      env:\n        - name: 'ROUTER'\n          value: §\n",
+                   "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n      env:\n"
+                   "        - name: 'ROUTER'\n"
+                   "          valueFrom: {secretKeyRef: {name: router, key: ROUTER}}\n",
+                   "ROUTER"),
+    "kubernetes-kind-first": ("pod.yml", "kind: Pod\napiVersion: v1\nspec:\n  containers:\n"
+                              "    - env:\n        - value: \"§\"\n          name: ROUTER_KEY\n",
+                              "kind: Pod\napiVersion: v1\nspec:\n  containers:\n    - env:\n"
+                              "        - valueFrom: {secretKeyRef: {name: router-key, key: "
+                              "ROUTER_KEY}}\n          name: ROUTER_KEY\n", "ROUTER_KEY"),
+    "dockerfile-legacy-env": ("Dockerfile", "FROM a\nENV ROUTER §\nRUN x\n", "FROM a\nRUN x\n",
+                              "ROUTER"),
+    "dockerfile-arg": ("build/app.Dockerfile", "FROM a\nARG TOKEN=§\n", "FROM a\n", "TOKEN"),
+    "dockerfile-dotted": ("Dockerfile.prod", "FROM a\nENV ROUTER=§\n", "FROM a\n", "ROUTER"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(FIXED))
+def test_the_bytes_written(repo: Path, key: str, monkeypatch, capsys, case: str) -> None:
+    name, source, expected, variable = FIXED[case]
+    (repo / name).parent.mkdir(parents=True, exist_ok=True)
+    (repo / name).write_text(source.replace("§", key))
+    code, out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    assert (repo / name).read_text() == expected
+    assert env_file(repo) == {variable: key}
+    assert key not in out + err
+    if name.endswith((".yml", ".yaml")):
+        yaml.safe_load(expected)
+    if "Dockerfile" in name:
+        word = "ARG" if "ARG" in source else "ENV"
+        assert f"fixed: remove the {word} instruction\n" in err
+
+
+def test_gitlab_script_lines_still_send_the_key(repo: Path, key: str, monkeypatch, capsys) -> None:
+    """The shell GitLab runs each script line in sees the same words as before the fix."""
+    cases = [c for c in sorted(FIXED) if c.startswith("gitlab-script")]
+    lines = []
+    for case in cases:
+        _name, source, _expected, _v = FIXED[case]
+        (repo / ".gitlab-ci.yml").write_text(source.replace("§", key))
+        lines.append(yaml.safe_load(source.replace("§", key))["a"])
+        assert fix(repo, monkeypatch, capsys)[0] == 1
+        after = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())["a"]
+        (section,) = after
+        before_lines, after_lines = lines[-1][section], after[section]
+        words = []
+        for line in ("\n".join(before_lines), "\n".join(after_lines)):
+            proc = subprocess.run(["bash", "-c", line.replace("curl", "printf '%s|'")],
+                                  env={"OPENROUTER_API_KEY": key}, capture_output=True,
+                                  text=True, timeout=30, check=False)  # fmt: skip
+            words.append(proc.stdout)
+        assert words[0] == words[1] and key in words[0], (case, after_lines)
+        (repo / ".env").unlink()
+
+
+BY_HAND = {
+    "yaml-comment": ("compose.yaml", "x: 1 # §\n",
+                     "not inside a YAML value (a comment?): delete it by hand"),
+    "github-flow-partial": (".github/workflows/a.yml", "env: {KEY: Bearer §}\n",
+                            "inside a flow collection"),
+    "kubernetes-partial": ("pod.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n"
+                           "    - env:\n        - name: A\n          value: Bearer §\n",
+                           "not the value of a container's env entry"),
+    "kubernetes-other-key": ("pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  token: §\n",
+                             "not the value of a container's env entry"),
+    "kubernetes-flow": ("pod.yaml", "apiVersion: v1\nkind: Pod\nx: [{name: A, value: §}]\n",
+                        "not the value of a container's env entry"),
+    "dockerfile-run": ("Dockerfile", "FROM a\nRUN curl -H 'X:§'\n",
+                       "not in an ENV or ARG instruction"),
+    "dockerfile-comment": ("Dockerfile", "FROM a\n# §\n", "not in an ENV or ARG instruction"),
+    "dockerfile-two-pairs": ("Dockerfile", "FROM a\nENV A=1 B=§\n",
+                             "an ENV that sets several variables: remove this one by hand"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(BY_HAND))
+def test_left_by_hand(repo: Path, key: str, monkeypatch, capsys, case: str) -> None:
+    name, source, reason = BY_HAND[case]
+    text = source.replace("§", key)
+    (repo / name).parent.mkdir(parents=True, exist_ok=True)
+    (repo / name).write_text(text)
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 3, err
+    assert err.splitlines()[0].endswith(f": {reason}")
+    assert (repo / name).read_text() == text
+
+
+@pytest.mark.parametrize("kind", ["Secret", "ConfigMap", "SealedSecret"])
+def test_manifests_that_hold_values_are_left(
+    repo: Path, key: str, monkeypatch, capsys, kind: str
+) -> None:
+    text = f"apiVersion: v1\nkind: {kind}\ndata:\n  - name: A\n    value: {key}\n"
+    (repo / "m.yaml").write_text(text)
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 3, err
+    assert f"a {kind} manifest holds the value itself" in err
+    assert (repo / "m.yaml").read_text() == text
+
+
+def test_advice_names_the_variable_and_the_env_file(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    (repo / "k.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - env:\n"
+        f"        - name: ROUTER_KEY\n          value: {key}\n"
+    )
+    (repo / ".gitlab-ci.yml").write_text(f"variables:\n  ROUTER_KEY: {key}\n")
+    (repo / "Dockerfile").write_text(f"FROM a\nENV ROUTER_KEY={key}\n")
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    assert (
+        "next: k.yaml: create the Secret first: kubectl create secret generic router-key "
+        '--from-literal=ROUTER_KEY="${ROUTER_KEY}" (the value is in .env)'
+    ) in err
+    assert (
+        "next: .gitlab-ci.yml: add ROUTER_KEY as a masked CI/CD variable in the project's "
+        "settings (the value is in .env)"
+    ) in err
+    assert (
+        "next: Dockerfile: pass ROUTER_KEY when the container runs (docker run -e ROUTER_KEY" in err
+    )
+    assert "--mount=type=secret,id=ROUTER_KEY,env=ROUTER_KEY" in err
+
+
+def _notebook(cells: list[object]) -> str:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = cells
+    return nbformat.writes(nb)
+
+
+def test_notebook_cells_by_hand(repo: Path, key: str, monkeypatch, capsys) -> None:
+    import nbformat
+
+    cases = {
+        "markdown.ipynb": ([nbformat.v4.new_markdown_cell(f"key: {key}")],
+                           "cell 1 is not code (markdown): delete the key there by hand"),
+        "magic.ipynb": ([nbformat.v4.new_code_cell("x = 1"),
+                         nbformat.v4.new_code_cell(f"%env KEY={key}")],
+                        "cell 2 does not parse as Python (line 1): fix the syntax first "
+                        "(an IPython magic?)"),
+        "comment.ipynb": ([nbformat.v4.new_code_cell(f"# {key}")],
+                          "cell 1: not inside a string literal (a comment?): delete it by hand"),
+    }  # fmt: skip
+    for name, (cells, _reason) in cases.items():
+        (repo / name).write_text(_notebook(cells))
+    (repo / "broken.ipynb").write_text(f'{{"cells": ["{key}"\n')
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 3, err
+    for name, (_cells, reason) in cases.items():
+        assert f"{name}:" in err and f": {reason}\n" in err
+    assert "not a readable notebook (nbformat): fix it first" in err
+
+
+def test_notebook_two_cells_and_outputs_only(repo: Path, monkeypatch, capsys) -> None:
+    import nbformat
+
+    from conftest import make_key
+
+    first, second = make_key(), make_key()
+    code_cell = nbformat.v4.new_code_cell(f'ROUTER = "{first}"')
+    other = nbformat.v4.new_code_cell('print("hi")')
+    other.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"{second}\n")]
+    text = _notebook([code_cell, other])  # no newline at the end
+    (repo / "n.ipynb").write_text(text)
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    raw = (repo / "n.ipynb").read_text()
+    assert not raw.endswith("\n")
+    nb = nbformat.reads(raw, as_version=4)
+    assert nb.cells[0].source == 'import os\nROUTER = os.environ["ROUTER"]'
+    assert nb.cells[1].source == 'print("hi")'
+    assert nb.cells[1].outputs[0]["text"] == "[OPENROUTER_API_KEY removed by keysentry fix]\n"
+    assert env_file(repo) == {"ROUTER": first, "OPENROUTER_API_KEY": second}
+
+
+def test_a_notebook_attachment_holding_the_key_as_text_is_dropped(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    import nbformat
+
+    cell = nbformat.v4.new_markdown_cell("![a](attachment:a.txt) ![b](attachment:b.txt)")
+    cell.attachments = {"a.txt": {"text/plain": f"the key: {key}"}, "b.txt": {"text/plain": "x"}}
+    code_cell = nbformat.v4.new_code_cell(f'KEY = "{key}"')
+    (repo / "n.ipynb").write_text(_notebook([code_cell, cell]))
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    nb = nbformat.reads((repo / "n.ipynb").read_text(), as_version=4)
+    assert set(nb.cells[1].attachments) == {"b.txt"}
+    assert key not in (repo / "n.ipynb").read_text()

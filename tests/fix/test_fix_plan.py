@@ -1,0 +1,268 @@
+"""The planner under keysentry fix and the reports: every occurrence of every key found,
+edits applied without overlap, positions as reports count them, the size cap, and no
+rewrite that would parse badly or still hold the key. Through `keysentry fix` and the
+JSON report on real repositories."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+import pytest
+
+from conftest import git, make_key
+from fixhelpers import env_file, fix
+from keysentry.cli import main
+from keysentry.rewrite.plan import MAX_BYTES
+
+# Each case takes a second or two; a change that loops forever fails it in minutes, not ten.
+pytestmark = pytest.mark.timeout(180)
+
+
+def committed(repo: Path, files: dict[str, str | bytes]) -> None:
+    for name, text in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            (repo / name).write_bytes(text)
+        else:
+            (repo / name).write_text(text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "initial")
+
+
+def json_fixes(repo: Path, monkeypatch, *args: str) -> list[tuple[str, int, int, dict]]:
+    """(path, line, column, fix) of every location of a `keysentry scan` JSON report."""
+    monkeypatch.chdir(repo)
+    out = repo.parent / "report.json"
+    main(["scan", ".", *args, "--format", "json", "--output", str(out), "--quiet"])
+    doc = json.loads(out.read_text())
+    return sorted(
+        (loc["path"], loc["line"], loc["column"], loc["fix"])
+        for f in doc["findings"]
+        for loc in f["locations"]
+    )
+
+
+def test_two_keys_back_to_back_are_both_moved(repo: Path, monkeypatch, capsys) -> None:
+    first, second = make_key(), make_key()
+    committed(repo, {"a.js": f"const both = `{first}{second}`;\n"})
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    assert (repo / "a.js").read_text() == (
+        "const both = `${process.env.OPENROUTER_API_KEY}${process.env.OPENROUTER_API_KEY_2}`;\n"
+    )
+    assert env_file(repo) == {"OPENROUTER_API_KEY": first, "OPENROUTER_API_KEY_2": second}
+
+
+def test_one_instruction_holding_a_key_twice_is_removed_once(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    committed(repo, {"Dockerfile": f'FROM scratch\nENV TOKENS={key},{key}\nCMD ["x"]\n'})
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    assert (repo / "Dockerfile").read_text() == 'FROM scratch\nCMD ["x"]\n'
+    assert env_file(repo) == {"TOKENS": key}
+
+
+def test_keys_of_two_lengths_in_one_file(repo: Path, monkeypatch, capsys) -> None:
+    """A key of an unknown version (`sk-or-v12-...`) is a byte longer than a v1 key."""
+    v1 = make_key()
+    v12 = "sk-or-" + "v12-" + secrets.token_hex(32)
+    committed(repo, {"a.py": f'FIRST = "{v12}"\nSECOND = "{v1}"\n'})
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    assert (repo / "a.py").read_text() == (
+        'import os\nFIRST = os.environ["FIRST"]\nSECOND = os.environ["SECOND"]\n'
+    )
+    assert env_file(repo) == {"FIRST": v12, "SECOND": v1}
+
+
+RULE = """\
+schema_version = 1
+
+[[rules]]
+id = "exco-token"
+description = "Example Corp API token"
+severity = "high"
+keywords = ["exco_"]
+regex = 'exco_[0-9a-f]{40}(?![0-9a-f])'
+examples = ["TOKEN=exco_{hex40}"]
+negatives = ["TOKEN=exco_{hex39}"]
+"""
+
+
+def test_keys_of_a_rule_of_ones_own_are_moved_in_file_order(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    token = "exco_" + secrets.token_hex(20)
+    committed(repo, {
+        ".keysentry.toml": 'rules = ["extra.toml"]\n',
+        "extra.toml": RULE,
+        "a.py": f'EXCO = "{token}"\nROUTER = "{key}"\nAGAIN = "{token}"\n',
+    })  # fmt: skip
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    assert (repo / "a.py").read_text() == (
+        'import os\nEXCO = os.environ["EXCO"]\nROUTER = os.environ["ROUTER"]\n'
+        'AGAIN = os.environ["EXCO"]\n'
+    )
+    lines = [line.split(": fixed")[0] for line in err.splitlines() if ": fixed: " in line]
+    assert lines == ["a.py:1:9", "a.py:2:11", "a.py:3:10"]
+    assert env_file(repo) == {"EXCO": token, "ROUTER": key}
+
+
+def test_the_same_key_in_code_and_in_a_comment(repo: Path, key: str, monkeypatch, capsys) -> None:
+    """The comment is left by hand; the code is still moved (the rewritten file holds the
+    key only where it is left by hand)."""
+    committed(repo, {"a.py": f'# old: {key}\nKEY = "{key}"\n'})
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 3, err
+    assert (repo / "a.py").read_text() == f'# old: {key}\nimport os\nKEY = os.environ["KEY"]\n'
+    assert "a.py:1:8: change by hand: " in err and "a.py:2:8: fixed: " in err
+
+
+def test_a_notebook_whose_metadata_holds_the_key_is_left(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["openrouter"] = {"key": key}
+    nb.cells = [nbformat.v4.new_code_cell(f'KEY = "{key}"')]
+    text = nbformat.writes(nb) + "\n"
+    committed(repo, {"a.ipynb": text})
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 3, err
+    assert "the rewritten file would still hold the key" in err
+    assert (repo / "a.ipynb").read_text() == text and not (repo / ".env").exists()
+
+
+@pytest.mark.parametrize(("size", "fixable"), [(MAX_BYTES, True), (MAX_BYTES + 1, False)])
+def test_the_size_cap_is_exact(repo: Path, key: str, monkeypatch, capsys, size, fixable) -> None:
+    head = f"OPENROUTER_API_KEY={key}\n"
+    body = head + "#" * (size - len(head) - 1) + "\n"
+    committed(repo, {".env": body})
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == (1 if fixable else 3), err
+    assert ("larger than 4 MiB" in err) is not fixable
+    assert (".env:1:20: change by hand: " in err) is not fixable
+    # an env file is hidden from git at any size
+    assert ".env: untracked (git rm --cached)" in err
+
+
+def test_positions_in_reports_count_characters_and_crlf_lines(repo: Path, monkeypatch) -> None:
+    key = make_key()
+    committed(repo, {"a.py": f'"""Übersicht."""\r\nAPI = "é{key}ü"\r\n'.encode()})
+    ((path, line, column, fix_info),) = json_fixes(repo, monkeypatch)
+    assert (path, line, column) == ("a.py", 2, 9)
+    assert fix_info["fixable"] and fix_info["variable"] == "API"
+    literal, import_os = fix_info["edits"]
+    assert literal == {
+        "start": {"line": 2, "column": 7},
+        "end": {"line": 2, "column": 7 + len(key) + 4},
+        "text": "f\"é{os.environ['API']}ü\"",
+    }
+    assert import_os == {
+        "start": {"line": 2, "column": 1}, "end": {"line": 2, "column": 1},
+        "text": "import os\n",
+    }  # fmt: skip
+
+
+def test_reports_read_the_staged_version(repo: Path, monkeypatch) -> None:
+    """`keysentry staged` plans on what is staged, not on the work tree's file."""
+    key = make_key()
+    (repo / "a.py").write_text(f'STAGED = "{key}"\n')
+    git(repo, "add", "a.py")
+    (repo / "a.py").write_text(f'# moved\n\n\nWORKTREE = "{key}"\n')
+    monkeypatch.chdir(repo)
+    out = repo.parent / "report.json"
+    assert main(["staged", "--format", "json", "--output", str(out), "--quiet"]) == 1
+    doc = json.loads(out.read_text())
+    (loc,) = [loc for f in doc["findings"] for loc in f["locations"]]
+    assert (loc["line"], loc["fix"]["variable"], loc["fix"]["fixable"]) == (1, "STAGED", True)
+
+
+HEX_RULE = """\
+schema_version = 1
+
+[[rules]]
+id = "hex-secret"
+description = "a generic 64-hex secret"
+severity = "high"
+keywords = ["secret"]
+regex = 'secret = "(?:sk-or-v1-)?(?P<secret>[0-9a-f]{64})"'
+examples = ['secret = "{hex64}"']
+negatives = ['secret = "{hex63}"']
+"""
+
+
+def test_a_match_inside_a_key_that_moves_moves_with_it(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    """Two rules, one matching inside the other's key: one edit, nothing left by hand."""
+    committed(repo, {".keysentry.toml": 'rules = ["hex.toml"]\n', "hex.toml": HEX_RULE,
+                     "a.py": f'secret = "{key}"\n'})  # fmt: skip
+    fixes = json_fixes(repo, monkeypatch)
+    assert [(line, col, f["fixable"]) for _p, line, col, f in fixes] == [
+        (1, 11, True),
+        (1, 20, True),
+    ]
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    assert (repo / "a.py").read_text() == 'import os\nsecret = os.environ["OPENROUTER_API_KEY"]\n'
+    assert env_file(repo) == {"OPENROUTER_API_KEY": key}
+
+
+Z_RULE = """\
+schema_version = 1
+
+[[rules]]
+id = "z-token"
+description = "a token that starts with its own first letter again"
+severity = "high"
+keywords = ["zzzz"]
+regex = 'zzzzzzz[0-9a-f]{40}(?![0-9a-f])'
+placeholder_model = false
+examples = ["zzzzzzz{hex40}"]
+negatives = ["zzzzzzz{hex39}"]
+"""
+
+
+def test_a_key_one_byte_after_its_own_head(repo: Path, monkeypatch, capsys) -> None:
+    token = "zzzzzzz" + secrets.token_hex(20)
+    committed(repo, {".keysentry.toml": 'rules = ["z.toml"]\n', "z.toml": Z_RULE,
+                     "a.js": f'const t = "z{token}";\n'})  # fmt: skip
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    assert (repo / "a.js").read_text() == "const t = `z${process.env.OPENROUTER_API_KEY}`;\n"
+
+
+def test_the_import_edit_goes_with_the_first_location(repo: Path, monkeypatch) -> None:
+    first, second = make_key(), make_key()
+    committed(repo, {"a.py": f'ONE = "{first}"\nTWO = "{second}"\n'})
+    fixes = json_fixes(repo, monkeypatch)
+    assert [[e["text"] for e in f["edits"]] for _p, _l, _c, f in fixes] == [
+        ['os.environ["ONE"]', "import os\n"],
+        ['os.environ["TWO"]'],
+    ]
+
+
+def test_diff_of_an_env_file_to_hide(repo: Path, key: str, monkeypatch, capsys) -> None:
+    committed(repo, {"README.md": "# x\n"})
+    (repo / ".env").write_text(f"OPENROUTER_API_KEY={key}\n")
+    code, out, err = fix(repo, monkeypatch, capsys, "--diff")
+    assert (code, out) == (1, ""), err
+    assert ".env:1:20: would fix: ignore the env file (.gitignore); the file is kept" in err
+    assert not (repo / ".gitignore").exists()
+
+
+def test_a_committed_env_file_alone_is_hidden_not_copied(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    committed(repo, {"deploy/app.env": f"ROUTER={key}\n"})
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    assert not (repo / ".env").exists()
+    assert (repo / ".gitignore").read_text() == "/deploy/app.env\n"
+    assert git(repo, "ls-files") == ""
