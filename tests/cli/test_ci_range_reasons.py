@@ -549,14 +549,17 @@ def test_pre_receive_new_and_forced_refs(history, server, monkeypatch, capsys) -
     ]
 
 
-def test_pre_receive_in_a_ci_job_is_not_pushed_yet(history, monkeypatch, capsys) -> None:
+def test_pre_receive_in_a_ci_job_counts_what_arrives_as_pushed(
+    history, monkeypatch, capsys
+) -> None:
     """A receiving repository with a work tree (receive.denyCurrentBranch updateInstead):
-    its branches are not what a server publishes, and what is being pushed is not
-    published yet, CI variables or not."""
+    a commit being received has left the pusher's machine, so its key is "pushed" (the
+    worst exposure), whatever this repository's HEAD is, CI variables or not; and no note
+    about a CI job's checkout applies."""
     monkeypatch.setenv("CI", "true")
     code, report, _ = pre_receive(monkeypatch, capsys, [f"{history.c2} {history.c4} refs/heads/x"])
     assert code == ExitCode.FINDINGS
-    assert only_location(report)["exposure"] == "head"  # this repository's HEAD is c4
+    assert only_location(report)["exposure"] == "pushed"  # this repository's HEAD is c4 too
     assert not any("CI job" in n for n in notes(report))
 
 
