@@ -179,6 +179,32 @@ def _shapes(key: str, r: str, other: str, hex32: str, exco: str) -> dict[str, tu
             f"b={hex32} c={exco} a={key};\n".encode(),
             f"…{hex32[:3]}... c=exc... a={r};",
         ),
+        # A custom rule's match on a later line is redacted where it is, not where it would
+        # be on the first line.
+        "runs-line-2.txt": (f"first\nc={exco} a={key}\n".encode(), f"c=exc... a={r}"),
+        # The line is the last one before the key, whatever lines come before it.
+        "lines.txt": (b"one\ntwo\nKEY=" + k + b"\n", f"KEY={r}"),
+        "crlf-tail.env": (b"KEY=" + k + b";\r\nB=2\r\n", f"KEY={r};"),
+        "no-newline.txt": (f"KEY={key} end".encode(), f"KEY={r} end"),
+        # A run that ends or starts exactly at the edge is outside: it is not shown at all.
+        "edge-run-left.txt": (f"{other}{'.' * 60}{key}\n".encode(), f"…{'.' * 60}{r}"),
+        "edge-run-right.txt": (f"{key}{'.' * 60}{other}\n".encode(), f"{r}{'.' * 60}…"),
+        "far-run.txt": (
+            f"{hex32} {'.' * 100} {key}\n".encode(),
+            f"…{'.' * 59} {r}",
+        ),
+        # Two runs side by side are two runs: the key keeps its redacted form.
+        "adjacent-runs.txt": (f"{hex32}{key}\n".encode(), f"{hex32[:3]}...{r}"),
+        # A cut word is dropped up to the first character that is not a word's, no further.
+        "word-then-text.txt": (f"{'y' * 80} abc {key}\n".encode(), f"…abc {r}"),
+        "text-then-word.txt": (f"{key} abc {'y' * 80}\n".encode(), f"{r} abc…"),
+        # A run longer than the reach is shown by its first three characters from where the
+        # reach begins, and the line goes on past it on either side.
+        "long-run-left.txt": (
+            f"{'a' * 200}{'b' * 600} {key}\n".encode(),
+            f"…aaa... {r}",
+        ),
+        "long-run-right.txt": (f"{key} {'c' * 1000} tail\n".encode(), f"{r} ccc...…"),
     }
 
 
@@ -223,4 +249,61 @@ def test_a_custom_rule_s_snippet_hides_the_key_beside_it(tmp_path: Path) -> None
     assert snippets == {
         "exco-token": f"EXCO=exc... OR={redact(key)}",
         "openrouter-api-key": f"EXCO=exc... OR={redact(key)}",
+    }
+
+
+_ODD_RULES = """schema_version = 1
+
+[[rules]]
+id = "two-line-password"
+description = "A password on the line after its label"
+severity = "high"
+keywords = ["MYPASS:"]
+regex = 'MYPASS:\\s+(?P<secret>[g-z]{32})(?![g-z])'
+
+[[rules]]
+id = "latin1-token"
+description = "A token behind a byte that is not UTF-8"
+severity = "high"
+keywords = ["tok_"]
+regex = '\\xfftok_[0-9a-f]{40}(?![0-9a-f])'
+
+[[rules]]
+id = "tail-token"
+description = "A token that takes the hex digits before it"
+severity = "high"
+keywords = ["ztok"]
+regex = '[0-9a-f]{8}ztok'
+"""
+
+
+def test_a_key_its_rule_finds_only_with_context_off_its_line_is_still_hidden(
+    tmp_path: Path,
+) -> None:
+    """The key itself is always redacted in its snippet, even when its rule would not find
+    it again within the snippet's reach (the label is on the line before); a match that
+    starts with a byte that is not UTF-8 is shown escaped; and a run merged from a key and
+    a custom match that runs past its end is not shown as a key's redacted form, which
+    would show the match's last characters."""
+    from scanhelpers import run_json
+
+    password = "".join(secrets.choice("ghijklmnopqrstuvwxyz") for _ in range(32))
+    token = "tok_" + secrets.token_hex(20)
+    key = make_key()
+    (tmp_path / "a.yaml").write_bytes(f"MYPASS:\n    {password} # prod\n".encode())
+    (tmp_path / "b.txt").write_bytes(b"X=\xff" + token.encode() + b"\n")
+    (tmp_path / "c.txt").write_bytes(f"K={key}ztok;\n".encode())
+    rules = tmp_path / "odd.toml"
+    rules.write_text(_ODD_RULES)
+    code, report = run_json(tmp_path, "scan", str(tmp_path), "--rules", str(rules))
+    assert code == 1
+    shown = {
+        (f["rule_id"], Path(loc["path"]).name): loc["snippet"]
+        for f in report["findings"]
+        for loc in f["locations"]
+    }
+    assert shown == {
+        ("two-line-password", "a.yaml"): f"{password[:3]}... # prod",
+        ("latin1-token", "b.txt"): "X=\\xffto...",
+        ("openrouter-api-key", "c.txt"): "K=sk-...;",
     }

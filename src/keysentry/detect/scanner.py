@@ -597,9 +597,11 @@ class Scanner:
             pos = s_hi
         parts.append(_printable(data[pos:hi]))
         text = "".join(parts).strip()
-        if lo > line_lo:
+        # Cut where the snippet stops short of its line, or where the line goes on past
+        # the reach (a long run at the edge can carry the snippet that far).
+        if lo > line_lo or (line_lo > 0 and data[line_lo - 1] != 0x0A):
             text = "…" + text
-        if hi < line_hi:
+        if hi < line_hi or not _line_ends_at(data, line_hi):
             text += "…"
         return text
 
@@ -635,6 +637,10 @@ def _masked(run: bytes) -> str:
     if _KEY_SHAPED.fullmatch(run) and run.startswith(b"sk-"):
         return redact(run.decode("ascii"))
     return run[:3].decode("utf-8", "backslashreplace") + "..."
+
+
+def _line_ends_at(data: bytes, offset: int) -> bool:
+    return offset == len(data) or data.startswith((b"\n", b"\r\n"), offset)
 
 
 def _compose(outer: Callable[[int], int], inner: Callable[[int], int]) -> Callable[[int], int]:
