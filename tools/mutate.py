@@ -354,6 +354,61 @@ EQUIVALENT: dict[str, str] = {
         "head[:148] -> head[:149] in the signed sum: byte 148 is the checksum field's first,"
         " a digit, space or NUL by then (checked above), never over 127"
     ),
+    # snippets
+    "keysentry.detect.scanner.xǁScannerǁ_snippet__mutmut_20": (
+        "rfind from the file's start, not the reach: only the cost; a line break past the "
+        "reach moves line_lo back, where lo > line_lo says '…' as the byte before the reach "
+        "did, and spans are searched from lo - SNIPPET_REACH either way"
+    ),
+    "keysentry.detect.scanner.xǁScannerǁ_snippet__mutmut_31": (
+        "find to the file's end, not the reach: only the cost; a line break past the reach "
+        "moves line_hi on, where hi < line_hi says '…' as the byte at the reach did, and "
+        "spans are searched to hi + SNIPPET_REACH either way"
+    ),
+    "keysentry.detect.scanner.xǁScannerǁ_snippet__mutmut_34": (
+        "find without an end: as for _snippet__mutmut_31"
+    ),
+    "keysentry.detect.scanner.xǁScannerǁ_snippet__mutmut_37": (
+        "line_hi <= 0: find from end (a match's end, above 0) returns -1 or at least end, never 0"
+    ),
+    "keysentry.detect.scanner.xǁScannerǁ_snippet__mutmut_38": (
+        "line_hi < 1: as for _snippet__mutmut_37"
+    ),
+    "keysentry.detect.scanner.xǁScannerǁ_snippet__mutmut_41": (
+        "line_hi >= end: at line_hi == end, stepping back puts the edge inside the match, "
+        "which the edge then shows whole, and the CRLF at end - 1 still ends the line"
+    ),
+    "keysentry.detect.scanner.xǁScannerǁ_snippet__mutmut_82": (
+        "s_lo <= lo: at lo == s_lo, lo = s_lo changes nothing"
+    ),
+    "keysentry.detect.scanner.xǁScannerǁ_snippet__mutmut_86": (
+        "hi <= s_hi: at hi == s_hi, hi = s_hi changes nothing"
+    ),
+    "keysentry.detect.scanner.xǁScannerǁ_snippet__mutmut_97": (
+        "lo <= stop: lo = stop + 1 lands inside the span starting at stop, which is shown "
+        "whole from its start"
+    ),
+    "keysentry.detect.scanner.xǁScannerǁ_snippet__mutmut_109": (
+        "hi >= stop: hi = stop - 1 lands inside the span ending at stop, which is shown whole "
+        "to its end"
+    ),
+    "keysentry.detect.scanner.xǁScannerǁ_secret_spans__mutmut_8": (
+        "classify=None: classify only adds the placeholder model's reason; the spans are the same"
+    ),
+    "keysentry.detect.scanner.xǁScannerǁ_secret_spans__mutmut_10": (
+        "classify dropped: as for _secret_spans__mutmut_8"
+    ),
+    "keysentry.detect.scanner.xǁScannerǁ_secret_spans__mutmut_11": (
+        "classify=True: as for _secret_spans__mutmut_8"
+    ),
+    "keysentry.detect.scanner.xǁScannerǁ_secret_spans__mutmut_19": (
+        "finditer to the data's end: runs past the bound start after the snippet (skipped) or "
+        "go on from a run cut there, whose first three characters are all a snippet shows of "
+        "it"
+    ),
+    "keysentry.detect.scanner.x__masked__mutmut_9": ('"ascii" -> "ASCII": the same codec'),
+    "keysentry.detect.scanner.x__masked__mutmut_17": ('"utf-8" -> "UTF-8": the same codec'),
+    "keysentry.detect.scanner.x__printable__mutmut_7": ('"utf-8" -> "UTF-8": the same codec'),
     # probe
     "keysentry.validate.probe.xǁProbePathǁ__init____mutmut_2": (
         "_legacy = False -> None: `current` only tests its truth, and None is false too"

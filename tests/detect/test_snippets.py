@@ -205,6 +205,18 @@ def _shapes(key: str, r: str, other: str, hex32: str, exco: str) -> dict[str, tu
             f"…aaa... {r}",
         ),
         "long-run-right.txt": (f"{key} {'c' * 1000} tail\n".encode(), f"{r} ccc...…"),
+        # ... but not where the run ends the line, and from the second byte on it goes on.
+        "run-to-line-end.txt": (f"{key} {'c' * 599}\nnext\n".encode(), f"{r} ccc..."),
+        "reach-at-1.txt": (f"{'a' * 660} {key}\n".encode(), f"…aaa... {r}"),
+        # A run the edge cuts is shown whole even where a word runs on from it.
+        "cut-run-then-word.txt": (
+            f"{'w' * 10}x{hex32}ghij{'.' * 40} {key}\n".encode(),
+            f"…{hex32[:3]}...ghij{'.' * 40} {r}",
+        ),
+        "word-then-cut-run.txt": (
+            f"{key}{'.' * 40}ghij{hex32}{'x' * 10}\n".encode(),
+            f"{r}{'.' * 40}ghij{hex32[:3]}...…",
+        ),
     }
 
 
@@ -274,6 +286,13 @@ description = "A token that takes the hex digits before it"
 severity = "high"
 keywords = ["ztok"]
 regex = '[0-9a-f]{8}ztok'
+
+[[rules]]
+id = "letters-token"
+description = "A token of letters no hex pattern covers"
+severity = "high"
+keywords = ["gz_"]
+regex = 'gz_[g-z]{32}(?![g-z])'
 """
 
 
@@ -307,3 +326,22 @@ def test_a_key_its_rule_finds_only_with_context_off_its_line_is_still_hidden(
         ("latin1-token", "b.txt"): "X=\\xffto...",
         ("openrouter-api-key", "c.txt"): "K=sk-...;",
     }
+
+
+def test_the_scanner_s_own_snippet_hides_what_its_report_would_hide_again(tmp_path: Path) -> None:
+    """The report redacts every found secret in every field once more; the scanner's
+    snippet must not rely on that (other layers, a library user, read it first): the key
+    is redacted there even where its rule cannot find it again, and a custom match on a
+    later line is redacted where it is."""
+    rules_file = tmp_path / "odd.toml"
+    rules_file.write_text(_ODD_RULES)
+    scanner = Scanner(load_rules([rules_file]))
+
+    def letters() -> str:
+        return "".join(secrets.choice("ghijklmnopqrstuvwxyz") for _ in range(32))
+
+    password, token, key = letters(), "gz_" + letters(), make_key()
+    [hit] = scanner.scan_bytes(f"MYPASS:\n    {password} # prod\n".encode(), "x").hits
+    assert hit.snippet == f"{password[:3]}... # prod"
+    hits = scanner.scan_bytes(f"first\nc={token} a={key}\n".encode(), "x").hits
+    assert {h.snippet for h in hits} == {f"c=gz_... a={redact(key)}"}
