@@ -354,6 +354,19 @@ EQUIVALENT: dict[str, str] = {
         "head[:148] -> head[:149] in the signed sum: byte 148 is the checksum field's first,"
         " a digit, space or NUL by then (checked above), never over 127"
     ),
+    # magic
+    "keysentry.decoders.magic.x_detect__mutmut_35": (
+        "len(head) >= 2: a head of two bytes has no stream after the zlib header, and "
+        "_inflates asks for 32 bytes of output"
+    ),
+    "keysentry.decoders.magic.x_detect__mutmut_36": (
+        "len(head) > 3: a head of three bytes inflates into less than the 32 bytes _inflates "
+        "asks for"
+    ),
+    "keysentry.decoders.magic.x_is_pdf__mutmut_2": "find(..., None, 1024): None starts at 0",
+    "keysentry.decoders.magic.x_is_pdf__mutmut_7": (
+        "rfind: the first or the last occurrence, the question is only whether there is one"
+    ),
     # snippets
     "keysentry.detect.scanner.xǁScannerǁ_snippet__mutmut_20": (
         "rfind from the file's start, not the reach: only the cost; a line break past the "

@@ -11,6 +11,7 @@ import secrets
 import tarfile
 import tracemalloc
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -25,7 +26,10 @@ from keysentry.decoders.archives import (
     detect_data,
     iter_members,
 )
+from keysentry.decoders.magic import HEAD_SIZE, inner_kind, is_container, is_pdf
 from keysentry.decoders.views import Limits
+from keysentry.detect.rules import load_rules
+from keysentry.detect.scanner import Scanner
 from keysentry.models import Issue
 from keysentry.untrusted import escape
 
@@ -119,6 +123,56 @@ def test_detect_by_content_only() -> None:
     assert detect(lzma.compress(payload)[:512]) == "xz"
     for text in (b"", b"PK", b"BZh9 is not bzip2", b"plain text\n" * 60, b"\x1f\x8b"):
         assert detect(text[:512]) is None
+
+
+def test_an_empty_zip_is_a_zip() -> None:
+    """An archive without members is its end record alone, from the first byte on."""
+    buffer = io.BytesIO()
+    zipfile.ZipFile(buffer, "w").close()
+    assert buffer.getvalue().startswith(b"PK\x05\x06")
+    assert detect(buffer.getvalue()) == "zip"
+
+
+def _v7_tar_header() -> bytes:
+    """A header as pre-POSIX tar wrote it: a valid checksum, no ``ustar`` magic."""
+    header = bytearray(tarfile.TarInfo("a.txt").tobuf(tarfile.USTAR_FORMAT)[:512])
+    header[257:265] = b"\x00" * 8
+    header[148:156] = b" " * 8
+    header[148:156] = b"%06o\x00 " % sum(header)
+    return bytes(header)
+
+
+def _heads() -> Iterator[tuple[str, bytes]]:
+    text = b"The quick brown fox jumps over the lazy dog. " * 40
+    for wbits in range(9, 16):
+        packer = zlib.compressobj(wbits=wbits)
+        yield f"zlib window 2^{wbits}", packer.compress(text) + packer.flush()
+    yield "a pre-POSIX tar header", _v7_tar_header() + text
+    yield "an empty zip", zip_bytes({})
+    yield "a ustar tar", tar_bytes({"a": text})
+    yield "text", text
+
+
+@pytest.mark.parametrize("name", [name for name, _ in _heads()])
+def test_the_container_check_gives_the_scanner_s_answer(name: str) -> None:
+    """The hook's screen asks ``is_container`` and the scanner ``detect`` (and
+    ``inner_kind``): they must agree, or the screen answers "clean" for what the scanner
+    would open. A zlib stream is claimed only with a 32 KiB window (the header byte the
+    fast check knows), a tar only with both its magic and its checksum."""
+    head = dict(_heads())[name][:HEAD_SIZE]
+    assert is_container(head) == (detect(head) is not None or inner_kind(head) is not None)
+
+
+@pytest.mark.parametrize(("at", "claimed"), [(0, True), (1019, True), (1020, False), (2000, False)])
+def test_a_pdf_header_counts_within_its_first_kilobyte(at: int, claimed: bool) -> None:
+    """Readers look for ``%PDF-`` in a file's first 1024 bytes, whole; later it is text
+    that mentions PDF, scanned as text."""
+    head = b" " * at + b"%PDF-1.7\n" + b" " * 3000
+    assert is_pdf(head) is claimed
+    assert is_container(head) is claimed
+    if not claimed:
+        key = new_key()
+        assert Scanner(load_rules()).scan_bytes(head + key + b"\n", "a.txt").hits
 
 
 def _ustar_text(body: bytes = b"") -> bytes:
