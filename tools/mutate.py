@@ -190,6 +190,7 @@ TARGETS: dict[str, Target] = {
         functions=("x_*",),
         tests=(
             "tests/git/test_command_hardening.py",
+            "tests/git/test_command_env.py",
             "tests/sources/test_git_hostile.py",
             "tests/hook/test_git_hook_env.py",
         ),
@@ -353,6 +354,88 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.decoders.magic.x_tar_header_checks_out__mutmut_43": (
         "head[:148] -> head[:149] in the signed sum: byte 148 is the checksum field's first,"
         " a digit, space or NUL by then (checked above), never over 127"
+    ),
+    # git-command
+    "keysentry.git.command.x_git_env__mutmut_17": (
+        "LANG dropped: LC_ALL=C overrides LANG in every category"
+    ),
+    "keysentry.git.command.x_git_env__mutmut_20": (
+        "PAGER dropped: git reads PAGER only when GIT_PAGER is unset, and git_env sets it"
+    ),
+    "keysentry.git.command.x_git_env__mutmut_25": (
+        "SSH_ASKPASS dropped: git asks GIT_ASKPASS (set) first, and ssh never runs "
+        "(GIT_SSH_COMMAND=false)"
+    ),
+    "keysentry.git.command.x_git_env__mutmut_28": (
+        'LANG="XXCXX": no such locale, so the C locale, and LC_ALL=C overrides it anyway'
+    ),
+    "keysentry.git.command.x_git_env__mutmut_29": ('LANG="c": as for x_git_env__mutmut_28'),
+    "keysentry.git.command.x_git_env__mutmut_30": (
+        'LC_ALL="XXCXX": no such locale: setlocale falls back to C'
+    ),
+    "keysentry.git.command.x_git_env__mutmut_31": (
+        'LC_ALL="c": no such locale name (it is "C"): setlocale falls back to C'
+    ),
+    "keysentry.git.command.x_git_env__mutmut_32": (
+        'GIT_PAGER="XXcatXX": no such program: git says it cannot run it and writes to the '
+        "terminal itself, as cat would"
+    ),
+    "keysentry.git.command.x_git_env__mutmut_33": ('GIT_PAGER="CAT": as for x_git_env__mutmut_32'),
+    "keysentry.git.command.x_git_env__mutmut_34": (
+        'PAGER="XXcatXX": git reads PAGER only when GIT_PAGER is unset'
+    ),
+    "keysentry.git.command.x_git_env__mutmut_35": ('PAGER="CAT": as for x_git_env__mutmut_34'),
+    "keysentry.git.command.x_git_env__mutmut_36": (
+        'GIT_TERMINAL_PROMPT="XX0XX": git refuses a variable that is not a boolean ("bad '
+        'boolean"): it fails without prompting'
+    ),
+    "keysentry.git.command.x_git_env__mutmut_38": (
+        'GIT_NO_LAZY_FETCH="XX1XX": git refuses a variable that is not a boolean: it fails '
+        "without fetching"
+    ),
+    "keysentry.git.command.x_git_env__mutmut_39": (
+        'GIT_ASKPASS="XXfalseXX": no such program: the question fails as with false'
+    ),
+    "keysentry.git.command.x_git_env__mutmut_40": (
+        'GIT_ASKPASS="FALSE": as for x_git_env__mutmut_39'
+    ),
+    "keysentry.git.command.x_git_env__mutmut_41": (
+        'SSH_ASKPASS="XXfalseXX": git asks GIT_ASKPASS first; ssh never runs'
+    ),
+    "keysentry.git.command.x_git_env__mutmut_42": (
+        'SSH_ASKPASS="FALSE": as for x_git_env__mutmut_41'
+    ),
+    "keysentry.git.command.x_git_env__mutmut_43": (
+        'GIT_SSH_COMMAND="XXfalseXX": no such program: the connection fails as with false'
+    ),
+    "keysentry.git.command.x_git_env__mutmut_44": (
+        'GIT_SSH_COMMAND="FALSE": as for x_git_env__mutmut_43'
+    ),
+    "keysentry.git.command.x_git_env__mutmut_45": (
+        'GIT_NO_REPLACE_OBJECTS="XX1XX": git only asks whether the variable is set'
+    ),
+    "keysentry.git.command.x__dot_git__mutmut_4": (
+        'join(".git") without the directory: hook_env asks only about the current directory, '
+        "where the two name the same file"
+    ),
+    "keysentry.git.command.x__dot_git__mutmut_19": (
+        "split without a limit: the first line is the same"
+    ),
+    "keysentry.git.command.x__dot_git__mutmut_20": (
+        "rsplit: differs only for a .git file of several lines, which git rejects (it takes "
+        "all of it as the path)"
+    ),
+    "keysentry.git.command.x__dot_git__mutmut_21": (
+        "read(None): the first line is the same (a .git file is one line)"
+    ),
+    "keysentry.git.command.x__dot_git__mutmut_22": ("read(4097): as for x__dot_git__mutmut_21"),
+    "keysentry.git.command.x__dot_git__mutmut_23": (
+        'split(b"XX\\nXX"): as for x__dot_git__mutmut_20'
+    ),
+    "keysentry.git.command.x__dot_git__mutmut_24": ("split limit 2: the first line is the same"),
+    "keysentry.git.command.x__dot_git__mutmut_32": (
+        "a relative gitdir joined without the directory: hook_env asks only about the current "
+        "directory, against which it resolves the same"
     ),
     # magic
     "keysentry.decoders.magic.x_detect__mutmut_35": (
