@@ -639,10 +639,21 @@ _SUBPROCESS_TRAMPOLINE = '''"""mutmut's trampoline, for the Python processes key
 Written by tools/mutate.py. It does what mutmut.mutation.trampoline does, in a child
 process: run the mutant MUTANT_UNDER_TEST names, or the original; while mutmut maps tests
 to functions ("stats"), append each function run to the file KEYSENTRY_MUTATION_HITS
-names, which the copy's conftest hands to mutmut after each test. It imports only os.
+names, which the copy's conftest hands to mutmut after each test. It imports only os and
+sys. A module run with ``python -m`` (the commit hook) is ``__main__`` to itself: it is
+known by the name it was run as.
 """
 
 import os
+import sys
+
+
+def _module_of(func):
+    module = func.__module__
+    if module == "__main__":
+        spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+        module = getattr(spec, "name", None) or module
+    return module
 
 MutantDict = dict
 _GENERATOR = 0x20
@@ -663,10 +674,10 @@ def wrap_in_trampoline(mutants_dict, is_classmethod=False):
                 if hits:
                     name = orig.__name__.partition("__mutmut_")[0]
                     with open(hits, "a", encoding="utf-8") as fh:
-                        fh.write(orig.__module__ + "." + name + "\\n")
+                        fh.write(_module_of(orig) + "." + name + "\\n")
                 return orig, call_args
             module, _, name = active.rpartition(".")
-            mutant = mutants_dict.get(name) if module == func.__module__ else None
+            mutant = mutants_dict.get(name) if module == _module_of(func) else None
             if mutant is None:
                 return orig, call_args
             if is_classmethod:
