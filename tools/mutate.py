@@ -183,7 +183,12 @@ TARGETS: dict[str, Target] = {
     "hook": Target(
         files=("src/keysentry/hook.py",),
         functions=("x_*",),
-        tests=("tests/hook/test_hook.py", "tests/hook/test_git_hook_env.py"),
+        tests=(
+            "tests/hook/test_hook.py",
+            "tests/hook/test_hook_options.py",
+            "tests/hook/test_git_hook_env.py",
+            "tests/console/test_stdin_interrupt.py",
+        ),
     ),
     "git-command": Target(
         files=("src/keysentry/git/command.py",),
@@ -354,6 +359,33 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.decoders.magic.x_tar_header_checks_out__mutmut_43": (
         "head[:148] -> head[:149] in the signed sum: byte 148 is the checksum field's first,"
         " a digit, space or NUL by then (checked above), never over 127"
+    ),
+    # hook
+    "keysentry.hook.x__run__mutmut_1": (
+        "staged = quiet = None: both are only tested for truth, and None is false"
+    ),
+    "keysentry.hook.x__run__mutmut_44": (
+        "verbose = 1 for each -v: the summary asks only verbose > 0"
+    ),
+    "keysentry.hook.x__run__mutmut_46": ("verbose += 2: the summary asks only verbose > 0"),
+    "keysentry.hook.x__scan__mutmut_22": ("show_secrets=None: only tested for truth"),
+    "keysentry.hook.x__scan__mutmut_23": ("include_placeholders=None: only tested for truth"),
+    "keysentry.hook.x__scan__mutmut_24": ("validate=None: only tested for truth"),
+    "keysentry.hook.x__scan__mutmut_25": (
+        'fail_on=None: exit_code asks only fail_on == "live"; anything else is "any"'
+    ),
+    "keysentry.hook.x__scan__mutmut_26": (
+        "no_cache=None: only tested for truth, and the cache serves validation, which the "
+        "hook never does"
+    ),
+    "keysentry.hook.x__scan__mutmut_50": ('fail_on="XXanyXX": as for x__scan__mutmut_25'),
+    "keysentry.hook.x__scan__mutmut_51": ('fail_on="ANY": as for x__scan__mutmut_25'),
+    "keysentry.hook.x__scan__mutmut_52": (
+        "no_cache=True: the cache serves validation, which the hook never does"
+    ),
+    "keysentry.hook.x__scan__mutmut_81": (
+        'stdin = "": scan_paths reads stdin only for the target "-", which this branch does '
+        "not have"
     ),
     # git-command
     "keysentry.git.command.x_git_env__mutmut_17": (

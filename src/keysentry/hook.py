@@ -67,6 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say("keysentry: interrupted")
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
+        from keysentry.console import stdout
+
+        stdout.drop()
         return int(ExitCode.INCOMPLETE)
     except Exception as exc:  # never a traceback, never a secret in the message
         from keysentry.models import scrub_secrets
