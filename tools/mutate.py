@@ -557,6 +557,23 @@ EQUIVALENT: dict[str, str] = {
         "chunk_size=65536 -> 65537: as for x__read_body__mutmut_4"
     ),
     # untrusted
+    "keysentry.untrusted.x__display__mutmut_18": (
+        "cast(None, ...): typing.cast returns its value unchecked"
+    ),
+    "keysentry.untrusted.x_redacted__mutmut_21": (
+        "cast(None, ...): typing.cast returns its value unchecked"
+    ),
+    "keysentry.untrusted.x__text_of__mutmut_9": (
+        "sorted by text, not length, longest first -> last first: two literals that match at "
+        "one place are prefix and whole, and the whole sorts after its prefix too"
+    ),
+    "keysentry.untrusted.x__text_of__mutmut_12": (
+        "sorted() without key: as for x__text_of__mutmut_9"
+    ),
+    "keysentry.untrusted.x__text_of__mutmut_16": (
+        "out = None: the memo of a pure function is skipped, the same text is computed again"
+    ),
+    "keysentry.untrusted.x__text_of__mutmut_17": ("done.get(None): as for x__text_of__mutmut_16"),
     "keysentry.untrusted.x__escape_char__mutmut_15": (
         "code > 0xFFFF -> >= 0xFFFF: U+FFFF is not in _UNSAFE, so it never reaches _escape_char"
     ),

@@ -307,10 +307,12 @@ def test_redacted_hides_each_given_secret_and_its_long_body_and_escapes_nothing(
     assert body not in repr(kept["log"]) and body[3:-3] not in repr(f.locations)
 
 
+@pytest.mark.parametrize("prefix", ["tok-", "tok-v2-"])
 @pytest.mark.parametrize("length", [15, 16])
-def test_redacted_hides_a_body_alone_from_sixteen_characters_on(length: int) -> None:
+def test_redacted_hides_a_body_alone_from_sixteen_characters_on(length: int, prefix: str) -> None:
+    """The body is what follows the last dash, as in a key's ``sk-or-v1-`` prefix."""
     body = "Q" + secrets.token_hex(length)[: length - 1]
-    secret = "tok-" + body
+    secret = prefix + body
     out = redacted(f"[{body}] [{secret}]", [secret])
     shown_body = f"{body[:3]}...{body[-3:]}" if length >= 16 else body
     assert out == f"[{shown_body}] [{redact(secret)}]"
