@@ -30,7 +30,8 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     and a configuration that leaves out the file holding a key."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "clean.txt").write_text("nothing to see\n")
-    (tmp_path / "needle.txt").write_text("the prefix sk-or- alone is no key\n")
+    # An example key: the screen cannot rule it out, the pipeline does not report it.
+    (tmp_path / "needle.txt").write_text(f"OPENROUTER_API_KEY={PREFIX}{'ab' * 32}\n")
     (tmp_path / "secret.txt").write_text(f"KEY={make_key()}\n")
     (tmp_path / "ks.toml").write_text('exclude = ["secret.txt"]\n')
     return tmp_path
@@ -187,6 +188,9 @@ def test_staged_reads_the_repository_s_configuration(tmp_path: Path) -> None:
     proc = _hook(repo, "--staged")
     assert proc.returncode == 0, proc.stderr
     assert b".keysentry.toml\n  1 excluded by configuration" in proc.stderr
+    proc = _hook(repo, "--staged", "--format", "json")
+    configs = json.loads(proc.stdout)["stats"]["configs"]
+    assert list(configs) == ["."] and configs["."].endswith(".keysentry.toml")
 
 
 def test_a_reader_that_went_away_is_incomplete_not_a_traceback(tree: Path) -> None:
