@@ -556,6 +556,9 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.validate.probe.x__read_body__mutmut_5": (
         "chunk_size=65536 -> 65537: as for x__read_body__mutmut_4"
     ),
+    "keysentry.validate.probe.x__exchange__mutmut_45": (
+        "allow_redirects=None: requests follows redirects only when it is true"
+    ),
     # untrusted
     "keysentry.untrusted.x__display__mutmut_18": (
         "cast(None, ...): typing.cast returns its value unchecked"
