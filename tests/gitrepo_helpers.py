@@ -72,6 +72,14 @@ HOOKS = ("pre-commit", "post-checkout", "post-merge", "pre-push", "reference-tra
          "post-index-change", "fsmonitor-watchman", "pre-auto-gc", "post-rewrite")  # fmt: skip
 
 
+def marker_script(path: Path, marker: Path) -> Path:
+    """An executable at ``path`` that appends how it was called to ``marker`` and fails:
+    proof that something ran what a repository or an environment named."""
+    path.write_text(f'#!/bin/sh\necho "$0 $*" >> "{marker}"\nexit 1\n')
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
 def hostile_repo(tmp_path: Path) -> tuple[Path, Path, str, str]:
     """A repository whose configuration and attributes run ``evil.sh`` everywhere."""
     marker = tmp_path / "marker"

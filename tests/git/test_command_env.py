@@ -15,7 +15,6 @@ import os
 import pty
 import select
 import shutil
-import stat
 import subprocess
 import termios
 import time
@@ -27,17 +26,11 @@ import pytest
 
 import conftest
 from conftest import GIT_ENV, git
-from gitrepo_helpers import commit
+from gitrepo_helpers import commit, marker_script
 from keysentry.errors import GitError
 from keysentry.git import command as gitcmd
 
 GIT = shutil.which("git") or "git"
-
-
-def _script(path: Path, marker: Path) -> Path:
-    path.write_text(f'#!/bin/sh\necho "$0 $*" >> "{marker}"\nexit 1\n')
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    return path
 
 
 @dataclass
@@ -52,7 +45,7 @@ class Scene:
 @pytest.fixture
 def scene(tmp_path: Path) -> Scene:
     marker = tmp_path / "marker"
-    evil = _script(tmp_path / "evil.sh", marker)
+    evil = marker_script(tmp_path / "evil.sh", marker)
     repo = tmp_path / "repo"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
@@ -309,7 +302,7 @@ def test_a_relative_path_entry_is_skipped_not_the_end_of_the_search(
     """A relative entry would resolve against the scanned repository (git runs there);
     it is passed over, and the search goes on to the absolute entries after it."""
     planted = tmp_path / "git"
-    _script(planted, tmp_path / "marker")
+    marker_script(planted, tmp_path / "marker")
     monkeypatch.chdir(tmp_path)
     real = os.path.dirname(GIT)
     monkeypatch.setenv("PATH", os.pathsep.join([".", "", real]))

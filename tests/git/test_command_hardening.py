@@ -17,7 +17,6 @@ import hashlib
 import os
 import pty
 import shutil
-import stat
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from conftest import GIT_ENV, git
-from gitrepo_helpers import HOOKS, commit, raw_commit
+from gitrepo_helpers import HOOKS, commit, marker_script, raw_commit
 from keysentry.git import command as gitcmd
 
 GIT = shutil.which("git") or "git"
@@ -49,20 +48,14 @@ class Scene:
         return self.marker.exists()
 
 
-def _script(path: Path, marker: Path) -> Path:
-    path.write_text(f'#!/bin/sh\necho "$0 $*" >> "{marker}"\nexit 1\n')
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    return path
-
-
 @pytest.fixture
 def scene(tmp_path: Path) -> Scene:
     marker = tmp_path / "marker"
-    evil = _script(tmp_path / "evil.sh", marker)
+    evil = marker_script(tmp_path / "evil.sh", marker)
     hooks = tmp_path / "hooks"
     hooks.mkdir()
     for name in HOOKS:
-        _script(hooks / name, marker)
+        marker_script(hooks / name, marker)
     other = tmp_path / "other"
     other.mkdir()
     git(other, "init", "-q", "-b", "main")
@@ -332,7 +325,7 @@ def _shallow_file(scene: Scene) -> None:
 def _exec_path(scene: Scene) -> None:
     exec_dir = scene.repo.parent / "exec"
     exec_dir.mkdir()
-    _script(exec_dir / "git", scene.marker)
+    marker_script(exec_dir / "git", scene.marker)
 
 
 DROP_CASES: dict[str, Planted] = {
