@@ -10,19 +10,12 @@ import pytest
 
 from conftest import git, make_key
 from fixhelpers import cli, env_file, fix, tree_text
+from gitrepo_helpers import commit
 from keysentry.models import redact
 
 
-def committed(repo: Path, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        (repo / name).write_text(text)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "initial")
-
-
 def test_nothing_to_change_exits_0(repo: Path, monkeypatch, capsys) -> None:
-    committed(repo, {"app.py": "print('hello')\n"})
+    commit(repo, {"app.py": "print('hello')\n"})
     code, out, err = fix(repo, monkeypatch, capsys)
     assert (code, out) == (0, "") and "nothing to change" in err
     assert not (repo / ".env").exists() and not (repo / ".gitignore").exists()
@@ -30,7 +23,7 @@ def test_nothing_to_change_exits_0(repo: Path, monkeypatch, capsys) -> None:
 
 def test_diff_changes_nothing_and_hides_the_key(repo: Path, key: str, monkeypatch, capsys) -> None:
     text = f'KEY = "{key}"\n'
-    committed(repo, {"app.py": text})
+    commit(repo, {"app.py": text})
     code, out, err = fix(repo, monkeypatch, capsys, "--diff")
     assert code == 1, err
     assert (repo / "app.py").read_text() == text
@@ -45,7 +38,7 @@ def test_diff_changes_nothing_and_hides_the_key(repo: Path, key: str, monkeypatc
 
 def test_the_diff_applies_with_git_apply(repo: Path, key: str, monkeypatch, capsys) -> None:
     text = f'import os\n\nKEY = "{key}"\nprint(KEY)\n'
-    committed(repo, {"app.py": text})
+    commit(repo, {"app.py": text})
     _code, out, _err = fix(repo, monkeypatch, capsys, "--diff", "--show-secrets")
     git(repo, "apply", input=out.encode())
     assert (repo / "app.py").read_text() == 'import os\n\nKEY = os.environ["KEY"]\nprint(KEY)\n'
@@ -54,7 +47,7 @@ def test_the_diff_applies_with_git_apply(repo: Path, key: str, monkeypatch, caps
 def test_env_file_is_appended_never_duplicated(repo: Path, key: str, monkeypatch, capsys) -> None:
     (repo / ".env").write_text("# local settings\nDEBUG=1\n")
     (repo / ".env").chmod(0o644)
-    committed(repo, {".gitignore": ".env\n", "a.py": f'KEY = "{key}"\n'})
+    commit(repo, {".gitignore": ".env\n", "a.py": f'KEY = "{key}"\n'})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 1, err
     assert (repo / ".env").read_text() == f"# local settings\nDEBUG=1\nKEY={key}\n"
@@ -71,7 +64,7 @@ def test_a_name_taken_with_another_value_is_not_reused(
 ) -> None:
     other = make_key()
     (repo / ".env").write_text(f"OPENROUTER_API_KEY={other}\n")
-    committed(repo, {".gitignore": "/.env\n", "a.py": f'client = Client("{key}")\n'})
+    commit(repo, {".gitignore": "/.env\n", "a.py": f'client = Client("{key}")\n'})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 1, err
     assert env_file(repo) == {"OPENROUTER_API_KEY": other, "OPENROUTER_API_KEY_2": key}
@@ -81,7 +74,7 @@ def test_a_name_taken_with_another_value_is_not_reused(
 def test_new_env_file_is_0600_ignored_and_untracked(
     repo: Path, key: str, monkeypatch, capsys
 ) -> None:
-    committed(repo, {"a.py": f'KEY = "{key}"\n'})
+    commit(repo, {"a.py": f'KEY = "{key}"\n'})
     monkeypatch.setattr(os, "umask", os.umask)  # the umask of the test run applies
     old = os.umask(0o022)
     try:
@@ -98,7 +91,7 @@ def test_new_env_file_is_0600_ignored_and_untracked(
 
 
 def test_env_file_option(repo: Path, key: str, monkeypatch, capsys) -> None:
-    committed(repo, {"a.py": f'KEY = "{key}"\n'})
+    commit(repo, {"a.py": f'KEY = "{key}"\n'})
     code, _out, err = fix(repo, monkeypatch, capsys, "--env-file", "config/local.env")
     assert code == 2 and "config" in err  # the directory does not exist: nothing is changed
     assert (repo / "a.py").read_text() == f'KEY = "{key}"\n'
@@ -110,7 +103,7 @@ def test_env_file_option(repo: Path, key: str, monkeypatch, capsys) -> None:
 
 
 def test_no_keep_writes_no_key_anywhere(repo: Path, key: str, monkeypatch, capsys) -> None:
-    committed(repo, {"a.py": f'KEY = "{key}"\n', "b.js": f"const k = '{key}';\n"})
+    commit(repo, {"a.py": f'KEY = "{key}"\n', "b.js": f"const k = '{key}';\n"})
     code, out, err = fix(repo, monkeypatch, capsys, "--no-keep")
     assert code == 1, err
     assert not (repo / ".env").exists()
@@ -119,7 +112,7 @@ def test_no_keep_writes_no_key_anywhere(repo: Path, key: str, monkeypatch, capsy
 
 
 def test_name_option_and_bad_names(repo: Path, key: str, monkeypatch, capsys) -> None:
-    committed(repo, {"a.py": f'OPENROUTER_API_KEY = "{key}"\n'})
+    commit(repo, {"a.py": f'OPENROUTER_API_KEY = "{key}"\n'})
     code, _out, err = fix(repo, monkeypatch, capsys, "--name", "1bad")
     assert code == 2 and "not a valid environment variable name" in err
     code, _out, err = fix(repo, monkeypatch, capsys, "--name", "MY_ROUTER_KEY")
@@ -144,7 +137,7 @@ def test_a_dash_is_a_file_and_missing_paths_are_usage_errors(
 
 def test_staged_fixes_only_staged_files(repo: Path, monkeypatch, capsys) -> None:
     first, second = make_key(), make_key()
-    committed(repo, {"README.md": "# demo\n"})
+    commit(repo, {"README.md": "# demo\n"})
     (repo / "staged.py").write_text(f'KEY = "{first}"\n')
     (repo / "unstaged.py").write_text(f'KEY = "{second}"\n')
     git(repo, "add", "staged.py")
@@ -160,7 +153,7 @@ def test_staged_fixes_only_staged_files(repo: Path, monkeypatch, capsys) -> None
 
 
 def test_messages_never_hold_a_key(repo: Path, key: str, monkeypatch, capsys) -> None:
-    committed(repo, {
+    commit(repo, {
         f"odd-{key[:20]}.py": f'KEY = "{key}"\n',
         "notes.md": f"{key}\n",
         "broken.py": f'KEY = "{key}"\ndef (:\n',
@@ -175,7 +168,7 @@ def test_messages_never_hold_a_key(repo: Path, key: str, monkeypatch, capsys) ->
 def test_a_committed_key_points_to_revoke_and_purge(
     repo: Path, key: str, monkeypatch, capsys
 ) -> None:
-    committed(repo, {"a.py": f'KEY = "{key}"\n'})
+    commit(repo, {"a.py": f'KEY = "{key}"\n'})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 1
     assert f"warning: {redact(key)} is already committed (a.py in HEAD" in err
@@ -186,7 +179,7 @@ def test_a_committed_key_points_to_revoke_and_purge(
 
 @pytest.mark.parametrize("mode", [0o644, 0o755])
 def test_rewritten_files_keep_their_mode(repo: Path, key: str, monkeypatch, capsys, mode) -> None:
-    committed(repo, {"run.py": f'KEY = "{key}"\n'})
+    commit(repo, {"run.py": f'KEY = "{key}"\n'})
     (repo / "run.py").chmod(mode)
     assert fix(repo, monkeypatch, capsys)[0] == 1
     assert (repo / "run.py").stat().st_mode & 0o777 == mode
@@ -199,7 +192,7 @@ def test_a_file_past_the_size_cap_is_listed_not_parsed(
     from keysentry.rewrite.plan import MAX_BYTES
 
     text = f'KEY = "{key}"\n' + "# padding\n" * (MAX_BYTES // 10 + 1)
-    committed(repo, {"big.py": text})
+    commit(repo, {"big.py": text})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 3 and "big.py:1:8: change by hand" in err and "larger than 4 MiB" in err
     assert (repo / "big.py").read_text() == text
@@ -207,7 +200,7 @@ def test_a_file_past_the_size_cap_is_listed_not_parsed(
 
 def test_many_keys_in_one_file_each_listed_once(repo: Path, monkeypatch, capsys) -> None:
     many = [make_key() for _ in range(300)]
-    committed(repo, {"keys.txt": "".join(f"{k}\n" for k in many)})
+    commit(repo, {"keys.txt": "".join(f"{k}\n" for k in many)})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 3
     assert err.count(": change by hand: ") == 300
@@ -220,7 +213,7 @@ def test_links_planted_by_the_repository_are_not_followed(
 ) -> None:
     outside = repo.parent / "profile"
     outside.write_text("# the user's own file\n")
-    committed(repo, {"a.py": f'KEY = "{key}"\n'})
+    commit(repo, {"a.py": f'KEY = "{key}"\n'})
     (repo / link).symlink_to(outside)
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 3 and key not in err
@@ -241,7 +234,7 @@ def test_encoded_and_archived_keys_are_listed_by_hand(
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("app/.env", f"OPENROUTER_API_KEY={key}\n")
     other = make_key()
-    committed(repo, {"secret.txt": base64.b64encode(f"key={other}\n".encode()).decode() + "\n"})
+    commit(repo, {"secret.txt": base64.b64encode(f"key={other}\n".encode()).decode() + "\n"})
     (repo / "bundle.zip").write_bytes(buffer.getvalue())
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 3

@@ -12,22 +12,12 @@ import pytest
 
 from conftest import git, make_key
 from fixhelpers import env_file, fix, tree_text
+from gitrepo_helpers import commit
 from keysentry.cli import main
 from keysentry.models import redact
 
 # Each case takes a second or two; a change that loops forever fails it in minutes, not ten.
 pytestmark = pytest.mark.timeout(180)
-
-
-def committed(repo: Path, files: dict[str, str | bytes]) -> None:
-    for name, text in files.items():
-        (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(text, bytes):
-            (repo / name).write_bytes(text)
-        else:
-            (repo / name).write_text(text)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "initial")
 
 
 def ignored(repo: Path, name: str) -> bool:
@@ -47,7 +37,7 @@ def test_a_last_line_without_newline_is_ended_first(
     repo: Path, key: str, monkeypatch, capsys
 ) -> None:
     (repo / ".env").write_text("DEBUG=1")  # no newline at the end
-    committed(repo, {".gitignore": ".env", "a.py": f'KEY = "{key}"\n'})
+    commit(repo, {".gitignore": ".env", "a.py": f'KEY = "{key}"\n'})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 1, err
     assert (repo / ".env").read_text() == f"DEBUG=1\nKEY={key}\n"
@@ -58,7 +48,7 @@ def test_a_last_line_without_newline_is_ended_first(
 
 def test_an_empty_env_file_gets_no_blank_line(repo: Path, key: str, monkeypatch, capsys) -> None:
     (repo / ".env").write_text("")
-    committed(repo, {".gitignore": "/.env\n", "a.py": f'KEY = "{key}"\n'})
+    commit(repo, {".gitignore": "/.env\n", "a.py": f'KEY = "{key}"\n'})
     assert fix(repo, monkeypatch, capsys)[0] == 1
     assert (repo / ".env").read_text() == f"KEY={key}\n"
 
@@ -66,7 +56,7 @@ def test_an_empty_env_file_gets_no_blank_line(repo: Path, key: str, monkeypatch,
 def test_gitignore_without_newline_gets_the_env_file_on_a_line_of_its_own(
     repo: Path, key: str, monkeypatch, capsys
 ) -> None:
-    committed(repo, {".gitignore": "*.log", "a.py": f'KEY = "{key}"\n'})
+    commit(repo, {".gitignore": "*.log", "a.py": f'KEY = "{key}"\n'})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 1, err
     assert (repo / ".gitignore").read_text() == "*.log\n/.env\n"
@@ -79,7 +69,7 @@ def test_a_key_already_in_the_env_file_keeps_its_name_and_is_not_added_again(
     repo: Path, key: str, monkeypatch, capsys
 ) -> None:
     (repo / ".env").write_text(f"# mine\nROUTER_TOKEN={key}\n")
-    committed(repo, {".gitignore": "/.env\n", "a.py": f'OPENROUTER_API_KEY = "{key}"\n'})
+    commit(repo, {".gitignore": "/.env\n", "a.py": f'OPENROUTER_API_KEY = "{key}"\n'})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 1, err
     assert 'OPENROUTER_API_KEY = os.environ["ROUTER_TOKEN"]' in (repo / "a.py").read_text()
@@ -90,7 +80,7 @@ def test_a_key_already_in_the_env_file_keeps_its_name_and_is_not_added_again(
 def test_diff_says_only_what_the_env_file_lacks(repo: Path, monkeypatch, capsys) -> None:
     kept, new = make_key(), make_key()
     (repo / ".env").write_text(f"FIRST={kept}\n")
-    committed(repo, {".gitignore": "/.env\n", "a.py": f'FIRST = "{kept}"\nSECOND = "{new}"\n'})
+    commit(repo, {".gitignore": "/.env\n", "a.py": f'FIRST = "{kept}"\nSECOND = "{new}"\n'})
     code, out, err = fix(repo, monkeypatch, capsys, "--diff")
     assert code == 1, err
     assert ".env: would add SECOND\n" in err
@@ -102,7 +92,7 @@ def test_no_keep_names_the_variables_to_set_and_writes_nothing(
     repo: Path, monkeypatch, capsys
 ) -> None:
     first, second = make_key(), make_key()
-    committed(repo, {"a.py": f'ALPHA = "{first}"\nBETA = "{second}"\n'})
+    commit(repo, {"a.py": f'ALPHA = "{first}"\nBETA = "{second}"\n'})
     code, out, err = fix(repo, monkeypatch, capsys, "--no-keep")
     assert code == 1, err
     assert "set ALPHA, BETA yourself" in err
@@ -119,7 +109,7 @@ def test_the_ignore_line_matches_the_env_file_alone(
     the env file, not its neighbours (and not nothing); git's other commands take the
     name literally too (untracking `keys*.env` must not untrack `keysA.env`)."""
     neighbours = ["keysA.env", "keys1.env", "backslash.env", "trailing.env", "ab.env", "a.env"]
-    committed(repo, {"a.py": f'KEY = "{key}"\n', **{n: "X=1\n" for n in neighbours}})
+    commit(repo, {"a.py": f'KEY = "{key}"\n', **{n: "X=1\n" for n in neighbours}})
     code, _out, err = fix(repo, monkeypatch, capsys, "--env-file", name)
     assert code == 1, err
     assert (repo / name).read_text() == f"KEY={key}\n"
@@ -132,7 +122,7 @@ def test_the_ignore_line_matches_the_env_file_alone(
 def test_a_tracked_env_file_named_by_env_file_is_untracked(
     repo: Path, key: str, monkeypatch, capsys
 ) -> None:
-    committed(repo, {"config/local.env": "DEBUG=1\n", "a.py": f'KEY = "{key}"\n'})
+    commit(repo, {"config/local.env": "DEBUG=1\n", "a.py": f'KEY = "{key}"\n'})
     code, _out, err = fix(repo, monkeypatch, capsys, "--env-file", "config/local.env")
     assert code == 1, err
     assert git(repo, "ls-files", "config") == ""
@@ -147,7 +137,7 @@ def test_an_exported_name_in_an_env_file_names_the_variable(
     repo: Path, key: str, monkeypatch, capsys
 ) -> None:
     """`export NAME=value` in a committed env file: the code's read uses NAME."""
-    committed(repo, {
+    commit(repo, {
         "deploy/app.env": f"  export ROUTER_SECRET={key}\n",
         "a.py": f'client = Client("{key}")\n',
     })  # fmt: skip
@@ -169,7 +159,7 @@ def _fix_verdicts(repo: Path, monkeypatch, command: list[str]) -> dict[str, dict
 
 
 def test_reports_say_what_fix_does_with_an_env_file(repo: Path, monkeypatch) -> None:
-    committed(repo, {"tracked.env": f"A={make_key()}\n", ".gitignore": "ignored.env\n"})
+    commit(repo, {"tracked.env": f"A={make_key()}\n", ".gitignore": "ignored.env\n"})
     (repo / "loose.env").write_text(f"B={make_key()}\n")
     (repo / "ignored.env").write_text(f"C={make_key()}\n")
     fixes = _fix_verdicts(repo, monkeypatch, ["scan", "."])
@@ -188,7 +178,7 @@ def test_reports_say_what_fix_does_with_an_env_file(repo: Path, monkeypatch) -> 
 
 def test_an_ignored_env_file_is_left_as_it_is(repo: Path, key: str, monkeypatch, capsys) -> None:
     (repo / ".env").write_text(f"OPENROUTER_API_KEY={key}\n")
-    committed(repo, {".gitignore": ".env\n"})
+    commit(repo, {".gitignore": ".env\n"})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert (code, err) == (0, "keysentry fix: nothing to change\n")
     assert (repo / ".env").read_text() == f"OPENROUTER_API_KEY={key}\n"
@@ -217,7 +207,7 @@ def test_an_env_file_that_is_not_text_stops_the_fix(
     repo: Path, key: str, monkeypatch, capsys
 ) -> None:
     (repo / ".env").write_bytes(b"A=\xff\xfe\n")
-    committed(repo, {".gitignore": "/.env\n", "a.py": f'KEY = "{key}"\n'})
+    commit(repo, {".gitignore": "/.env\n", "a.py": f'KEY = "{key}"\n'})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 3 and "cannot read" in err and ".env" in err
     assert (repo / "a.py").read_text() == f'KEY = "{key}"\n'
@@ -226,7 +216,7 @@ def test_an_env_file_that_is_not_text_stops_the_fix(
 def test_an_unwritable_gitignore_stops_before_the_code_changes(
     repo: Path, key: str, monkeypatch, capsys
 ) -> None:
-    committed(repo, {"a.py": f'KEY = "{key}"\n'})
+    commit(repo, {"a.py": f'KEY = "{key}"\n'})
     (repo / ".gitignore").mkdir()  # a directory where the file should be
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 3 and "cannot update" in err and ".gitignore" in err and key not in err
@@ -253,7 +243,7 @@ def test_the_warning_names_each_committed_key_and_its_files(
     repo: Path, monkeypatch, capsys
 ) -> None:
     first, second, fresh = make_key(), make_key(), make_key()
-    committed(repo, {"a.py": f'A = "{first}"\n', "b.py": f'B = "{first}"\nC = "{second}"\n'})
+    commit(repo, {"a.py": f'A = "{first}"\n', "b.py": f'B = "{first}"\nC = "{second}"\n'})
     (repo / "c.py").write_text(f'D = "{fresh}"\n')
     git(repo, "add", "c.py")
     code, _out, err = fix(repo, monkeypatch, capsys)
@@ -267,7 +257,7 @@ def test_the_warning_names_each_committed_key_and_its_files(
 def test_a_tracked_env_file_with_a_pattern_for_a_name_is_the_only_one_untracked(
     repo: Path, key: str, monkeypatch, capsys, name: str
 ) -> None:
-    committed(repo, {name: f"A={key}\n", "prod.env": "X=1\n", "a.env": "Y=2\n"})
+    commit(repo, {name: f"A={key}\n", "prod.env": "X=1\n", "a.env": "Y=2\n"})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 1, err
     assert git(repo, "ls-files", "-z").split("\0")[:-1] == ["a.env", "prod.env"]
@@ -280,7 +270,7 @@ def test_a_fifo_planted_as_the_env_file_is_refused_not_waited_on(
     """Opening a FIFO to write waits for a reader forever."""
     import os
 
-    committed(repo, {"a.py": f'KEY = "{key}"\n'})
+    commit(repo, {"a.py": f'KEY = "{key}"\n'})
     os.mkfifo(repo / ".env")
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 3, err
@@ -289,7 +279,7 @@ def test_a_fifo_planted_as_the_env_file_is_refused_not_waited_on(
 
 
 def test_an_env_file_that_is_a_directory(repo: Path, key: str, monkeypatch, capsys) -> None:
-    committed(repo, {"a.py": f'KEY = "{key}"\n'})
+    commit(repo, {"a.py": f'KEY = "{key}"\n'})
     (repo / ".env").mkdir()
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 3 and f"cannot write {repo / '.env'}: Is a directory\n" in err
@@ -301,7 +291,7 @@ def test_a_named_env_file_that_holds_the_key_gets_no_second_line(
 ) -> None:
     (repo / "config").mkdir()
     (repo / "config/dev.env").write_text(f"ROUTER={key}\n")
-    committed(repo, {".gitignore": "*.env\n", "a.py": f'KEY = "{key}"\n'})
+    commit(repo, {".gitignore": "*.env\n", "a.py": f'KEY = "{key}"\n'})
     code, _out, err = fix(repo, monkeypatch, capsys, "--env-file", "config/dev.env", "a.py")
     assert code == 1, err
     assert (repo / "config/dev.env").read_text() == f"ROUTER={key}\n"
@@ -309,13 +299,13 @@ def test_a_named_env_file_that_holds_the_key_gets_no_second_line(
 
 
 def test_an_empty_gitignore_gets_no_blank_line(repo: Path, key: str, monkeypatch, capsys) -> None:
-    committed(repo, {".gitignore": "", "a.py": f'KEY = "{key}"\n'})
+    commit(repo, {".gitignore": "", "a.py": f'KEY = "{key}"\n'})
     assert fix(repo, monkeypatch, capsys)[0] == 1
     assert (repo / ".gitignore").read_text() == "/.env\n"
 
 
 def test_the_name_on_a_later_line_of_an_env_file(repo: Path, key: str, monkeypatch, capsys) -> None:
-    committed(repo, {
+    commit(repo, {
         "deploy/app.env": f"# caf\xe9\nA=1\nB=2\nROUTER={key}\n",
         "deploy/raw.env": b"X\xff=1\nX\xffROUTER=" + key.encode() + b"\n",
         "a.py": f'client = Client("{key}")\n',
@@ -329,7 +319,7 @@ def test_the_name_on_a_later_line_of_an_env_file(repo: Path, key: str, monkeypat
 def test_an_env_file_named_like_an_option(
     repo: Path, key: str, monkeypatch, capsys, name: str
 ) -> None:
-    committed(repo, {"a.py": f'KEY = "{key}"\n'})
+    commit(repo, {"a.py": f'KEY = "{key}"\n'})
     assert fix(repo, monkeypatch, capsys, f"--env-file={name}")[0] == 1
     assert ignored(repo, name)
     (repo / "b.py").write_text(f'KEY = "{key}"\n')
@@ -339,7 +329,7 @@ def test_an_env_file_named_like_an_option(
 
 
 def test_a_tracked_env_file_is_said_and_counted(repo: Path, key: str, monkeypatch, capsys) -> None:
-    committed(repo, {".env": f"OPENROUTER_API_KEY={key}\n"})
+    commit(repo, {".env": f"OPENROUTER_API_KEY={key}\n"})
     code, out, err = fix(repo, monkeypatch, capsys, "--diff")
     assert (code, out) == (1, ""), err
     assert (

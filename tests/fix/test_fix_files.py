@@ -13,19 +13,11 @@ import yaml
 
 from conftest import git, make_key
 from fixhelpers import env_file, fix, run_with_env, tree_text
+from gitrepo_helpers import commit
 from keysentry.models import fingerprint_of
 from keysentry.rewrite.kinds import NO_VARIABLES, classify
 from keysentry.rewrite.registry import REWRITERS
 from keysentry.rewrite.treesitter import error_at, parser
-
-
-def committed(repo: Path, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        (repo / name).write_text(text)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "initial")
-
 
 COMPOSE = """\
 services:
@@ -43,7 +35,7 @@ services:
 
 
 def test_compose_map_and_list(repo: Path, key: str, monkeypatch, capsys) -> None:
-    committed(repo, {"docker-compose.yml": COMPOSE.format(key=key)})
+    commit(repo, {"docker-compose.yml": COMPOSE.format(key=key)})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 1, err
     text = (repo / "docker-compose.yml").read_text()
@@ -63,7 +55,7 @@ def test_github_workflow_uses_a_secret(repo: Path, key: str, monkeypatch, capsys
         f"      OPENROUTER_API_KEY: {key}\n    steps:\n      - run: |\n"
         f'          curl -H "Authorization: Bearer {key}" https://openrouter.ai/api/v1/key\n'
     )
-    committed(repo, {".github/workflows/ci.yml": workflow})
+    commit(repo, {".github/workflows/ci.yml": workflow})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 1, err
     text = (repo / ".github/workflows/ci.yml").read_text()
@@ -81,7 +73,7 @@ def test_gitlab_ci_uses_a_variable(repo: Path, key: str, monkeypatch, capsys) ->
         f"    - \"printf '%s\\\\n' 'Authorization: Bearer {key}'\"\n"
         f"    - printf '%s\\n' \"Bearer {key}\"\n"
     )
-    committed(repo, {".gitlab-ci.yml": text})
+    commit(repo, {".gitlab-ci.yml": text})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 1, err
     loaded = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())
@@ -119,7 +111,7 @@ spec:
 
 
 def test_kubernetes_env_becomes_a_secret_key_ref(repo: Path, key: str, monkeypatch, capsys) -> None:
-    committed(repo, {"k8s/deployment.yaml": DEPLOYMENT.format(key=key)})
+    commit(repo, {"k8s/deployment.yaml": DEPLOYMENT.format(key=key)})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 1, err
     loaded = yaml.safe_load((repo / "k8s/deployment.yaml").read_text())
@@ -134,7 +126,7 @@ def test_kubernetes_env_becomes_a_secret_key_ref(repo: Path, key: str, monkeypat
 
 def test_kubernetes_secret_manifest_is_by_hand(repo: Path, key: str, monkeypatch, capsys) -> None:
     text = f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  KEY: {key}\n"
-    committed(repo, {"k8s/secret.yaml": text})
+    commit(repo, {"k8s/secret.yaml": text})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 3 and "Secret manifest" in err
     assert (repo / "k8s/secret.yaml").read_text() == text
@@ -145,7 +137,7 @@ def test_dockerfile_env_and_arg_are_removed(repo: Path, key: str, monkeypatch, c
         f"FROM python:3.12-slim\nENV OPENROUTER_API_KEY={key}\nARG BUILD_TOKEN={key}\n"
         'COPY . /app\nCMD ["python", "/app/main.py"]\n'
     )
-    committed(repo, {"Dockerfile": text})
+    commit(repo, {"Dockerfile": text})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 1, err
     after = (repo / "Dockerfile").read_text()
@@ -178,7 +170,7 @@ def _notebook(key: str) -> str:
 def test_notebook_code_outputs_and_attachments(repo: Path, key: str, monkeypatch, capsys) -> None:
     import nbformat
 
-    committed(repo, {"analysis.ipynb": _notebook(key)})
+    commit(repo, {"analysis.ipynb": _notebook(key)})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code in (1, 3), err
     raw = (repo / "analysis.ipynb").read_text()
@@ -196,7 +188,7 @@ def test_notebook_code_outputs_and_attachments(repo: Path, key: str, monkeypatch
 
 
 def test_tracked_env_file_is_untracked_and_kept(repo: Path, key: str, monkeypatch, capsys) -> None:
-    committed(repo, {"README.md": "# demo\n", ".env": f"OPENROUTER_API_KEY={key}\nDEBUG=1\n"})
+    commit(repo, {"README.md": "# demo\n", ".env": f"OPENROUTER_API_KEY={key}\nDEBUG=1\n"})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 1, err
     assert (repo / ".env").read_text() == f"OPENROUTER_API_KEY={key}\nDEBUG=1\n"
@@ -220,7 +212,7 @@ def test_tracked_env_file_is_untracked_and_kept(repo: Path, key: str, monkeypatc
 def test_formats_without_variables_are_listed_and_left_alone(
     repo: Path, key: str, monkeypatch, capsys, name: str, text: str
 ) -> None:
-    committed(repo, {name: text.format(key=key)})
+    commit(repo, {name: text.format(key=key)})
     code, out, err = fix(repo, monkeypatch, capsys)
     assert code == 3
     assert f"{name}:" in err and "change by hand" in err and key not in out + err
@@ -235,7 +227,7 @@ def test_front_end_code_is_by_hand_with_proxy_advice(
     text = (
         f'export const client = new OpenAI({{ apiKey: "{key}", dangerouslyAllowBrowser: true }});\n'
     )
-    committed(repo, {"package.json": json.dumps(package), "src/openrouter.js": text})
+    commit(repo, {"package.json": json.dumps(package), "src/openrouter.js": text})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 3
     assert "server-side proxy" in err and "browser" in err
@@ -246,7 +238,7 @@ def test_a_file_that_does_not_parse_is_reported_not_rewritten(
     repo: Path, key: str, monkeypatch, capsys
 ) -> None:
     text = f'const key = "{key}";\nfunction (( {{\n'
-    committed(repo, {"broken.js": text})
+    commit(repo, {"broken.js": text})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 3 and "does not parse cleanly" in err
     assert (repo / "broken.js").read_text() == text
@@ -269,7 +261,7 @@ def test_every_kind_has_a_rewriter() -> None:
 
 def test_two_keys_two_names_one_key_one_name(repo: Path, monkeypatch, capsys) -> None:
     first, second = make_key(), make_key()
-    committed(repo, {
+    commit(repo, {
         "a.py": f'OPENROUTER_API_KEY = "{first}"\nOTHER = "{second}"\n',
         "b.py": f'client_key = "{first}"\n',
         "c.js": f'const backup = "{second}";\n',

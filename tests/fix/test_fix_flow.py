@@ -12,27 +12,17 @@ import pytest
 
 from conftest import git, make_key
 from fixhelpers import env_file, fix
+from gitrepo_helpers import commit
 from keysentry.models import redact
 
 # Each case takes a second or two; a change that loops forever fails it in minutes, not ten.
 pytestmark = pytest.mark.timeout(180)
 
 
-def committed(repo: Path, files: dict[str, str | bytes]) -> None:
-    for name, text in files.items():
-        (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(text, bytes):
-            (repo / name).write_bytes(text)
-        else:
-            (repo / name).write_text(text)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "initial")
-
-
 def test_from_a_subdirectory_the_env_file_is_at_the_repository_root(
     repo: Path, key: str, monkeypatch, capsys
 ) -> None:
-    committed(repo, {"pkg/a.py": f'KEY = "{key}"\n'})
+    commit(repo, {"pkg/a.py": f'KEY = "{key}"\n'})
     code, _out, err = fix(repo / "pkg", monkeypatch, capsys)
     assert code == 1, err
     assert not (repo / "pkg/.env").exists()
@@ -46,7 +36,7 @@ def test_the_first_path_names_the_repository(
     tmp_path: Path, repo: Path, key: str, monkeypatch, capsys
 ) -> None:
     """Run from outside the repository: the env file goes to the repository the path is in."""
-    committed(repo, {"a.py": f'KEY = "{key}"\n'})
+    commit(repo, {"a.py": f'KEY = "{key}"\n'})
     code, _out, err = fix(tmp_path, monkeypatch, capsys, "repo/a.py")
     assert code == 1, err
     assert env_file(repo) == {"KEY": key}
@@ -70,7 +60,7 @@ def test_outside_git_the_env_file_is_in_the_current_directory(
 def test_no_keep_with_a_missing_env_directory_is_no_error(
     repo: Path, key: str, monkeypatch, capsys
 ) -> None:
-    committed(repo, {"a.py": f'KEY = "{key}"\n'})
+    commit(repo, {"a.py": f'KEY = "{key}"\n'})
     code, _out, err = fix(repo, monkeypatch, capsys, "--no-keep", "--env-file", "none/x.env")
     assert code == 1, err
     assert (repo / "a.py").read_text() == 'import os\nKEY = os.environ["KEY"]\n'
@@ -80,7 +70,7 @@ def test_no_keep_with_a_missing_env_directory_is_no_error(
 def test_an_existing_env_file_is_ignored_even_when_nothing_is_moved(
     repo: Path, key: str, monkeypatch, capsys
 ) -> None:
-    committed(repo, {"config.json": f'{{"key": "{key}"}}\n'})
+    commit(repo, {"config.json": f'{{"key": "{key}"}}\n'})
     (repo / ".env").write_text("DEBUG=1\n")
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 3, err
@@ -92,7 +82,7 @@ def test_an_existing_env_file_is_ignored_even_when_nothing_is_moved(
 def test_no_env_file_is_made_when_nothing_is_moved(
     repo: Path, key: str, monkeypatch, capsys
 ) -> None:
-    committed(repo, {"config.json": f'{{"key": "{key}"}}\n'})
+    commit(repo, {"config.json": f'{{"key": "{key}"}}\n'})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 3, err
     assert not (repo / ".env").exists() and not (repo / ".gitignore").exists()
@@ -101,7 +91,7 @@ def test_no_env_file_is_made_when_nothing_is_moved(
 
 def test_diff_of_several_files_lists_only_the_changed_ones(repo: Path, monkeypatch, capsys) -> None:
     first, second = make_key(), make_key()
-    committed(repo, {
+    commit(repo, {
         "a.py": f'AK = "{first}"\n',
         "b.json": f'{{"k": "{second}"}}\n',
         "c.js": f"const c = '{second}';\n",
@@ -122,7 +112,7 @@ def test_diff_of_several_files_lists_only_the_changed_ones(repo: Path, monkeypat
 
 
 def test_diff_of_a_file_given_as_dot_slash(repo: Path, key: str, monkeypatch, capsys) -> None:
-    committed(repo, {"a.py": f'AK = "{key}"'})  # no newline at the end
+    commit(repo, {"a.py": f'AK = "{key}"'})  # no newline at the end
     code, out, _err = fix(repo, monkeypatch, capsys, "--diff", "--show-secrets", "./a.py")
     assert code == 1
     assert out.startswith("--- a/a.py\n+++ b/a.py\n")
@@ -136,7 +126,7 @@ def test_the_diff_escapes_control_characters_of_the_tree(
     repo: Path, key: str, monkeypatch, capsys
 ) -> None:
     name = "odd\x1b[31mname.py"
-    committed(repo, {name: f'AK = "{key}"\t# \x07bell\n'})
+    commit(repo, {name: f'AK = "{key}"\t# \x07bell\n'})
     code, out, err = fix(repo, monkeypatch, capsys, "--diff")
     assert code == 1, err
     assert "\x1b" not in out and "\x07" not in out
@@ -147,7 +137,7 @@ def test_the_diff_escapes_control_characters_of_the_tree(
 def test_a_second_run_changes_nothing_and_exits_0(
     repo: Path, key: str, monkeypatch, capsys
 ) -> None:
-    committed(repo, {"a.py": f'A = "{key}"\n', "b.sh": f"curl -H 'X: {key}'\n"})
+    commit(repo, {"a.py": f'A = "{key}"\n', "b.sh": f"curl -H 'X: {key}'\n"})
     assert fix(repo, monkeypatch, capsys)[0] == 1
     files = {p: p.read_bytes() for p in repo.rglob("*") if ".git" not in p.parts}
     code, out, err = fix(repo, monkeypatch, capsys)
@@ -159,7 +149,7 @@ def test_a_second_run_changes_nothing_and_exits_0(
 
 def test_quiet_lists_only_what_is_left(repo: Path, monkeypatch, capsys) -> None:
     first, second = make_key(), make_key()
-    committed(repo, {"a.py": f'AK = "{first}"\n', "b.json": f'["{second}"]\n'})
+    commit(repo, {"a.py": f'AK = "{first}"\n', "b.json": f'["{second}"]\n'})
     code, _out, err = fix(repo, monkeypatch, capsys, "--quiet")
     assert code == 3
     assert "fixed: " not in err and "b.json:1:3: change by hand: " in err
@@ -167,7 +157,7 @@ def test_quiet_lists_only_what_is_left(repo: Path, monkeypatch, capsys) -> None:
 
 def staged_repo(repo: Path) -> dict[str, str]:
     keys = {name: make_key() for name in ("sub/a.py", "subway/b.py", "c.py", "moved.py")}
-    committed(repo, {"old.py": f'K = "{keys["moved.py"]}"\n', "gone.py": "x = 1\n"})
+    commit(repo, {"old.py": f'K = "{keys["moved.py"]}"\n', "gone.py": "x = 1\n"})
     for name in ("sub/a.py", "subway/b.py", "c.py"):
         (repo / name).parent.mkdir(exist_ok=True)
         (repo / name).write_text(f'K = "{keys[name]}"\n')
@@ -233,14 +223,14 @@ def test_a_temporary_directory_on_another_filesystem(
     if not other.is_dir() or os.stat(other).st_dev == os.stat(repo).st_dev:
         pytest.skip("no second filesystem here")
     monkeypatch.setattr(tempfile, "tempdir", str(other))
-    committed(repo, {"a.py": f'KEY = "{key}"\n'})
+    commit(repo, {"a.py": f'KEY = "{key}"\n'})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 1, err
     assert (repo / "a.py").read_text() == 'import os\nKEY = os.environ["KEY"]\n'
 
 
 def test_the_diff_of_a_file_that_is_not_utf8(repo: Path, key: str, monkeypatch, capsys) -> None:
-    committed(repo, {"a.js": f'// caf\xe9\nconst k = "{key}";\n'.encode("latin-1")})
+    commit(repo, {"a.js": f'// caf\xe9\nconst k = "{key}";\n'.encode("latin-1")})
     code, out, err = fix(repo, monkeypatch, capsys, "--diff")
     assert code == 1, err
     assert out.startswith("--- a/a.js\n+++ b/a.js\n")
@@ -251,7 +241,7 @@ def test_the_diff_of_a_file_that_is_not_utf8(repo: Path, key: str, monkeypatch, 
 def test_a_file_that_cannot_be_written_is_an_error(
     repo: Path, key: str, monkeypatch, capsys
 ) -> None:
-    committed(repo, {"ro/a.py": f'KEY = "{key}"\n'})
+    commit(repo, {"ro/a.py": f'KEY = "{key}"\n'})
     (repo / "ro").chmod(0o555)
     try:
         code, _out, err = fix(repo, monkeypatch, capsys)
@@ -263,7 +253,7 @@ def test_a_file_that_cannot_be_written_is_an_error(
 
 def test_a_pre_commit_style_run(repo: Path, key: str, monkeypatch, capsys) -> None:
     """As the keysentry-fix hook runs it: file names after --, the changes left unstaged."""
-    committed(repo, {"README.md": "# x\n"})
+    commit(repo, {"README.md": "# x\n"})
     (repo / "a.py").write_text(f'KEY = "{key}"\n')
     git(repo, "add", "a.py")
     proc = subprocess.run(
@@ -282,7 +272,7 @@ def test_placeholders_are_never_moved_even_when_reported(
     """A configuration that reports placeholders (include_placeholders) does not make fix
     move a documentation example into the env file."""
     example = "sk-or-" + "v1-" + "0" * 64
-    committed(repo, {
+    commit(repo, {
         ".keysentry.toml": "include_placeholders = true\n",
         "a.py": f'EXAMPLE = "{example}"\nKEY = "{key}"\n',
     })  # fmt: skip
@@ -297,7 +287,7 @@ def test_placeholders_are_never_moved_even_when_reported(
 def test_an_env_file_git_would_take_is_hidden_on_any_run(repo: Path, monkeypatch, capsys) -> None:
     """No key anywhere, but the env file is neither ignored nor tracked: fix ignores it
     (exit 1, as a formatter that changed a file); the next run has nothing to do."""
-    committed(repo, {"README.md": "# x\n"})
+    commit(repo, {"README.md": "# x\n"})
     (repo / ".env").write_text("DEBUG=1\n")
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert (code, err) == (1, ".gitignore: .env added\nkeysentry fix: 0 location(s) fixed\n")
@@ -307,7 +297,7 @@ def test_an_env_file_git_would_take_is_hidden_on_any_run(repo: Path, monkeypatch
 
 
 def test_a_tracked_env_file_named_is_untracked_on_any_run(repo: Path, monkeypatch, capsys) -> None:
-    committed(repo, {"README.md": "# x\n", "config/local.env": "DEBUG=1\n", ".gitignore": "x\n"})
+    commit(repo, {"README.md": "# x\n", "config/local.env": "DEBUG=1\n", ".gitignore": "x\n"})
     code, _out, err = fix(repo, monkeypatch, capsys, "--env-file", "config/local.env")
     assert code == 1, err
     assert "config/local.env: untracked (git rm --cached); the file is kept" in err

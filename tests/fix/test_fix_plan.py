@@ -13,22 +13,12 @@ import pytest
 
 from conftest import git, make_key
 from fixhelpers import env_file, fix
+from gitrepo_helpers import commit
 from keysentry.cli import main
 from keysentry.rewrite.plan import MAX_BYTES
 
 # Each case takes a second or two; a change that loops forever fails it in minutes, not ten.
 pytestmark = pytest.mark.timeout(180)
-
-
-def committed(repo: Path, files: dict[str, str | bytes]) -> None:
-    for name, text in files.items():
-        (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(text, bytes):
-            (repo / name).write_bytes(text)
-        else:
-            (repo / name).write_text(text)
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "initial")
 
 
 def json_fixes(repo: Path, monkeypatch, *args: str) -> list[tuple[str, int, int, dict]]:
@@ -46,7 +36,7 @@ def json_fixes(repo: Path, monkeypatch, *args: str) -> list[tuple[str, int, int,
 
 def test_two_keys_back_to_back_are_both_moved(repo: Path, monkeypatch, capsys) -> None:
     first, second = make_key(), make_key()
-    committed(repo, {"a.js": f"const both = `{first}{second}`;\n"})
+    commit(repo, {"a.js": f"const both = `{first}{second}`;\n"})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 1, err
     assert (repo / "a.js").read_text() == (
@@ -58,7 +48,7 @@ def test_two_keys_back_to_back_are_both_moved(repo: Path, monkeypatch, capsys) -
 def test_one_instruction_holding_a_key_twice_is_removed_once(
     repo: Path, key: str, monkeypatch, capsys
 ) -> None:
-    committed(repo, {"Dockerfile": f'FROM scratch\nENV TOKENS={key},{key}\nCMD ["x"]\n'})
+    commit(repo, {"Dockerfile": f'FROM scratch\nENV TOKENS={key},{key}\nCMD ["x"]\n'})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 1, err
     assert (repo / "Dockerfile").read_text() == 'FROM scratch\nCMD ["x"]\n'
@@ -69,7 +59,7 @@ def test_keys_of_two_lengths_in_one_file(repo: Path, monkeypatch, capsys) -> Non
     """A key of an unknown version (`sk-or-v12-...`) is a byte longer than a v1 key."""
     v1 = make_key()
     v12 = "sk-or-" + "v12-" + secrets.token_hex(32)
-    committed(repo, {"a.py": f'FIRST = "{v12}"\nSECOND = "{v1}"\n'})
+    commit(repo, {"a.py": f'FIRST = "{v12}"\nSECOND = "{v1}"\n'})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 1, err
     assert (repo / "a.py").read_text() == (
@@ -96,7 +86,7 @@ def test_keys_of_a_rule_of_ones_own_are_moved_in_file_order(
     repo: Path, key: str, monkeypatch, capsys
 ) -> None:
     token = "exco_" + secrets.token_hex(20)
-    committed(repo, {
+    commit(repo, {
         ".keysentry.toml": 'rules = ["extra.toml"]\n',
         "extra.toml": RULE,
         "a.py": f'EXCO = "{token}"\nROUTER = "{key}"\nAGAIN = "{token}"\n',
@@ -115,7 +105,7 @@ def test_keys_of_a_rule_of_ones_own_are_moved_in_file_order(
 def test_the_same_key_in_code_and_in_a_comment(repo: Path, key: str, monkeypatch, capsys) -> None:
     """The comment is left by hand; the code is still moved (the rewritten file holds the
     key only where it is left by hand)."""
-    committed(repo, {"a.py": f'# old: {key}\nKEY = "{key}"\n'})
+    commit(repo, {"a.py": f'# old: {key}\nKEY = "{key}"\n'})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 3, err
     assert (repo / "a.py").read_text() == f'# old: {key}\nimport os\nKEY = os.environ["KEY"]\n'
@@ -131,7 +121,7 @@ def test_a_notebook_whose_metadata_holds_the_key_is_left(
     nb.metadata["openrouter"] = {"key": key}
     nb.cells = [nbformat.v4.new_code_cell(f'KEY = "{key}"')]
     text = nbformat.writes(nb) + "\n"
-    committed(repo, {"a.ipynb": text})
+    commit(repo, {"a.ipynb": text})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 3, err
     assert "the rewritten file would still hold the key" in err
@@ -142,7 +132,7 @@ def test_a_notebook_whose_metadata_holds_the_key_is_left(
 def test_the_size_cap_is_exact(repo: Path, key: str, monkeypatch, capsys, size, fixable) -> None:
     head = f"OPENROUTER_API_KEY={key}\n"
     body = head + "#" * (size - len(head) - 1) + "\n"
-    committed(repo, {".env": body})
+    commit(repo, {".env": body})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == (1 if fixable else 3), err
     assert ("larger than 4 MiB" in err) is not fixable
@@ -153,7 +143,7 @@ def test_the_size_cap_is_exact(repo: Path, key: str, monkeypatch, capsys, size, 
 
 def test_positions_in_reports_count_characters_and_crlf_lines(repo: Path, monkeypatch) -> None:
     key = make_key()
-    committed(repo, {"a.py": f'"""Übersicht."""\r\nAPI = "é{key}ü"\r\n'.encode()})
+    commit(repo, {"a.py": f'"""Übersicht."""\r\nAPI = "é{key}ü"\r\n'.encode()})
     ((path, line, column, fix_info),) = json_fixes(repo, monkeypatch)
     assert (path, line, column) == ("a.py", 2, 9)
     assert fix_info["fixable"] and fix_info["variable"] == "API"
@@ -201,7 +191,7 @@ def test_a_match_inside_a_key_that_moves_moves_with_it(
     repo: Path, key: str, monkeypatch, capsys
 ) -> None:
     """Two rules, one matching inside the other's key: one edit, nothing left by hand."""
-    committed(repo, {".keysentry.toml": 'rules = ["hex.toml"]\n', "hex.toml": HEX_RULE,
+    commit(repo, {".keysentry.toml": 'rules = ["hex.toml"]\n', "hex.toml": HEX_RULE,
                      "a.py": f'secret = "{key}"\n'})  # fmt: skip
     fixes = json_fixes(repo, monkeypatch)
     assert [(line, col, f["fixable"]) for _p, line, col, f in fixes] == [
@@ -231,7 +221,7 @@ negatives = ["zzzzzzz{hex39}"]
 
 def test_a_key_one_byte_after_its_own_head(repo: Path, monkeypatch, capsys) -> None:
     token = "zzzzzzz" + secrets.token_hex(20)
-    committed(repo, {".keysentry.toml": 'rules = ["z.toml"]\n', "z.toml": Z_RULE,
+    commit(repo, {".keysentry.toml": 'rules = ["z.toml"]\n', "z.toml": Z_RULE,
                      "a.js": f'const t = "z{token}";\n'})  # fmt: skip
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 1, err
@@ -240,7 +230,7 @@ def test_a_key_one_byte_after_its_own_head(repo: Path, monkeypatch, capsys) -> N
 
 def test_the_import_edit_goes_with_the_first_location(repo: Path, monkeypatch) -> None:
     first, second = make_key(), make_key()
-    committed(repo, {"a.py": f'ONE = "{first}"\nTWO = "{second}"\n'})
+    commit(repo, {"a.py": f'ONE = "{first}"\nTWO = "{second}"\n'})
     fixes = json_fixes(repo, monkeypatch)
     assert [[e["text"] for e in f["edits"]] for _p, _l, _c, f in fixes] == [
         ['os.environ["ONE"]', "import os\n"],
@@ -249,7 +239,7 @@ def test_the_import_edit_goes_with_the_first_location(repo: Path, monkeypatch) -
 
 
 def test_diff_of_an_env_file_to_hide(repo: Path, key: str, monkeypatch, capsys) -> None:
-    committed(repo, {"README.md": "# x\n"})
+    commit(repo, {"README.md": "# x\n"})
     (repo / ".env").write_text(f"OPENROUTER_API_KEY={key}\n")
     code, out, err = fix(repo, monkeypatch, capsys, "--diff")
     assert (code, out) == (1, ""), err
@@ -260,7 +250,7 @@ def test_diff_of_an_env_file_to_hide(repo: Path, key: str, monkeypatch, capsys) 
 def test_a_committed_env_file_alone_is_hidden_not_copied(
     repo: Path, key: str, monkeypatch, capsys
 ) -> None:
-    committed(repo, {"deploy/app.env": f"ROUTER={key}\n"})
+    commit(repo, {"deploy/app.env": f"ROUTER={key}\n"})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 1, err
     assert not (repo / ".env").exists()
