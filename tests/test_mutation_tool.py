@@ -138,3 +138,23 @@ def test_since_picks_the_functions_a_change_touched(mutate: ModuleType, tmp_path
     assert mutate.since_plan("main", repo, targets)[0] == {}
     with pytest.raises(SystemExit, match="git merge-base no-such-rev HEAD failed"):
         mutate.since_plan("no-such-rev", repo, targets)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--only", "x_redact", "--table", "redaction"],
+        ["--since", "HEAD", "--table", "redaction"],
+        ["--since", "HEAD", "--only", "x_redact", "redaction"],
+        ["no-such-target"],
+    ],
+)
+def test_usage_errors_exit_2_before_any_run(
+    mutate: ModuleType, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --table rewrites whole rows: a row measured over part of a target's functions would
+    # claim a share it never measured.
+    with pytest.raises(SystemExit) as raised:
+        mutate.main(argv)
+    assert raised.value.code == 2
+    assert "error:" in capsys.readouterr().err

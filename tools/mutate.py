@@ -3,6 +3,7 @@
     python tools/mutate.py --jobs 1 TARGET...     # those targets (all, without names)
     python tools/mutate.py --list                 # the targets, their code and their tests
     python tools/mutate.py --since main --jobs 1  # only the functions changed since main
+    python tools/mutate.py --only "x__git" screen # only these functions of a target
     python tools/mutate.py --table --jobs 1 TARGET...  # and rewrite their rows of docs/mutation.md
 
 Each target names the functions that carry a security property and the test files that are
@@ -1146,14 +1147,23 @@ def main(argv: list[str] | None = None) -> int:
         help="mutate only the targets' functions changed since REV (its merge base with HEAD)",
     )
     parser.add_argument(
+        "--only",
+        metavar="PATTERN",
+        action="append",
+        help="mutate only these of the targets' functions (fnmatch over mangled names, "
+        "e.g. 'x__git' or 'xǁFinderǁ*'; repeatable): to check new tests against one function",
+    )
+    parser.add_argument(
         "--table", action="store_true", help=f"rewrite these targets' rows of {TABLE.name}"
     )
     args = parser.parse_args(argv)
     unknown = [t for t in args.targets if t not in TARGETS]
     if unknown:
         parser.error(f"unknown target(s): {', '.join(unknown)}")
-    if args.since and args.table:
-        parser.error("--table records whole targets; --since mutates only part of them")
+    if (args.since or args.only) and args.table:
+        parser.error("--table records whole targets; --since and --only mutate only part of them")
+    if args.since and args.only:
+        parser.error("--since and --only both choose functions: give one")
     if args.list:
         for name, target in TARGETS.items():
             print(f"{name}: {', '.join(target.files)} [{', '.join(target.functions)}]")
@@ -1161,6 +1171,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     names = args.targets or list(TARGETS)
     only: dict[str, tuple[str, ...] | None] = dict.fromkeys(names)
+    if args.only:
+        only = {name: tuple(args.only) for name in names}
     if args.since:
         plan, outside = since_plan(args.since)
         for path, lines in outside.items():
