@@ -561,3 +561,30 @@ def test_the_pipeline_imports_a_decoder_only_when_its_trigger_is_found(
     assert proc.returncode == 1
     assert "keysentry.decoders.encoded" in modules
     assert "keysentry.decoders.hexdump" not in modules
+
+
+# -- the screen's edges: what it answers itself, and what it must hand over --------------------
+
+
+def test_a_key_in_a_path_goes_to_the_pipeline(committed: Path, key: str) -> None:
+    """The pipeline reads names as content: a clean file whose name holds a key fails the
+    hook, staged and named alike."""
+    name = f"{key}.txt"
+    stage(committed, {name: b"clean\n"})
+    for args in (("--staged",), ("--", name)):
+        code, out, err, modules = hook(committed, *args)
+        assert not screened(modules) and code == 1, (args, err)
+        assert redact(key) in out and key not in out + err
+
+
+def test_a_git_file_named_goes_to_the_pipeline(committed: Path, tmp_path: Path) -> None:
+    """A linked worktree's .git is a plain file, which the pipeline never scans (history is
+    `keysentry history`'s job): it says 0 inputs, and the screen must not say 1."""
+    linked = tmp_path / "linked"
+    git(committed, "worktree", "add", "-q", "-b", "topic", str(linked))
+    assert (linked / ".git").is_file()
+    code, out, err, modules = hook(linked, ".git")
+    full = cli(linked, "scan", ".git")
+    assert not screened(modules)
+    assert (code, out, same(err)) == (full[0], full[1], same(full[2]))
+    assert "scanned 0 input(s)" in err
