@@ -17,6 +17,7 @@ import io
 import lzma
 import os
 import re
+import resource
 import subprocess
 import sys
 import tarfile
@@ -588,3 +589,55 @@ def test_a_git_file_named_goes_to_the_pipeline(committed: Path, tmp_path: Path) 
     assert not screened(modules)
     assert (code, out, same(err)) == (full[0], full[1], same(full[2]))
     assert "scanned 0 input(s)" in err
+
+
+def test_the_read_budget_is_limit_bytes_exactly(committed: Path) -> None:
+    """LIMIT bytes in all are screened, one byte more goes to the pipeline: in one blob or
+    file, or spread over two."""
+    line = b"plain text line\n"
+    exact = line * (screen.LIMIT // len(line))
+    half = exact[: screen.LIMIT // 2]
+    cases = {
+        "one input of LIMIT bytes": ({"exact.txt": exact}, True),
+        "two inputs of LIMIT bytes": ({"h1.txt": half, "h2.txt": half}, True),
+        "two inputs of LIMIT + 1 bytes": ({"h1.txt": half, "h2.txt": half + b"\n"}, False),
+    }
+    assert len(exact) == screen.LIMIT
+    for case, (files, screenable) in cases.items():
+        stage(committed, files)
+        for args in (("--staged",), ("--", *sorted(files))):
+            code, out, err, modules = hook(committed, *args)
+            assert screened(modules) == screenable, (case, args, err)
+            assert (code, out) == (0, ""), (case, args, err)
+        git(committed, "reset", "-q", "--hard")
+
+
+def test_the_blob_count_limit_is_max_blobs_exactly(committed: Path) -> None:
+    blobs = {f"f/{i:04}.txt": f"{i}\n".encode() for i in range(screen._MAX_BLOBS)}
+    stage(committed, blobs)
+    code, _out, err, modules = hook(committed, "--staged", bare=True)
+    assert screened(modules) and code == 0, err
+    assert f"scanned {screen._MAX_BLOBS} input(s)" in err
+    stage(committed, {"one-more.txt": b"more\n"})
+    code, _out, err, modules = hook(committed, "--staged")
+    assert not screened(modules) and code == 0, err
+
+
+def test_a_file_larger_than_memory_is_never_read_whole(committed: Path) -> None:
+    """The screen reads at most LIMIT + 1 bytes of a named file: a sparse file of 512 MiB,
+    in a hook allowed 256 MiB of address space, goes to the pipeline, which streams it."""
+    big = committed / "big.bin"
+    with open(big, "wb") as fh:
+        fh.truncate(512 * 2**20)
+    limit = 256 * 2**20
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "keysentry.hook", "--", "big.bin"],
+        cwd=committed, capture_output=True, text=True, preexec_fn=cap, check=False, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    modules = {ln.rsplit("|", 1)[1].strip() for ln in proc.stderr.splitlines() if "|" in ln}
+    assert "keysentry.pipeline" in modules and "scanned 1 input(s), 512.0 MiB" in proc.stderr
