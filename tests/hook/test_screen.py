@@ -18,6 +18,7 @@ import lzma
 import os
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -623,6 +624,20 @@ def test_the_blob_count_limit_is_max_blobs_exactly(committed: Path) -> None:
     assert not screened(modules) and code == 0, err
 
 
+def test_a_symlink_turned_into_a_file_is_screened(committed: Path) -> None:
+    """A type change (T) to a plain file is a plain file's blob like any other."""
+    os.symlink("README.md", committed / "link")
+    git(committed, "add", "link")
+    git(committed, "commit", "-q", "-m", "link")
+    (committed / "link").unlink()
+    stage(committed, {"link": b"now a file\n"})
+    assert git(committed, "diff-index", "--cached", "HEAD").split()[4] == "T"
+    code, out, err, modules = hook(committed, "--staged", bare=True)
+    full = cli(committed, "staged")
+    assert screened(modules), err
+    assert (code, out, same(err)) == (full[0], full[1], same(full[2]))
+
+
 def test_a_file_larger_than_memory_is_never_read_whole(committed: Path) -> None:
     """The screen reads at most LIMIT + 1 bytes of a named file: a sparse file of 512 MiB,
     in a hook allowed 256 MiB of address space, goes to the pipeline, which streams it."""
@@ -641,3 +656,126 @@ def test_a_file_larger_than_memory_is_never_read_whole(committed: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     modules = {ln.rsplit("|", 1)[1].strip() for ln in proc.stderr.splitlines() if "|" in ln}
     assert "keysentry.pipeline" in modules and "scanned 1 input(s), 512.0 MiB" in proc.stderr
+
+
+def test_replace_refs_do_not_hide_a_staged_key(committed: Path, key: str) -> None:
+    """git's replace refs would show another object for a staged blob, or another commit for
+    HEAD (and so another diff): the screen reads what is committed, as the pipeline does."""
+    stage(committed, {"app.env": f"KEY={key}\n".encode()})
+    staged = git(committed, "rev-parse", ":app.env").strip()
+    clean = git(committed, "hash-object", "-w", "--stdin", input=b"KEY=\n").strip()
+    git(committed, "replace", staged, clean)
+    assert_the_hook_fails(committed, "app.env", key)
+    git(committed, "replace", "-d", staged)
+    # HEAD replaced by a commit whose tree already holds the key: nothing would differ
+    tree = git(committed, "write-tree").strip()
+    fake = git(committed, "commit-tree", tree, "-p", "HEAD", "-m", "fake").strip()
+    git(committed, "replace", "HEAD", fake)
+    code, out, err, modules = hook(committed, "--staged")
+    assert not screened(modules) and code == 1, err
+    assert redact(key) in out and key not in out + err
+
+
+def test_a_commit_all_through_a_temporary_index_is_screened_from_it(
+    committed: Path, key: str
+) -> None:
+    """`git commit -a` hands the hook a temporary index (GIT_INDEX_FILE): the screen must read
+    that one, not .git/index, where the change is not staged."""
+    assert cli(committed, "install-hook")[0] == 0
+    (committed / "README.md").write_text(f"# project\nKEY={key}\n")
+    proc = subprocess.run(
+        ["git", "commit", "-q", "-a", "-m", "leak"], cwd=committed, capture_output=True,
+        text=True, env={**os.environ, **conftest.GIT_ENV}, check=False, timeout=300,
+    )  # fmt: skip
+    # git shows a hook's output on its stderr
+    assert proc.returncode != 0 and "README.md:2:5" in proc.stderr, proc.stdout + proc.stderr
+    assert git(committed, "rev-list", "--count", "HEAD").strip() == "1"
+
+
+def test_a_separate_git_dir_is_screened(tmp_path: Path, key: str) -> None:
+    """`git --git-dir=R --work-tree=W commit`, W inside another repository: the hook gets
+    GIT_DIR and GIT_WORK_TREE, and both of the screen's git commands must read R (the
+    staged blobs are in R's object store only)."""
+    enclosing = tmp_path / "enclosing"
+    enclosing.mkdir()
+    git(enclosing, "init", "-q", "-b", "main")
+    work = enclosing / "work"
+    work.mkdir()
+    git_dir = tmp_path / "dotfiles.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(git_dir))
+    git(tmp_path, "--git-dir", str(git_dir), "config", "core.bare", "false")
+    where = ("--git-dir", str(git_dir), "--work-tree", str(work))
+    (work / "README").write_text("dotfiles\n")
+    git(work, *where, "add", "README")
+    git(work, *where, "commit", "-q", "-m", "initial")
+    (work / "notes.txt").write_text("nothing secret\n")
+    git(work, *where, "add", "notes.txt")
+    env = {**os.environ, "GIT_DIR": str(git_dir), "GIT_WORK_TREE": str(work)}
+    code, _out, err, modules = hook(work, "--staged", env=env)
+    assert screened(modules) and code == 0, err
+    (work / "app.env").write_text(f"KEY={key}\n")
+    git(work, *where, "add", "app.env")
+    code, out, err, modules = hook(work, "--staged", env=env)
+    assert not screened(modules) and code == 1, err
+    assert redact(key) in out
+
+
+def test_a_corrupt_staged_blob_stops_the_commit_with_the_pipelines_words(
+    committed: Path,
+) -> None:
+    """git's own complaint about a broken object is the screen's to drop: the hook says
+    what the pipeline says (exit 3, incomplete), and nothing else."""
+    stage(committed, {"b.txt": b"clean content here\n"})
+    oid = git(committed, "rev-parse", ":b.txt").strip()
+    loose = committed / ".git" / "objects" / oid[:2] / oid[2:]
+    loose.chmod(0o644)
+    loose.write_bytes(zlib.compress(b"blob 19\0clean")[:-4])  # cut short
+    code, out, err, modules = hook(committed, "--staged")
+    full = cli(committed, "staged")
+    assert not screened(modules) and code == 3, err
+    assert (code, out, same(err)) == (full[0], full[1], same(full[2]))
+    assert "fatal" not in err
+
+
+# What a git (a wrapper on PATH) answers to `cat-file --batch`, other than what git itself
+# answers. The screen takes git's answer only when it is exactly as expected; anything
+# else goes to the pipeline, which says what is wrong.
+ODD_CAT_FILE = {
+    "fails after answering": '"$REAL" "$@"; exit 1',
+    "a size that is no number": 'while read -r oid; do printf "%s blob 1x\\n" "$oid"; done',
+    "a fourth header field": 'while read -r oid; do printf "%s blob 1 x\\na\\n" "$oid"; done',
+    "two spaces apart": 'while read -r oid; do printf "%s  blob  1\\na\\n" "$oid"; done',
+}
+
+
+@pytest.mark.parametrize("odd", ODD_CAT_FILE, ids=list(ODD_CAT_FILE))
+def test_an_unexpected_cat_file_answer_goes_to_the_pipeline(
+    committed: Path, tmp_path: Path, odd: str
+) -> None:
+    real = shutil.which("git")
+    assert real is not None
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "git"
+    wrapper.write_text(
+        f'#!/bin/sh\nREAL="{real}"\n'
+        f'case " $* " in *" cat-file --batch "*) {ODD_CAT_FILE[odd]}; exit 0 ;; esac\n'
+        'exec "$REAL" "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    stage(committed, {"a.txt": b"a\n"})
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    code, _out, err, modules = hook(committed, "--staged", env=env)
+    assert "keysentry.detect.screen" in modules and not screened(modules), err
+    assert code == 3 and "git cat-file" in err, err
+
+
+def test_an_index_entry_naming_a_tree_goes_to_the_pipeline(committed: Path) -> None:
+    """A plain file's mode on an object that is not a blob (update-index takes any object):
+    the screen reads blobs only, and leaves what else it is to the pipeline."""
+    tree = git(committed, "rev-parse", "HEAD^{tree}").strip()
+    git(committed, "update-index", "--add", "--cacheinfo", f"100644,{tree},odd.txt")
+    code, out, err, modules = hook(committed, "--staged")
+    full = cli(committed, "staged")
+    assert not screened(modules), err
+    assert (code, out, same(err)) == (full[0], full[1], same(full[2]))
