@@ -483,6 +483,80 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.decoders.magic.x_is_pdf__mutmut_7": (
         "rfind: the first or the last occurrence, the question is only whether there is one"
     ),
+    # screen
+    "keysentry.detect.screen.x_screen_files__mutmut_7": (
+        'name == "XX-XX": the hook passes "-" on only when no file of that name exists (it '
+        "refuses an option that is also a file; after -- it passes ./-), so lstat fails and "
+        "the screen hands over as before"
+    ),
+    "keysentry.detect.screen.x_screen_files__mutmut_32": (
+        "read(LIMIT + size + 1): reads at most LIMIT bytes more of a file that takes the total "
+        "past LIMIT, which is handed over either way; only the count asked of read() differs"
+    ),
+    "keysentry.detect.screen.x_screen_files__mutmut_33": (
+        "read(LIMIT - size + 2): one byte more of a file that takes the total past LIMIT "
+        "either way: as for x_screen_files__mutmut_32"
+    ),
+    "keysentry.detect.screen.x_screen_staged__mutmut_3": (
+        'repository_root("XX.XX"): a path in the current directory has its root too, unless '
+        "a directory XX.XX with a repository of its own is there"
+    ),
+    "keysentry.detect.screen.x_screen_staged__mutmut_15": (
+        "--no-renames dropped: diff-index finds renames only when asked (-M), whatever "
+        "diff.renames says (checked; the hardening sets it false as well)"
+    ),
+    "keysentry.detect.screen.x_screen_staged__mutmut_16": (
+        "--no-textconv dropped: the raw output shows no content, so no textconv runs "
+        "(checked with a textconv attribute and a marker script)"
+    ),
+    "keysentry.detect.screen.x_screen_staged__mutmut_17": (
+        "--no-ext-diff dropped: an external diff runs only for a patch, never for the raw "
+        "output (checked with diff.external set; the hardening empties it as well)"
+    ),
+    "keysentry.detect.screen.x_screen_staged__mutmut_42": "zip strict=None: None is false, as False is",
+    "keysentry.detect.screen.x_screen_staged__mutmut_45": "zip strict dropped: False is the default",
+    "keysentry.detect.screen.x_screen_staged__mutmut_52": (
+        "continue -> break on an empty meta: only the field after the last NUL is empty, and "
+        "zip stops before it (no path follows it)"
+    ),
+    "keysentry.detect.screen.x_screen_staged__mutmut_54": (
+        "split(None): the raw output's meta fields are apart by single spaces, and hold no "
+        "other whitespace"
+    ),
+    "keysentry.detect.screen.x_screen_staged__mutmut_55": (
+        'lstrip(None): only parts[0], the old mode, keeps its ":", and it is never read'
+    ),
+    "keysentry.detect.screen.x_screen_staged__mutmut_56": (
+        'rstrip(b":"): as for x_screen_staged__mutmut_55 (the meta ends with a status letter)'
+    ),
+    "keysentry.detect.screen.x_screen_staged__mutmut_57": (
+        'lstrip(b"XX:XX"): strips the ":" as before; a mode digit follows it'
+    ),
+    "keysentry.detect.screen.x_screen_staged__mutmut_63": (
+        "status [:2]: only C and R (and M under -B) carry a score, and diff-index reports "
+        "them only when asked (-C, -M, -B)"
+    ),
+    "keysentry.detect.screen.x_screen_staged__mutmut_78": (
+        '"C" -> "XXCXX": diff-index reports a copy only when asked (-C), which it never is'
+    ),
+    "keysentry.detect.screen.x_screen_staged__mutmut_79": (
+        '"C" -> "c": as for x_screen_staged__mutmut_78'
+    ),
+    "keysentry.detect.screen.x_screen_staged__mutmut_82": 'oids[...] = "": only the keys are read',
+    "keysentry.detect.screen.x__read_blobs__mutmut_19": (
+        "assert ... or ...: both pipes exist (stdin and stdout are PIPE), so both forms hold"
+    ),
+    "keysentry.detect.screen.x__git__mutmut_3": (
+        "stdin=None: diff-index --cached reads no standard input; given the hook's, it never "
+        "reads it (only /proc/PID/fd/0 of the running git would show which it got)"
+    ),
+    "keysentry.detect.screen.x__git__mutmut_9": "stdin dropped: as for x__git__mutmut_3",
+    "keysentry.detect.screen.x__git__mutmut_7": "check=None: run() checks the exit code only for a true check",
+    "keysentry.detect.screen.x__git__mutmut_13": "check dropped: False is the default",
+    "keysentry.detect.screen.x__git__mutmut_18": (
+        "check=True: raises CalledProcessError (a SubprocessError: None) exactly when the "
+        "exit code is not 0, which returns None as well"
+    ),
     # snippets
     "keysentry.detect.scanner.xǁScannerǁ_snippet__mutmut_20": (
         "rfind from the file's start, not the reach: only the cost; a line break past the "
