@@ -111,7 +111,12 @@ TARGETS: dict[str, Target] = {
             "x__chunks",
             "x__chain_chunks",
         ),
-        tests=("tests/detect/test_engine.py", "tests/sources/test_scan_files.py"),
+        tests=(
+            "tests/detect/test_engine.py",
+            "tests/sources/test_scan_files.py",
+            "tests/detect/test_scan_windows.py",
+            "tests/detect/test_scan_decoding.py",
+        ),
     ),
     "pipeline": Target(
         files=("src/keysentry/pipeline.py",),
