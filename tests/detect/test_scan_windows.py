@@ -216,3 +216,51 @@ def test_a_zip_behind_a_prefix_is_found_by_its_end_record_in_the_last_window() -
         assert [(h.secret, h.members, h.line, h.column) for h in tally.hits] == [
             (key, ("app/settings.py",), 2, 8)
         ]
+
+
+SPLIT_TOKEN = """
+[[rules]]
+id = "split-token"
+description = "eight bytes of anything before -TOKEN"
+severity = "high"
+keywords = ["-TOKEN"]
+regex = '(?P<secret>.{8})-TOKEN'
+placeholder_model = false
+"""
+
+
+def test_a_column_after_a_match_that_starts_inside_a_character(tmp_path: Path) -> None:
+    """A custom rule's match may begin on the second byte of a character: the next match
+    on the line, located from that one, still counts whole characters."""
+    rules = tmp_path / "rules.toml"
+    rules.write_text(SPLIT_TOKEN)
+    scanner = Scanner(load_rules([rules]))
+    line = "xé1234567-TOKEN and 1234abcd-TOKEN\n"
+    tally = scanner.scan_bytes(line.encode(), "x")
+    assert [h.rule.id for h in tally.hits] == ["split-token"] * 2
+    assert tally.hits[1].column == line.index("1234abcd") + 1
+
+
+class _ReadSizes(io.BytesIO):
+    """An in-memory file that keeps the size of every read it answers."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.sizes: list[int] = []
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        block = super().read(size)
+        self.sizes.append(len(block))
+        return block
+
+
+def test_no_read_is_larger_than_a_window() -> None:
+    """The head that the content's kind is told by, then at most a window at a time, the
+    head counted in the first one: memory is bounded by the window, whatever the file."""
+    data = FILLER + FILLER
+    source = _ReadSizes(data)
+    tally = Scanner(RULES, chunk_size=CHUNK, overlap=OVERLAP).scan_file(source, "x")
+    assert tally.counters["bytes"] == len(data)
+    head, *rest = source.sizes
+    assert sum(source.sizes) == len(data)
+    assert head + rest[0] == CHUNK and max(rest) == CHUNK, source.sizes
