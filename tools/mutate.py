@@ -563,11 +563,6 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.detect.scanner.xǁScannerǁ_scan_windows__mutmut_1": (
         "eocd = None: the result is only tested for truth, and None is false"
     ),
-    "keysentry.detect.scanner.xǁScannerǁ_scan_windows__mutmut_2": (
-        "eocd = True: zip_by_tail is then asked of every raw file, and finds a record only "
-        "where EOCD_MAGIC is, which the literal pass of the window holding it reported: only "
-        "the cost of reading the tail"
-    ),
     "keysentry.detect.scanner.xǁScannerǁ_scan_windows__mutmut_3": (
         "tail = None: only tested for truth, on the first window, and None is false"
     ),
@@ -577,9 +572,6 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.detect.scanner.xǁScannerǁ_scan_windows__mutmut_36": (
         "overlap / 2: the same number for an even overlap; for an odd one every bound is "
         "half a byte lower, and an integer offset is below b - 0.5 exactly when it is below b"
-    ),
-    "keysentry.detect.scanner.xǁScannerǁ_scan_window__mutmut_5": (
-        "True for a window without needles: as for _scan_windows__mutmut_2"
     ),
     "keysentry.detect.scanner.xǁScannerǁ_scan_window__mutmut_7": (
         "match(data, None): the engine then searches the same needles again: only the cost"

@@ -254,9 +254,10 @@ class _ReadSizes(io.BytesIO):
         return block
 
 
-def test_no_read_is_larger_than_a_window() -> None:
+def test_every_byte_is_read_once_and_no_read_is_larger_than_a_window() -> None:
     """The head that the content's kind is told by, then at most a window at a time, the
-    head counted in the first one: memory is bounded by the window, whatever the file."""
+    head counted in the first one: memory is bounded by the window, whatever the file. And
+    each byte once: a file without a zip end record is not read again for one."""
     data = FILLER + FILLER
     source = _ReadSizes(data)
     tally = Scanner(RULES, chunk_size=CHUNK, overlap=OVERLAP).scan_file(source, "x")
