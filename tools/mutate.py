@@ -111,7 +111,12 @@ TARGETS: dict[str, Target] = {
             "x__chunks",
             "x__chain_chunks",
         ),
-        tests=("tests/detect/test_engine.py", "tests/sources/test_scan_files.py"),
+        tests=(
+            "tests/detect/test_engine.py",
+            "tests/sources/test_scan_files.py",
+            "tests/detect/test_scan_windows.py",
+            "tests/detect/test_scan_decoding.py",
+        ),
     ),
     "pipeline": Target(
         files=("src/keysentry/pipeline.py",),
@@ -612,6 +617,58 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.detect.scanner.x__masked__mutmut_9": ('"ascii" -> "ASCII": the same codec'),
     "keysentry.detect.scanner.x__masked__mutmut_17": ('"utf-8" -> "UTF-8": the same codec'),
     "keysentry.detect.scanner.x__printable__mutmut_7": ('"utf-8" -> "UTF-8": the same codec'),
+    # scanner-windows
+    "keysentry.detect.scanner.xǁ_Windowǁline_col__mutmut_3": (
+        "offset <= last: a hit at the last one's offset is recounted from the window's start, "
+        "and the mark holds exactly that count: only the cost"
+    ),
+    "keysentry.detect.scanner.xǁ_Windowǁline_col__mutmut_11": (
+        "rfind from the window's start: a newline before the mark is the one its line_start "
+        "follows, so the column is recounted from the same line start: only the cost"
+    ),
+    "keysentry.detect.scanner.xǁ_Windowǁline_col__mutmut_35": (
+        "and -> or: every hit's column is recounted from its line's start (or the window's "
+        "first whole character), which is what the mark adds up to: only the cost; data[last] "
+        "is never past the window (no hit or view starts at its end)"
+    ),
+    "keysentry.detect.scanner.xǁ_Windowǁline_col__mutmut_37": (
+        "data[last:last + 2]: empty exactly when data[last:last + 1] is"
+    ),
+    "keysentry.detect.scanner.xǁScannerǁ_scan_windows__mutmut_1": (
+        "eocd = None: the result is only tested for truth, and None is false"
+    ),
+    "keysentry.detect.scanner.xǁScannerǁ_scan_windows__mutmut_3": (
+        "tail = None: only tested for truth, on the first window, and None is false"
+    ),
+    "keysentry.detect.scanner.xǁScannerǁ_scan_windows__mutmut_22": (
+        'tail + chunk always: on the first window tail is b"", and b"" + chunk == chunk'
+    ),
+    "keysentry.detect.scanner.xǁScannerǁ_scan_windows__mutmut_36": (
+        "overlap / 2: the same number for an even overlap; for an odd one every bound is "
+        "half a byte lower, and an integer offset is below b - 0.5 exactly when it is below b"
+    ),
+    "keysentry.detect.scanner.xǁScannerǁ_scan_window__mutmut_7": (
+        "match(data, None): the engine then searches the same needles again: only the cost"
+    ),
+    "keysentry.detect.scanner.xǁScannerǁ_scan_window__mutmut_10": (
+        "hits dropped: as for _scan_window__mutmut_7"
+    ),
+    "keysentry.detect.scanner.xǁScannerǁ_decode__mutmut_59": (
+        "line_col(view_origin(1)): a decoded container's first two bytes come from one "
+        "base64 group, or from neighbouring characters of one line (UTF-16, escapes); the "
+        "decoders that join lines yield key-shaped text, never a container"
+    ),
+    "keysentry.detect.scanner.xǁScannerǁ_decode__mutmut_87": (
+        "match(view.data, None): the engine then searches the same needles again: only the cost"
+    ),
+    "keysentry.detect.scanner.xǁScannerǁ_decode__mutmut_89": (
+        "sub_hits dropped: as for _decode__mutmut_87"
+    ),
+    "keysentry.detect.scanner.x__chunks__mutmut_8": (
+        "max(..., 2): only for a window at most a byte longer than the 1 KiB head (it is 8 MiB), "
+        "which then reads 2 bytes after the head instead of 1; the windows after it are read "
+        "whole, and the overlap makes what is found independent of where windows are cut"
+    ),
     # probe
     "keysentry.validate.probe.xǁProbePathǁ__init____mutmut_2": (
         "_legacy = False -> None: `current` only tests its truth, and None is false too"

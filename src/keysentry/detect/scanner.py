@@ -458,7 +458,10 @@ class Scanner:
     ) -> None:
         if level >= self.limits.max_encoding_depth:
             return
-        deeper = frame.depth < self.limits.max_depth
+        # A container decoded at the deepest level is still handed to _scan_content, which
+        # reports it past the depth cap (and scans its bytes raw); only inside that capped
+        # scan are decoded containers no longer followed.
+        deeper = frame.depth <= self.limits.max_depth
         offsets: dict[TextDecoder, list[int]] = {}
         for needle, offset in hits:
             for decoder in self._decoders.get(needle, ()):
