@@ -341,22 +341,37 @@ def shared_repo() -> Path:
 
 
 def test_what_cannot_be_read_is_listed(shared_repo: Path, repo: Path) -> None:
+    """Two directories that cannot be listed (the walk goes on after each), a file that
+    cannot be opened, and a directory that can be listed but not searched: the names in
+    it are searched, what they are cannot be known."""
     key = make_key()
     git_dir = shared_repo / ".git"
     locked = git_dir / f"locked-{hex_core(key)}"
     locked.mkdir()
     (locked / "inside").write_text(f"{key}\n")
+    closed = git_dir / "hooks" / "closed"
+    closed.mkdir(parents=True)
     secret = git_dir / "info" / "secret"
     secret.parent.mkdir(exist_ok=True)
     secret.write_text(f"{key}\n")
-    for path in (locked, locked / "inside", secret, secret.parent):
+    listed = git_dir / "listed"
+    listed.mkdir()
+    (listed / f"{hex_core(key)}.txt").write_text("x\n")
+    for path in (locked, locked / "inside", closed, secret, secret.parent, listed):
         os.lchown(path, 65534, 65534)
     locked.chmod(0)
+    closed.chmod(0)
     secret.chmod(0)
+    listed.chmod(0o444)
     commit(repo, {"a.txt": "one\n"})
     left, searched = search_as_nobody(shared_repo, [key], warm_up=repo)
     assert sorted(searched.unreadable) == [  # (the walk goes in the file system's order)
+        f"directory {git_dir}/hooks/closed: Permission denied",
         f"directory {git_dir}/locked-{HIDDEN}: Permission denied",
         "file info/secret: Permission denied",
+        f"file listed/{HIDDEN}.txt: Permission denied",
     ]
-    assert [x.place for x in left] == [f"the name of file locked-{HIDDEN}"]
+    assert sorted(x.place for x in left) == [
+        f"the name of file listed/{HIDDEN}.txt",
+        f"the name of file locked-{HIDDEN}",
+    ]
