@@ -743,6 +743,10 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.purge.verify.x__walk__mutmut_15": (
         "follow_symlinks=None: DirEntry.stat takes it as a truth value, false"
     ),
+    "keysentry.purge.verify.x__walk__mutmut_22": (
+        "mode = 0 -> 1 for an entry that cannot be examined: no file type bits either, so "
+        "neither a link, a regular file nor a directory"
+    ),
     "keysentry.purge.verify.x__file__mutmut_16": (
         "buffering=0 dropped: a buffered reader of a regular file returns the same bytes, "
         "CHUNK at a time"
