@@ -767,6 +767,121 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.untrusted.x__field_names__mutmut_2": (
         "_FIELDS.get(cls) -> get(None): as for x__field_names__mutmut_1"
     ),
+    # purge-verify
+    "keysentry.purge.verify.x_core__mutmut_13": ('"utf-8" -> "UTF-8": the same codec'),
+    "keysentry.purge.verify.x__stable_base64__mutmut_3": (
+        "range(3) -> range(4): the 4th alignment (3 bytes before data) gives the 1st one's "
+        "characters again, 4 later: the same needles, searched once"
+    ),
+    "keysentry.purge.verify.x__stable_base64__mutmut_10": (
+        "bytes(2) -> bytes(3) after data: the characters kept (before last) are made of "
+        "data's bits and those before it only"
+    ),
+    "keysentry.purge.verify.x__stable_base64__mutmut_16": (
+        "-(-9 * lead // 6): 0, 2, 3 for lead 0, 1, 2, as -(-8 * lead // 6)"
+    ),
+    "keysentry.purge.verify.x__stable_base64__mutmut_17": (
+        "-(-8 * lead // 7): 0, 2, 3 for lead 0, 1, 2, as -(-8 * lead // 6)"
+    ),
+    "keysentry.purge.verify.x_pieces__mutmut_9": (
+        "width = max(2, ...): every form encodes each byte of the core in at least one byte, "
+        "so past the len(core) < 2 * PIECE return width is at least PIECE"
+    ),
+    "keysentry.purge.verify.x_pieces__mutmut_18": (
+        "step = max(2, ...): as for x_pieces__mutmut_9, step is at least STEP"
+    ),
+    "keysentry.purge.verify.xǁFinderǁ__init____mutmut_4": (
+        "_copy = None (never copy): LiteralSearch.scan copies a memoryview itself on its "
+        "find() path, and hyperscan reads views"
+    ),
+    "keysentry.purge.verify.xǁFinderǁ__init____mutmut_5": (
+        "_copy = backend == hyperscan: copies for hyperscan (the same bytes searched), none "
+        "for find() (as for xǁFinderǁ__init____mutmut_4)"
+    ),
+    "keysentry.purge.verify.xǁFinderǁ__init____mutmut_6": (
+        '"XXhyperscanXX": _copy always true: a copy of the same bytes is searched'
+    ),
+    "keysentry.purge.verify.xǁFinderǁ__init____mutmut_7": (
+        '"HYPERSCAN": _copy always true: a copy of the same bytes is searched'
+    ),
+    "keysentry.purge.verify.xǁFinderǁ__init____mutmut_9": (
+        "overlap one byte longer: the tail searched again is still a run of the stream's own "
+        "bytes, and what it finds again was noted already"
+    ),
+    "keysentry.purge.verify.xǁFinderǁscan__mutmut_1": (
+        "_copy or not bytes: every memoryview copied: the same bytes searched"
+    ),
+    "keysentry.purge.verify.xǁFinderǁscan__mutmut_2": (
+        "copies bytes instead of views: bytes(bytes) is the same, and LiteralSearch.scan "
+        "copies views itself on its find() path"
+    ),
+    "keysentry.purge.verify.xǁFinderǁnote__mutmut_8": (
+        "< -> <=: a find of the same form at the same place makes an equal Left again"
+    ),
+    "keysentry.purge.verify.xǁFinderǁhide__mutmut_7": ('"utf-8" -> "UTF-8": the same codec'),
+    "keysentry.purge.verify.xǁFinderǁhide__mutmut_16": (
+        "end <= pos -> end < pos: a span that ends where the last one did adds nothing, out "
+        "already ends with the marker"
+    ),
+    "keysentry.purge.verify.xǁFinderǁhide__mutmut_28": (
+        "out += marker -> out = marker: that branch is reached only while out is empty (a "
+        "span at the start: after any span out ends with the marker)"
+    ),
+    "keysentry.purge.verify.xǁFinderǁhide__mutmut_41": ('"utf-8" -> "UTF-8": the same codec'),
+    "keysentry.purge.verify.xǁFinderǁstream__mutmut_4": (
+        "read(CHUNK) -> read(None): FileIO and ObjectStream both read all that is left: the "
+        "same bytes searched in one piece"
+    ),
+    "keysentry.purge.verify.xǁFinderǁstream__mutmut_16": (
+        "overlap or True: overlap is never 0 (needles have at least 8 bytes)"
+    ),
+    "keysentry.purge.verify.xǁFinderǁstream__mutmut_17": (
+        "data[+overlap:]: the tail keeps all but the first overlap bytes, more than needed: "
+        "what it finds again was noted already"
+    ),
+    "keysentry.purge.verify.xǁFinderǁstream__mutmut_18": (
+        'b"" -> b"XXXX" when overlap is 0: it never is (needles have at least 8 bytes)'
+    ),
+    "keysentry.purge.verify.x__objects__mutmut_28": (
+        "cast(BinaryIO, ...) -> cast(None, ...): typing.cast returns its value"
+    ),
+    "keysentry.purge.verify.x__refs__mutmut_13": (
+        "lstrip(None): every name for-each-ref lists starts with refs/: only the newline "
+        "before it is stripped"
+    ),
+    "keysentry.purge.verify.x__refs__mutmut_15": (
+        'lstrip(b"XX\\nXX"): every listed name starts with refs/: only the newline before it '
+        "is stripped"
+    ),
+    "keysentry.purge.verify.x__refs__mutmut_24": (
+        "len(out) - 2: out has 2 fields per ref and the last newline, an odd count: the same "
+        "indexes"
+    ),
+    "keysentry.purge.verify.x__refs__mutmut_37": ("len(out) - 2: as for x__refs__mutmut_24"),
+    "keysentry.purge.verify.x__refs__mutmut_41": (
+        "zip strict=None: names and targets come in pairs"
+    ),
+    "keysentry.purge.verify.x__refs__mutmut_44": (
+        "zip strict dropped: names and targets come in pairs"
+    ),
+    "keysentry.purge.verify.x__refs__mutmut_45": (
+        "zip strict=False: names and targets come in pairs"
+    ),
+    "keysentry.purge.verify.x__refs__mutmut_59": ('"utf-8" -> "UTF-8": the same codec'),
+    "keysentry.purge.verify.x__files__mutmut_14": (
+        "rel or True: _walk yields only entries below the root, whose relative path is never empty"
+    ),
+    "keysentry.purge.verify.x__walk__mutmut_15": (
+        "follow_symlinks=None: DirEntry.stat takes it as a truth value, false"
+    ),
+    "keysentry.purge.verify.x__walk__mutmut_22": (
+        "mode = 0 -> 1 for an entry that cannot be examined: no file type bits either, so "
+        "neither a link, a regular file nor a directory"
+    ),
+    "keysentry.purge.verify.x__file__mutmut_16": (
+        "buffering=0 dropped: a buffered reader of a regular file returns the same bytes, "
+        "CHUNK at a time"
+    ),
 }
 
 _STATUS = re.compile(r"^\s+(?P<name>\S+): (?P<status>[a-z ]+)$")

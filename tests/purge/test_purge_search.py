@@ -6,13 +6,20 @@ is cut, as long as one part holds PIECE + STEP - 1 bytes of its core."""
 from __future__ import annotations
 
 import base64
+import json
 import os
+import secrets
+import subprocess
+import sys
+import warnings
 from pathlib import Path
 
 import pytest
+from test_purge import api, fake  # noqa: F401 - fixtures
 
-from conftest import git, make_key
+from conftest import GIT_ENV, PREFIX, git, make_key
 from gitrepo_helpers import commit
+from keysentry.errors import ExitCode
 from keysentry.git.run import discover
 from keysentry.purge.verify import (
     CHUNK,
@@ -27,6 +34,7 @@ from keysentry.purge.verify import (
     pieces,
     search,
 )
+from keysentry.sources.catfile import BLOCK_SIZE, LARGE
 
 HIDDEN = "<purged key>"
 
@@ -36,8 +44,20 @@ def hex_core(key: str) -> str:
 
 
 def leftovers(repo: Path, *secrets: str) -> tuple[dict[str, Left], Searched]:
-    left, searched = search(discover(repo), list(secrets))
+    # The search runs inside purge, whose output is its report: a warning it printed
+    # would be noise in it, so any warning fails the test.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        left, searched = search(discover(repo), list(secrets))
     return {x.place: x for x in left}, searched
+
+
+def git_bytes_args(repo: Path, *args: str | bytes) -> None:
+    """git with arguments that may not be UTF-8 (a ref name of any bytes)."""
+    subprocess.run(
+        ["git", *args], cwd=repo, env={**os.environ, **GIT_ENV}, capture_output=True,
+        check=True, timeout=60,
+    )  # fmt: skip
 
 
 # -- the core of a key ---------------------------------------------------------------------
@@ -61,20 +81,55 @@ def test_a_key_with_another_prefix_is_found_by_its_core(repo: Path) -> None:
     assert found[f"object {blob} (blob)"].form == "raw"
 
 
+def test_a_secret_that_is_not_utf8(repo: Path) -> None:
+    """A secret read from bytes that are not UTF-8 holds their escapes (as file names
+    do): it is searched for as those bytes."""
+    secret = os.fsdecode(b"s3cr3t\xfbpassw0rd")
+    commit(repo, {"a.txt": "one\n"})
+    (repo / ".git" / "info").mkdir(exist_ok=True)
+    (repo / ".git" / "info" / "pw").write_bytes(b"pw=s3cr3t\xfbpassw0rd\n")
+    found, _ = leftovers(repo, secret)
+    assert found == {"file info/pw": Left(secret, "file info/pw", "raw")}
+
+
+def test_two_keys_with_one_core_are_one_leftover_named_after_the_first(repo: Path) -> None:
+    """The same secret behind two prefixes (a key and its edited copy, both purged):
+    each place is one leftover, named after the key given first."""
+    key = make_key()
+    edited = "sk-or-v2-" + hex_core(key)
+    commit(repo, {"a.txt": f"K={key}\n"})
+    blob = git(repo, "rev-parse", "HEAD:a.txt").strip()
+    for first, second in ((key, edited), (edited, key)):
+        found, _ = leftovers(repo, first, second)
+        objects = {p: x.secret for p, x in found.items() if p.startswith("object")}
+        assert objects == {f"object {blob} (blob)": first}
+
+
 # -- pieces: a key cut anywhere ------------------------------------------------------------
 
 WINDOW = PIECE + STEP - 1
 
 
+@pytest.mark.parametrize("size", [33, 35, 64])
 @pytest.mark.parametrize("form", ["raw", "hex"])
-def test_every_part_of_the_promised_size_is_found(form: str) -> None:
-    key = make_key()
+def test_every_part_of_the_promised_size_is_found(form: str, size: int) -> None:
+    """Every part of WINDOW bytes, and none of PIECE - 1 (too short to tell from
+    chance), wherever it lies: the last pieces of a core of any length included (33 and
+    35 bytes: the cores whose last regular piece falls just before, or after, the one
+    that ends the core)."""
+    key = make_key() if size == 64 else "tok-" + secrets.token_hex(size)[:size]
     c = core(key)
+    assert len(c) == size
     finder = Finder(needles([key]))
-    for start in range(len(c) - WINDOW + 1):
-        part = c[start : start + WINDOW]
+
+    def forms(part: bytes) -> set[str]:
         data = part if form == "raw" else part.hex().encode()
-        assert any(n.form == form for n, _ in finder.scan(b"x " + data + b" y")), start
+        return {n.form for n, _ in finder.scan(b"x " + data + b" y")}
+
+    for start in range(len(c) - WINDOW + 1):
+        assert form in forms(c[start : start + WINDOW]), start
+    for start in range(len(c) - PIECE + 2):
+        assert forms(c[start : start + PIECE - 1]) == set(), start
 
 
 def test_pieces_of_a_short_key_and_of_a_long_one() -> None:
@@ -137,7 +192,10 @@ def test_of_several_forms_in_one_place_the_first_is_named(repo: Path) -> None:
 # -- every object ----------------------------------------------------------------------------
 
 
-def test_objects_of_every_kind(repo: Path) -> None:
+@pytest.mark.parametrize("backend", ["hyperscan", "find"])
+def test_objects_of_every_kind(repo: Path, backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if backend == "find":  # what searches where hyperscan is not available
+        monkeypatch.setenv("KEYSENTRY_NO_HYPERSCAN", "1")
     blob_key, name_key, message_key, tag_key = (make_key() for _ in range(4))
     commit(repo, {"a.txt": f"K={blob_key}", f"{hex_core(name_key)}.txt": "x\n"}, "one")
     commit(repo, {"b.txt": "y\n"}, f"debug {message_key}")
@@ -183,6 +241,64 @@ def test_a_large_object_is_read_as_a_stream(repo: Path) -> None:
     assert searched.objects == 4
 
 
+def test_objects_of_several_blocks_are_all_searched_and_counted(repo: Path) -> None:
+    """Small objects are read a block at a time: these fill more than one."""
+    key = make_key()
+    size = LARGE * 3 // 4
+    assert 3 * size > BLOCK_SIZE
+    files: dict[str, str | bytes | None] = {
+        f"part{i}.txt": f"{i}\n" * (size // 2) for i in range(3)
+    }
+    files["z.txt"] = f"K={key}\n"
+    commit(repo, files)
+    found, searched = leftovers(repo, key)
+    blob = git(repo, "rev-parse", "HEAD:z.txt").strip()
+    assert set(found) == {f"object {blob} (blob)"}
+    every = git(repo, "cat-file", "--batch-all-objects", "--batch-check").splitlines()
+    assert searched.objects == len(every) == 6
+
+
+def test_a_short_key_that_ends_its_object(repo: Path) -> None:
+    """A key searched whole only (too short to cut into pieces), as the last bytes of a
+    blob: its match ends where the object does."""
+    secret = "hunter2-Passw0rd"
+    commit(repo, {"pw.txt": f"pw={secret}"})
+    blob = git(repo, "rev-parse", "HEAD:pw.txt").strip()
+    found, _ = leftovers(repo, secret)
+    place = f"object {blob} (blob)"
+    assert {p: x for p, x in found.items() if p.startswith("object")} == {
+        place: Left(secret, place, "raw", blob)
+    }
+
+
+def test_an_object_id_in_a_key_is_no_leftover(repo: Path) -> None:
+    """cat-file puts each object's id in a header before it: a key holding the id of an
+    object (here of the first one read, and of the second) is not in that object nor
+    the one before it, and a match in the first header does not end the search."""
+    for i in range(6):
+        git(repo, "hash-object", "-w", "--stdin", input=f"blob {i}\n".encode())
+
+    def order() -> list[str]:
+        listing = git(repo, "cat-file", "--batch-all-objects", "--unordered", "--batch-check")
+        return [line.split()[0] for line in listing.splitlines()]
+
+    first = order()[0]
+    for _attempt in range(50):  # until the blob holding the key is not read first
+        key = PREFIX + first + secrets.token_hex(12)
+        holder = git(repo, "hash-object", "-w", "--stdin", input=f"K={key}\n".encode()).strip()
+        if order()[0] == first:
+            break
+        (repo / ".git" / "objects" / holder[:2] / holder[2:]).unlink()
+    else:
+        pytest.fail("no blob could be written after the first one")
+    # Not the holder's own id: the place that names it would show the key hidden.
+    second = next(oid for oid in order()[1:] if oid != holder)
+    other = PREFIX + second + secrets.token_hex(12)
+    left, _ = search(discover(repo), [key, other])
+    objects = sorted((x.place, x.secret) for x in left if x.place.startswith("object"))
+    assert objects == [(f"object {holder} (blob)", key)]
+
+
 def test_objects_are_not_read_twice_as_files(repo: Path) -> None:
     """Stored without compression, an object's bytes are in its loose file and its pack
     too: the object is the place, not the files git keeps it in."""
@@ -222,6 +338,36 @@ def test_ref_names_and_symbolic_ref_targets(repo: Path) -> None:
     assert searched.refs == len(listed) == 4
 
 
+def test_names_that_are_not_utf8(repo: Path) -> None:
+    """Git keeps ref and file names as bytes: one that is not UTF-8 is searched, and
+    shown with the key hidden and its other bytes kept (as escapes)."""
+    key = make_key()
+    commit(repo, {"a.txt": "one\n"})
+    git_bytes_args(repo, "update-ref", b"refs/heads/\xff-" + hex_core(key).encode(), "HEAD")
+    (repo / ".git" / "info").mkdir(exist_ok=True)
+    (repo / ".git" / "info" / os.fsdecode(b"\xfe-" + hex_core(key).encode())).write_text("x\n")
+    found, _ = leftovers(repo, key)
+    ref, name = f"ref refs/heads/\udcff-{HIDDEN}", f"the name of file info/\udcfe-{HIDDEN}"
+    assert found[ref] == Left(key, ref, "raw")
+    assert found[name] == Left(key, name, "raw")
+
+
+def test_nothing_is_added_to_what_is_read(repo: Path) -> None:
+    """A ref named with all of a short secret but its last character, and a file that
+    starts with all of it but its first, hold no leftover: nothing is read before a
+    file's first byte, nor between a ref's name and its target."""
+    secret = "Xstaging-passwordX"
+    commit(repo, {"a.txt": "one\n"})
+    git(repo, "branch", secret[:-1])
+    (repo / ".git" / "info").mkdir(exist_ok=True)
+    (repo / ".git" / "info" / "start").write_text(f"{secret[1:]}\n")
+    found, _ = leftovers(repo, secret)
+    assert found == {}
+    (repo / ".git" / "info" / "start").write_text(f"{secret}\n")
+    found, _ = leftovers(repo, secret)
+    assert found == {"file info/start": Left(secret, "file info/start", "raw")}
+
+
 # -- every file of the git directory -------------------------------------------------------
 
 
@@ -248,6 +394,26 @@ def test_files_names_and_links_of_the_git_directory(repo: Path, tmp_path: Path) 
     ]
     every = sum(len(dirs) + len(names) for _, dirs, names in os.walk(repo / ".git"))
     assert searched.files == every and searched.unreadable == []
+
+
+def test_a_key_across_two_reads_of_a_file(repo: Path) -> None:
+    """Files are read CHUNK bytes at a time. A key searched whole only (too short for
+    pieces) cut by the boundary is found: in its middle, and its longest form with all
+    but its last byte in the first read."""
+    secret = "deploy-Pa55word!"
+    longest = max(needles([secret]), key=lambda n: len(n.data))
+    info = repo / ".git" / "info"
+    info.mkdir(parents=True, exist_ok=True)
+    for name, data, before in (
+        ("raw", secret.encode(), len(secret) // 2),
+        ("longest", longest.data, len(longest.data) - 1),
+    ):
+        (info / name).write_bytes(b"#" * (CHUNK - before) + data + b"#" * 64)
+    found, _ = leftovers(repo, secret)
+    assert found == {
+        "file info/raw": Left(secret, "file info/raw", "raw"),
+        "file info/longest": Left(secret, "file info/longest", longest.form),
+    }
 
 
 def test_the_current_directory_is_not_searched(
@@ -279,6 +445,30 @@ def test_a_linked_worktree_searches_its_own_directory_and_the_common_one(
 def test_no_keys_nothing_to_search(repo: Path) -> None:
     commit(repo, {"a.txt": "one\n"})
     assert search(discover(repo), []) == ([], Searched())
+
+
+@pytest.mark.usefixtures("api")  # the fake API: the key checks as revoked
+def test_purge_as_a_command_finds_encoded_leftovers(repo: Path, tmp_path: Path) -> None:
+    """``keysentry purge`` in a Python of its own, where the table of forms is built as
+    the module is imported: a key left in the git directory percent-encoded and as a hex
+    dump is found in each form."""
+    key = make_key()
+    commit(repo, {"a.py": f"K = '{key}'\n"}, "leak")
+    info = repo / ".git" / "info"
+    info.mkdir(exist_ok=True)
+    (info / "url").write_text("".join(f"%{b:02x}" for b in key.encode()) + "\n")
+    (info / "dump").write_text(key.encode().hex(" ") + "\n")
+    out = tmp_path / "purge.json"
+    proc = subprocess.run(
+        [sys.executable, "-I", "-m", "keysentry", "purge", str(repo), "--in-place",
+         "--format", "json", "--output", str(out), "--quiet"],
+        env={**os.environ, **GIT_ENV}, capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert proc.returncode == ExitCode.FINDINGS, proc.stderr
+    (left,) = json.loads(out.read_text())["still_present"]
+    assert left["places"] == ["file info/dump [hex dump]", "file info/url [%xx]"]
+    assert key not in out.read_text()
 
 
 # -- what could not be read makes the check incomplete --------------------------------------
@@ -341,22 +531,37 @@ def shared_repo() -> Path:
 
 
 def test_what_cannot_be_read_is_listed(shared_repo: Path, repo: Path) -> None:
+    """Two directories that cannot be listed (the walk goes on after each), a file that
+    cannot be opened, and a directory that can be listed but not searched: the names in
+    it are searched, what they are cannot be known."""
     key = make_key()
     git_dir = shared_repo / ".git"
     locked = git_dir / f"locked-{hex_core(key)}"
     locked.mkdir()
     (locked / "inside").write_text(f"{key}\n")
+    closed = git_dir / "hooks" / "closed"
+    closed.mkdir(parents=True)
     secret = git_dir / "info" / "secret"
     secret.parent.mkdir(exist_ok=True)
     secret.write_text(f"{key}\n")
-    for path in (locked, locked / "inside", secret, secret.parent):
+    listed = git_dir / "listed"
+    listed.mkdir()
+    (listed / f"{hex_core(key)}.txt").write_text("x\n")
+    for path in (locked, locked / "inside", closed, secret, secret.parent, listed):
         os.lchown(path, 65534, 65534)
     locked.chmod(0)
+    closed.chmod(0)
     secret.chmod(0)
+    listed.chmod(0o444)
     commit(repo, {"a.txt": "one\n"})
     left, searched = search_as_nobody(shared_repo, [key], warm_up=repo)
     assert sorted(searched.unreadable) == [  # (the walk goes in the file system's order)
+        f"directory {git_dir}/hooks/closed: Permission denied",
         f"directory {git_dir}/locked-{HIDDEN}: Permission denied",
         "file info/secret: Permission denied",
+        f"file listed/{HIDDEN}.txt: Permission denied",
     ]
-    assert [x.place for x in left] == [f"the name of file locked-{HIDDEN}"]
+    assert sorted(x.place for x in left) == [
+        f"the name of file listed/{HIDDEN}.txt",
+        f"the name of file locked-{HIDDEN}",
+    ]

@@ -311,7 +311,8 @@ def _files(repo: RepoInfo, finder: Finder) -> int:
 
 def _walk(root: Path, finder: Finder) -> Iterator[tuple[Path, str, int]]:
     """Every entry below ``root`` (symbolic links not followed, nothing but regular
-    files opened): its path, its path relative to ``root``, its mode."""
+    files opened): its path, its path relative to ``root``, its mode (0 when it cannot
+    be known: listed as unreadable)."""
     pending = [root]
     while pending:
         directory = pending.pop()
@@ -322,11 +323,15 @@ def _walk(root: Path, finder: Finder) -> Iterator[tuple[Path, str, int]]:
             continue
         for entry in entries:
             path = Path(entry.path)
+            rel = path.relative_to(root).as_posix()
             try:
                 mode = entry.stat(follow_symlinks=False).st_mode
-            except OSError:
+            except FileNotFoundError:
                 continue  # gone meanwhile
-            rel = path.relative_to(root).as_posix()
+            except OSError as exc:
+                # Listed in a directory that cannot be searched: its name is all there is.
+                finder.unreadable.append(finder.hide(f"file {rel}: {exc.strerror or exc}"))
+                mode = 0
             yield path, rel, mode
             if stat.S_ISDIR(mode):
                 pending.append(path)
