@@ -488,6 +488,85 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.decoders.magic.x_is_pdf__mutmut_7": (
         "rfind: the first or the last occurrence, the question is only whether there is one"
     ),
+    # ci-ranges
+    "keysentry.cli.ci_ranges.x__rev__mutmut_4": (
+        "check=None: run_git raises only for a true check, as for False"
+    ),
+    "keysentry.cli.ci_ranges.x__rev__mutmut_13": (
+        "--QUIET: rev-parse --verify prints the same id and exit code; only its stderr, which run_git captures and drops, says 'Needed a single revision'"
+    ),
+    "keysentry.cli.ci_ranges.x__rev__mutmut_15": (
+        "--END-OF-OPTIONS: the revision always ends in ^{commit}, which no rev-parse option does (checked with --short, --since=x, -q, --all), so it is never taken as one"
+    ),
+    "keysentry.cli.ci_ranges.x__rev__mutmut_21": (
+        "decode without 'replace': rev-parse prints a hex id or nothing, plain ASCII, so no error handler is called"
+    ),
+    "keysentry.cli.ci_ranges.x__rev__mutmut_23": ("'ASCII': the same codec"),
+    "keysentry.cli.ci_ranges.x__rev__mutmut_24": (
+        "error handler 'XXreplaceXX': never looked up, as for x__rev__mutmut_21"
+    ),
+    "keysentry.cli.ci_ranges.x__rev__mutmut_25": (
+        "error handler 'REPLACE': as for x__rev__mutmut_24"
+    ),
+    "keysentry.cli.ci_ranges.x__rev__mutmut_28": (
+        "'and out' -> 'or out': rev-parse --verify --quiet prints nothing on stdout when it fails"
+    ),
+    "keysentry.cli.ci_ranges.x_github_ranges__mutmut_3": (
+        "GITHUB_EVENT_NAME default None: not an event with a range either, and `event or '(unknown)'` names it the same"
+    ),
+    "keysentry.cli.ci_ranges.x_github_ranges__mutmut_5": (
+        "default dropped: as for x_github_ranges__mutmut_3"
+    ),
+    "keysentry.cli.ci_ranges.x_gitlab_ranges__mutmut_3": (
+        "CI_COMMIT_SHA default None: only tested for truth, as the empty default"
+    ),
+    "keysentry.cli.ci_ranges.x_gitlab_ranges__mutmut_5": (
+        "default dropped: as for x_gitlab_ranges__mutmut_3"
+    ),
+    "keysentry.cli.ci_ranges.x_gitlab_ranges__mutmut_16": (
+        "CI_MERGE_REQUEST_DIFF_BASE_SHA default None: only tested for truth"
+    ),
+    "keysentry.cli.ci_ranges.x_gitlab_ranges__mutmut_18": (
+        "default dropped: as for x_gitlab_ranges__mutmut_16"
+    ),
+    "keysentry.cli.ci_ranges.x_gitlab_ranges__mutmut_69": (
+        "CI_COMMIT_BEFORE_SHA default None: _zero takes None as it takes the empty string"
+    ),
+    "keysentry.cli.ci_ranges.x_gitlab_ranges__mutmut_71": (
+        "default dropped: as for x_gitlab_ranges__mutmut_69"
+    ),
+    "keysentry.cli.ci_ranges.x_gitlab_ranges__mutmut_74": (
+        "CI_COMMIT_BEFORE_SHA default 'XXXX': not all zeros, and names no commit (short of a ref called XXXX), so it falls through as the empty default does"
+    ),
+    "keysentry.cli.ci_ranges.x_gitlab_ranges__mutmut_93": (
+        "CI_COMMIT_BRANCH default None: only tested for truth"
+    ),
+    "keysentry.cli.ci_ranges.x_gitlab_ranges__mutmut_95": (
+        "default dropped: as for x_gitlab_ranges__mutmut_93"
+    ),
+    "keysentry.cli.ci_ranges.x_gitlab_ranges__mutmut_100": (
+        "CI_DEFAULT_BRANCH default None: only tested for truth"
+    ),
+    "keysentry.cli.ci_ranges.x_gitlab_ranges__mutmut_102": (
+        "default dropped: as for x_gitlab_ranges__mutmut_100"
+    ),
+    "keysentry.cli.ci_ranges.x_pre_receive_ranges__mutmut_4": (
+        "rsplit: git writes three fields, the last a ref name, which holds no whitespace (git check-ref-format), so both splits agree"
+    ),
+    "keysentry.cli.ci_ranges.x_pre_receive_ranges__mutmut_5": (
+        "maxsplit=3: as for x_pre_receive_ranges__mutmut_4"
+    ),
+    "keysentry.cli.ci_ranges.x__new_commits__mutmut_18": (
+        "check=None: run_git raises only for a true check, as for False"
+    ),
+    "keysentry.cli.ci_ranges.x__new_commits__mutmut_21": (
+        "check dropped (True): cat-file -t of an object rev-list has just walked never fails"
+    ),
+    "keysentry.cli.ci_ranges.x__new_commits__mutmut_26": (
+        "check=True: as for x__new_commits__mutmut_21"
+    ),
+    "keysentry.cli.ci_ranges.x__new_commits__mutmut_53": ("'ASCII': the same codec"),
+    "keysentry.cli.ci_ranges.x__event_payload__mutmut_11": ("'UTF-8': the same codec"),
     # screen
     "keysentry.detect.screen.x_screen_files__mutmut_7": (
         'name == "XX-XX": the hook passes "-" on only when no file of that name exists (it '

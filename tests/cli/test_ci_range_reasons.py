@@ -31,7 +31,7 @@ from cihelpers import (
     notes,
     only_location,
 )
-from conftest import git
+from conftest import git, make_key
 from keysentry.cli import main
 from keysentry.cli.ci_ranges import FETCH_HINT, choose_ranges
 from keysentry.errors import ExitCode
@@ -203,6 +203,29 @@ def test_github_branch_deletion_scans_nothing(
     assert notes(report) == [
         "nothing to scan: no new commits (a deletion, or already on the remote)"
     ]
+
+
+def test_github_push_without_after_is_an_error_not_a_deletion(
+    history, monkeypatch, tmp_path, capsys
+) -> None:
+    """Read as a deletion, a payload that lost its "after" would pass the job unscanned."""
+    payload = push_payload(history)
+    del payload["after"]
+    github_env(monkeypatch, tmp_path, "push", payload)
+    code, report, err = ci(capsys)
+    assert code == ExitCode.USAGE and report == {}
+    assert error_line(err) == "the GitHub event payload has no after"
+
+
+def test_github_push_without_a_ref_says_so(history, monkeypatch, tmp_path, capsys) -> None:
+    payload = push_payload(history)
+    del payload["ref"]
+    github_env(monkeypatch, tmp_path, "push", payload)
+    code, report, _ = ci(capsys)
+    assert code == ExitCode.CLEAN
+    assert chosen(report) == (
+        f"GitHub push to (unknown ref): {short(history.c3)}..{short(history.c4)}"
+    )
 
 
 def test_github_pushed_commit_not_fetched(history, monkeypatch, tmp_path, capsys) -> None:
@@ -501,6 +524,42 @@ def test_pre_push_in_a_ci_job_is_not_pushed_yet(history, monkeypatch, capsys) ->
     assert only_location(report)["exposure"] == "head"
 
 
+def annotated_tag(history: History, name: str = "v1") -> tuple[str, str]:
+    """An annotated tag on c2 (already on origin) whose message holds a new key."""
+    key = make_key()
+    git(history.path, "tag", "-a", name, "-m", f"release notes {key}", history.c2)
+    return git(history.path, "rev-parse", name).strip(), key
+
+
+def test_pre_push_of_an_annotated_tag_on_a_known_commit(history, monkeypatch, capsys) -> None:
+    """Every commit is on the remote, but the tag (message, tagger, name) is new: its range
+    holds just the tag, and it is not pushed yet, CI or not."""
+    tag, key = annotated_tag(history)
+    monkeypatch.setenv("CI", "true")
+    code, report, _ = pre_push(monkeypatch, capsys, [f"refs/tags/v1 {tag} refs/tags/v1 {ZERO}"])
+    assert code == ExitCode.FINDINGS
+    assert fingerprints(report) == {fingerprint_of(key)}
+    assert every_chosen(report) == [
+        "push of refs/tags/v1 to origin refs/tags/v1 (a new branch): "
+        "an annotated tag on a known commit"
+    ]
+    # Named by a local tag, not pushed (in CI, a range not before a push would be).
+    assert only_location(report)["exposure"] == "tag"
+
+
+def test_pre_push_of_a_tag_of_a_known_commit_without_a_message(
+    history, monkeypatch, capsys
+) -> None:
+    git(history.path, "tag", "light", history.c2)  # a lightweight tag: no object of its own
+    code, report, _ = pre_push(
+        monkeypatch, capsys, [f"refs/tags/light {history.c2} refs/tags/light {ZERO}"]
+    )
+    assert code == ExitCode.CLEAN
+    assert notes(report) == [
+        "nothing to scan: no new commits (a deletion, or already on the remote)"
+    ]
+
+
 # -- a server's pre-receive hook -------------------------------------------------------------
 
 
@@ -561,6 +620,37 @@ def test_pre_receive_in_a_ci_job_counts_what_arrives_as_pushed(
     assert code == ExitCode.FINDINGS
     assert only_location(report)["exposure"] == "pushed"  # this repository's HEAD is c4 too
     assert not any("CI job" in n for n in notes(report))
+
+
+def test_pre_receive_updates_of_two_branches(history, server, monkeypatch, capsys) -> None:
+    lines = [f"{history.c2} {history.c3} refs/heads/a", f"{history.c3} {history.c4} refs/heads/b"]
+    code, report, _ = pre_receive(monkeypatch, capsys, lines)
+    assert code == ExitCode.FINDINGS
+    assert every_chosen(report) == [
+        f"push to refs/heads/a: {short(history.c2)}..{short(history.c3)}",
+        f"push to refs/heads/b: {short(history.c3)}..{short(history.c4)}",
+    ]
+
+
+def test_pre_receive_of_a_new_ref_is_pushed(history, server, monkeypatch, capsys) -> None:
+    """What arrives has left the pusher's machine: "pushed", for a new ref as for an update."""
+    code, report, _ = pre_receive(monkeypatch, capsys, [f"{ZERO} {history.c3} refs/heads/topic"])
+    assert code == ExitCode.FINDINGS
+    assert only_location(report)["exposure"] == "pushed"
+
+
+def test_pre_receive_of_an_annotated_tag_on_a_known_commit(
+    history, server, monkeypatch, capsys
+) -> None:
+    tag, key = annotated_tag(history)
+    git(server, "fetch", "-q", str(history.path), "refs/tags/v1")  # FETCH_HEAD only: no ref
+    code, report, _ = pre_receive(monkeypatch, capsys, [f"{ZERO} {tag} refs/tags/v1"])
+    assert code == ExitCode.FINDINGS
+    assert fingerprints(report) == {fingerprint_of(key)}
+    assert every_chosen(report) == [
+        "push to refs/tags/v1 (a new ref): an annotated tag on a known commit"
+    ]
+    assert only_location(report)["exposure"] == "pushed"
 
 
 def test_pre_push_and_pre_receive_exclude_each_other(history, capsys) -> None:
@@ -651,6 +741,9 @@ def test_ranges_are_read_in_the_repository_given(history, tmp_path, monkeypatch)
     assert choose_ranges({}, repo, None, None, received, True)[0].spec == f"{c3}..{c4}"
     received = [f"{ZERO} {c4} refs/heads/feature"]
     assert choose_ranges({}, repo, None, None, received, True) == []  # every commit is there
+    tag, _key = annotated_tag(history)
+    tagged = [f"refs/tags/v1 {tag} refs/tags/v1 {ZERO}"]
+    assert choose_ranges({}, repo, None, "origin", tagged)[0].spec == f"{c2}..{tag}"
     assert choose_ranges({}, repo, f"{c2}..{c4}", None)[0].spec == f"{c2}..{c4}"
     env = {"PRE_COMMIT_FROM_REF": c2, "PRE_COMMIT_TO_REF": c4}
     assert choose_ranges(env, repo, None, None)[0].spec == f"{c2}..{c4}"

@@ -127,9 +127,13 @@ def github_ranges(env: Mapping[str, str], repo: Path) -> list[CommitRange]:
         head = str(_get(payload, "merge_group", "head_sha"))
         why = f"GitHub merge queue: {base[:12]}..{head[:12]}"
         return [CommitRange(_need(repo, head, "head"), _need(repo, base, "base"), why)]
-    before, after = str(payload.get("before") or ""), str(payload.get("after") or "")
-    ref = str(payload.get("ref") or "")
-    if payload.get("deleted") or _zero(after):
+    if payload.get("deleted"):
+        return []
+    # A push without "after" is no deletion (that has "deleted", or an all-zero "after"):
+    # read as one, it would pass the job with nothing scanned.
+    before, after = str(payload.get("before") or ""), str(_get(payload, "after") or "")
+    ref = str(payload.get("ref") or "(unknown ref)")
+    if _zero(after):
         return []
     _need(repo, after, "pushed commit")
     if not _zero(before) and _rev(repo, before) is not None:

@@ -178,6 +178,9 @@ def _attach(
             exposure=place.exposure,
         )
         gathered.add(Tally(hits=[place.hit]), ctx)
+    # The tips of a push being received (pre-receive) are pushed before any ref names them:
+    # a tag object among them is published once the push is accepted.
+    pushed_tips = set(refs.by_class["pushed"])
     for h in parts:
         if _object_of(h) == "commit":
             where = _COMMIT_PART[h.kind].format(part=h.part)
@@ -191,12 +194,15 @@ def _attach(
         else:
             names = refs.tag_objects.get(h.oid, [])
             shown = names[0].removeprefix("refs/tags/") if names else h.oid[:12]
+            tag_classes = [refs.exposure_of_ref(n) for n in names]
+            if h.oid in pushed_tips:
+                tag_classes.append("pushed")
             ctx = InputContext(
                 _TAG_PART[h.kind].format(tag=shown, part=h.part),
                 _source(h),
                 blob=h.oid,
                 commit=infos.get(h.oid),
-                exposure=provenance.exposure_of((refs.exposure_of_ref(n) for n in names), False),
+                exposure=provenance.exposure_of(tag_classes, False),
             )
         _issues_once(gathered, h.tally, h.oid, None, ctx.path)
         gathered.add(Tally(hits=h.tally.hits), ctx)
