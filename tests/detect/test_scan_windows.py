@@ -6,16 +6,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import secrets
 import tracemalloc
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from conftest import make_key
 from keysentry.detect import scanner as scanner_module
 from keysentry.detect.rules import load_rules
-from keysentry.detect.scanner import Scanner
+from keysentry.detect.scanner import Scanner, Tally
 from scanhelpers import run_json
 
 RULES = load_rules()
@@ -32,35 +32,41 @@ ENCODINGS = {
 }
 
 
+def windowed(data: bytes | io.BytesIO) -> Tally:
+    """A scan in windows of CHUNK bytes with OVERLAP bytes repeated."""
+    source = data if isinstance(data, io.BytesIO) else io.BytesIO(data)
+    return Scanner(RULES, chunk_size=CHUNK, overlap=OVERLAP).scan_file(source, "x")
+
+
 def located(data: bytes) -> list[tuple[str, int, int]]:
-    scanner = Scanner(RULES, chunk_size=CHUNK, overlap=OVERLAP)
-    tally = scanner.scan_file(io.BytesIO(data), "x")
-    return [(h.secret, h.line, h.column) for h in tally.hits if h.placeholder is None]
+    return [(h.secret, h.line, h.column) for h in windowed(data).hits if h.placeholder is None]
+
+
+def line_col(data: bytes, pos: int) -> tuple[int, int]:
+    """The line and column (1-based, in bytes) of offset ``pos``, counted independently of
+    the scanner."""
+    return data.count(b"\n", 0, pos) + 1, pos - data.rfind(b"\n", 0, pos)
 
 
 @pytest.mark.parametrize("encoding", sorted(ENCODINGS))
 def test_key_at_each_window_boundary_is_found_once(encoding: str) -> None:
-    key = "sk-or-" + "v1-" + secrets.token_hex(32)
+    key = make_key()
     text = ENCODINGS[encoding](key.encode())
     for boundary in BOUNDARIES:
         for shift in (*range(-80, -60), *range(-3, 4), *range(60, 80)):
             pos = boundary + shift
             data = FILLER[: pos - 1] + b" " + text + b" " + FILLER[pos - 1 :]
-            line = data.count(b"\n", 0, pos) + 1
-            column = pos - data.rfind(b"\n", 0, pos)
-            assert located(data) == [(key, line, column)], (encoding, boundary, shift)
+            assert located(data) == [(key, *line_col(data, pos))], (encoding, boundary, shift)
 
 
 def test_window_size_does_not_change_what_is_found() -> None:
-    keys = ["sk-or-" + "v1-" + secrets.token_hex(32) for _ in range(3)]
+    keys = [make_key() for _ in range(3)]
     data = bytearray(FILLER)
     for key, boundary in zip(keys, BOUNDARIES, strict=True):
         data[boundary - 1 : boundary + len(key) + 1] = b" " + key.encode() + b" "
     whole = Scanner(RULES).scan_bytes(bytes(data), "x").hits
-    windowed = Scanner(RULES, chunk_size=CHUNK, overlap=OVERLAP).scan_file(
-        io.BytesIO(bytes(data)), "x"
-    )
-    assert [(h.secret, h.line, h.column) for h in windowed.hits] == [
+    in_windows = windowed(bytes(data))
+    assert [(h.secret, h.line, h.column) for h in in_windows.hits] == [
         (h.secret, h.line, h.column) for h in whole
     ]
     assert len(whole) == 3
@@ -74,7 +80,7 @@ def test_file_just_over_the_default_window_reports_a_boundary_key_once(
     data = bytearray(line * (scanner_module.CHUNK // len(line) + 1000))
     assert scanner_module.CHUNK < len(data) < 2 * scanner_module.CHUNK
     pos = scanner_module.CHUNK - scanner_module.OVERLAP // 2 + shift
-    key = "sk-or-" + "v1-" + secrets.token_hex(32)
+    key = make_key()
     data[pos - 1 : pos + len(key) + 1] = b" " + key.encode() + b" "
     root = tmp_path / "tree"
     root.mkdir()
@@ -83,9 +89,9 @@ def test_file_just_over_the_default_window_reports_a_boundary_key_once(
     assert code == 1
     (finding,) = report["findings"]
     assert finding["fingerprint"] == hashlib.sha256(key.encode()).hexdigest()
-    line_no = data.count(b"\n", 0, pos) + 1
-    column = pos - data.rfind(b"\n", 0, pos)
-    assert [(loc["line"], loc["column"]) for loc in finding["locations"]] == [(line_no, column)]
+    assert [(loc["line"], loc["column"]) for loc in finding["locations"]] == [
+        line_col(bytes(data), pos)
+    ]
 
 
 @pytest.mark.parametrize("char", ["é", "€", "😀"])
@@ -95,7 +101,7 @@ def test_columns_count_characters_across_windows_on_a_long_line(char: str) -> No
     starts or ends at (each shift moves the cuts by one byte)."""
     width = len(char.encode())
     for shift in range(width + 1):
-        key = "sk-or-" + "v1-" + secrets.token_hex(32)
+        key = make_key()
         prefix = "a" * shift + char * ((2 * CHUNK) // width)
         tail = " then " + key + " ;\n"
         data = (prefix + tail).encode()
@@ -111,22 +117,18 @@ WINDOW_ENDS = (CHUNK, 2 * CHUNK, 3 * CHUNK)
 def test_key_across_each_window_end_is_found_once(encoding: str) -> None:
     """A key cut by a window's last byte: the window that owns its start sees it only in
     part, so the next one, which repeats the cut, must be the one to report it."""
-    key = "sk-or-" + "v1-" + secrets.token_hex(32)
+    key = make_key()
     text = ENCODINGS[encoding](key.encode())
     for end in WINDOW_ENDS:
         for inside in (1, len(text) // 2, len(text) - 1):
             pos = end - inside
             data = FILLER[: pos - 1] + b" " + text + b" " + FILLER[pos + len(text) + 1 :]
-            line = data.count(b"\n", 0, pos) + 1
-            column = pos - data.rfind(b"\n", 0, pos)
-            assert located(data) == [(key, line, column)], (encoding, end, inside)
+            assert located(data) == [(key, *line_col(data, pos))], (encoding, end, inside)
 
 
 def test_every_byte_is_counted_once_across_windows() -> None:
-    scanner = Scanner(RULES, chunk_size=CHUNK, overlap=OVERLAP)
     data = FILLER + b"tail"
-    tally = scanner.scan_file(io.BytesIO(data), "x")
-    assert tally.counters["bytes"] == len(data)
+    assert windowed(data).counters["bytes"] == len(data)
 
 
 @pytest.mark.parametrize("newline_at", [0, CHUNK - OVERLAP])
@@ -134,7 +136,7 @@ def test_a_window_whose_only_newline_is_its_first_byte(newline_at: int) -> None:
     """The line a window ends on began right after a newline at the window's first byte:
     the column of a key further along that line counts from that newline, not from the
     window's start."""
-    key = "sk-or-" + "v1-" + secrets.token_hex(32)
+    key = make_key()
     data = bytearray(b"x" * (3 * CHUNK))
     data[newline_at] = 0x0A
     data[-200 : -200 + len(key) + 2] = b" " + key.encode() + b" "
@@ -146,7 +148,7 @@ def test_a_long_encoded_run_starting_past_the_middle_of_the_overlap_is_decoded_w
     """A base64 run that starts where the next window owns the starts and ends past this
     window's end: the next window sees it whole and reports the key inside once, where a
     scan in one piece does."""
-    key = "sk-or-" + "v1-" + secrets.token_hex(32)
+    key = make_key()
     run = base64.b64encode(b"x" * 378 + key.encode())
     for start in (CHUNK - OVERLAP // 2, CHUNK - OVERLAP // 2 + 100, CHUNK - 200):
         assert start + len(run) > CHUNK  # the run's end, and the key, are past window 0
@@ -159,16 +161,13 @@ def test_a_long_encoded_run_starting_past_the_middle_of_the_overlap_is_decoded_w
 def test_encoded_keys_on_each_side_of_an_ownership_boundary() -> None:
     """Window 1 repeats an encoded key that window 0 owns and holds one of its own: the
     view it must skip does not stop it from reporting the one after it."""
-    keys = ["sk-or-" + "v1-" + secrets.token_hex(32) for _ in range(2)]
+    keys = [make_key() for _ in range(2)]
     data = bytearray(FILLER[: 3 * CHUNK])
     spots = (CHUNK - OVERLAP + 200, CHUNK + 200)
     for key, pos in zip(keys, spots, strict=True):
         text = base64.b64encode(key.encode())
         data[pos - 1 : pos + len(text) + 1] = b" " + text + b" "
-    expected = [
-        (key, data.count(b"\n", 0, pos) + 1, pos - data.rfind(b"\n", 0, pos))
-        for key, pos in zip(keys, spots, strict=True)
-    ]
+    expected = [(key, *line_col(bytes(data), pos)) for key, pos in zip(keys, spots, strict=True)]
     assert located(bytes(data)) == expected
 
 
@@ -176,7 +175,7 @@ def test_a_decoded_key_before_a_raw_one_on_the_line_a_window_starts_inside() -> 
     """Raw matches are located first and decoded ones after them, so a decoded key earlier
     on the line is located from scratch: its column still counts the line's characters
     from the windows before."""
-    raw, hidden = ("sk-or-" + "v1-" + secrets.token_hex(32) for _ in range(2))
+    raw, hidden = (make_key() for _ in range(2))
     for lead in (0, 2 * CHUNK + 5):
         prefix = b"x" * lead + b" " if lead else b""
         encoded = base64.b64encode(hidden.encode())
@@ -206,13 +205,13 @@ def test_a_large_file_is_read_in_bounded_memory(tmp_path: Path) -> None:
 def test_a_zip_behind_a_prefix_is_found_by_its_end_record_in_the_last_window() -> None:
     """The end record is the only needle of a deflated zip: the window holding it says so,
     and the file's tail is then read as a zip (a zipapp, a self-extractor)."""
-    key = "sk-or-" + "v1-" + secrets.token_hex(32)
+    key = make_key()
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("app/settings.py", f"import os\nKEY = '{key}'\n")
     for prefix in (b"#!/usr/bin/env python3\n", FILLER[: 2 * CHUNK + 100]):
         data = prefix + buf.getvalue()
-        tally = Scanner(RULES, chunk_size=CHUNK, overlap=OVERLAP).scan_file(io.BytesIO(data), "x")
+        tally = windowed(data)
         assert [(h.secret, h.members, h.line, h.column) for h in tally.hits] == [
             (key, ("app/settings.py",), 2, 8)
         ]
@@ -260,7 +259,7 @@ def test_every_byte_is_read_once_and_no_read_is_larger_than_a_window() -> None:
     each byte once: a file without a zip end record is not read again for one."""
     data = FILLER + FILLER
     source = _ReadSizes(data)
-    tally = Scanner(RULES, chunk_size=CHUNK, overlap=OVERLAP).scan_file(source, "x")
+    tally = windowed(source)
     assert tally.counters["bytes"] == len(data)
     head, *rest = source.sizes
     assert sum(source.sizes) == len(data)
