@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import io
 import os
 import signal
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -47,8 +49,8 @@ def stdin_holding(data: bytes) -> Iterator[None]:
 
 
 def test_run_git_gives_git_its_input_and_nothing_else(repo: Path) -> None:
-    proc = gitio.run_git(["hash-object", "--stdin"], repo, input=b"")
-    assert proc.stdout.decode().strip() == EMPTY_BLOB
+    proc = gitio.run_git(["hash-object", "--stdin"], repo, input=b"given\n")
+    assert proc.stdout.decode().strip() == hashlib.sha1(b"blob 6\0given\n").hexdigest()
     with stdin_holding(b"not for git\n"):
         proc = gitio.run_git(["hash-object", "--stdin"], repo, timeout=60)
     assert proc.stdout.decode().strip() == EMPTY_BLOB  # /dev/null, not our standard input
@@ -80,6 +82,24 @@ def test_run_git_timeout_is_an_error_naming_the_command(repo: Path) -> None:
     with pytest.raises(GitError) as caught:
         gitio.run_git(["hash-object", "fifo", "extra"], repo, timeout=1)
     assert str(caught.value) == "git hash-object fifo timed out after 1s"
+
+
+def test_each_failure_names_where_git_ran(tmp_path: Path) -> None:
+    """The directory in the message is the one git ran in, whichever way git was run."""
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    said = f"not a git repository: {plain}"
+    with pytest.raises(gitio.NotARepositoryError) as caught:
+        gitio.run_git(["rev-parse", "HEAD"], plain)
+    assert str(caught.value) == said
+    with gitio.GitStream(["rev-parse", "HEAD"], plain) as stream:
+        stream.stdout.read()
+        with pytest.raises(gitio.NotARepositoryError) as caught:
+            stream.raise_if_failed(timeout=30)
+        assert str(caught.value) == said
+        with pytest.raises(gitio.NotARepositoryError) as caught:
+            stream.finish()
+        assert str(caught.value) == said
 
 
 def test_run_git_in_a_missing_directory(tmp_path: Path) -> None:
@@ -222,6 +242,8 @@ def test_a_git_program_that_fails_to_start_or_to_finish(repo: Path) -> None:
     with pytest.raises(GitError) as caught:
         gitio.run_git_program(["/bin/sleep", "30"], info(repo), timeout=1)
     assert str(caught.value) == "sleep timed out after 1s"
+    failing = [sys.executable, "-I", "-c", "raise SystemExit(3)"]
+    assert gitio.run_git_program(failing, info(repo)).returncode == 3  # the caller's to read
 
 
 # -- repositories: what discover says ------------------------------------------------------
@@ -274,6 +296,69 @@ def test_discover_a_broken_repository(repo: Path) -> None:
     (repo / ".git" / "config").write_text("[core\n")
     with pytest.raises(GitError, match=r"git rev-parse --path-format=relative --git-dir failed"):
         gitio.discover(repo)
+
+
+def test_discover_a_repository_this_git_cannot_read(repo: Path) -> None:
+    commit(repo, {"a.txt": "one\n"})
+    git(repo, "config", "core.repositoryformatversion", "1")
+    git(repo, "config", "extensions.fromthefuture", "true")
+    with pytest.raises(GitError) as caught:
+        gitio.discover(repo)
+    assert str(caught.value) == (
+        "git rev-parse --path-format=relative --git-dir failed (exit 128): fatal: unknown "
+        "repository extension found:\n\tfromthefuture"
+    )
+
+
+def undecodable(tmp_path: Path) -> Path:
+    """A directory whose name is not UTF-8."""
+    odd = Path(os.fsdecode(os.fsencode(str(tmp_path)) + b"/d\xe9p\xf4t"))
+    odd.mkdir()
+    return odd
+
+
+def test_discover_a_worktree_of_a_repository_whose_path_is_not_utf8(tmp_path: Path) -> None:
+    """git names the repository relative to the worktree: "../d\xe9p\xf4t/main/.git"."""
+    main = undecodable(tmp_path) / "main"
+    main.mkdir()
+    git(main, "init", "-q", "-b", "main")
+    first = commit(main, {"a.txt": "one\n"})
+    linked = tmp_path / "linked"
+    git(main, "worktree", "add", "-q", "-b", "side", str(linked))
+    found = gitio.discover(linked)
+    assert found.git_dir == main / ".git" / "worktrees" / "linked"
+    assert (found.common_dir, found.work_tree, found.head) == (main / ".git", linked, first)
+
+
+def test_a_worktree_whose_common_directory_is_not_utf8(tmp_path: Path, capsys) -> None:
+    repo, git_dir = fifo_repo(undecodable(tmp_path))
+    linked = tmp_path / "linked"
+    git(repo, "worktree", "add", "-q", "-b", "side", str(linked))
+    private = git_dir / "worktrees" / "linked"
+    (private / "commondir").write_bytes(os.fsencode(str(git_dir)) + b"\n")
+    assert gitio.git_dirs_of(str(linked)) == [str(private), str(git_dir)]
+    os.mkfifo(git_dir / "refs" / "heads" / "planted")
+    code, _ = run(tmp_path, "history", str(linked))
+    assert code == ExitCode.INCOMPLETE
+    said = capsys.readouterr().err  # the name shown escaped
+    assert "d\\xe9p\\xf4t/repo/.git: refs/heads/planted is not a regular file" in said
+
+
+def test_git_files_end_as_git_reads_them(tmp_path: Path) -> None:
+    """Only CR and LF end a .git file or a commondir file; a space is part of the name, as
+    it is to git, so the directory checked is the one git reads."""
+    repo, git_dir = fifo_repo(tmp_path)
+    linked = tmp_path / "linked"
+    git(repo, "worktree", "add", "-q", "-b", "side", str(linked))
+    private = git_dir / "worktrees" / "linked"
+    (linked / ".git").write_bytes(b"gitdir: " + os.fsencode(str(private)) + b"\r\n\r\n")
+    (private / "commondir").write_bytes(b"../..\r\n")
+    assert gitio.git_dirs_of(str(linked)) == [str(private), str(private / "../..")]
+    assert gitio.discover(linked).common_dir == git_dir  # git reads them the same way
+    (private / "commondir").write_bytes(b"../.. \n")
+    assert gitio.git_dirs_of(str(linked)) == [str(private), str(private / "../.. ")]
+    (linked / ".git").write_bytes(b"gitdir: " + os.fsencode(str(private)) + b" \n")
+    assert gitio.git_dirs_of(str(linked)) == [f"{private} "]
 
 
 # -- repositories git would hang on --------------------------------------------------------
@@ -364,6 +449,7 @@ def test_links_among_the_refs(tmp_path: Path) -> None:
     (tmp_path / "dir").mkdir()
     (git_dir / "refs" / "tags" / "to-dir").symlink_to(tmp_path / "dir")
     (git_dir / "refs" / "tags" / "plain-dir").mkdir()
+    (git_dir / "refs" / "heads" / "dangling").symlink_to(tmp_path / "nowhere")  # git skips it
     assert gitio.special_ref_files(str(git_dir)) == ["refs/heads/to-fifo", "refs/tags/to-dir"]
 
 
@@ -376,7 +462,7 @@ def test_a_bare_repository_is_checked(tmp_path: Path, capsys) -> None:
     assert gitio.git_dirs_of(str(repo / "refs" / "heads")) == [str(repo)]
 
 
-@pytest.mark.parametrize("missing", ["objects", "refs"])
+@pytest.mark.parametrize("missing", ["objects", "refs", "HEAD"])
 def test_a_directory_is_no_bare_repository_without_objects_and_refs(
     tmp_path: Path, missing: str
 ) -> None:
@@ -384,7 +470,8 @@ def test_a_directory_is_no_bare_repository_without_objects_and_refs(
     for name in ("objects", "refs"):
         if name != missing:
             (odd / name).mkdir(parents=True)
-    os.mkfifo(odd / "HEAD")
+    if missing != "HEAD":
+        os.mkfifo(odd / "HEAD")
     assert gitio.git_dirs_of(str(odd)) == []
 
 
@@ -444,10 +531,12 @@ def test_work_tree_root_of_files_and_directories(repo: Path, tmp_path: Path) -> 
     assert gitio.work_tree_root(tmp_path) is None
     git(tmp_path, "clone", "-q", "--bare", str(repo), "bare.git")
     assert gitio.work_tree_root(tmp_path / "bare.git") is None  # no work tree
-    odd = tmp_path / "odd\nname"
-    odd.mkdir()
-    git(odd, "init", "-q")
-    assert gitio.work_tree_root(odd) == odd
+    for name in ("odd\nname", "ends in a newline\n", "ends in a space "):
+        odd = tmp_path / name
+        odd.mkdir()
+        git(odd, "init", "-q")
+        assert gitio.work_tree_root(odd) == odd
+    assert gitio.work_tree_root(repo / ".git") is None  # no work tree there either
 
 
 def test_work_tree_root_without_git(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -528,7 +617,7 @@ def test_read_config_of_a_broken_configuration(repo: Path) -> None:
     commit(repo, {"a.txt": "one\n"})
     found = info(repo)
     (repo / ".git" / "config").write_text("[core\n")
-    with pytest.raises(GitError, match=r"^git config failed \(exit"):
+    with pytest.raises(GitError, match=r"^git config failed \(exit 128\): fatal: bad config"):
         gitio.read_config(found, "^x")
 
 
@@ -585,8 +674,9 @@ def test_a_failed_stream_says_why(repo: Path) -> None:
             "git rev-parse --verify nope failed (exit 128): fatal: Needed a single revision"
         )
         assert stream.stderr_text() == "fatal: Needed a single revision\n"
-        with pytest.raises(GitError, match="failed"):
+        with pytest.raises(GitError) as again:
             stream.raise_if_failed()
+        assert str(again.value) == str(caught.value)
 
 
 def test_raise_if_failed_does_not_wait_for_a_running_git(repo: Path) -> None:
@@ -663,6 +753,98 @@ def test_starting_git_in_a_missing_directory(tmp_path: Path) -> None:
     assert str(caught.value) == (
         f"cannot run git in {tmp_path / 'missing'}: No such file or directory"
     )
+
+
+def test_what_git_said_is_read_back_up_to_a_bound(repo: Path) -> None:
+    """A git that warns about each of thousands of broken refs: what is read back of it
+    is bounded, and its first words are there."""
+    commit(repo, {"a.txt": "one\n"})
+    heads = repo / ".git" / "refs" / "heads"
+    for i in range(3000):
+        (heads / f"broken-{i:05d}").write_text("not an object id\n")
+    with gitio.GitStream(["for-each-ref"], repo) as stream:
+        stream.stdout.read()
+        stream.finish()
+        said = stream.stderr_text()
+    assert len(said) == gitio.STDERR_SHOWN
+    assert said.startswith("warning: ignoring broken ref refs/heads/broken-00000\n")
+
+
+def test_input_left_for_a_git_that_has_ended_is_dropped_quietly(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Input buffered after git ended meets a closed pipe when the writer closes its end:
+    no error of the writer's, and nothing for the thread's last-resort handler."""
+    commit(repo, {"a.txt": "one\n"})
+    failures: list[object] = []
+    monkeypatch.setattr(threading, "excepthook", failures.append)
+    ended = threading.Event()
+
+    def late() -> Iterator[bytes]:
+        ended.wait(30)
+        yield b"HEAD\n"
+
+    with gitio.GitStream(["rev-parse", "HEAD"], repo, input=late()) as stream:
+        assert stream.stdout.read().decode().strip() == head(repo)  # git ended: end of output
+        ended.set()
+        stream.finish()
+    assert failures == []
+
+
+def test_a_stream_given_up_on_never_keeps_the_process_alive(repo: Path) -> None:
+    """The writer of a stream's input is a daemon thread: input that never ends (a generator
+    waiting forever) does not hold the interpreter at its exit."""
+    program = (
+        "import sys, threading\n"
+        "from keysentry.git import run as gitio\n"
+        "def never():\n"
+        "    threading.Event().wait()\n"
+        "    yield b''\n"
+        "gitio.GitStream(['cat-file', '--batch'], sys.argv[1], input=never()).close()\n"
+        "print('closed')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", program, str(repo)], capture_output=True, timeout=60
+    )
+    assert (proc.returncode, proc.stdout) == (0, b"closed\n"), proc.stderr
+
+
+@pytest.mark.timeout(120)
+def test_a_question_git_hangs_on_ends_after_its_time(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """git opens a FIFO the configuration includes and waits for a writer that never comes:
+    each question about the repository gives up after QUERY_TIMEOUT, and the scan says so."""
+    commit(repo, {"a.txt": "one\n"})
+    found = info(repo)
+    os.mkfifo(tmp_path / "included")
+    git(repo, "config", "include.path", str(tmp_path / "included"))
+    monkeypatch.setattr(gitio, "QUERY_TIMEOUT", 1.0)
+    questions = {
+        "rev-parse --path-format=relative": lambda: gitio.discover(repo),
+        "config -z": lambda: gitio.read_config(found, "^x"),
+        "rev-parse --show-toplevel": lambda: gitio.work_tree_root(repo),
+    }
+    for command, ask in questions.items():
+        with pytest.raises(GitError) as caught:
+            ask()
+        assert str(caught.value) == f"git {command} timed out after 1s"
+    code, _ = run(tmp_path, "history", str(repo))
+    assert code == ExitCode.INCOMPLETE
+    assert "git rev-parse --path-format=relative timed out after 1s" in capsys.readouterr().err
+
+
+def test_a_filter_whose_name_is_not_utf8_is_switched_off(repo: Path, tmp_path: Path) -> None:
+    commit(repo, {"a.txt": "one\n"})
+    with (repo / ".git" / "config").open("ab") as config:
+        config.write(b'[filter "caf\xe9"]\n\tclean = false\n')
+    assert gitio.filter_overrides(info(repo))[0] == (os.fsdecode(b"filter.caf\xe9.clean"), "")
+    key = make_key()
+    (repo / ".gitattributes").write_bytes(b"*.env filter=caf\xe9\n")
+    (repo / "b.env").write_text(f"K={key}\n")
+    git(repo, "add", "b.env")
+    code, report = run(tmp_path, "staged", "--repo", str(repo))
+    assert code == ExitCode.FINDINGS and only(report, key)
 
 
 def test_no_descriptor_is_left_open(repo: Path, tmp_path: Path) -> None:

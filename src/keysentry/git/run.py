@@ -32,6 +32,12 @@ from keysentry.git.command import (
 )
 
 DEFAULT_TIMEOUT = 600.0
+QUERY_TIMEOUT = 60.0
+"""For a question about a repository (where it is, its configuration): git reads a few small
+files, so a minute means it waits on one that is no file (a FIFO), and the answer is an error."""
+STDERR_SHOWN = 65536
+"""How much of what a streamed git said is read back: enough for any message, bounded for
+a git that warns about every one of a million broken objects."""
 PIPE_SIZE = 2**20
 """Size asked for the pipe of streamed output: fewer, larger reads and context switches."""
 
@@ -96,8 +102,8 @@ def hardening_env(extra: Sequence[tuple[str, str]] = ()) -> dict[str, str]:
     """HARDENING (and ``extra`` settings) as ``GIT_CONFIG_KEY_n``/``GIT_CONFIG_VALUE_n``: git
     reads these like ``-c`` (above every configuration file), so every git a helper program
     starts is hardened too."""
-    pairs = [HARDENING[i + 1].split("=", 1) for i in range(0, len(HARDENING), 2)]
-    pairs += [[key, value] for key, value in extra]
+    pairs = [HARDENING[i + 1].partition("=")[::2] for i in range(0, len(HARDENING), 2)]
+    pairs += [(key, value) for key, value in extra]
     env = {"GIT_CONFIG_COUNT": str(len(pairs))}
     for i, (key, value) in enumerate(pairs):
         env[f"GIT_CONFIG_KEY_{i}"] = key
@@ -145,10 +151,10 @@ def work_tree_root(path: Path) -> Path | None:
     directory = path if path.is_dir() else path.parent
     if any(special_ref_files(d) for d in git_dirs_of(os.fspath(directory))):
         return None  # git would hang on it; the files are still scanned, without statuses
-    proc = run_git(["rev-parse", "--show-toplevel"], directory, check=False, timeout=30)
+    proc = run_git(["rev-parse", "--show-toplevel"], directory, check=False, timeout=QUERY_TIMEOUT)
     if proc.returncode != 0:
         return None
-    top = proc.stdout.rstrip(b"\n")
+    top = proc.stdout.removesuffix(b"\n")  # only git's: a directory's name may end in one
     return Path(os.fsdecode(top)) if top else None
 
 
@@ -237,8 +243,10 @@ def _linked_git_dirs(work_tree: str, dot_git: str) -> list[str]:
     """A ``.git`` file's git directory and, for a linked worktree, the common one."""
     from keysentry.regular import read_regular
 
+    # git reads both files whole and drops only the CR and LF at their ends: a space there
+    # is part of the name. (A longer name than 4096 bytes is longer than a path can be.)
     try:
-        line = read_regular(dot_git, 4096).decode("utf-8", "surrogateescape").strip()
+        line = read_regular(dot_git, 4096).decode("utf-8", "surrogateescape").rstrip("\r\n")
     except OSError:
         return []  # git says what is wrong with it
     if not line.startswith("gitdir: "):
@@ -249,7 +257,7 @@ def _linked_git_dirs(work_tree: str, dot_git: str) -> list[str]:
         common = read_regular(os.path.join(git_dir, "commondir"), 4096)
     except OSError:
         return dirs
-    dirs.append(os.path.join(git_dir, common.decode("utf-8", "surrogateescape").strip()))
+    dirs.append(os.path.join(git_dir, common.decode("utf-8", "surrogateescape").rstrip("\r\n")))
     return dirs
 
 
@@ -281,7 +289,7 @@ def discover(path: Path) -> RepoInfo:
         "--is-shallow-repository", "--show-object-format", "--is-inside-work-tree",
         "--show-cdup", "--verify", "-q", "HEAD",
     ]  # fmt: skip
-    proc = run_git(args, directory, check=False, timeout=60)
+    proc = run_git(args, directory, check=False, timeout=QUERY_TIMEOUT)
     lines = proc.stdout.decode("utf-8", "surrogateescape").split("\n")
     # Exit 1 with all the facts printed means only HEAD did not verify: it is unborn.
     if proc.returncode not in (0, 1) or len(lines) < 5:
@@ -297,7 +305,7 @@ def discover(path: Path) -> RepoInfo:
         common_dir=(directory / common_dir).resolve(),
         work_tree=work_tree,
         shallow=shallow == "true",
-        object_format=object_format or "sha1",
+        object_format=object_format,
         head=head,
     )
 
@@ -306,7 +314,9 @@ def read_config(repo: RepoInfo, pattern: str) -> list[tuple[str, str]]:
     """(key, value) of the configuration entries whose key matches ``pattern`` (a regex).
 
     Reading configuration runs nothing; keys come back lowercased except subsections."""
-    proc = run_git(["config", "-z", "--get-regexp", pattern], repo.cwd, check=False, timeout=60)
+    proc = run_git(
+        ["config", "-z", "--get-regexp", pattern], repo.cwd, check=False, timeout=QUERY_TIMEOUT
+    )
     if proc.returncode not in (0, 1):  # 1: nothing matched
         raise git_failure(["config"], proc.returncode, proc.stderr, repo.cwd)
     out: list[tuple[str, str]] = []
@@ -413,13 +423,15 @@ class GitStream:
         if self._write_error is not None:
             raise self._write_error
         if code != 0:
-            self._stderr.seek(0)
-            raise git_failure(self.args, code, self._stderr.read(65536), self.cwd)
+            raise git_failure(self.args, code, self._said(), self.cwd)
+
+    def _said(self) -> bytes:
+        self._stderr.seek(0)
+        return self._stderr.read(STDERR_SHOWN)
 
     def stderr_text(self) -> str:
         """What git said on stderr so far (warnings about unreadable objects, say)."""
-        self._stderr.seek(0)
-        return self._stderr.read(65536).decode("utf-8", "replace")
+        return self._said().decode("utf-8", "replace")
 
     def raise_if_failed(self, timeout: float = 5.0) -> None:
         """After trouble reading the output: raise git's own error if git failed."""
@@ -428,8 +440,7 @@ class GitStream:
         except subprocess.TimeoutExpired:
             return
         if code != 0:
-            self._stderr.seek(0)
-            raise git_failure(self.args, code, self._stderr.read(65536), self.cwd)
+            raise git_failure(self.args, code, self._said(), self.cwd)
 
     def close(self) -> None:
         if self._proc.poll() is None:
