@@ -160,6 +160,7 @@ TARGETS: dict[str, Target] = {
             "tests/git/test_git_run.py",
             "tests/sources/test_git_hostile.py",
             "tests/sources/test_git_history.py",
+            "tests/hook/test_git_hook_env.py",
         ),
     ),
     "fleet-state": Target(
@@ -960,6 +961,82 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.purge.verify.x__file__mutmut_16": (
         "buffering=0 dropped: a buffered reader of a regular file returns the same bytes, "
         "CHUNK at a time"
+    ),
+    # gitio
+    "keysentry.git.run.x_run_git__mutmut_12": (
+        "subprocess.run(check=None): only tested for truth, like False"
+    ),
+    "keysentry.git.run.x_run_git__mutmut_20": (
+        "subprocess.run without check=False: False is its default"
+    ),
+    "keysentry.git.run.x_run_git_program__mutmut_10": (
+        "subprocess.run(check=None): only tested for truth, like False"
+    ),
+    "keysentry.git.run.x_run_git_program__mutmut_19": (
+        "subprocess.run without check=False: False is its default"
+    ),
+    "keysentry.git.run.x_work_tree_root__mutmut_12": (
+        "run_git(check=None): only tested for truth, like False"
+    ),
+    "keysentry.git.run.x_discover__mutmut_33": (
+        "run_git(check=None): only tested for truth, like False"
+    ),
+    "keysentry.git.run.x_read_config__mutmut_4": (
+        "run_git(check=None): only tested for truth, like False"
+    ),
+    "keysentry.git.run.x_git_failure__mutmut_7": ('"utf-8" -> "UTF-8": the same codec'),
+    "keysentry.git.run.x__linked_git_dirs__mutmut_14": ('"utf-8" -> "UTF-8": the same codec'),
+    "keysentry.git.run.x__linked_git_dirs__mutmut_52": ('"utf-8" -> "UTF-8": the same codec'),
+    "keysentry.git.run.x_discover__mutmut_47": ('"utf-8" -> "UTF-8": the same codec'),
+    "keysentry.git.run.x_read_config__mutmut_41": ('"utf-8" -> "UTF-8": the same codec'),
+    "keysentry.git.run.xǁGitStreamǁstderr_text__mutmut_6": ('"utf-8" -> "UTF-8": the same codec'),
+    "keysentry.git.run.x__linked_git_dirs__mutmut_9": (
+        "the .git file read whole, not its first 4096 bytes: git drops only CR and LF at the end, so what more there is lengthens a name past PATH_MAX, which neither git nor the check can open"
+    ),
+    "keysentry.git.run.x__linked_git_dirs__mutmut_11": ("the .git file read whole: as mutmut_9"),
+    "keysentry.git.run.x__linked_git_dirs__mutmut_12": (
+        "4097 bytes of the .git file, not 4096: as mutmut_9"
+    ),
+    "keysentry.git.run.x__linked_git_dirs__mutmut_30": ("commondir read whole: as mutmut_9"),
+    "keysentry.git.run.x__linked_git_dirs__mutmut_32": ("commondir read whole: as mutmut_9"),
+    "keysentry.git.run.x__linked_git_dirs__mutmut_39": ("4097 bytes of commondir: as mutmut_9"),
+    "keysentry.git.run.x_read_config__mutmut_23": (
+        'git_failure(cwd=None) for git config: the directory is named only for "not a git repository" and another owner, and git config says neither (outside a repository it reads the global files)'
+    ),
+    "keysentry.git.run.x_filter_overrides__mutmut_7": (
+        "the pattern in capitals: git lowercases the section and key of --get-regexp's pattern, as it does the keys it matches"
+    ),
+    "keysentry.git.run.x_work_tree_root__mutmut_30": (
+        "an empty --show-toplevel taken as a work tree: git >= 2.31 (needed for --path-format) exits 128 where there is no work tree, never 0 with nothing"
+    ),
+    "keysentry.git.run.x_discover__mutmut_51": (
+        "'or' -> 'and' in the sanity check: rev-parse prints its facts only on exit 0 or 1 (it dies before printing on every fatal error), so no other exit comes with five lines"
+    ),
+    "keysentry.git.run.x_discover__mutmut_55": (
+        "len(lines) <= 5: rev-parse ends each of its at least five facts with a newline, so the split has six items or more on exit 0 or 1"
+    ),
+    "keysentry.git.run.x_discover__mutmut_56": ("len(lines) < 6: as mutmut_55"),
+    "keysentry.git.run.x_discover__mutmut_81": (
+        "'and rest and rest[0]' -> 'and rest or rest[0]': rest always holds the empty item after the last newline, and on exit 1 (unborn HEAD) --verify -q prints nothing, so rest[0] is ''"
+    ),
+    "keysentry.git.run.x_discover__mutmut_82": (
+        "'rc == 0 and ...' -> 'rc == 0 or ...': on exit 1 rest[0] is '' (as mutmut_81), so HEAD is None either way"
+    ),
+    "keysentry.git.run.x__enlarge__mutmut_7": (
+        "getattr(None, ...) gives the default 1031, which is F_SETPIPE_SZ on Linux"
+    ),
+    "keysentry.git.run.x__enlarge__mutmut_9": (
+        "getattr default None: fcntl has F_SETPIPE_SZ on Linux (Python >= 3.10), so the default is not used"
+    ),
+    "keysentry.git.run.x__enlarge__mutmut_12": ("getattr without a default: as mutmut_9"),
+    "keysentry.git.run.x__enlarge__mutmut_13": (
+        "a misspelt name gives the default 1031, which is F_SETPIPE_SZ on Linux"
+    ),
+    "keysentry.git.run.x__enlarge__mutmut_14": (
+        "a lowercase name gives the default 1031, which is F_SETPIPE_SZ on Linux"
+    ),
+    "keysentry.git.run.x__enlarge__mutmut_15": (
+        "default 1032: fcntl has F_SETPIPE_SZ on Linux, so the default is not used"
     ),
 }
 
