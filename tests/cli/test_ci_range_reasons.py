@@ -217,6 +217,19 @@ def test_github_push_without_after_is_an_error_not_a_deletion(
     assert error_line(err) == "the GitHub event payload has no after"
 
 
+@pytest.mark.parametrize("after", [None, "", 0])
+def test_github_push_whose_after_is_no_commit_is_an_error(
+    history, monkeypatch, tmp_path, capsys, after
+) -> None:
+    """null (or "") is no all-zero id: read as a deletion, it would pass the job unscanned."""
+    payload = push_payload(history)
+    payload["after"] = after  # push_payload leaves a None out
+    github_env(monkeypatch, tmp_path, "push", payload)
+    code, report, err = ci(capsys)
+    assert code == ExitCode.USAGE and report == {}
+    assert error_line(err) == f"the GitHub event payload's after is not a commit id: {after!r}"
+
+
 def test_github_push_without_a_ref_says_so(history, monkeypatch, tmp_path, capsys) -> None:
     payload = push_payload(history)
     del payload["ref"]

@@ -131,7 +131,10 @@ def github_ranges(env: Mapping[str, str], repo: Path) -> list[CommitRange]:
         return []
     # A push without "after" is no deletion (that has "deleted", or an all-zero "after"):
     # read as one, it would pass the job with nothing scanned.
-    before, after = str(payload.get("before") or ""), str(_get(payload, "after") or "")
+    after = _get(payload, "after")
+    if not isinstance(after, str) or not after:  # null, empty, a number: no commit, no deletion
+        raise UsageError(f"the GitHub event payload's after is not a commit id: {after!r}")
+    before = str(payload.get("before") or "")
     ref = str(payload.get("ref") or "(unknown ref)")
     if _zero(after):
         return []
