@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -133,13 +135,28 @@ def _message(exc: BaseException) -> str:
     return "\n".join(shown(line) for line in str(exc).split("\n"))
 
 
+COMPLETE_VAR = "_KEYSENTRY_COMPLETE"
+"""Set by a shell's completion script (click's shell completion, e.g. ``bash_source``)."""
+
+
+def _invoke(args: list[str]) -> Any:
+    """What ``cli.main(standalone_mode=False)`` does, without its handling of a closed
+    standard output: click turns EPIPE into ``sys.exit(1)``, and 1 means "findings"."""
+    instruction = os.environ.get(COMPLETE_VAR)
+    if instruction:
+        from click.shell_completion import shell_complete
+
+        return shell_complete(cli, {}, "keysentry", COMPLETE_VAR, instruction)
+    try:
+        with cli.make_context("keysentry", args) as ctx:
+            return cli.invoke(ctx)
+    except click.exceptions.Exit as exc:  # --help, --version
+        return exc.exit_code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        rv = cli.main(
-            args=list(argv) if argv is not None else None,
-            prog_name="keysentry",
-            standalone_mode=False,
-        )
+        rv = _invoke(list(sys.argv[1:] if argv is None else argv))
     except click.exceptions.Abort as exc:
         # click turns Ctrl-C into Abort; a declined prompt is an Abort too.
         ctrl_c = isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt)
@@ -155,7 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("keysentry: interrupted", err=True)
         return ExitCode.INTERRUPTED
-    except BrokenPipeError:
+    except BrokenPipeError:  # the reader of standard output went away (`| head`)
+        from keysentry.console import stdout
+
+        stdout.drop()
         return ExitCode.INCOMPLETE
     except Exception as exc:  # never a traceback, never a secret in the message
         click.echo(
