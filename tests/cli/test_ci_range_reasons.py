@@ -573,6 +573,41 @@ def test_pre_push_of_a_tag_of_a_known_commit_without_a_message(
     ]
 
 
+def blob_with_a_key(history: History) -> tuple[str, str]:
+    """A blob holding a new key, in no commit (``git tag`` can name it directly)."""
+    key = make_key()
+    blob = git(history.path, "hash-object", "-w", "--stdin", input=f"K={key}\n".encode())
+    return blob.strip(), key
+
+
+@pytest.mark.parametrize("annotated", [False, True], ids=["lightweight", "annotated"])
+def test_pre_push_of_a_tag_of_a_blob(history, monkeypatch, capsys, annotated: bool) -> None:
+    """No commit to range from, and no commit on the remote reaches the blob: it is read
+    whole. (It passed as "no new commits" before.)"""
+    blob, key = blob_with_a_key(history)
+    git(history.path, "tag", *(["-a", "-m", "a blob"] if annotated else []), "b", blob)
+    pushed = git(history.path, "rev-parse", "refs/tags/b").strip()
+    code, report, _ = pre_push(monkeypatch, capsys, [f"refs/tags/b {pushed} refs/tags/b {ZERO}"])
+    assert code == ExitCode.FINDINGS
+    assert fingerprints(report) == {fingerprint_of(key)}
+    what = "a tag of a tree or a blob" if annotated else "a blob"
+    assert every_chosen(report) == [
+        f"push of refs/tags/b to origin refs/tags/b (a new branch): {what}, read whole"
+    ]
+
+
+def test_pre_push_of_a_ref_to_a_tree(history, monkeypatch, capsys) -> None:
+    blob, key = blob_with_a_key(history)
+    tree = git(history.path, "mktree", input=f"100644 blob {blob}\tk.env\n".encode()).strip()
+    line = f"refs/heads/t {tree} refs/heads/t {ZERO}"
+    code, report, _ = pre_push(monkeypatch, capsys, [line])
+    assert code == ExitCode.FINDINGS
+    assert fingerprints(report) == {fingerprint_of(key)}
+    assert every_chosen(report) == [
+        "push of refs/heads/t to origin refs/heads/t (a new branch): a tree, read whole"
+    ]
+
+
 # -- a server's pre-receive hook -------------------------------------------------------------
 
 
@@ -664,6 +699,19 @@ def test_pre_receive_of_an_annotated_tag_on_a_known_commit(
         "push to refs/tags/v1 (a new ref): an annotated tag on a known commit"
     ]
     assert only_location(report)["exposure"] == "pushed"
+
+
+def test_pre_receive_of_a_tag_of_a_blob(history, server, monkeypatch, capsys) -> None:
+    blob, key = blob_with_a_key(history)
+    git(history.path, "tag", "-a", "-m", "a blob", "b", blob)
+    tag = git(history.path, "rev-parse", "refs/tags/b").strip()
+    git(server, "fetch", "-q", str(history.path), "refs/tags/b")  # FETCH_HEAD only: no ref
+    code, report, _ = pre_receive(monkeypatch, capsys, [f"{ZERO} {tag} refs/tags/b"])
+    assert code == ExitCode.FINDINGS
+    assert fingerprints(report) == {fingerprint_of(key)}
+    assert every_chosen(report) == [
+        "push to refs/tags/b (a new ref): a tag of a tree or a blob, read whole"
+    ]
 
 
 def test_pre_push_and_pre_receive_exclude_each_other(history, capsys) -> None:

@@ -251,6 +251,11 @@ def _new_commits(repo: Path, head: str, known: str, why: str) -> list[CommitRang
         if kind == b"tag" and (peeled := _rev(repo, head)) is not None:
             return [CommitRange(head, peeled, f"{why}: an annotated tag on a known commit",
                                 before_push=True)]  # fmt: skip
+        if kind in (b"tag", b"tree", b"blob"):
+            # A ref to a blob or a tree (or a tag of one) has no commit to range from: what
+            # it points to is published whole, so all of it is read.
+            what = "a tag of a tree or a blob" if kind == b"tag" else f"a {kind.decode()}"
+            return [CommitRange(head, None, f"{why}: {what}, read whole", before_push=True)]
         return []
     parent = _rev(repo, f"{new[0].decode('ascii')}^")
     return [CommitRange(head, parent, f"{why}: {len(new)} new commit(s)", before_push=True)]
