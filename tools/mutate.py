@@ -566,7 +566,7 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.cli.ci_ranges.x__new_commits__mutmut_26": (
         "check=True: as for x__new_commits__mutmut_21"
     ),
-    "keysentry.cli.ci_ranges.x__new_commits__mutmut_53": ("'ASCII': the same codec"),
+    "keysentry.cli.ci_ranges.x__new_commits__mutmut_76": ("'ASCII': the same codec"),
     "keysentry.cli.ci_ranges.x__event_payload__mutmut_11": ("'UTF-8': the same codec"),
     # screen
     "keysentry.detect.screen.x_screen_files__mutmut_7": (
