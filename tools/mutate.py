@@ -1038,6 +1038,22 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.git.run.x__enlarge__mutmut_15": (
         "default 1032: fcntl has F_SETPIPE_SZ on Linux, so the default is not used"
     ),
+    # fix-dockerfile
+    "keysentry.rewrite.dockerfile.x_locate__mutmut_39": (
+        "'comment' dropped from the types: tree-sitter-dockerfile never puts a comment inside"
+        " an ENV or ARG (a comment line after a continuation ends the instruction), so a"
+        " comment's innermost match is None, which gives the same reason"
+    ),
+    "keysentry.rewrite.dockerfile.x_locate__mutmut_40": ("'COMMENT': as x_locate__mutmut_39"),
+    "keysentry.rewrite.dockerfile.x_locate__mutmut_94": (
+        "'named is not None or True': the grammar requires the name field of an"
+        " arg_instruction and of an env_pair, so named is never None"
+    ),
+    "keysentry.rewrite.dockerfile.x_locate__mutmut_109": (
+        "line_end <= 0: find starts at the instruction's end, past byte 0, so it is -1 or"
+        " more than 0"
+    ),
+    "keysentry.rewrite.dockerfile.x_locate__mutmut_110": ("line_end < 1: as mutmut_109"),
 }
 
 _STATUS = re.compile(r"^\s+(?P<name>\S+): (?P<status>[a-z ]+)$")

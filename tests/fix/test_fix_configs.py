@@ -76,6 +76,10 @@ FIXED = {
                               "ROUTER"),
     "dockerfile-arg": ("build/app.Dockerfile", "FROM a\nARG TOKEN=§\n", "FROM a\n", "TOKEN"),
     "dockerfile-dotted": ("Dockerfile.prod", "FROM a\nENV ROUTER=§\n", "FROM a\n", "ROUTER"),
+    # Docker does not ask for a newline at the end; tree-sitter's grammar does.
+    "dockerfile-last-line": ("Dockerfile", "FROM a\nENV ROUTER=§", "FROM a\n", "ROUTER"),
+    "dockerfile-before-last-line": ("Dockerfile", "FROM a\nARG ROUTER=§\nRUN x",
+                                    "FROM a\nRUN x", "ROUTER"),
 }  # fmt: skip
 
 
@@ -135,6 +139,9 @@ BY_HAND = {
     "dockerfile-comment": ("Dockerfile", "FROM a\n# §\n", "not in an ENV or ARG instruction"),
     "dockerfile-two-pairs": ("Dockerfile", "FROM a\nENV A=1 B=§\n",
                              "an ENV that sets several variables: remove this one by hand"),
+    # Removing the ENV would leave a bare ONBUILD, which does not parse.
+    "dockerfile-onbuild": ("Dockerfile", "FROM a\nONBUILD ENV ROUTER=§\n",
+                           "the rewritten file would not parse (line 2)"),
 }  # fmt: skip
 
 
@@ -185,6 +192,33 @@ def test_advice_names_the_variable_and_the_env_file(
         "next: Dockerfile: pass ROUTER_KEY when the container runs (docker run -e ROUTER_KEY" in err
     )
     assert "--mount=type=secret,id=ROUTER_KEY,env=ROUTER_KEY" in err
+
+
+def test_a_dockerfile_key_left_by_hand_once_still_moves_from_its_arg(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    """A comment and a shared ENV are left by hand; the ARG after them is still removed."""
+    (repo / "Dockerfile").write_text(f"FROM a\n# {key}\nENV A=1 B={key}\nARG ROUTER={key}\n")
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 3, err
+    assert (repo / "Dockerfile").read_text() == f"FROM a\n# {key}\nENV A=1 B={key}\n"
+    assert "Dockerfile:2:3: change by hand" in err and "Dockerfile:3:11: change by hand" in err, err
+    assert "Dockerfile:4:12: fixed: remove the ARG instruction\n" in err
+    assert env_file(repo) == {"ROUTER": key}
+
+
+@pytest.mark.parametrize("module", ["dockerfile", "notebook"])
+def test_a_file_that_does_not_hold_the_key_whole_has_no_sites(key: str, module: str) -> None:
+    """Through the command a planned file always holds the key, unless it changed between
+    the scan and the fix's reading of it: the rewriter then finds nothing to do."""
+    import importlib
+
+    from keysentry.rewrite.sites import FileContext
+
+    rewriter = importlib.import_module(f"keysentry.rewrite.{module}")
+    ctx = FileContext("f", None, "untracked")
+    sites = rewriter.locate(f"FROM a\nENV A={key[:-1]}\n".encode(), [key], ctx)
+    assert sites.sites == [] and sites.rewrite is None
 
 
 def _notebook(cells: list[object]) -> str:
