@@ -1054,6 +1054,19 @@ EQUIVALENT: dict[str, str] = {
         " more than 0"
     ),
     "keysentry.rewrite.dockerfile.x_locate__mutmut_110": ("line_end < 1: as mutmut_109"),
+    # fix-notebook
+    "keysentry.rewrite.notebook.x_locate__mutmut_15": '"utf-8" -> "UTF-8": the same codec',
+    "keysentry.rewrite.notebook.x__rewrite__mutmut_8": '"utf-8" -> "UTF-8": the same codec',
+    "keysentry.rewrite.notebook.x_verify__mutmut_8": '"utf-8" -> "UTF-8": the same codec',
+    "keysentry.rewrite.notebook.x__text__mutmut_2": (
+        "join for a str too: ''.join of a string's characters is the string"
+    ),
+    "keysentry.rewrite.notebook.x__attachments__mutmut_3": (
+        "leaks = None: only tested by `not leaks`, and None is false as False"
+    ),
+    "keysentry.rewrite.notebook.x__attachments__mutmut_9": (
+        "validate=False dropped: False is b64decode's default"
+    ),
 }
 
 _STATUS = re.compile(r"^\s+(?P<name>\S+): (?P<status>[a-z ]+)$")

@@ -249,7 +249,7 @@ def test_notebook_cells_by_hand(repo: Path, key: str, monkeypatch, capsys) -> No
     assert code == 3, err
     for name, (_cells, reason) in cases.items():
         assert f"{name}:" in err and f": {reason}\n" in err
-    assert "not a readable notebook (nbformat): fix it first" in err
+    assert ": not a readable notebook (nbformat): fix it first\n" in err
 
 
 def test_notebook_two_cells_and_outputs_only(repo: Path, monkeypatch, capsys) -> None:
@@ -272,6 +272,9 @@ def test_notebook_two_cells_and_outputs_only(repo: Path, monkeypatch, capsys) ->
     assert nb.cells[1].source == 'print("hi")'
     assert nb.cells[1].outputs[0]["text"] == "[OPENROUTER_API_KEY removed by keysentry fix]\n"
     assert env_file(repo) == {"ROUTER": first, "OPENROUTER_API_KEY": second}
+    assert (
+        ': fixed: os.environ["ROUTER"] in the code, removed from outputs and attachments\n'
+    ) in err
 
 
 def test_a_notebook_attachment_holding_the_key_as_text_is_dropped(
@@ -288,3 +291,65 @@ def test_a_notebook_attachment_holding_the_key_as_text_is_dropped(
     nb = nbformat.reads((repo / "n.ipynb").read_text(), as_version=4)
     assert set(nb.cells[1].attachments) == {"b.txt"}
     assert key not in (repo / "n.ipynb").read_text()
+
+
+def test_a_notebook_with_a_magic_in_another_cell_is_fixed(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    """Only the cells that hold the key are read as Python: a magic elsewhere (which libcst
+    cannot parse) is no reason to leave the key, and stays as it is."""
+    import nbformat
+
+    cells = [nbformat.v4.new_code_cell("%env LEVEL=1"), nbformat.v4.new_code_cell(f'KEY = "{key}"')]
+    (repo / "n.ipynb").write_text(_notebook(cells) + "\n")
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    raw = (repo / "n.ipynb").read_text()
+    assert raw.endswith("}\n")
+    nb = nbformat.reads(raw, as_version=4)
+    assert [c.source for c in nb.cells] == ["%env LEVEL=1", 'import os\nKEY = os.environ["KEY"]']
+    assert env_file(repo) == {"KEY": key}
+
+
+def test_a_notebook_that_nbformat_finds_invalid_is_left(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    """A notebook nbformat reads but does not validate (a field its schema does not know):
+    written back it would still not validate, so it is left by hand."""
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell(f'KEY = "{key}"')
+    cell["colour"] = "red"
+    text = _notebook([cell])
+    (repo / "n.ipynb").write_text(text)
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 3, err
+    assert err.splitlines()[0].endswith(
+        ": the rewritten notebook is not valid (NotebookValidationError)"
+    ), err
+    assert (repo / "n.ipynb").read_text() == text
+
+
+def test_notebook_attachments_split_over_lines_are_read_whole(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    """Base64 wrapped at 76 characters (as encoders write it), and a JSON attachment whose
+    list of strings holds the key split in two, are each dropped."""
+    import base64
+
+    import nbformat
+
+    wrapped = base64.encodebytes(f"the key is {key}".encode()).decode()
+    assert "\n" in wrapped.rstrip("\n")
+    cell = nbformat.v4.new_markdown_cell("![a](attachment:a.txt) ![b](attachment:b.json)")
+    cell.attachments = {
+        "a.txt": {"text/plain": wrapped},
+        "b.json": {"application/json": [key[:30], key[30:]]},
+        "c.json": {"application/json": ["x", "y"]},
+    }
+    code_cell = nbformat.v4.new_code_cell(f'KEY = "{key}"')
+    (repo / "n.ipynb").write_text(_notebook([code_cell, cell]))
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    nb = nbformat.reads((repo / "n.ipynb").read_text(), as_version=4)
+    assert set(nb.cells[1].attachments) == {"c.json"}
