@@ -72,6 +72,18 @@ FIXED = {
                               "kind: Pod\napiVersion: v1\nspec:\n  containers:\n    - env:\n"
                               "        - valueFrom: {secretKeyRef: {name: router-key, key: "
                               "ROUTER_KEY}}\n          name: ROUTER_KEY\n", "ROUTER_KEY"),
+    # The key is the mapping key: there is no name to take for it.
+    "compose-key": ("compose.yaml", "services:\n  a:\n    labels:\n      §: x\n",
+                    "services:\n  a:\n    labels:\n      ${OPENROUTER_API_KEY}: x\n",
+                    "OPENROUTER_API_KEY"),
+    # A kind that is not a word (a template) is no Secret or ConfigMap.
+    "kubernetes-templated-kind": ("pod.yaml", "apiVersion: v1\nkind: ${KIND}\nspec:\n"
+                                  "  containers:\n    - env:\n        - name: ROUTER\n"
+                                  "          value: §\n",
+                                  "apiVersion: v1\nkind: ${KIND}\nspec:\n  containers:\n"
+                                  "    - env:\n        - name: ROUTER\n"
+                                  "          valueFrom: {secretKeyRef: {name: router, key: ROUTER}}\n",
+                                  "ROUTER"),
     "dockerfile-legacy-env": ("Dockerfile", "FROM a\nENV ROUTER §\nRUN x\n", "FROM a\nRUN x\n",
                               "ROUTER"),
     "dockerfile-arg": ("build/app.Dockerfile", "FROM a\nARG TOKEN=§\n", "FROM a\n", "TOKEN"),
@@ -157,11 +169,14 @@ def test_left_by_hand(repo: Path, key: str, monkeypatch, capsys, case: str) -> N
     assert (repo / name).read_text() == text
 
 
-@pytest.mark.parametrize("kind", ["Secret", "ConfigMap", "SealedSecret"])
+@pytest.mark.parametrize(
+    "written", ["Secret", "ConfigMap", "SealedSecret", '"Secret"', "'ConfigMap'"]
+)
 def test_manifests_that_hold_values_are_left(
-    repo: Path, key: str, monkeypatch, capsys, kind: str
+    repo: Path, key: str, monkeypatch, capsys, written: str
 ) -> None:
-    text = f"apiVersion: v1\nkind: {kind}\ndata:\n  - name: A\n    value: {key}\n"
+    kind = written.strip("'\"")
+    text = f"apiVersion: v1\nkind: {written}\ndata:\n  - name: A\n    value: {key}\n"
     (repo / "m.yaml").write_text(text)
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 3, err
@@ -207,7 +222,7 @@ def test_a_dockerfile_key_left_by_hand_once_still_moves_from_its_arg(
     assert env_file(repo) == {"ROUTER": key}
 
 
-@pytest.mark.parametrize("module", ["dockerfile", "notebook"])
+@pytest.mark.parametrize("module", ["dockerfile", "notebook", "yamlfiles"])
 def test_a_file_that_does_not_hold_the_key_whole_has_no_sites(key: str, module: str) -> None:
     """Through the command a planned file always holds the key, unless it changed between
     the scan and the fix's reading of it: the rewriter then finds nothing to do."""
@@ -217,7 +232,8 @@ def test_a_file_that_does_not_hold_the_key_whole_has_no_sites(key: str, module: 
 
     rewriter = importlib.import_module(f"keysentry.rewrite.{module}")
     ctx = FileContext("f", None, "untracked")
-    sites = rewriter.locate(f"FROM a\nENV A={key[:-1]}\n".encode(), [key], ctx)
+    kind = ("compose",) if module == "yamlfiles" else ()
+    sites = rewriter.locate(f"FROM a\nENV A={key[:-1]}\n".encode(), [key], ctx, *kind)
     assert sites.sites == [] and sites.rewrite is None
 
 
