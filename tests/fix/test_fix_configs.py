@@ -72,6 +72,40 @@ FIXED = {
                               "kind: Pod\napiVersion: v1\nspec:\n  containers:\n    - env:\n"
                               "        - valueFrom: {secretKeyRef: {name: router-key, key: "
                               "ROUTER_KEY}}\n          name: ROUTER_KEY\n", "ROUTER_KEY"),
+    # A shell line is read on its own: the quote of the line before does not count.
+    "gitlab-script-block-after-apostrophe": (".gitlab-ci.yml", "a:\n  script:\n    - |\n"
+                                             "      echo \"it's\"\n      curl -H 'X:§'\n",
+                                             "a:\n  script:\n    - |\n      echo \"it's\"\n"
+                                             "      curl -H 'X:'\"${OPENROUTER_API_KEY}\"''\n",
+                                             "OPENROUTER_API_KEY"),
+    # A line that starts with a quote, right after the indentation.
+    "gitlab-top-script": (".gitlab-ci.yml", "script: |\n echo \"it's\"\n 'curl' -H 'X:§'\n",
+                          "script: |\n echo \"it's\"\n"
+                          " 'curl' -H 'X:'\"${OPENROUTER_API_KEY}\"''\n", "OPENROUTER_API_KEY"),
+    # YAML's single quotes are not the shell's: the shell sees no quote here.
+    "gitlab-script-single-unquoted": (".gitlab-ci.yml", "a:\n  script:\n    - 'curl -H X:§'\n",
+                                      "a:\n  script:\n    - 'curl -H X:$OPENROUTER_API_KEY'\n",
+                                      "OPENROUTER_API_KEY"),
+    # Not a script: an apostrophe in a variable's value is no shell quote.
+    "gitlab-variable-apostrophe": (".gitlab-ci.yml", "variables:\n  TOKEN: 'it''s §'\n",
+                                   "variables:\n  TOKEN: 'it''s $TOKEN'\n", "TOKEN"),
+    # The name is the mapping key's, not what the value has before an `=`.
+    "compose-value-with-equals": ("compose.yaml", "x:\n  ROUTER: A=§\n",
+                                  "x:\n  ROUTER: A=${ROUTER}\n", "ROUTER"),
+    # An `=` after the key names nothing.
+    "compose-list-key-first": ("compose.yaml", "x:\n  environment:\n    - §=x\n",
+                               "x:\n  environment:\n    - ${OPENROUTER_API_KEY}=x\n",
+                               "OPENROUTER_API_KEY"),
+    "kubernetes-single-quoted": ("pod.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n"
+                                 "    - env:\n        - name: ROUTER\n          value: '§'\n",
+                                 "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - env:\n"
+                                 "        - name: ROUTER\n"
+                                 "          valueFrom: {secretKeyRef: {name: router, key: ROUTER}}\n",
+                                 "ROUTER"),
+    # The shell's quote right after YAML's (an X first is no quote).
+    "gitlab-quote-first": (".gitlab-ci.yml", "a:\n  script:\n    - 'X''Y §'\n",
+                           "a:\n  script:\n    - 'X''Y ''\"${OPENROUTER_API_KEY}\"'''\n",
+                           "OPENROUTER_API_KEY"),
     # The key is the mapping key: there is no name to take for it.
     "compose-key": ("compose.yaml", "services:\n  a:\n    labels:\n      §: x\n",
                     "services:\n  a:\n    labels:\n      ${OPENROUTER_API_KEY}: x\n",
@@ -95,6 +129,18 @@ FIXED = {
 }  # fmt: skip
 
 
+# What the fixed line says for a case (its name filled in), and whether advice follows.
+HOW = {
+    "compose-flow": ("${ROUTER}", "next: compose.yaml: docker compose reads ${ROUTER} from"),
+    "github-flow": ("${{ secrets.KEY }}", "next: .github/workflows/ci.yaml: add KEY as an"),
+    "github-block": ("${{ secrets.KEY }}", "next: .github/workflows/ci.yml: add KEY as an"),
+    "gitlab-bare": ("$TOKEN", "next: ci/.gitlab-ci.yml: add TOKEN as a masked"),
+    "gitlab-braced": ("${TOKEN}", "next: .gitlab-ci.yml: add TOKEN as a masked"),
+    "gitlab-script-single": ("'\"${OPENROUTER_API_KEY}\"'", "next: .gitlab-ci.yml: add"),
+    "kubernetes": ("valueFrom: secretKeyRef ROUTER", "next: k8s/pod.yaml: create the Secret"),
+}
+
+
 @pytest.mark.parametrize("case", sorted(FIXED))
 def test_the_bytes_written(repo: Path, key: str, monkeypatch, capsys, case: str) -> None:
     name, source, expected, variable = FIXED[case]
@@ -110,6 +156,9 @@ def test_the_bytes_written(repo: Path, key: str, monkeypatch, capsys, case: str)
     if "Dockerfile" in name:
         word = "ARG" if "ARG" in source else "ENV"
         assert f"fixed: remove the {word} instruction\n" in err
+    if case in HOW:
+        how, advice = HOW[case]
+        assert f": fixed: {how}\n" in err and f"\n{advice}" in err, err
 
 
 def test_gitlab_script_lines_still_send_the_key(repo: Path, key: str, monkeypatch, capsys) -> None:
@@ -180,7 +229,10 @@ def test_manifests_that_hold_values_are_left(
     (repo / "m.yaml").write_text(text)
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 3, err
-    assert f"a {kind} manifest holds the value itself" in err
+    assert err.splitlines()[0].endswith(
+        f": a {kind} manifest holds the value itself: keep it out of git (create it with "
+        "kubectl, or use sealed or external secrets) by hand"
+    ), err
     assert (repo / "m.yaml").read_text() == text
 
 
@@ -369,3 +421,18 @@ def test_notebook_attachments_split_over_lines_are_read_whole(
     assert code == 1, err
     nb = nbformat.reads((repo / "n.ipynb").read_text(), as_version=4)
     assert set(nb.cells[1].attachments) == {"c.json"}
+
+
+def test_a_kubernetes_env_entry_without_a_name_takes_the_name_another_file_gives(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    (repo / "k8s").mkdir()
+    (repo / "k8s/pod.yaml").write_text(
+        f"apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - env:\n        - value: {key}\n"
+    )
+    (repo / "z.py").write_text(f'ROUTER = "{key}"\n')
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    pod = (repo / "k8s/pod.yaml").read_text()
+    assert "valueFrom: {secretKeyRef: {name: router, key: ROUTER}}" in pod
+    assert env_file(repo) == {"ROUTER": key}

@@ -129,17 +129,15 @@ def _single_quoted(data: bytes, node: ts.Node, start: int) -> bool:
     them before it on its line of the script)."""
     line_start = max(data.rfind(b"\n", node.start_byte, start) + 1, node.start_byte)
     head = data[line_start:start]
-    if node.type == "single_quote_scalar":
+    if node.type == "single_quote_scalar":  # YAML's quote, and each '' is one ' to the shell
         head = head.lstrip(b"'").replace(b"''", b"'")
-    elif node.type == "double_quote_scalar":
-        head = head.lstrip(b'"')
     return head.count(b"'") % 2 == 1
 
 
 def _for_scalar(node: ts.Node, text: str) -> str:
     """``text`` written for the scalar's style (escapes of a quoted scalar)."""
-    if node.type == "double_quote_scalar":
-        return text.replace("\\", "\\\\").replace('"', '\\"')
+    if node.type == "double_quote_scalar":  # no template or name holds a backslash
+        return text.replace('"', '\\"')
     if node.type == "single_quote_scalar":
         return text.replace("'", "''")
     return text
