@@ -1039,12 +1039,6 @@ EQUIVALENT: dict[str, str] = {
         "default 1032: fcntl has F_SETPIPE_SZ on Linux, so the default is not used"
     ),
     # fix-dockerfile
-    "keysentry.rewrite.dockerfile.x_locate__mutmut_39": (
-        "'comment' dropped from the types: tree-sitter-dockerfile never puts a comment inside"
-        " an ENV or ARG (a comment line after a continuation ends the instruction), so a"
-        " comment's innermost match is None, which gives the same reason"
-    ),
-    "keysentry.rewrite.dockerfile.x_locate__mutmut_40": ("'COMMENT': as x_locate__mutmut_39"),
     "keysentry.rewrite.dockerfile.x_locate__mutmut_94": (
         "'named is not None or True': the grammar requires the name field of an"
         " arg_instruction and of an env_pair, so named is never None"
@@ -1078,11 +1072,11 @@ EQUIVALENT: dict[str, str] = {
         "'or' -> 'and': a flow_node's parent is at least the document, never None, and only block_mapping_pair and flow_pair have a key field, so another parent gives key None and the same None"
     ),
     "keysentry.rewrite.yamlfiles.x__pair_key__mutmut_23": (
-        "strict decoding: tree-sitter-yaml parses only UTF-8 (ts.parse refuses any other file), so the bytes always decode"
+        "strict decoding: a byte that is not UTF-8 anywhere but in a comment is an error to tree-sitter-yaml, and ts.parse refuses the file, so a key's or a name's bytes always decode"
     ),
     "keysentry.rewrite.yamlfiles.x__pair_key__mutmut_26": ('"utf-8" -> "UTF-8": the same codec'),
     "keysentry.rewrite.yamlfiles.x__pair_key__mutmut_27": (
-        "error handler 'XXreplaceXX': never looked up, tree-sitter-yaml parses only UTF-8 (ts.parse refuses any other file), so the bytes always decode"
+        "error handler 'XXreplaceXX': never looked up, a byte that is not UTF-8 anywhere but in a comment is an error to tree-sitter-yaml, and ts.parse refuses the file, so a key's or a name's bytes always decode"
     ),
     "keysentry.rewrite.yamlfiles.x__pair_key__mutmut_28": (
         "error handler 'REPLACE': as x__pair_key__mutmut_27"
@@ -1109,11 +1103,11 @@ EQUIVALENT: dict[str, str] = {
         "'or' -> 'and' over pair and mapping: neither is ever None (as mutmut_24, _28)"
     ),
     "keysentry.rewrite.yamlfiles.x__kubernetes__mutmut_82": (
-        "strict decoding: tree-sitter-yaml parses only UTF-8 (ts.parse refuses any other file), so the bytes always decode"
+        "strict decoding: a byte that is not UTF-8 anywhere but in a comment is an error to tree-sitter-yaml, and ts.parse refuses the file, so a key's or a name's bytes always decode"
     ),
     "keysentry.rewrite.yamlfiles.x__kubernetes__mutmut_85": ('"utf-8" -> "UTF-8": the same codec'),
     "keysentry.rewrite.yamlfiles.x__kubernetes__mutmut_86": (
-        "error handler 'XXreplaceXX': never looked up, tree-sitter-yaml parses only UTF-8 (ts.parse refuses any other file), so the bytes always decode"
+        "error handler 'XXreplaceXX': never looked up, a byte that is not UTF-8 anywhere but in a comment is an error to tree-sitter-yaml, and ts.parse refuses the file, so a key's or a name's bytes always decode"
     ),
     "keysentry.rewrite.yamlfiles.x__kubernetes__mutmut_87": (
         "error handler 'REPLACE': as x__kubernetes__mutmut_86"
