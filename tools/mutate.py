@@ -1052,9 +1052,6 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.rewrite.notebook.x_locate__mutmut_15": '"utf-8" -> "UTF-8": the same codec',
     "keysentry.rewrite.notebook.x__rewrite__mutmut_8": '"utf-8" -> "UTF-8": the same codec',
     "keysentry.rewrite.notebook.x_verify__mutmut_8": '"utf-8" -> "UTF-8": the same codec',
-    "keysentry.rewrite.notebook.x__text__mutmut_2": (
-        "join for a str too: ''.join of a string's characters is the string"
-    ),
     "keysentry.rewrite.notebook.x__attachments__mutmut_3": (
         "leaks = None: only tested by `not leaks`, and None is false as False"
     ),

@@ -405,8 +405,9 @@ def test_a_notebook_that_nbformat_finds_invalid_is_left(
 def test_notebook_attachments_split_over_lines_are_read_whole(
     repo: Path, key: str, monkeypatch, capsys
 ) -> None:
-    """Base64 wrapped at 76 characters (as encoders write it), and a JSON attachment whose
-    list of strings holds the key split in two, are each dropped."""
+    """Base64 wrapped at 76 characters (as encoders write it), a JSON attachment whose
+    list of strings holds the key split in two, and one whose object holds it, are each
+    dropped."""
     import base64
 
     import nbformat
@@ -418,6 +419,7 @@ def test_notebook_attachments_split_over_lines_are_read_whole(
         "a.txt": {"text/plain": wrapped},
         "b.json": {"application/json": [key[:30], key[30:]]},
         "c.json": {"application/json": ["x", "y"]},
+        "d.json": {"application/json": {"token": key}},
     }
     code_cell = nbformat.v4.new_code_cell(f'KEY = "{key}"')
     (repo / "n.ipynb").write_text(_notebook([code_cell, cell]))
