@@ -106,6 +106,13 @@ FIXED = {
     "gitlab-quote-first": (".gitlab-ci.yml", "a:\n  script:\n    - 'X''Y §'\n",
                            "a:\n  script:\n    - 'X''Y ''\"${OPENROUTER_API_KEY}\"'''\n",
                            "OPENROUTER_API_KEY"),
+    # Only the quotes go from the name, not an X at its end.
+    "kubernetes-name-x": ("pod.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n"
+                          "    - env:\n        - name: 'ROUTER_X'\n          value: §\n",
+                          "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - env:\n"
+                          "        - name: 'ROUTER_X'\n"
+                          "          valueFrom: {secretKeyRef: {name: router-x, key: ROUTER_X}}\n",
+                          "ROUTER_X"),
     # The key is the mapping key: there is no name to take for it.
     "compose-key": ("compose.yaml", "services:\n  a:\n    labels:\n      §: x\n",
                     "services:\n  a:\n    labels:\n      ${OPENROUTER_API_KEY}: x\n",
