@@ -1131,6 +1131,9 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.rewrite.envfile.x_is_tracked__mutmut_4": (
         "check=None: run_git raises only for a true check, as for False"
     ),
+    "keysentry.rewrite.envfile.x_is_tracked__mutmut_7": (
+        "check dropped (run_git's default True): as x_is_tracked__mutmut_14"
+    ),
     "keysentry.rewrite.envfile.x_is_tracked__mutmut_14": (
         "check=True: ls-files of one literal pathspec in the work tree exits 0 whether or not it matches"
     ),

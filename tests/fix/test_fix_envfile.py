@@ -349,12 +349,12 @@ def test_from_outside_the_repository_git_is_asked_about_the_repository(
     """`keysentry fix repo` run from the directory above: every git question (is the env
     file ignored, tracked; untrack it) is about the repository's paths, not the current
     directory's."""
-    commit(repo, {".gitignore": ".env\n", "app.env": f"A={key}\n", "a.py": f'KEY = "{key}"\n'})
+    commit(repo, {".gitignore": "/.env\n", "app.env": f"A={key}\n", "a.py": f'KEY = "{key}"\n'})
     code, _out, err = fix(tmp_path, monkeypatch, capsys, "repo")
     assert code == 1, err
     assert (repo / "a.py").read_text() == 'import os\nKEY = os.environ["KEY"]\n'
     assert env_file(repo) == {"KEY": key}
-    assert (repo / ".gitignore").read_text() == ".env\n/app.env\n"
+    assert (repo / ".gitignore").read_text() == "/.env\n/app.env\n"
     assert git(repo, "ls-files") == ".gitignore\na.py\n"
     assert "repo/app.env: untracked (git rm --cached); the file is kept" in err
     assert (repo / "app.env").read_text() == f"A={key}\n"
