@@ -1038,6 +1038,108 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.git.run.x__enlarge__mutmut_15": (
         "default 1032: fcntl has F_SETPIPE_SZ on Linux, so the default is not used"
     ),
+    # fix-dockerfile
+    "keysentry.rewrite.dockerfile.x_locate__mutmut_94": (
+        "'named is not None or True': the grammar requires the name field of an"
+        " arg_instruction and of an env_pair, so named is never None"
+    ),
+    "keysentry.rewrite.dockerfile.x_locate__mutmut_109": (
+        "line_end <= 0: find starts at the instruction's end, past byte 0, so it is -1 or"
+        " more than 0"
+    ),
+    "keysentry.rewrite.dockerfile.x_locate__mutmut_110": ("line_end < 1: as mutmut_109"),
+    # fix-notebook
+    "keysentry.rewrite.notebook.x_locate__mutmut_15": '"utf-8" -> "UTF-8": the same codec',
+    "keysentry.rewrite.notebook.x__rewrite__mutmut_8": '"utf-8" -> "UTF-8": the same codec',
+    "keysentry.rewrite.notebook.x_verify__mutmut_8": '"utf-8" -> "UTF-8": the same codec',
+    "keysentry.rewrite.notebook.x__attachments__mutmut_3": (
+        "leaks = None: only tested by `not leaks`, and None is false as False"
+    ),
+    "keysentry.rewrite.notebook.x__attachments__mutmut_9": (
+        "validate=False dropped: False is b64decode's default"
+    ),
+    # fix-yaml
+    "keysentry.rewrite.yamlfiles.x_locate__mutmut_52": (
+        "what = 'XXXX' without a kind: line: it is compared only with Secret, ConfigMap and SealedSecret, which '' is not either"
+    ),
+    "keysentry.rewrite.yamlfiles.x__pair_key__mutmut_4": (
+        "a scalar's parent is its flow_node, never None"
+    ),
+    "keysentry.rewrite.yamlfiles.x__pair_key__mutmut_6": (
+        "'or' -> 'and': a flow_node's parent is at least the document, never None, and only block_mapping_pair and flow_pair have a key field, so another parent gives key None and the same None"
+    ),
+    "keysentry.rewrite.yamlfiles.x__pair_key__mutmut_23": (
+        "strict decoding: a byte that is not UTF-8 anywhere but in a comment is an error to tree-sitter-yaml, and ts.parse refuses the file, so a key's or a name's bytes always decode"
+    ),
+    "keysentry.rewrite.yamlfiles.x__pair_key__mutmut_26": ('"utf-8" -> "UTF-8": the same codec'),
+    "keysentry.rewrite.yamlfiles.x__pair_key__mutmut_27": (
+        "error handler 'XXreplaceXX': never looked up, a byte that is not UTF-8 anywhere but in a comment is an error to tree-sitter-yaml, and ts.parse refuses the file, so a key's or a name's bytes always decode"
+    ),
+    "keysentry.rewrite.yamlfiles.x__pair_key__mutmut_28": (
+        "error handler 'REPLACE': as x__pair_key__mutmut_27"
+    ),
+    "keysentry.rewrite.yamlfiles.x__inline__mutmut_14": (
+        "a longer slice for the name: it is taken only when the text before the key holds an '=', and what comes before the first '=' is the same"
+    ),
+    "keysentry.rewrite.yamlfiles.x__inline__mutmut_17": (
+        "in_flow = None: only tested for truth, and None is false"
+    ),
+    "keysentry.rewrite.yamlfiles.x__single_quoted__mutmut_8": (
+        "rfind from 0: a newline before the scalar is before node.start_byte, which max() then takes"
+    ),
+    "keysentry.rewrite.yamlfiles.x__single_quoted__mutmut_29": (
+        "'' -> XX'XX: still one quote, and only quotes are counted"
+    ),
+    "keysentry.rewrite.yamlfiles.x__kubernetes__mutmut_24": (
+        "a scalar's parent is its flow_node, never None"
+    ),
+    "keysentry.rewrite.yamlfiles.x__kubernetes__mutmut_28": (
+        "a flow_node's parent's parent is at least the stream, never None"
+    ),
+    "keysentry.rewrite.yamlfiles.x__kubernetes__mutmut_39": (
+        "'or' -> 'and' over pair and mapping: neither is ever None (as mutmut_24, _28)"
+    ),
+    "keysentry.rewrite.yamlfiles.x__kubernetes__mutmut_82": (
+        "strict decoding: a byte that is not UTF-8 anywhere but in a comment is an error to tree-sitter-yaml, and ts.parse refuses the file, so a key's or a name's bytes always decode"
+    ),
+    "keysentry.rewrite.yamlfiles.x__kubernetes__mutmut_85": ('"utf-8" -> "UTF-8": the same codec'),
+    "keysentry.rewrite.yamlfiles.x__kubernetes__mutmut_86": (
+        "error handler 'XXreplaceXX': never looked up, a byte that is not UTF-8 anywhere but in a comment is an error to tree-sitter-yaml, and ts.parse refuses the file, so a key's or a name's bytes always decode"
+    ),
+    "keysentry.rewrite.yamlfiles.x__kubernetes__mutmut_87": (
+        "error handler 'REPLACE': as x__kubernetes__mutmut_86"
+    ),
+    # fix-envfile
+    "keysentry.rewrite.envfile.x_env_file_sites__mutmut_28": (
+        "rfind from None: the same as from 0"
+    ),
+    "keysentry.rewrite.envfile.x_env_file_sites__mutmut_35": (
+        "rfind from 1: differs only when the file starts with a newline, which then begins the head, and the export pattern's \\s* and constant_name's strip() drop it"
+    ),
+    "keysentry.rewrite.envfile.x_env_file_sites__mutmut_43": ('"utf-8" -> "UTF-8": the same codec'),
+    "keysentry.rewrite.envfile.x_append_env__mutmut_35": (
+        "read(None) after seek(-1, SEEK_END): one byte is left, the same byte"
+    ),
+    "keysentry.rewrite.envfile.x_append_env__mutmut_36": ("read(2): as x_append_env__mutmut_35"),
+    "keysentry.rewrite.envfile.x_is_ignored__mutmut_9": (
+        "check=None: run_git raises only for a true check, as for False"
+    ),
+    "keysentry.rewrite.envfile.x_ensure_ignored__mutmut_29": ("421 is 0o644"),
+    "keysentry.rewrite.envfile.x__why__mutmut_10": (
+        "os.open's OSError always carries its strerror, so the 'or' never runs"
+    ),
+    "keysentry.rewrite.envfile.x_is_tracked__mutmut_4": (
+        "check=None: run_git raises only for a true check, as for False"
+    ),
+    "keysentry.rewrite.envfile.x_is_tracked__mutmut_7": (
+        "check dropped (run_git's default True): as x_is_tracked__mutmut_14"
+    ),
+    "keysentry.rewrite.envfile.x_is_tracked__mutmut_14": (
+        "check=True: ls-files of one literal pathspec in the work tree exits 0 whether or not it matches"
+    ),
+    "keysentry.rewrite.envfile.x_in_head__mutmut_4": (
+        "check=None: run_git raises only for a true check, as for False"
+    ),
 }
 
 _STATUS = re.compile(r"^\s+(?P<name>\S+): (?P<status>[a-z ]+)$")

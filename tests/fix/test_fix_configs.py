@@ -72,11 +72,80 @@ FIXED = {
                               "kind: Pod\napiVersion: v1\nspec:\n  containers:\n    - env:\n"
                               "        - valueFrom: {secretKeyRef: {name: router-key, key: "
                               "ROUTER_KEY}}\n          name: ROUTER_KEY\n", "ROUTER_KEY"),
+    # A shell line is read on its own: the quote of the line before does not count.
+    "gitlab-script-block-after-apostrophe": (".gitlab-ci.yml", "a:\n  script:\n    - |\n"
+                                             "      echo \"it's\"\n      curl -H 'X:§'\n",
+                                             "a:\n  script:\n    - |\n      echo \"it's\"\n"
+                                             "      curl -H 'X:'\"${OPENROUTER_API_KEY}\"''\n",
+                                             "OPENROUTER_API_KEY"),
+    # A line that starts with a quote, right after the indentation.
+    "gitlab-top-script": (".gitlab-ci.yml", "script: |\n echo \"it's\"\n 'curl' -H 'X:§'\n",
+                          "script: |\n echo \"it's\"\n"
+                          " 'curl' -H 'X:'\"${OPENROUTER_API_KEY}\"''\n", "OPENROUTER_API_KEY"),
+    # YAML's single quotes are not the shell's: the shell sees no quote here.
+    "gitlab-script-single-unquoted": (".gitlab-ci.yml", "a:\n  script:\n    - 'curl -H X:§'\n",
+                                      "a:\n  script:\n    - 'curl -H X:$OPENROUTER_API_KEY'\n",
+                                      "OPENROUTER_API_KEY"),
+    # Not a script: an apostrophe in a variable's value is no shell quote.
+    "gitlab-variable-apostrophe": (".gitlab-ci.yml", "variables:\n  TOKEN: 'it''s §'\n",
+                                   "variables:\n  TOKEN: 'it''s $TOKEN'\n", "TOKEN"),
+    # The name is the mapping key's, not what the value has before an `=`.
+    "compose-value-with-equals": ("compose.yaml", "x:\n  ROUTER: A=§\n",
+                                  "x:\n  ROUTER: A=${ROUTER}\n", "ROUTER"),
+    # An `=` after the key names nothing.
+    "compose-list-key-first": ("compose.yaml", "x:\n  environment:\n    - §=x\n",
+                               "x:\n  environment:\n    - ${OPENROUTER_API_KEY}=x\n",
+                               "OPENROUTER_API_KEY"),
+    "kubernetes-single-quoted": ("pod.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n"
+                                 "    - env:\n        - name: ROUTER\n          value: '§'\n",
+                                 "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - env:\n"
+                                 "        - name: ROUTER\n"
+                                 "          valueFrom: {secretKeyRef: {name: router, key: ROUTER}}\n",
+                                 "ROUTER"),
+    # The shell's quote right after YAML's (an X first is no quote).
+    "gitlab-quote-first": (".gitlab-ci.yml", "a:\n  script:\n    - 'X''Y §'\n",
+                           "a:\n  script:\n    - 'X''Y ''\"${OPENROUTER_API_KEY}\"'''\n",
+                           "OPENROUTER_API_KEY"),
+    # Only the quotes go from the name, not an X at its end.
+    "kubernetes-name-x": ("pod.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n"
+                          "    - env:\n        - name: 'ROUTER_X'\n          value: §\n",
+                          "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - env:\n"
+                          "        - name: 'ROUTER_X'\n"
+                          "          valueFrom: {secretKeyRef: {name: router-x, key: ROUTER_X}}\n",
+                          "ROUTER_X"),
+    # The key is the mapping key: there is no name to take for it.
+    "compose-key": ("compose.yaml", "services:\n  a:\n    labels:\n      §: x\n",
+                    "services:\n  a:\n    labels:\n      ${OPENROUTER_API_KEY}: x\n",
+                    "OPENROUTER_API_KEY"),
+    # A kind that is not a word (a template) is no Secret or ConfigMap.
+    "kubernetes-templated-kind": ("pod.yaml", "apiVersion: v1\nkind: ${KIND}\nspec:\n"
+                                  "  containers:\n    - env:\n        - name: ROUTER\n"
+                                  "          value: §\n",
+                                  "apiVersion: v1\nkind: ${KIND}\nspec:\n  containers:\n"
+                                  "    - env:\n        - name: ROUTER\n"
+                                  "          valueFrom: {secretKeyRef: {name: router, key: ROUTER}}\n",
+                                  "ROUTER"),
     "dockerfile-legacy-env": ("Dockerfile", "FROM a\nENV ROUTER §\nRUN x\n", "FROM a\nRUN x\n",
                               "ROUTER"),
     "dockerfile-arg": ("build/app.Dockerfile", "FROM a\nARG TOKEN=§\n", "FROM a\n", "TOKEN"),
     "dockerfile-dotted": ("Dockerfile.prod", "FROM a\nENV ROUTER=§\n", "FROM a\n", "ROUTER"),
+    # Docker does not ask for a newline at the end; tree-sitter's grammar does.
+    "dockerfile-last-line": ("Dockerfile", "FROM a\nENV ROUTER=§", "FROM a\n", "ROUTER"),
+    "dockerfile-before-last-line": ("Dockerfile", "FROM a\nARG ROUTER=§\nRUN x",
+                                    "FROM a\nRUN x", "ROUTER"),
 }  # fmt: skip
+
+
+# What the fixed line says for a case (its name filled in), and whether advice follows.
+HOW = {
+    "compose-flow": ("${ROUTER}", "next: compose.yaml: docker compose reads ${ROUTER} from"),
+    "github-flow": ("${{ secrets.KEY }}", "next: .github/workflows/ci.yaml: add KEY as an"),
+    "github-block": ("${{ secrets.KEY }}", "next: .github/workflows/ci.yml: add KEY as an"),
+    "gitlab-bare": ("$TOKEN", "next: ci/.gitlab-ci.yml: add TOKEN as a masked"),
+    "gitlab-braced": ("${TOKEN}", "next: .gitlab-ci.yml: add TOKEN as a masked"),
+    "gitlab-script-single": ("'\"${OPENROUTER_API_KEY}\"'", "next: .gitlab-ci.yml: add"),
+    "kubernetes": ("valueFrom: secretKeyRef ROUTER", "next: k8s/pod.yaml: create the Secret"),
+}
 
 
 @pytest.mark.parametrize("case", sorted(FIXED))
@@ -94,6 +163,9 @@ def test_the_bytes_written(repo: Path, key: str, monkeypatch, capsys, case: str)
     if "Dockerfile" in name:
         word = "ARG" if "ARG" in source else "ENV"
         assert f"fixed: remove the {word} instruction\n" in err
+    if case in HOW:
+        how, advice = HOW[case]
+        assert f": fixed: {how}\n" in err and f"\n{advice}" in err, err
 
 
 def test_gitlab_script_lines_still_send_the_key(repo: Path, key: str, monkeypatch, capsys) -> None:
@@ -135,6 +207,13 @@ BY_HAND = {
     "dockerfile-comment": ("Dockerfile", "FROM a\n# §\n", "not in an ENV or ARG instruction"),
     "dockerfile-two-pairs": ("Dockerfile", "FROM a\nENV A=1 B=§\n",
                              "an ENV that sets several variables: remove this one by hand"),
+    # tree-sitter reads a quoted value over lines, and a line of it that starts with # as
+    # a comment, inside the ENV: the comment is what holds the key.
+    "dockerfile-comment-in-quotes": ("Dockerfile", 'FROM a\nENV X="a\n# §\n"\n',
+                                     "not in an ENV or ARG instruction"),
+    # Removing the ENV would leave a bare ONBUILD, which does not parse.
+    "dockerfile-onbuild": ("Dockerfile", "FROM a\nONBUILD ENV ROUTER=§\n",
+                           "the rewritten file would not parse (line 2)"),
 }  # fmt: skip
 
 
@@ -150,15 +229,21 @@ def test_left_by_hand(repo: Path, key: str, monkeypatch, capsys, case: str) -> N
     assert (repo / name).read_text() == text
 
 
-@pytest.mark.parametrize("kind", ["Secret", "ConfigMap", "SealedSecret"])
+@pytest.mark.parametrize(
+    "written", ["Secret", "ConfigMap", "SealedSecret", '"Secret"', "'ConfigMap'"]
+)
 def test_manifests_that_hold_values_are_left(
-    repo: Path, key: str, monkeypatch, capsys, kind: str
+    repo: Path, key: str, monkeypatch, capsys, written: str
 ) -> None:
-    text = f"apiVersion: v1\nkind: {kind}\ndata:\n  - name: A\n    value: {key}\n"
+    kind = written.strip("'\"")
+    text = f"apiVersion: v1\nkind: {written}\ndata:\n  - name: A\n    value: {key}\n"
     (repo / "m.yaml").write_text(text)
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 3, err
-    assert f"a {kind} manifest holds the value itself" in err
+    assert err.splitlines()[0].endswith(
+        f": a {kind} manifest holds the value itself: keep it out of git (create it with "
+        "kubectl, or use sealed or external secrets) by hand"
+    ), err
     assert (repo / "m.yaml").read_text() == text
 
 
@@ -185,6 +270,34 @@ def test_advice_names_the_variable_and_the_env_file(
         "next: Dockerfile: pass ROUTER_KEY when the container runs (docker run -e ROUTER_KEY" in err
     )
     assert "--mount=type=secret,id=ROUTER_KEY,env=ROUTER_KEY" in err
+
+
+def test_a_dockerfile_key_left_by_hand_once_still_moves_from_its_arg(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    """A comment and a shared ENV are left by hand; the ARG after them is still removed."""
+    (repo / "Dockerfile").write_text(f"FROM a\n# {key}\nENV A=1 B={key}\nARG ROUTER={key}\n")
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 3, err
+    assert (repo / "Dockerfile").read_text() == f"FROM a\n# {key}\nENV A=1 B={key}\n"
+    assert "Dockerfile:2:3: change by hand" in err and "Dockerfile:3:11: change by hand" in err, err
+    assert "Dockerfile:4:12: fixed: remove the ARG instruction\n" in err
+    assert env_file(repo) == {"ROUTER": key}
+
+
+@pytest.mark.parametrize("module", ["dockerfile", "notebook", "yamlfiles"])
+def test_a_file_that_does_not_hold_the_key_whole_has_no_sites(key: str, module: str) -> None:
+    """Through the command a planned file always holds the key, unless it changed between
+    the scan and the fix's reading of it: the rewriter then finds nothing to do."""
+    import importlib
+
+    from keysentry.rewrite.sites import FileContext
+
+    rewriter = importlib.import_module(f"keysentry.rewrite.{module}")
+    ctx = FileContext("f", None, "untracked")
+    kind = ("compose",) if module == "yamlfiles" else ()
+    sites = rewriter.locate(f"FROM a\nENV A={key[:-1]}\n".encode(), [key], ctx, *kind)
+    assert sites.sites == [] and sites.rewrite is None
 
 
 def _notebook(cells: list[object]) -> str:
@@ -215,7 +328,7 @@ def test_notebook_cells_by_hand(repo: Path, key: str, monkeypatch, capsys) -> No
     assert code == 3, err
     for name, (_cells, reason) in cases.items():
         assert f"{name}:" in err and f": {reason}\n" in err
-    assert "not a readable notebook (nbformat): fix it first" in err
+    assert ": not a readable notebook (nbformat): fix it first\n" in err
 
 
 def test_notebook_two_cells_and_outputs_only(repo: Path, monkeypatch, capsys) -> None:
@@ -238,6 +351,9 @@ def test_notebook_two_cells_and_outputs_only(repo: Path, monkeypatch, capsys) ->
     assert nb.cells[1].source == 'print("hi")'
     assert nb.cells[1].outputs[0]["text"] == "[OPENROUTER_API_KEY removed by keysentry fix]\n"
     assert env_file(repo) == {"ROUTER": first, "OPENROUTER_API_KEY": second}
+    assert (
+        ': fixed: os.environ["ROUTER"] in the code, removed from outputs and attachments\n'
+    ) in err
 
 
 def test_a_notebook_attachment_holding_the_key_as_text_is_dropped(
@@ -254,3 +370,82 @@ def test_a_notebook_attachment_holding_the_key_as_text_is_dropped(
     nb = nbformat.reads((repo / "n.ipynb").read_text(), as_version=4)
     assert set(nb.cells[1].attachments) == {"b.txt"}
     assert key not in (repo / "n.ipynb").read_text()
+
+
+def test_a_notebook_with_a_magic_in_another_cell_is_fixed(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    """Only the cells that hold the key are read as Python: a magic elsewhere (which libcst
+    cannot parse) is no reason to leave the key, and stays as it is."""
+    import nbformat
+
+    cells = [nbformat.v4.new_code_cell("%env LEVEL=1"), nbformat.v4.new_code_cell(f'KEY = "{key}"')]
+    (repo / "n.ipynb").write_text(_notebook(cells) + "\n")
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    raw = (repo / "n.ipynb").read_text()
+    assert raw.endswith("}\n")
+    nb = nbformat.reads(raw, as_version=4)
+    assert [c.source for c in nb.cells] == ["%env LEVEL=1", 'import os\nKEY = os.environ["KEY"]']
+    assert env_file(repo) == {"KEY": key}
+
+
+def test_a_notebook_that_nbformat_finds_invalid_is_left(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    """A notebook nbformat reads but does not validate (a field its schema does not know):
+    written back it would still not validate, so it is left by hand."""
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell(f'KEY = "{key}"')
+    cell["colour"] = "red"
+    text = _notebook([cell])
+    (repo / "n.ipynb").write_text(text)
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 3, err
+    assert err.splitlines()[0].endswith(
+        ": the rewritten notebook is not valid (NotebookValidationError)"
+    ), err
+    assert (repo / "n.ipynb").read_text() == text
+
+
+def test_notebook_attachments_split_over_lines_are_read_whole(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    """Base64 wrapped at 76 characters (as encoders write it), a JSON attachment whose
+    list of strings holds the key split in two, and one whose object holds it, are each
+    dropped."""
+    import base64
+
+    import nbformat
+
+    wrapped = base64.encodebytes(f"the key is {key}".encode()).decode()
+    assert "\n" in wrapped.rstrip("\n")
+    cell = nbformat.v4.new_markdown_cell("![a](attachment:a.txt) ![b](attachment:b.json)")
+    cell.attachments = {
+        "a.txt": {"text/plain": wrapped},
+        "b.json": {"application/json": [key[:30], key[30:]]},
+        "c.json": {"application/json": ["x", "y"]},
+        "d.json": {"application/json": {"token": key}},
+    }
+    code_cell = nbformat.v4.new_code_cell(f'KEY = "{key}"')
+    (repo / "n.ipynb").write_text(_notebook([code_cell, cell]))
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    nb = nbformat.reads((repo / "n.ipynb").read_text(), as_version=4)
+    assert set(nb.cells[1].attachments) == {"c.json"}
+
+
+def test_a_kubernetes_env_entry_without_a_name_takes_the_name_another_file_gives(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    (repo / "k8s").mkdir()
+    (repo / "k8s/pod.yaml").write_text(
+        f"apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - env:\n        - value: {key}\n"
+    )
+    (repo / "z.py").write_text(f'ROUTER = "{key}"\n')
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    pod = (repo / "k8s/pod.yaml").read_text()
+    assert "valueFrom: {secretKeyRef: {name: router, key: ROUTER}}" in pod
+    assert env_file(repo) == {"ROUTER": key}

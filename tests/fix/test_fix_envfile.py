@@ -341,3 +341,76 @@ def test_a_tracked_env_file_is_said_and_counted(repo: Path, key: str, monkeypatc
     assert code == 1, err
     assert ".env:1:20: fixed: untrack the env file (git rm --cached) and ignore it; " in err
     assert err.endswith("keysentry fix: 1 location(s) fixed\n")
+
+
+def test_from_outside_the_repository_git_is_asked_about_the_repository(
+    tmp_path: Path, repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    """`keysentry fix repo` run from the directory above: every git question (is the env
+    file ignored, tracked; untrack it) is about the repository's paths, not the current
+    directory's."""
+    commit(repo, {".gitignore": "/.env\n", "app.env": f"A={key}\n", "a.py": f'KEY = "{key}"\n'})
+    code, _out, err = fix(tmp_path, monkeypatch, capsys, "repo")
+    assert code == 1, err
+    assert (repo / "a.py").read_text() == 'import os\nKEY = os.environ["KEY"]\n'
+    assert env_file(repo) == {"KEY": key}
+    assert (repo / ".gitignore").read_text() == "/.env\n/app.env\n"
+    assert git(repo, "ls-files") == ".gitignore\na.py\n"
+    assert "repo/app.env: untracked (git rm --cached); the file is kept" in err
+    assert (repo / "app.env").read_text() == f"A={key}\n"
+
+
+def test_an_untracked_env_file_is_ignored_and_said(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    (repo / "app.env").write_text(f"ROUTER={key}\n")
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    assert "app.env:1:8: fixed: ignore the env file (.gitignore); the file is kept\n" in err
+    assert "keysentry fix: 1 location(s) fixed\n" in err
+    assert (repo / ".gitignore").read_text() == "/app.env\n"
+    assert (repo / "app.env").read_text() == f"ROUTER={key}\n"
+
+
+def test_a_fifo_with_a_reader_planted_as_the_env_file_is_refused(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    """With a reader, opening the FIFO to write succeeds at once: it is the check of the
+    opened file that refuses it (and closes it)."""
+    import os
+
+    commit(repo, {"a.py": f'KEY = "{key}"\n'})
+    os.mkfifo(repo / ".env")
+    reader = os.open(repo / ".env", os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        code, _out, err = fix(repo, monkeypatch, capsys)
+        assert os.read(reader, 100) == b""
+    finally:
+        os.close(reader)
+    assert code == 3, err
+    assert f"cannot write {repo / '.env'}: it is not a regular file\n" in err
+    assert (repo / "a.py").read_text() == f'KEY = "{key}"\n'
+
+
+def test_a_gitignore_that_cannot_grow_stops_the_fix(repo: Path, key: str) -> None:
+    """A write that fails after the open (here: the file size limit) is said with the
+    system's words, and the code keeps the key."""
+    import resource
+    import signal
+    import sys
+
+    commit(repo, {"a.py": f'KEY = "{key}"\n', ".gitignore": "# " + "x" * 4000})
+    size = (repo / ".gitignore").stat().st_size
+
+    def limit() -> None:  # in the child: a write past `size` bytes fails with EFBIG
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, resource.RLIM_INFINITY))
+
+    # -B: no bytecode is written, which the limit would cut short.
+    proc = subprocess.run(
+        [sys.executable, "-I", "-B", "-m", "keysentry", "fix"], cwd=repo, capture_output=True,
+        text=True, timeout=120, check=False, preexec_fn=limit,
+    )  # fmt: skip
+    assert proc.returncode == 3, proc.stderr
+    assert f"cannot update {repo / '.gitignore'}: File too large\n" in proc.stderr
+    assert (repo / "a.py").read_text() == f'KEY = "{key}"\n'

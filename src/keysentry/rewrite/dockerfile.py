@@ -20,10 +20,16 @@ ADVICE = (
 
 def locate(data: bytes, secrets: Sequence[str], ctx: FileContext) -> FileSites:
     found = occurrences(data, secrets)
-    verify = ts.verifier("dockerfile")
     if not found:
-        return FileSites([], verify=verify)
-    tree = ts.parse("dockerfile", data)
+        return FileSites([])  # nothing to rewrite, so nothing to verify
+    # tree-sitter-dockerfile wants a newline after every instruction, docker does not: the
+    # last line may lack one. A blank line more at the end changes nothing else.
+    tree = ts.parse("dockerfile", data + b"\n")
+    check = ts.verifier("dockerfile")
+
+    def verify(new: bytes) -> str | None:
+        return check(new + b"\n")
+
     sites = []
     for secret, start, end in found:
         node = ts.enclosing(tree.root_node, start, end, frozenset({"env_instruction",

@@ -134,8 +134,10 @@ def _pathspec(root: Path, path: Path) -> str:
 
 
 def is_tracked(root: Path, path: Path) -> bool:
-    proc = gitio.run_git(["ls-files", "-z", "--", _pathspec(root, path)], root, check=False)
-    return bool(proc.stdout.strip(b"\0"))
+    # ls-files prints the file when the index holds it, nothing otherwise; the pathspec
+    # starts with ":(literal)", never taken for an option.
+    proc = gitio.run_git(["ls-files", _pathspec(root, path)], root, check=False)
+    return bool(proc.stdout)
 
 
 def untrack(root: Path, path: Path) -> bool:

@@ -25,6 +25,7 @@ def locate(data: bytes, secrets: Sequence[str], ctx: FileContext) -> FileSites:
     except Exception:  # nbformat raises several unrelated types for a bad file
         raise Unfixable("not a readable notebook (nbformat): fix it first") from None
     present = {s for s, _, _ in found}
+    suggestions: dict[str, str | None] = {}
     for index, cell in enumerate(nb.cells, 1):
         source = _text(cell.get("source", ""))
         if not any(s in source for s in present):
@@ -39,11 +40,9 @@ def locate(data: bytes, secrets: Sequence[str], ctx: FileContext) -> FileSites:
         for site in cell_sites.sites:
             if not site.fixable:
                 raise Unfixable(f"cell {index}: {site.reason}")
-    suggestions: dict[str, str | None] = {}
-    for cell in nb.cells:
-        if cell.get("cell_type") == "code":
-            for site in python.locate(_text(cell.source).encode(), list(present)).sites:
-                suggestions.setdefault(site.secret, site.suggest)
+            # Only cells that hold a key: another cell may be an IPython magic, which
+            # libcst cannot parse and the rewrite leaves as it is.
+            suggestions.setdefault(site.secret, site.suggest)
 
     def rewrite(data: bytes, names: Mapping[str, str]) -> bytes:
         return _rewrite(data, names)

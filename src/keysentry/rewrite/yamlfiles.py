@@ -28,14 +28,13 @@ ADVICE = {
     "kubernetes": "create the Secret first: kubectl create secret generic {secret} "
     '--from-literal={name}="${{name}}" (the value is in {env_file})',
 }
-_KIND = re.compile(rb"(?m)^kind:[ \t]*(\w+)")
+_KIND = re.compile(rb"(?m)^kind:[ \t]*[\"']?(\w+)")  # quoted or not, as YAML allows
 
 
 def locate(data: bytes, secrets: Sequence[str], ctx: FileContext, kind: str) -> FileSites:
     found = occurrences(data, secrets)
-    verify = ts.verifier("yaml")
     if not found:
-        return FileSites([], verify=verify)
+        return FileSites([])  # nothing to rewrite, so nothing to verify
     tree = ts.parse("yaml", data)
     manifest = _KIND.search(data)
     sites = []
@@ -46,10 +45,10 @@ def locate(data: bytes, secrets: Sequence[str], ctx: FileContext, kind: str) -> 
                               "delete it by hand"))  # fmt: skip
         elif kind == "kubernetes":
             what = manifest.group(1).decode() if manifest else ""
-            sites.append(_kubernetes(data, secret, start, end, node, what))
+            sites.append(_kubernetes(secret, start, end, node, what))
         else:
             sites.append(_inline(data, secret, start, end, node, kind))
-    return FileSites(sites, verify=verify)
+    return FileSites(sites, verify=ts.verifier("yaml"))
 
 
 def _pair_key(node: ts.Node) -> str | None:
@@ -130,25 +129,21 @@ def _single_quoted(data: bytes, node: ts.Node, start: int) -> bool:
     them before it on its line of the script)."""
     line_start = max(data.rfind(b"\n", node.start_byte, start) + 1, node.start_byte)
     head = data[line_start:start]
-    if node.type == "single_quote_scalar":
+    if node.type == "single_quote_scalar":  # YAML's quote, and each '' is one ' to the shell
         head = head.lstrip(b"'").replace(b"''", b"'")
-    elif node.type == "double_quote_scalar":
-        head = head.lstrip(b'"')
     return head.count(b"'") % 2 == 1
 
 
 def _for_scalar(node: ts.Node, text: str) -> str:
     """``text`` written for the scalar's style (escapes of a quoted scalar)."""
-    if node.type == "double_quote_scalar":
-        return text.replace("\\", "\\\\").replace('"', '\\"')
+    if node.type == "double_quote_scalar":  # no template or name holds a backslash
+        return text.replace('"', '\\"')
     if node.type == "single_quote_scalar":
         return text.replace("'", "''")
     return text
 
 
-def _kubernetes(
-    data: bytes, secret: str, start: int, end: int, node: ts.Node, manifest: str
-) -> Site:
+def _kubernetes(secret: str, start: int, end: int, node: ts.Node, manifest: str) -> Site:
     if manifest in ("Secret", "ConfigMap", "SealedSecret"):
         return Site(secret, start, reason=f"a {manifest} manifest holds the value itself: "
                     "keep it out of git (create it with kubectl, or use sealed or external "
