@@ -81,6 +81,35 @@ def test_the_program_prints_the_same(repo: Path, key: str, monkeypatch, capsys, 
     assert quick.outcomes == full.outcomes and quick.new_data == full.new_data
 
 
+E = "os.environ['OPENROUTER_API_KEY']"
+WHOLE = 'os.environ["OPENROUTER_API_KEY"]'
+IN_FSTRING = "{os.environ[...]} in the f-string"
+PARTIAL = "an f-string with {os.environ[...]}"
+
+REWRITTEN = {
+    # name: (source with §, the line after the fix, what the fix says it did)
+    "whole-single-quotes": ("x = '§'\n", f"x = {WHOLE}\n", WHOLE),
+    "whole-triple-double": ('x = """§"""\n', f"x = {WHOLE}\n", WHOLE),
+    "whole-triple-single": ("x = '''§'''\n", f"x = {WHOLE}\n", WHOLE),
+    "whole-triple-in-an-fstring": ("x = f\"{'''§'''}\"\n", f'x = f"{{{E}}}"\n', E),
+    "fstring": ('x = f"a §"\n', f'x = f"a {{{E}}}"\n', IN_FSTRING),
+    "fstring-triple-double": ('x = f"""a §"""\n', f'x = f"""a {{{E}}}"""\n', IN_FSTRING),
+    "partial": ('x = "Bearer §"\n', f'x = f"Bearer {{{E}}}"\n', PARTIAL),
+    "partial-triple-double": ('x = """Bearer §"""\n', f'x = f"""Bearer {{{E}}}"""\n', PARTIAL),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(REWRITTEN))
+def test_the_code_written(repo: Path, key: str, monkeypatch, capsys, case: str) -> None:
+    source, expected, how = REWRITTEN[case]
+    (repo / "prog.py").write_text(source.replace("§", key))
+    code, out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    assert key not in out + err
+    assert (repo / "prog.py").read_text() == "import os\n" + expected
+    assert f": fixed: {how}\n" in err
+
+
 BY_HAND = {
     # name: (source with {key}, the reason given)
     "bytes": ('x = b"{key}"\n', "a bytes literal: read os.environb by hand"),
@@ -211,6 +240,8 @@ SUGGESTED = {
     'print("§")\n': "OPENROUTER_API_KEY",
     'if x:\n    print(ROUTER_KEY="§")\n': "ROUTER_KEY",
     'def f():\n    return ("§")\n': "OPENROUTER_API_KEY",
+    'ROUTER_KEY = f"§ b"\n': "ROUTER_KEY",
+    'ROUTER_KEY = "Bearer §"\n': "ROUTER_KEY",
 }
 
 
