@@ -12,6 +12,7 @@ import pytest
 
 from fixhelpers import env_file, fix
 from keysentry.rewrite.kinds import classify
+from keysentry.rewrite.plan import Target, plan
 from keysentry.rewrite.treesitter import error_at, parser
 
 # Each case takes a second or two; a change that loops forever fails it in minutes, not ten.
@@ -183,3 +184,10 @@ def test_a_file_that_does_not_parse_cleanly(repo: Path, key: str, monkeypatch, c
     assert "a.go:3:10: change by hand: " in err
     assert "does not parse cleanly as go (line 4): fix the syntax first" in err
     assert (repo / "a.go").read_text() == text
+
+
+@pytest.mark.parametrize("name", ["a.go", "A.java", "a.rs", "a.sh"])
+def test_a_file_without_the_key_has_nothing_to_fix(key: str, name: str) -> None:
+    """(a key the scanner found decoded, say): no site, nothing to write"""
+    (fp,) = plan([Target(name, b"x\n", (key,))]).files
+    assert (fp.outcomes, fp.new_data) == ([], None)

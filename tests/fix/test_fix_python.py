@@ -252,3 +252,10 @@ def test_the_name_both_plans_choose(key: str, source: str) -> None:
     (quick,) = plan([Target("a.py", data, (key,))], quick=True).files
     assert {o.info.variable for o in full.outcomes} == {SUGGESTED[source]}
     assert quick.outcomes == full.outcomes and quick.new_data == full.new_data
+
+
+@pytest.mark.parametrize("quick", [False, True])
+def test_a_file_without_the_key_has_nothing_to_fix(key: str, quick: bool) -> None:
+    """(a key the scanner found decoded, say): no site, nothing to write"""
+    (fp,) = plan([Target("a.py", b"x = 1\n", (key,))], quick=quick).files
+    assert (fp.outcomes, fp.new_data) == ([], None)
