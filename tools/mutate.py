@@ -1038,6 +1038,17 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.git.run.x__enlarge__mutmut_15": (
         "default 1032: fcntl has F_SETPIPE_SZ on Linux, so the default is not used"
     ),
+    # fix-python
+    "keysentry.rewrite.python.x__asname__mutmut_4": (
+        "isinstance(target, Name) or True: an import's `as` name is always a Name"
+    ),
+    "keysentry.rewrite.python.x__import_position__mutmut_24": "rfind(start=None): the same as 0",
+    "keysentry.rewrite.python.x__import_position__mutmut_44": (
+        "line_end < 0 -> <= 0: find from the end of a statement is -1 or past byte 0"
+    ),
+    "keysentry.rewrite.python.x__import_position__mutmut_45": (
+        "line_end < 0 -> < 1: as for x__import_position__mutmut_44"
+    ),
     # fix-python-quick
     "keysentry.rewrite.python_quick.x_locate__mutmut_76": (
         "find + 1 -> find + 2 in the newline test: the byte added follows the first newline,"

@@ -260,6 +260,9 @@ SUGGESTED = {
     'if x:\n    print(ROUTER_KEY="§")\n': "ROUTER_KEY",
     'def f():\n    return ("§")\n': "OPENROUTER_API_KEY",
     'NAMED = [[[[["§"]]]]]\n': "NAMED",
+    'NAMED = not not not not not "§"\n': "NAMED",
+    'NAMED = not not not not not not "§"\n': "OPENROUTER_API_KEY",
+    'a, b = "§", 1\n': "OPENROUTER_API_KEY",
     'ROUTER_KEY = f"§ b"\n': "ROUTER_KEY",
     'ROUTER_KEY = "Bearer §"\n': "ROUTER_KEY",
 }
