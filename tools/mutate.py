@@ -1064,6 +1064,11 @@ EQUIVALENT: dict[str, str] = {
         "arg = child for a keyword argument too: first (a child of the argument list) is never"
         " the value, and when it is this keyword argument _literal_name(first) is None anyway"
     ),
+    "keysentry.rewrite.python_quick.x__literal__mutmut_9": '"utf-8" -> "UTF-8": the same codec',
+    "keysentry.rewrite.python_quick.x__suggest__mutmut_62": (
+        "and -> or: an argument list has no name field, so name is None exactly when parent is"
+        " not a keyword argument"
+    ),
     "keysentry.rewrite.python_quick.x__target_name__mutmut_11": (
         "and -> or: only an attribute node has an attribute field, so both are true together"
     ),

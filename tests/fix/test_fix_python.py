@@ -177,6 +177,8 @@ IMPORTS = {
                                        'import os\nKEY = os.environ["KEY"]\nx = 1\r\n'),
     "os-imported-after-code": ('x = 1\nimport os\nKEY = "{key}"\n',
                                'x = 1\nimport os\nKEY = os.environ["KEY"]\n'),
+    "os-imported-after-a-compound-statement": ('if True:\n    pass\nimport os\nKEY = "{key}"\n',
+                                               'if True:\n    pass\nimport os\nKEY = os.environ["KEY"]\n'),
     "os-imported-as-os": ('import os as os\nKEY = "{key}"\n',
                           'import os as os\nKEY = os.environ["KEY"]\n'),
     "before-a-from-import-after-a-comment": ('"""Doc."""\n# c\nfrom json import dumps\nKEY = "{key}"\n',
