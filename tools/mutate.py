@@ -1140,6 +1140,52 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.rewrite.envfile.x_in_head__mutmut_4": (
         "check=None: run_git raises only for a true check, as for False"
     ),
+    # fix-python
+    "keysentry.rewrite.python.x__asname__mutmut_4": (
+        "isinstance(target, Name) or True: an import's `as` name is always a Name"
+    ),
+    "keysentry.rewrite.python.x__import_position__mutmut_24": "rfind(start=None): the same as 0",
+    "keysentry.rewrite.python.x__import_position__mutmut_44": (
+        "line_end < 0 -> <= 0: find from the end of a statement is -1 or past byte 0"
+    ),
+    "keysentry.rewrite.python.x__import_position__mutmut_45": (
+        "line_end < 0 -> < 1: as for x__import_position__mutmut_44"
+    ),
+    # fix-python-quick
+    "keysentry.rewrite.python_quick.x_locate__mutmut_76": (
+        "find + 1 -> find + 2 in the newline test: the byte added follows the first newline,"
+        " so no \\r\\n can start there (and with no newline one byte holds none)"
+    ),
+    "keysentry.rewrite.python_quick.x__literal_name__mutmut_14": '"utf-8" -> "UTF-8": the same codec',
+    "keysentry.rewrite.python_quick.x__literal_name__mutmut_29": (
+        "- len(quote) -> + len(quote): the body keeps its closing quote, which constant_name"
+        ' strips (text.strip("\'\\"")) before it matches'
+    ),
+    "keysentry.rewrite.python_quick.x__literal_name__mutmut_36": '"utf-8" -> "UTF-8": the same codec',
+    "keysentry.rewrite.python_quick.x__suggest__mutmut_48": (
+        "arg = child for a keyword argument too: first (a child of the argument list) is never"
+        " the value, and when it is this keyword argument _literal_name(first) is None anyway"
+    ),
+    "keysentry.rewrite.python_quick.x__literal__mutmut_9": '"utf-8" -> "UTF-8": the same codec',
+    "keysentry.rewrite.python_quick.x__suggest__mutmut_62": (
+        "and -> or: an argument list has no name field, so name is None exactly when parent is"
+        " not a keyword argument"
+    ),
+    "keysentry.rewrite.python_quick.x__target_name__mutmut_11": (
+        "and -> or: only an attribute node has an attribute field, so both are true together"
+    ),
+    "keysentry.rewrite.python_quick.x__import_position__mutmut_37": (
+        "rfind(start=None): the same as 0"
+    ),
+    "keysentry.rewrite.python_quick.x__import_position__mutmut_57": (
+        "line_end < 0 -> <= 0: find from the end of a statement is -1 or past byte 0"
+    ),
+    "keysentry.rewrite.python_quick.x__import_position__mutmut_58": (
+        "line_end < 0 -> < 1: as for x__import_position__mutmut_57"
+    ),
+    "keysentry.rewrite.python_quick.x__import_position__mutmut_64": (
+        "rfind(start=None): the same as 0"
+    ),
 }
 
 _STATUS = re.compile(r"^\s+(?P<name>\S+): (?P<status>[a-z ]+)$")

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from conftest import git
-from fixhelpers import fix
+from fixhelpers import env_file, fix
 from keysentry.rewrite.javascript import FRONT_END_DEPENDENCIES, PROXY_ADVICE
+from keysentry.rewrite.plan import Target, plan
 from keysentry.rewrite.treesitter import error_at, parser
 
 # Each case takes a second or two; a change that loops forever fails it in minutes, not ten.
@@ -56,6 +57,12 @@ BY_HAND = {
     "export": ("a.mjs", 'export { x } from "§";\n', "a module name"),
     "comment": ("a.js", "// §\nconst a = 1;\n", COMMENT),
     "jsx-text": ("a.jsx", "const x = <p>§</p>;\n", COMMENT),
+    # a class member's name is no expression: process.env.X() {} would not parse
+    "method-name": (
+        "a.js",
+        'class A { "§"() {} }\n',
+        "the rewritten file would not parse (line 1)",
+    ),
 }
 
 
@@ -68,6 +75,37 @@ def test_left_by_hand(repo: Path, key: str, monkeypatch, capsys, case: str) -> N
     assert code == 3, err
     assert f": {reason}\n" in err
     assert (repo / name).read_text() == text
+
+
+def test_what_the_fix_says_it_did(repo: Path, key: str, monkeypatch, capsys) -> None:
+    (repo / "a.js").write_text(
+        "const a = `x §`;\nconst b = 'y §';\nconst c = '§';\n".replace("§", key)
+    )
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    assert "a.js:1:14: fixed: ${process.env.OPENROUTER_API_KEY} in the template\n" in err
+    assert "a.js:2:14: fixed: a template literal with ${process.env.OPENROUTER_API_KEY}\n" in err
+    assert "a.js:3:12: fixed: process.env.OPENROUTER_API_KEY\n" in err
+
+
+@pytest.mark.parametrize(
+    "source", ["const ROUTER_KEY = `§`;\n", "const ROUTER_KEY = `x ${1} §`;\n",
+               "const ROUTER_KEY = 'Bearer §';\n", "const ROUTER_KEY = '§';\n"]
+)  # fmt: skip
+def test_the_name_the_code_gives_the_key(
+    repo: Path, key: str, monkeypatch, capsys, source: str
+) -> None:
+    (repo / "a.js").write_text(source.replace("§", key))
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    assert "process.env.ROUTER_KEY" in (repo / "a.js").read_text()
+    assert env_file(repo) == {"ROUTER_KEY": key}
+
+
+def test_a_file_without_the_key_has_nothing_to_fix(key: str) -> None:
+    """(a key the scanner found decoded, say): no site, nothing to write"""
+    (fp,) = plan([Target("a.js", b"const a = 1;\n", (key,))]).files
+    assert (fp.outcomes, fp.new_data) == ([], None)
 
 
 def _web(repo: Path, manifest: object, path: str, text: str) -> None:
@@ -113,6 +151,24 @@ def test_each_source_folder_of_a_web_app(
         f'export const k = "{key}";\n',
     )
     assert fix(repo, monkeypatch, capsys)[0] == 3
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "web/components/k.js",  # a source folder deeper than the top
+        "src\\k.js",  # a Windows path: a file named so on POSIX is read as one too
+    ],
+)
+def test_a_source_folder_anywhere_in_the_path(
+    repo: Path, key: str, monkeypatch, capsys, path: str
+) -> None:
+    text = f'export const k = "{key}";\n'
+    _web(repo, {"dependencies": {"react": "18"}}, path, text)
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 3, err
+    assert PROXY_ADVICE in err
+    assert (repo / path).read_text() == text
 
 
 @pytest.mark.parametrize(

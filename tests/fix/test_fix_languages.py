@@ -12,6 +12,7 @@ import pytest
 
 from fixhelpers import env_file, fix
 from keysentry.rewrite.kinds import classify
+from keysentry.rewrite.plan import Target, plan
 from keysentry.rewrite.treesitter import error_at, parser
 
 # Each case takes a second or two; a change that loops forever fails it in minutes, not ten.
@@ -183,3 +184,37 @@ def test_a_file_that_does_not_parse_cleanly(repo: Path, key: str, monkeypatch, c
     assert "a.go:3:10: change by hand: " in err
     assert "does not parse cleanly as go (line 4): fix the syntax first" in err
     assert (repo / "a.go").read_text() == text
+
+
+@pytest.mark.parametrize("name", ["a.go", "A.java", "a.rs", "a.sh"])
+def test_a_file_without_the_key_has_nothing_to_fix(key: str, name: str) -> None:
+    """(a key the scanner found decoded, say): no site, nothing to write"""
+    (fp,) = plan([Target(name, b"x\n", (key,))]).files
+    assert (fp.outcomes, fp.new_data) == ([], None)
+
+
+NAMED = {
+    # name: (file, source with §): the code calls the key ROUTER_KEY, so does the env file
+    "go-whole": ("a.go", 'package main\n\nvar ROUTER_KEY = "§"\n'),
+    "go-concatenation": ("a.go", 'package main\n\nvar ROUTER_KEY = "Bearer §"\n'),
+    "java-concatenation": ("A.java", 'class A {\n  String ROUTER_KEY = "Bearer §";\n}\n'),
+    "csharp-interpolated": ("a.cs", 'class A {\n  string ROUTER_KEY = $"{1} §";\n}\n'),
+    "ruby-interpolated": ("a.rb", 'ROUTER_KEY = "#{1}§"\n'),
+    "php-concatenation": ("a.php", '<?php\n$ROUTER_KEY = "Bearer §";\n'),
+    "rust": ("a.rs", 'fn main() {\n    let ROUTER_KEY: String = "§";\n}\n'),
+    "shell-double-quoted": ("a.sh", 'ROUTER_KEY="x §"\n'),
+    "shell-single-quoted": ("a.sh", "ROUTER_KEY='§'\n"),
+    "shell-word": ("a.sh", "ROUTER_KEY=§\n"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(NAMED))
+def test_the_name_the_code_gives_the_key(
+    repo: Path, key: str, monkeypatch, capsys, case: str
+) -> None:
+    name, source = NAMED[case]
+    (repo / name).write_text(source.replace("§", key))
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    assert env_file(repo) == {"ROUTER_KEY": key}
+    assert "ROUTER_KEY" in (repo / name).read_text()

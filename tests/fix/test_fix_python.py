@@ -5,6 +5,7 @@ plan (tree-sitter) says exactly what the fix did (libcst)."""
 
 from __future__ import annotations
 
+import secrets
 import sys
 from pathlib import Path
 
@@ -81,6 +82,35 @@ def test_the_program_prints_the_same(repo: Path, key: str, monkeypatch, capsys, 
     assert quick.outcomes == full.outcomes and quick.new_data == full.new_data
 
 
+E = "os.environ['OPENROUTER_API_KEY']"
+WHOLE = 'os.environ["OPENROUTER_API_KEY"]'
+IN_FSTRING = "{os.environ[...]} in the f-string"
+PARTIAL = "an f-string with {os.environ[...]}"
+
+REWRITTEN = {
+    # name: (source with §, the line after the fix, what the fix says it did)
+    "whole-single-quotes": ("x = '§'\n", f"x = {WHOLE}\n", WHOLE),
+    "whole-triple-double": ('x = """§"""\n', f"x = {WHOLE}\n", WHOLE),
+    "whole-triple-single": ("x = '''§'''\n", f"x = {WHOLE}\n", WHOLE),
+    "whole-triple-in-an-fstring": ("x = f\"{'''§'''}\"\n", f'x = f"{{{E}}}"\n', E),
+    "fstring": ('x = f"a §"\n', f'x = f"a {{{E}}}"\n', IN_FSTRING),
+    "fstring-triple-double": ('x = f"""a §"""\n', f'x = f"""a {{{E}}}"""\n', IN_FSTRING),
+    "partial": ('x = "Bearer §"\n', f'x = f"Bearer {{{E}}}"\n', PARTIAL),
+    "partial-triple-double": ('x = """Bearer §"""\n', f'x = f"""Bearer {{{E}}}"""\n', PARTIAL),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(REWRITTEN))
+def test_the_code_written(repo: Path, key: str, monkeypatch, capsys, case: str) -> None:
+    source, expected, how = REWRITTEN[case]
+    (repo / "prog.py").write_text(source.replace("§", key))
+    code, out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    assert key not in out + err
+    assert (repo / "prog.py").read_text() == "import os\n" + expected
+    assert f": fixed: {how}\n" in err
+
+
 BY_HAND = {
     # name: (source with {key}, the reason given)
     "bytes": ('x = b"{key}"\n', "a bytes literal: read os.environb by hand"),
@@ -93,6 +123,12 @@ BY_HAND = {
     "nested-fstring": ("y = 1\nx = f\"{{f'{{y}}{key}'}}\"\n",
                        "part of a literal inside an f-string's replacement field: change it by "
                        "hand"),
+    # (Python 3.12 syntax: tree-sitter sees the comment inside the f-string)
+    "comment-in-an-fstring-field": ('x = f"""{{1 # {key}\n}}"""\n',
+                                    "not inside a string literal (a comment?): delete it by hand"),
+    # (import os would go at the end of the docstring's line, the file's last)
+    "docstring-and-code-on-the-last-line": ('"""Doc."""; KEY = "{key}"',
+                                            "the rewritten file would not parse (line "),
     "match-pattern": ('x = 1\nmatch x:\n    case "{key}":\n        pass\n',
                       "the rewritten file would not parse (line "),
 }  # fmt: skip
@@ -137,6 +173,20 @@ IMPORTS = {
                                   'KEY = os.environ["KEY"]\n'),
     "a-string-later-is-no-docstring": ('x = 1\n"text"\nKEY = "{key}"\n',
                                        'import os\nx = 1\n"text"\nKEY = os.environ["KEY"]\n'),
+    "first-line-decides-the-newline": ('KEY = "{key}"\nx = 1\r\n',
+                                       'import os\nKEY = os.environ["KEY"]\nx = 1\r\n'),
+    "os-imported-after-code": ('x = 1\nimport os\nKEY = "{key}"\n',
+                               'x = 1\nimport os\nKEY = os.environ["KEY"]\n'),
+    "os-imported-after-a-compound-statement": ('if True:\n    pass\nimport os\nKEY = "{key}"\n',
+                                               'if True:\n    pass\nimport os\nKEY = os.environ["KEY"]\n'),
+    "os-imported-as-os": ('import os as os\nKEY = "{key}"\n',
+                          'import os as os\nKEY = os.environ["KEY"]\n'),
+    "before-a-from-import-after-a-comment": ('"""Doc."""\n# c\nfrom json import dumps\nKEY = "{key}"\n',
+                                             '"""Doc."""\n# c\nimport os\nfrom json import dumps\n'
+                                             'KEY = os.environ["KEY"]\n'),
+    "after-a-leading-blank-line": ('\nimport json\nKEY = "{key}"\n',
+                                   '\nimport os\nimport json\nKEY = os.environ["KEY"]\n'),
+    "after-a-leading-blank-line-no-imports": ('\nKEY = "{key}"\n', '\nimport os\nKEY = os.environ["KEY"]\n'),
     "crlf": ('"""Doc."""\r\nKEY = "{key}"\r\n', '"""Doc."""\r\nimport os\r\nKEY = os.environ["KEY"]\r\n'),
     "already-imported": ('import sys, os\nKEY = "{key}"\n', 'import sys, os\nKEY = os.environ["KEY"]\n'),
     "os-path-imports-os": ('import os.path\nKEY = "{key}"\n',
@@ -211,6 +261,12 @@ SUGGESTED = {
     'print("§")\n': "OPENROUTER_API_KEY",
     'if x:\n    print(ROUTER_KEY="§")\n': "ROUTER_KEY",
     'def f():\n    return ("§")\n': "OPENROUTER_API_KEY",
+    'NAMED = [[[[["§"]]]]]\n': "NAMED",
+    'NAMED = not not not not not "§"\n': "NAMED",
+    'NAMED = not not not not not not "§"\n': "OPENROUTER_API_KEY",
+    'a, b = "§", 1\n': "OPENROUTER_API_KEY",
+    'ROUTER_KEY = f"§ b"\n': "ROUTER_KEY",
+    'ROUTER_KEY = "Bearer §"\n': "ROUTER_KEY",
 }
 
 
@@ -221,3 +277,36 @@ def test_the_name_both_plans_choose(key: str, source: str) -> None:
     (quick,) = plan([Target("a.py", data, (key,))], quick=True).files
     assert {o.info.variable for o in full.outcomes} == {SUGGESTED[source]}
     assert quick.outcomes == full.outcomes and quick.new_data == full.new_data
+
+
+@pytest.mark.parametrize("quick", [False, True])
+def test_a_file_without_the_key_has_nothing_to_fix(key: str, quick: bool) -> None:
+    """(a key the scanner found decoded, say): no site, nothing to write"""
+    (fp,) = plan([Target("a.py", b"x = 1\n", (key,))], quick=quick).files
+    assert (fp.outcomes, fp.new_data) == ([], None)
+
+
+def test_a_key_in_a_comment_before_the_code(key: str) -> None:
+    data = f'# {key}\nx = "{key}"\n'.encode()
+    (full,) = plan([Target("a.py", data, (key,))]).files
+    (quick,) = plan([Target("a.py", data, (key,))], quick=True).files
+    assert [o.info.fixable for o in full.outcomes] == [False, True]
+    assert quick.outcomes == full.outcomes and quick.new_data == full.new_data
+
+
+@pytest.mark.parametrize("call", ['f("§")\n', 'f("§", x)\n', 'f(token="§")\n'])
+def test_a_key_that_reads_as_a_name_is_not_its_own_name(call: str) -> None:
+    """A rule of one's own may match upper-case keys: the key never names itself."""
+    secret = "K" + secrets.token_hex(16).upper()
+    data = call.replace("§", secret).encode()
+    (full,) = plan([Target("a.py", data, (secret,))]).files
+    (quick,) = plan([Target("a.py", data, (secret,))], quick=True).files
+    assert {o.info.variable for o in full.outcomes} == {"OPENROUTER_API_KEY"}
+    assert quick.outcomes == full.outcomes and quick.new_data == full.new_data
+
+
+def test_the_reports_read_a_literal_that_is_not_utf8(key: str) -> None:
+    """(libcst cannot read such a file; tree-sitter can, and the reports must not fail)"""
+    data = f'd = {{"\xff": "{key}"}}\nx = "\xff {key}"\n'.encode("latin-1")
+    (quick,) = plan([Target("a.py", data, (key,))], quick=True).files
+    assert [o.info.fixable for o in quick.outcomes] == [True, True]

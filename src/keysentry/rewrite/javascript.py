@@ -33,9 +33,9 @@ PROXY_ADVICE = (
 
 def locate(data: bytes, secrets: Sequence[str], ctx: FileContext, grammar: str) -> FileSites:
     found = occurrences(data, secrets)
-    verify = ts.verifier(grammar)
     if not found:
-        return FileSites([], verify=verify)
+        return FileSites([])  # (nothing to rewrite, so nothing to verify)
+    verify = ts.verifier(grammar)
     front_end = is_front_end(ctx, data)
     tree = ts.parse(grammar, data)
     sites = []

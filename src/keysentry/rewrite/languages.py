@@ -96,9 +96,9 @@ def locate(data: bytes, secrets: Sequence[str], ctx: FileContext, kind: str) -> 
         return _rust(data, secrets)
     lang = LANGUAGES[kind]
     found = occurrences(data, secrets)
-    verify = ts.verifier(lang.grammar)
     if not found:
-        return FileSites([], verify=verify)
+        return FileSites([])  # (nothing to rewrite, so nothing to verify)
+    verify = ts.verifier(lang.grammar)
     tree = ts.parse(lang.grammar, data)
     sites = []
     for secret, start, end in found:
@@ -238,9 +238,9 @@ def _import_specs(decl: ts.Node) -> list[ts.Node]:
 
 def _rust(data: bytes, secrets: Sequence[str]) -> FileSites:
     found = occurrences(data, secrets)
-    verify = ts.verifier("rust")
     if not found:
-        return FileSites([], verify=verify)
+        return FileSites([])  # (nothing to rewrite, so nothing to verify)
+    verify = ts.verifier("rust")
     tree = ts.parse("rust", data)
     strings = frozenset({"string_literal", "raw_string_literal"})
     sites = []
@@ -297,9 +297,9 @@ _SHELL = frozenset({"string", "raw_string", "word", "heredoc_body", "ansi_c_stri
 
 def _shell(data: bytes, secrets: Sequence[str]) -> FileSites:
     found = occurrences(data, secrets)
-    verify = ts.verifier("shell")
     if not found:
-        return FileSites([], verify=verify)
+        return FileSites([])  # (nothing to rewrite, so nothing to verify)
+    verify = ts.verifier("shell")
     tree = ts.parse("shell", data)
     sites = []
     for secret, start, end in found:

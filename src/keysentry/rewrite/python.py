@@ -50,7 +50,9 @@ def locate(data: bytes, secrets: Sequence[str], ctx: FileContext | None = None) 
         if not holder:
             sites.append(Site(secret, start, reason=NOT_A_STRING))
             continue
-        _, _, node = min(holder, key=lambda t: t[1] - t[0])
+        # Literal tokens never overlap (a literal inside an f-string's replacement field
+        # lies outside the f-string's text parts): one holder at most.
+        _, _, node = holder[0]
         sites.append(site(data, secret, start, end, _literal(node, spans, parents)))
     has_os = _imports_os(module)
     newline = module.default_newline.encode()

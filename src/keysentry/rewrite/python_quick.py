@@ -23,9 +23,9 @@ _LEVELS = 6
 
 def locate(data: bytes, secrets: Sequence[str], ctx: FileContext | None = None) -> FileSites:
     found = occurrences(data, secrets)
-    verify = ts.verifier("python")
     if not found:
-        return FileSites([], verify=verify)
+        return FileSites([])  # (nothing to rewrite, so nothing to verify)
+    verify = ts.verifier("python")
     try:
         tree = ts.parse("python", data)
     except Unfixable:
@@ -51,8 +51,8 @@ def locate(data: bytes, secrets: Sequence[str], ctx: FileContext | None = None) 
 
 
 def _literal(node: ts.Node) -> Literal:
-    opening = node.children[0] if node.children else node
-    prefix, quote = split_quotes(ts.text(opening).decode("utf-8", "replace"))
+    # split_quotes reads only the prefix and the quote: the whole literal's text will do.
+    prefix, quote = split_quotes(ts.text(node).decode("utf-8", "replace"))
     parent = node.parent
     in_concat = parent is not None and parent.type == "concatenated_string"
     docstring = (
@@ -95,7 +95,7 @@ def _suggest(node: ts.Node) -> str | None:
         if parent.type in ("keyword_argument", "argument_list"):
             arguments = parent if parent.type == "argument_list" else parent.parent
             arg = child if parent.type == "argument_list" else parent
-            if arguments is not None and arguments.named_child_count:
+            if arguments is not None:  # (it holds at least arg)
                 first = arguments.named_children[0]
                 if first.id != arg.id:
                     found = _literal_name(first)
