@@ -256,3 +256,61 @@ def test_a_committed_env_file_alone_is_hidden_not_copied(
     assert not (repo / ".env").exists()
     assert (repo / ".gitignore").read_text() == "/deploy/app.env\n"
     assert git(repo, "ls-files") == ""
+
+
+def test_a_match_inside_a_key_left_by_hand_is_not_whole(repo: Path, key: str, monkeypatch) -> None:
+    """The inner match of a key that plain text leaves by hand: not fixable, not written
+    whole, and nothing moves for it."""
+    commit(repo, {".keysentry.toml": 'rules = ["hex.toml"]\n', "hex.toml": HEX_RULE,
+                     "notes.txt": f'secret = "{key}"\n'})  # fmt: skip
+    fixes = json_fixes(repo, monkeypatch)
+    assert [(line, col) for _p, line, col, _f in fixes] == [(1, 11), (1, 20)]
+    assert fixes[0][3]["how"] == "plain text has no variable syntax"
+    assert fixes[1][3] == {
+        "fixable": False, "kind": "", "variable": None, "advice": None, "edits": [],
+        "how": "the key is not written whole here (split across literals or escaped)",
+    }  # fmt: skip
+
+
+def test_a_key_at_the_first_byte_of_a_file(repo: Path, key: str, monkeypatch) -> None:
+    commit(repo, {"notes.txt": f"{key}\n"})
+    ((_path, line, col, fix_info),) = json_fixes(repo, monkeypatch)
+    assert (line, col, fix_info["how"]) == (1, 1, "plain text has no variable syntax")
+
+
+HEAD_RULE = """\
+schema_version = 1
+
+[[rules]]
+id = "router-head"
+description = "the first half of an OpenRouter key's hex"
+severity = "high"
+keywords = ["sk-or-v1-"]
+regex = 'sk-or-v1-(?P<secret>[0-9a-f]{32})'
+examples = ["sk-or-v1-{hex64}"]
+negatives = ["sk-or-v1-{hex31}"]
+"""
+
+
+def test_a_match_that_ends_inside_a_key_moves_with_it_each_time(
+    repo: Path, monkeypatch, capsys
+) -> None:
+    """A rule that matches the first half of each key: the whole keys move (the match
+    inside each is the one that overlaps, wherever it ends), the second one too."""
+    first, second = make_key(), make_key()
+    commit(repo, {".keysentry.toml": 'rules = ["head.toml"]\n', "head.toml": HEAD_RULE,
+                  "a.py": f'ONE = "{first}"\nTWO = "{second}"\n'})  # fmt: skip
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    assert (repo / "a.py").read_text() == (
+        'import os\nONE = os.environ["ONE"]\nTWO = os.environ["TWO"]\n'
+    )
+    assert env_file(repo) == {"ONE": first, "TWO": second}
+
+
+def test_overlapping_edits_name_the_byte() -> None:
+    """A rewriter's bug, never the user's file: no command reaches it, so directly."""
+    from keysentry.rewrite.edits import ByteEdit, OverlapError, apply_edits
+
+    with pytest.raises(OverlapError, match=r"^edits overlap at byte 3$"):
+        apply_edits(b"abcdef", [ByteEdit(1, 4, b"x"), ByteEdit(3, 5, b"y")])
