@@ -1038,6 +1038,27 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.git.run.x__enlarge__mutmut_15": (
         "default 1032: fcntl has F_SETPIPE_SZ on Linux, so the default is not used"
     ),
+    # fix-edits
+    "keysentry.rewrite.edits.xǁLinesǁposition__mutmut_15": '"utf-8" -> "UTF-8": the same codec',
+    "keysentry.rewrite.edits.xǁLinesǁtext_edit__mutmut_11": '"utf-8" -> "UTF-8": the same codec',
+    # fix-names
+    "keysentry.rewrite.names.x_constant_name__mutmut_13": (
+        "rsplit(sep) -> rsplit(sep, 1) with [-1]: the last piece is what follows the last"
+        " separator however many splits are made"
+    ),
+    "keysentry.rewrite.names.x_constant_name__mutmut_15": (
+        "rsplit(sep, 2)[-1]: as x_constant_name__mutmut_13"
+    ),
+    # fix-sites
+    "keysentry.rewrite.sites.x_occurrences__mutmut_9": (
+        "head_len = None: each key is its own head, so each place is found from its own key"
+        " (more passes over the data); a place two heads find twice is dropped as an overlap"
+        " of the first, which is the same tuple"
+    ),
+    "keysentry.rewrite.sites.x_occurrences__mutmut_15": (
+        "heads of 8 bytes, not 7: any head no longer than the shortest key is a prefix of"
+        " every key, so the same places are found (built-in keys share only 7: one more pass)"
+    ),
 }
 
 _STATUS = re.compile(r"^\s+(?P<name>\S+): (?P<status>[a-z ]+)$")
