@@ -15,6 +15,7 @@ from conftest import git, make_key
 from fixhelpers import env_file, fix
 from gitrepo_helpers import commit
 from keysentry.cli import main
+from keysentry.models import redact
 from keysentry.rewrite.plan import MAX_BYTES
 
 # Each case takes a second or two; a change that loops forever fails it in minutes, not ten.
@@ -124,7 +125,7 @@ def test_a_notebook_whose_metadata_holds_the_key_is_left(
     commit(repo, {"a.ipynb": text})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 3, err
-    assert "the rewritten file would still hold the key" in err
+    assert f": change by hand: {redact(key)}: the rewritten file would still hold the key\n" in err
     assert (repo / "a.ipynb").read_text() == text and not (repo / ".env").exists()
 
 
@@ -135,7 +136,8 @@ def test_the_size_cap_is_exact(repo: Path, key: str, monkeypatch, capsys, size, 
     commit(repo, {".env": body})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == (1 if fixable else 3), err
-    assert ("larger than 4 MiB" in err) is not fixable
+    big = "larger than 4 MiB: keysentry fix does not rewrite it\n"
+    assert (f".env:1:20: change by hand: {redact(key)}: {big}" in err) is not fixable
     assert (".env:1:20: change by hand: " in err) is not fixable
     # an env file is hidden from git at any size
     assert ".env: untracked (git rm --cached)" in err
@@ -255,6 +257,10 @@ def test_a_committed_env_file_alone_is_hidden_not_copied(
     assert code == 1, err
     assert not (repo / ".env").exists()
     assert (repo / ".gitignore").read_text() == "/deploy/app.env\n"
+    assert (
+        "deploy/app.env:1:8: fixed: untrack the env file (git rm --cached) and ignore it;"
+        " the file is kept\n" in err
+    )
     assert git(repo, "ls-files") == ""
 
 
@@ -314,3 +320,70 @@ def test_overlapping_edits_name_the_byte() -> None:
 
     with pytest.raises(OverlapError, match=r"^edits overlap at byte 3$"):
         apply_edits(b"abcdef", [ByteEdit(1, 4, b"x"), ByteEdit(3, 5, b"y")])
+
+
+def test_the_reports_say_what_each_location_gets(repo: Path, key: str, monkeypatch) -> None:
+    """The kind and the text of the fix with the name filled in, by hand or fixable; the
+    advice names the env file the reports assume (.env); a notebook, rewritten whole,
+    has no edits to show."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(f'ROUTER = "{key}"')]
+    workflow = f"on: push\njobs:\n  a:\n    runs-on: x\n    env:\n      ROUTER: {key}\n"
+    commit(repo, {"a.py": f'ROUTER = "{key}"\n', "notes.txt": f"{key}\n",
+                  "a.ipynb": nbformat.writes(nb) + "\n",
+                  ".github/workflows/ci.yml": workflow})  # fmt: skip
+    fixes = {path: info for path, _l, _c, info in json_fixes(repo, monkeypatch)}
+    assert {p: (f["fixable"], f["kind"]) for p, f in fixes.items()} == {
+        "a.py": (True, "python"),
+        "notes.txt": (False, "text"),
+        "a.ipynb": (True, "notebook"),
+        ".github/workflows/ci.yml": (True, "github"),
+    }
+    assert fixes["a.py"]["how"] == 'os.environ["ROUTER"]'
+    assert fixes["a.ipynb"]["how"] == (
+        'os.environ["ROUTER"] in the code, removed from outputs and attachments'
+    )
+    assert fixes["a.ipynb"]["edits"] == []
+    assert fixes[".github/workflows/ci.yml"]["advice"] == (
+        "add ROUTER as an Actions secret of the repository (gh secret set ROUTER; "
+        "the value is in .env)"
+    )
+
+
+def test_a_key_an_env_file_holds_keeps_its_name(repo: Path, key: str, monkeypatch, capsys) -> None:
+    outside = repo.parent / "keys.env"
+    outside.write_text(f"ROUTER={key}\n")
+    commit(repo, {"a.py": f'API = "{key}"\n'})
+    code, _out, err = fix(repo, monkeypatch, capsys, "--env-file", str(outside))
+    assert code == 1, err
+    assert (repo / "a.py").read_text() == 'import os\nAPI = os.environ["ROUTER"]\n'
+
+
+def test_edits_a_rewriter_got_wrong_leave_the_file_by_hand(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    """Overlapping edits are the rewriter's bug: the file is left, and the user told why."""
+    from keysentry.rewrite import registry
+    from keysentry.rewrite.edits import ByteEdit
+    from keysentry.rewrite.sites import FileSites, Site
+
+    def overlapping(data: bytes, secrets, ctx) -> FileSites:
+        start = data.index(key.encode())
+        end = start + len(key)
+        return FileSites([
+            Site(key, start, lambda name: [ByteEdit(start, end, name.encode())], "x"),
+            Site(key, start, lambda name: [ByteEdit(start + 1, end, b"y")], "y"),
+        ])  # fmt: skip
+
+    monkeypatch.setitem(registry.REWRITERS, "python", overlapping)
+    text = f'API = "{key}"\n'
+    commit(repo, {"a.py": text})
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 3, err
+    assert (
+        f"a.py:1:8: change by hand: {redact(key)}: the fix could not be planned"
+        f" (edits overlap at byte 8)\n" in err
+    )
+    assert (repo / "a.py").read_text() == text and not (repo / ".env").exists()
