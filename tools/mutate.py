@@ -1049,6 +1049,19 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.rewrite.names.x_constant_name__mutmut_15": (
         "rsplit(sep, 2)[-1]: as x_constant_name__mutmut_13"
     ),
+    # fix-plan
+    "keysentry.rewrite.plan.x_plan__mutmut_52": (
+        "Plan(names=None): no caller reads Plan.names (the flow and the reports take each"
+        " outcome's variable)"
+    ),
+    "keysentry.rewrite.plan.x__file__mutmut_16": (
+        "verify called when None: every rewriter whose sites can be fixable sets verify"
+        " (registry.by_hand's never are; an env file's are never applied)"
+    ),
+    "keysentry.rewrite.plan.x__file__mutmut_38": (
+        'new == data -> new = "": never reached: every fixable site\'s edit replaces the'
+        " key's bytes, and a rewrite that still holds a moved key was refused just above"
+    ),
     # fix-sites
     "keysentry.rewrite.sites.x_occurrences__mutmut_9": (
         "head_len = None: each key is its own head, so each place is found from its own key"
