@@ -1186,6 +1186,40 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.rewrite.python_quick.x__import_position__mutmut_64": (
         "rfind(start=None): the same as 0"
     ),
+    # fix-edits
+    "keysentry.rewrite.edits.xǁLinesǁposition__mutmut_15": '"utf-8" -> "UTF-8": the same codec',
+    "keysentry.rewrite.edits.xǁLinesǁtext_edit__mutmut_11": '"utf-8" -> "UTF-8": the same codec',
+    # fix-names
+    "keysentry.rewrite.names.x_constant_name__mutmut_13": (
+        "rsplit(sep) -> rsplit(sep, 1) with [-1]: the last piece is what follows the last"
+        " separator however many splits are made"
+    ),
+    "keysentry.rewrite.names.x_constant_name__mutmut_15": (
+        "rsplit(sep, 2)[-1]: as x_constant_name__mutmut_13"
+    ),
+    # fix-plan
+    "keysentry.rewrite.plan.x_plan__mutmut_52": (
+        "Plan(names=None): no caller reads Plan.names (the flow and the reports take each"
+        " outcome's variable)"
+    ),
+    "keysentry.rewrite.plan.x__file__mutmut_16": (
+        "verify called when None: every rewriter whose sites can be fixable sets verify"
+        " (registry.by_hand's never are; an env file's are never applied)"
+    ),
+    "keysentry.rewrite.plan.x__file__mutmut_38": (
+        'new == data -> new = "": never reached: every fixable site\'s edit replaces the'
+        " key's bytes, and a rewrite that still holds a moved key was refused just above"
+    ),
+    # fix-sites
+    "keysentry.rewrite.sites.x_occurrences__mutmut_9": (
+        "head_len = None: each key is its own head, so each place is found from its own key"
+        " (more passes over the data); a place two heads find twice is dropped as an overlap"
+        " of the first, which is the same tuple"
+    ),
+    "keysentry.rewrite.sites.x_occurrences__mutmut_15": (
+        "heads of 8 bytes, not 7: any head no longer than the shortest key is a prefix of"
+        " every key, so the same places are found (built-in keys share only 7: one more pass)"
+    ),
 }
 
 _STATUS = re.compile(r"^\s+(?P<name>\S+): (?P<status>[a-z ]+)$")

@@ -117,3 +117,27 @@ def test_a_name_in_the_env_file_for_another_key_is_skipped_even_when_forced(
     assert code == 1, err
     assert env_file(repo) == {"ROUTER": old, "ROUTER_2": new}
     assert 'A = os.environ["ROUTER_2"]' in (repo / "a.py").read_text()
+
+
+def test_a_name_the_env_file_gives_a_value_that_is_no_key_is_skipped(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    """The env file is read for the names it holds, whatever their values: one that holds
+    no key (nothing the scan finds) is still taken."""
+    (repo / ".env").write_text("OPENROUTER_API_KEY=changeme\n")
+    (repo / "a.py").write_text(f'key = "{key}"\n')
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    assert env_file(repo) == {"OPENROUTER_API_KEY": "changeme", "OPENROUTER_API_KEY_2": key}
+    assert 'key = os.environ["OPENROUTER_API_KEY_2"]' in (repo / "a.py").read_text()
+
+
+def test_a_key_an_env_file_outside_the_scan_holds_keeps_its_name(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    outside = repo.parent / "keys.env"
+    outside.write_text(f"ROUTER={key}\n")
+    (repo / "a.py").write_text(f'KEY = "{key}"\n')
+    code, _out, err = fix(repo, monkeypatch, capsys, "--env-file", str(outside))
+    assert code == 1, err
+    assert (repo / "a.py").read_text() == 'import os\nKEY = os.environ["ROUTER"]\n'

@@ -15,6 +15,7 @@ from conftest import git, make_key
 from fixhelpers import env_file, fix
 from gitrepo_helpers import commit
 from keysentry.cli import main
+from keysentry.models import redact
 from keysentry.rewrite.plan import MAX_BYTES
 
 # Each case takes a second or two; a change that loops forever fails it in minutes, not ten.
@@ -124,7 +125,7 @@ def test_a_notebook_whose_metadata_holds_the_key_is_left(
     commit(repo, {"a.ipynb": text})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 3, err
-    assert "the rewritten file would still hold the key" in err
+    assert f": change by hand: {redact(key)}: the rewritten file would still hold the key\n" in err
     assert (repo / "a.ipynb").read_text() == text and not (repo / ".env").exists()
 
 
@@ -135,7 +136,8 @@ def test_the_size_cap_is_exact(repo: Path, key: str, monkeypatch, capsys, size, 
     commit(repo, {".env": body})
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == (1 if fixable else 3), err
-    assert ("larger than 4 MiB" in err) is not fixable
+    big = "larger than 4 MiB: keysentry fix does not rewrite it\n"
+    assert (f".env:1:20: change by hand: {redact(key)}: {big}" in err) is not fixable
     assert (".env:1:20: change by hand: " in err) is not fixable
     # an env file is hidden from git at any size
     assert ".env: untracked (git rm --cached)" in err
@@ -255,4 +257,133 @@ def test_a_committed_env_file_alone_is_hidden_not_copied(
     assert code == 1, err
     assert not (repo / ".env").exists()
     assert (repo / ".gitignore").read_text() == "/deploy/app.env\n"
+    assert (
+        "deploy/app.env:1:8: fixed: untrack the env file (git rm --cached) and ignore it;"
+        " the file is kept\n" in err
+    )
     assert git(repo, "ls-files") == ""
+
+
+def test_a_match_inside_a_key_left_by_hand_is_not_whole(repo: Path, key: str, monkeypatch) -> None:
+    """The inner match of a key that plain text leaves by hand: not fixable, not written
+    whole, and nothing moves for it."""
+    commit(repo, {".keysentry.toml": 'rules = ["hex.toml"]\n', "hex.toml": HEX_RULE,
+                     "notes.txt": f'secret = "{key}"\n'})  # fmt: skip
+    fixes = json_fixes(repo, monkeypatch)
+    assert [(line, col) for _p, line, col, _f in fixes] == [(1, 11), (1, 20)]
+    assert fixes[0][3]["how"] == "plain text has no variable syntax"
+    assert fixes[1][3] == {
+        "fixable": False, "kind": "", "variable": None, "advice": None, "edits": [],
+        "how": "the key is not written whole here (split across literals or escaped)",
+    }  # fmt: skip
+
+
+def test_a_key_at_the_first_byte_of_a_file(repo: Path, key: str, monkeypatch) -> None:
+    commit(repo, {"notes.txt": f"{key}\n"})
+    ((_path, line, col, fix_info),) = json_fixes(repo, monkeypatch)
+    assert (line, col, fix_info["how"]) == (1, 1, "plain text has no variable syntax")
+
+
+HEAD_RULE = """\
+schema_version = 1
+
+[[rules]]
+id = "router-head"
+description = "the first half of an OpenRouter key's hex"
+severity = "high"
+keywords = ["sk-or-v1-"]
+regex = 'sk-or-v1-(?P<secret>[0-9a-f]{32})'
+examples = ["sk-or-v1-{hex64}"]
+negatives = ["sk-or-v1-{hex31}"]
+"""
+
+
+def test_a_match_that_ends_inside_a_key_moves_with_it_each_time(
+    repo: Path, monkeypatch, capsys
+) -> None:
+    """A rule that matches the first half of each key: the whole keys move (the match
+    inside each is the one that overlaps, wherever it ends), the second one too."""
+    first, second = make_key(), make_key()
+    commit(repo, {".keysentry.toml": 'rules = ["head.toml"]\n', "head.toml": HEAD_RULE,
+                  "a.py": f'ONE = "{first}"\nTWO = "{second}"\n'})  # fmt: skip
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 1, err
+    assert (repo / "a.py").read_text() == (
+        'import os\nONE = os.environ["ONE"]\nTWO = os.environ["TWO"]\n'
+    )
+    assert env_file(repo) == {"ONE": first, "TWO": second}
+
+
+def test_overlapping_edits_name_the_byte() -> None:
+    """A rewriter's bug, never the user's file: no command reaches it, so directly."""
+    from keysentry.rewrite.edits import ByteEdit, OverlapError, apply_edits
+
+    with pytest.raises(OverlapError, match=r"^edits overlap at byte 3$"):
+        apply_edits(b"abcdef", [ByteEdit(1, 4, b"x"), ByteEdit(3, 5, b"y")])
+
+
+def test_the_reports_say_what_each_location_gets(repo: Path, key: str, monkeypatch) -> None:
+    """The kind and the text of the fix with the name filled in, by hand or fixable; the
+    advice names the env file the reports assume (.env); a notebook, rewritten whole,
+    has no edits to show."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(f'ROUTER = "{key}"')]
+    workflow = f"on: push\njobs:\n  a:\n    runs-on: x\n    env:\n      ROUTER: {key}\n"
+    commit(repo, {"a.py": f'ROUTER = "{key}"\n', "notes.txt": f"{key}\n",
+                  "a.ipynb": nbformat.writes(nb) + "\n",
+                  ".github/workflows/ci.yml": workflow})  # fmt: skip
+    fixes = {path: info for path, _l, _c, info in json_fixes(repo, monkeypatch)}
+    assert {p: (f["fixable"], f["kind"]) for p, f in fixes.items()} == {
+        "a.py": (True, "python"),
+        "notes.txt": (False, "text"),
+        "a.ipynb": (True, "notebook"),
+        ".github/workflows/ci.yml": (True, "github"),
+    }
+    assert fixes["a.py"]["how"] == 'os.environ["ROUTER"]'
+    assert fixes["a.ipynb"]["how"] == (
+        'os.environ["ROUTER"] in the code, removed from outputs and attachments'
+    )
+    assert fixes["a.ipynb"]["edits"] == []
+    assert fixes[".github/workflows/ci.yml"]["advice"] == (
+        "add ROUTER as an Actions secret of the repository (gh secret set ROUTER; "
+        "the value is in .env)"
+    )
+
+
+def test_a_key_an_env_file_holds_keeps_its_name(repo: Path, key: str, monkeypatch, capsys) -> None:
+    outside = repo.parent / "keys.env"
+    outside.write_text(f"ROUTER={key}\n")
+    commit(repo, {"a.py": f'API = "{key}"\n'})
+    code, _out, err = fix(repo, monkeypatch, capsys, "--env-file", str(outside))
+    assert code == 1, err
+    assert (repo / "a.py").read_text() == 'import os\nAPI = os.environ["ROUTER"]\n'
+
+
+def test_edits_a_rewriter_got_wrong_leave_the_file_by_hand(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    """Overlapping edits are the rewriter's bug: the file is left, and the user told why."""
+    from keysentry.rewrite import registry
+    from keysentry.rewrite.edits import ByteEdit
+    from keysentry.rewrite.sites import FileSites, Site
+
+    def overlapping(data: bytes, secrets, ctx) -> FileSites:
+        start = data.index(key.encode())
+        end = start + len(key)
+        return FileSites([
+            Site(key, start, lambda name: [ByteEdit(start, end, name.encode())], "x"),
+            Site(key, start, lambda name: [ByteEdit(start + 1, end, b"y")], "y"),
+        ])  # fmt: skip
+
+    monkeypatch.setitem(registry.REWRITERS, "python", overlapping)
+    text = f'API = "{key}"\n'
+    commit(repo, {"a.py": text})
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 3, err
+    assert (
+        f"a.py:1:8: change by hand: {redact(key)}: the fix could not be planned"
+        f" (edits overlap at byte 8)\n" in err
+    )
+    assert (repo / "a.py").read_text() == text and not (repo / ".env").exists()

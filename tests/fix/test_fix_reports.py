@@ -171,3 +171,80 @@ def test_each_location_of_a_key_gets_its_own_verdict(repo: Path, key: str, monke
     assert verdicts[("a.py", 2)]["variable"] == "KEY"
     assert verdicts[("b.js", 1)]["variable"] == "KEY"  # one key, one name everywhere
     assert verdicts[("c.json", 1)]["how"] == "JSON has no variable syntax"
+
+
+def test_a_key_in_a_file_name_is_renamed_by_hand(repo: Path, key: str, monkeypatch) -> None:
+    (repo / f"{key}.txt").write_text("nothing here\n")
+    (loc,) = _locations(repo, monkeypatch, "scan", ".")
+    assert loc["source"] == "file-name"
+    assert loc["fix"] == {
+        "fixable": False, "kind": "name", "variable": None, "advice": None, "edits": [],
+        "how": "in the name of the file or of a directory above it, which `keysentry fix` does"
+        " not rename: rename it (`git mv`), and revoke the key if the name was ever committed",
+    }  # fmt: skip
+
+
+def test_a_key_encoded_twice_names_each_decoder(repo: Path, key: str, monkeypatch) -> None:
+    import base64
+
+    twice = base64.b64encode(base64.b64encode(f"k={key}".encode())).decode()
+    (repo / "blob.txt").write_text(twice + "\n")
+    (loc,) = _locations(repo, monkeypatch, "scan", ".")
+    assert loc["fix"]["how"] == "encoded (base64 > base64)"
+
+
+def test_a_key_allowed_where_written_whole_is_not_planned(repo: Path, monkeypatch) -> None:
+    """The reports plan only the keys reported at a whole location: a key allowed inline
+    where it is written whole, and reported only encoded, takes no variable name (here
+    the first) from the key that is moved."""
+    import base64
+
+    from conftest import make_key
+
+    allowed, moved = make_key(), make_key()
+    blob = base64.b64encode(f"k={allowed}".encode()).decode()
+    (repo / "a.py").write_text(
+        f'first = "{allowed}"  # keysentry:allow\nsecond = "{moved}"\nBLOB = "{blob}"\n'
+    )
+    fixes = {loc["line"]: loc["fix"] for loc in _locations(repo, monkeypatch, "scan", ".")}
+    assert set(fixes) == {2, 3}
+    assert fixes[2]["variable"] == "OPENROUTER_API_KEY"
+    assert fixes[3]["how"] == "encoded (base64)"
+
+
+def test_the_reports_plan_python_with_the_quick_locator(repo: Path, key: str, monkeypatch) -> None:
+    """The reports' fix stage runs in the commit hook: Python is located with tree-sitter,
+    never with libcst (a quarter of a second to load), whose rewriter is `keysentry fix`'s."""
+    from keysentry.rewrite import registry
+
+    def slow(*_args: object) -> None:
+        raise AssertionError("the reports ran keysentry fix's libcst rewriter")
+
+    monkeypatch.setitem(registry.REWRITERS, "python", slow)
+    (repo / "a.py").write_text(f'KEY = "{key}"\n')
+    (loc,) = _locations(repo, monkeypatch, "scan", ".")
+    assert loc["fix"]["fixable"] is True and loc["fix"]["variable"] == "KEY"
+
+
+def test_bytes_not_utf8_count_as_one_column_each(repo: Path, key: str, monkeypatch) -> None:
+    """A Latin-1 byte before the literal, and inside it: the JSON report counts it as one
+    column (as the code point the decoder stands in for it), rdjson as one byte; the
+    replacement keeps it (shown escaped). Blank lines first: lines count from every
+    newline, the first byte's too."""
+    (repo / "latin.js").write_bytes(
+        b'\n\n// caf\xe9\nconst s = /* \xe9 */ "\xe9' + key.encode() + b'";\n'
+    )
+    git(repo, "add", "-A")
+    (loc,) = _locations(repo, monkeypatch, "scan", ".")
+    literal = 18 + 1  # 'const s = /* \xe9 */ ' is 18 bytes and characters
+    (edit,) = loc["fix"]["edits"]
+    assert edit == {
+        "start": {"line": 4, "column": literal},
+        "end": {"line": 4, "column": literal + len(key) + 3},
+        "text": "`\\xe9${process.env.OPENROUTER_API_KEY}`",
+    }
+    doc = json.loads(report(repo, monkeypatch, "scan", ".", "--format", "rdjson"))
+    (suggestion,) = doc["diagnostics"][0]["suggestions"]
+    assert suggestion["range"] == {
+        "start": {"line": 4, "column": literal}, "end": {"line": 4, "column": literal + len(key) + 3},
+    }  # fmt: skip

@@ -66,7 +66,7 @@ class Plan:
         """name -> key, for every key a rewritten file now reads from the environment."""
         out = {}
         for fp in self.files:
-            if fp.kind == "env" or fp.new_data is None:
+            if fp.new_data is None:  # an env file's too: it is never rewritten
                 continue
             for o in fp.outcomes:
                 if o.info.fixable:
@@ -112,12 +112,11 @@ def _file(
     fixable = [s for s in fs.sites if s.fixable]
     new: bytes | None = None
     if fixable and kind != "env":
-        problem = None
         try:
             new = fs.apply(data, names)
         except (OverlapError, Unfixable) as exc:
-            problem = f"the fix could not be planned ({exc})"
-        if new is not None:
+            problem: str | None = f"the fix could not be planned ({exc})"
+        else:
             problem = fs.verify(new) if fs.verify is not None else None
             by_hand = {s.secret for s in fs.sites if not s.fixable}
             if problem is None and any(
@@ -135,8 +134,8 @@ def _file(
     ) else []  # fmt: skip
     outcomes = []
     for site in fs.sites:
-        name = names.get(site.secret, "")
         if site.render is not None:
+            name = names[site.secret]  # allocate named the key of every site planned
             edits = list(site.render(name)) + wide
             wide = []
             info = FixInfo(
@@ -144,7 +143,8 @@ def _file(
                 how=site.reason.replace("{name}", name),
                 kind=kind,
                 variable=name,
-                edits=text_edits(data, edits) if fs.rewrite is None else (),
+                # a rewrite's (a notebook's) sites render none and get no file-wide ones
+                edits=text_edits(data, edits),
                 advice=_fill(site.advice, name, env_file),
             )
         else:

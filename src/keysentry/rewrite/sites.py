@@ -76,7 +76,7 @@ class FileSites:
             if site.render is not None:
                 edits.extend(site.render(names[site.secret]))
                 needs.update(site.needs)
-        if needs and self.finish is not None:
+        if self.finish is not None:  # each finish returns no edit for no needs
             edits.extend(self.finish(frozenset(needs)))
         return edits
 
