@@ -1220,6 +1220,65 @@ EQUIVALENT: dict[str, str] = {
         "heads of 8 bytes, not 7: any head no longer than the shortest key is a prefix of"
         " every key, so the same places are found (built-in keys share only 7: one more pass)"
     ),
+    # fix-languages
+    "keysentry.rewrite.languages.x_locate__mutmut_67": (
+        'kind == "go" or True: the Go import finisher adds nothing unless a site needs "go:os",'
+        " which only Go's Language has"
+    ),
+    "keysentry.rewrite.languages.x__site__mutmut_38": (
+        "_go_const for every grammar: only Go and PHP have a const_declaration node, and a PHP "
+        "one is in lang.forbidden, which returns first; elsewhere the walk ends at the root "
+        "(None)"
+    ),
+    "keysentry.rewrite.languages.x__site__mutmut_101": (
+        "lang.needs dropped where a literal interpolates: only C#, Ruby and PowerShell "
+        "interpolate, and their needs is empty"
+    ),
+    "keysentry.rewrite.languages.x__go_const__mutmut_7": (
+        '"source_file" -> "XXsource_fileXX": source_file is a Go tree\'s root, whose parent is '
+        "None, so the walk ends with None either way"
+    ),
+    "keysentry.rewrite.languages.x__go_const__mutmut_8": (
+        '"source_file" -> "SOURCE_FILE": as for x__go_const__mutmut_7'
+    ),
+    "keysentry.rewrite.languages.x__go_const__mutmut_21": (
+        "specs or True: a const_declaration around a string literal holds a const_spec"
+    ),
+    "keysentry.rewrite.languages.x__go_import__mutmut_37": (
+        'line_end >= 0 -> > 0: the newline is found after an import list\'s "(", so it is -1 or '
+        "past byte 0"
+    ),
+    "keysentry.rewrite.languages.x__go_import__mutmut_38": (
+        "line_end >= 0 -> >= 1: as for x__go_import__mutmut_37"
+    ),
+    "keysentry.rewrite.languages.x__go_import__mutmut_73": (
+        "line_end < 0 -> <= 0: the newline is found after the end of an import or package "
+        "clause, so it is -1 or past byte 0"
+    ),
+    "keysentry.rewrite.languages.x__go_import__mutmut_74": (
+        "line_end < 0 -> < 1: as for x__go_import__mutmut_73"
+    ),
+    "keysentry.rewrite.languages.x__go_import__mutmut_81": (
+        "line_end >= 0 -> > 0: as for x__go_import__mutmut_73"
+    ),
+    "keysentry.rewrite.languages.x__go_import__mutmut_82": (
+        "line_end >= 0 -> >= 1: as for x__go_import__mutmut_73"
+    ),
+    "keysentry.rewrite.languages.x__rust_site__mutmut_43": (
+        "owned = None for False: owned is only read as true or false"
+    ),
+    "keysentry.rewrite.languages.x__shell_site__mutmut_9": (
+        "redirect is not None or True: a heredoc_body's parent is always its heredoc_redirect"
+    ),
+    "keysentry.rewrite.languages.x__shell_site__mutmut_13": (
+        'split(b"\\n") without maxsplit: only the first piece is read'
+    ),
+    "keysentry.rewrite.languages.x__shell_site__mutmut_17": (
+        'split(b"\\n", 2): only the first piece is read'
+    ),
+    "keysentry.rewrite.languages.x__shell_site__mutmut_20": (
+        'b"XXXX" when redirect is None: never (as for x__shell_site__mutmut_9)'
+    ),
 }
 
 _STATUS = re.compile(r"^\s+(?P<name>\S+): (?P<status>[a-z ]+)$")
