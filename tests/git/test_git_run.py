@@ -798,7 +798,7 @@ def test_a_stream_given_up_on_never_keeps_the_process_alive(repo: Path) -> None:
         "import sys, threading\n"
         "from keysentry.git import run as gitio\n"
         "def never():\n"
-        "    threading.Event().wait()\n"
+        "    threading.Event().wait(600)\n"  # far past the child's own 60 s limit
         "    yield b''\n"
         "gitio.GitStream(['cat-file', '--batch'], sys.argv[1], input=never()).close()\n"
         "print('closed')\n"
