@@ -219,6 +219,7 @@ TARGETS: dict[str, Target] = {
         functions=("x_*", "xǁ*"),
         tests=(
             "tests/fix/test_fix_flow.py",
+            "tests/fix/test_fix_left.py",
             "tests/fix/test_fix_cli.py",
             "tests/fix/test_fix_envfile.py",
             "tests/fix/test_fix_plan.py",

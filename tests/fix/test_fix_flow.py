@@ -130,8 +130,55 @@ def test_the_diff_escapes_control_characters_of_the_tree(
     code, out, err = fix(repo, monkeypatch, capsys, "--diff")
     assert code == 1, err
     assert "\x1b" not in out and "\x07" not in out
-    assert "--- a/odd\\x1b[31mname.py\n" in out
-    assert '+AK = os.environ["AK"]\t# \\x07bell\n' in out  # the tab is kept: the diff applies
+    assert '--- "a/odd\\033[31mname.py"\n+++ "b/odd\\033[31mname.py"\n' in out  # as git quotes
+    assert '+AK = os.environ["AK"]\t# \\x07bell\n' in out  # the tab is kept
+
+
+def test_the_diff_applies_whatever_the_names_and_line_ends(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    """git apply takes the diff and makes what fix writes: a name with a newline, a quote,
+    a backslash, a tab or a byte past ASCII is quoted as git quotes it (the newline never
+    starts a line of the diff), and CRLF lines keep their CR."""
+    names = ["new\nline.sh", 'q"uote.sh', "back\\slash.sh", "tab\there.sh", "caf\u00e9.sh",
+             "plain.sh"]  # fmt: skip
+    body = f"# a\ncurl -H 'Authorization: Bearer {key}' x\n"
+    commit(repo, {n: body for n in names} | {"crlf.py": f'X = 1\r\nKEY = "{key}"\r\n'})
+    before = {p.name: p.read_bytes() for p in repo.iterdir() if p.is_file()}
+    code, out, err = fix(repo, monkeypatch, capsys, "--diff")
+    assert code == 1, err
+    assert key not in out
+    headers = [line for line in out.split("\n") if line.startswith("--- ")]
+    assert sorted(headers) == sorted([
+        '--- "a/new\\nline.sh"', '--- "a/q\\"uote.sh"', '--- "a/back\\\\slash.sh"',
+        '--- "a/tab\\there.sh"', '--- "a/caf\\303\\251.sh"', "--- a/plain.sh", "--- a/crlf.py",
+    ])  # fmt: skip
+    assert '\n-KEY = "sk-or-v1-' in out and '\n+KEY = os.environ["KEY"]\r\n' in out
+    shown = fix(repo, monkeypatch, capsys, "--diff", "--show-secrets")[1]
+    assert fix(repo, monkeypatch, capsys)[0] == 1
+    fixed = {p.name: p.read_bytes() for p in repo.iterdir() if p.is_file() and p.name != ".env"}
+    for name, data in before.items():
+        (repo / name).write_bytes(data)
+    git(repo, "apply", input=shown.encode())
+    assert {p.name: p.read_bytes() for p in repo.iterdir() if p.is_file()} == fixed | {
+        ".env": (repo / ".env").read_bytes()
+    }
+
+
+def test_a_form_feed_or_a_lone_cr_is_inside_a_line_of_the_diff(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    """Lines end at line feeds only, as for git and patch: a form feed or a lone CR does not
+    end one (nor add a "No newline" mark); both are escaped, as the line is shown."""
+    commit(repo, {"a.sh": f"\x0c\n# a\x0cb\rc\ncurl -H 'Authorization: Bearer {key}' x\n"})
+    code, out, err = fix(repo, monkeypatch, capsys, "--diff")
+    assert code == 1, err
+    hunk = out.split("@@\n", 1)[1]
+    assert hunk == (
+        " \\x0c\n # a\\x0cb\\rc\n"
+        f"-curl -H 'Authorization: Bearer {redact(key)}' x\n"
+        "+curl -H 'Authorization: Bearer '\"${OPENROUTER_API_KEY}\" x\n"
+    )
 
 
 def test_a_second_run_changes_nothing_and_exits_0(

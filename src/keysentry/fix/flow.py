@@ -17,10 +17,10 @@ from pathlib import Path
 
 from keysentry.errors import KeysentryError, UsageError
 from keysentry.git import run as gitio
-from keysentry.models import Location, ScanResult, redact, scrub_secrets
+from keysentry.models import Finding, Location, ScanResult, redact, scrub_secrets
 from keysentry.pipeline import ScanRequest, scan_paths
 from keysentry.rewrite import envfile
-from keysentry.rewrite.annotate import DECODED, MEMBER, NOT_WHOLE
+from keysentry.rewrite.annotate import DECODED, MEMBER, NAME, NOT_WHOLE
 from keysentry.rewrite.plan import MAX_BYTES, Plan, Target, plan
 
 
@@ -53,9 +53,8 @@ class ByHand:
 class FixReport:
     scan: ScanResult
     plan: Plan
-    env_file: Path | None
+    env_file: Path
     by_hand: list[ByHand] = field(default_factory=list)
-    written: list[str] = field(default_factory=list)
     env_added: list[str] = field(default_factory=list)
     env_created: bool = False
     ignored: list[str] = field(default_factory=list)
@@ -70,95 +69,98 @@ class FixReport:
 
     @property
     def changed(self) -> bool:
-        return bool(self.written or self.untracked or self.ignored or self.env_added) or (
+        return bool(self.untracked or self.ignored or self.env_added) or (
             bool(self.diff) or any(fp.changes for fp in self.plan.files)
         )
 
 
 def run_fix(request: ScanRequest, options: FixOptions) -> FixReport:
-    """``request`` names the files to fix (for ``--staged``: :func:`staged_targets`)."""
+    """``request`` names the files to fix, at least one (for ``--staged``:
+    :func:`staged_targets`); the first says which repository the env file belongs to."""
     if options.keep and options.env_file is not None and not options.env_file.parent.is_dir():
         raise UsageError(
             f"cannot keep the keys in {options.env_file}: "
             f"the directory {options.env_file.parent} does not exist"
         )
+    # The reports' fix stage is not wanted: it would plan every file a second time.
     result = scan_paths(replace(request, fix_info=False))
-    report = FixReport(result, Plan([], {}), None)
-    files: dict[str, tuple[Location, list[str]]] = {}
+    by_hand: list[ByHand] = []
+    spots: dict[str, list[tuple[Location, Finding]]] = {}
     for finding in result.findings:
         if finding.placeholder:
-            continue
+            continue  # never planned: an example is not a key to move
         for loc in finding.locations:
-            if loc.source != "file" or loc.members or loc.decoders:
-                why = MEMBER if loc.members else DECODED.format(decoders=" > ".join(loc.decoders))
-                report.by_hand.append(_by_hand(loc, why, finding.redacted))
-                continue
-            entry = files.setdefault(loc.path, (loc, []))
-            if finding.secret not in entry[1]:
-                entry[1].append(finding.secret)
-    root = _root(request.targets)
+            why = _left_alone(loc)
+            if why is not None:
+                by_hand.append(_by_hand(loc, why, finding.redacted))
+            else:
+                spots.setdefault(loc.path, []).append((loc, finding))
+    root = gitio.work_tree_root(Path(request.targets[0]).absolute())
     env_path = options.env_file or (root / ".env" if root is not None else Path(".env"))
-    report.env_file = env_path
     to_plan = []
-    for path, (loc, secrets) in files.items():
+    for path, here in spots.items():
         try:
             with open(path, "rb") as fh:
                 data = fh.read(MAX_BYTES + 1)
         except OSError as exc:
-            report.by_hand.append(
-                _by_hand(loc, f"cannot read it again ({exc.strerror or exc})", redact(secrets[0]))
-            )
+            why = f"cannot read it again ({exc.strerror or exc})"
+            by_hand.extend(_by_hand(loc, why, finding.redacted) for loc, finding in here)
             continue
-        to_plan.append(Target(path, data, tuple(secrets), Path(path), loc.git_status))
+        secrets = tuple(dict.fromkeys(finding.secret for _loc, finding in here))
+        to_plan.append(Target(path, data, secrets, Path(path), here[0][0].git_status))
     existing = envfile.read_env(env_path) if options.keep else {}
-    shown_env = _shown_path(env_path)
-    report.plan = plan(to_plan, forced=options.name, existing_env=existing, env_file=shown_env)
-    _unplanned(report, result, files)
-    for fp in report.plan.files:
+    done = plan(to_plan, forced=options.name, existing_env=existing, env_file=_shown_path(env_path))
+    report = FixReport(result, done, env_path, by_hand)
+    report.by_hand.extend(_unplanned(done, spots))
+    for fp in done.files:
         for o in fp.outcomes:
             if not o.info.fixable:
                 pos = o.position
                 report.by_hand.append(
                     ByHand(fp.target.path, pos.line, pos.column, o.info.how, redact(o.secret))
                 )
-    entries = report.plan.env_entries()
-    report.would_add = [n for n, v in entries.items() if existing.get(n) != v]
+    report.by_hand.sort(key=lambda b: (b.path, b.line, b.column))
+    entries = done.env_entries()
+    if options.diff or not options.keep:
+        report.would_add = [n for n, v in entries.items() if existing.get(n) != v]
     if options.diff:
         report.dry_run = True
-        report.diff = render_diff(report.plan, show_secrets=options.show_secrets)
+        report.diff = render_diff(done, show_secrets=options.show_secrets)
         return report
     _write(report, root, env_path, entries, options)
     return report
+
+
+def _left_alone(loc: Location) -> str | None:
+    """Why the fix leaves a location alone whatever its file holds; None: the planner
+    decides (the same reasons the reports give, from the fix stage)."""
+    if loc.source == "file-name":
+        return NAME.how
+    if loc.members:
+        return MEMBER
+    if loc.decoders:
+        return DECODED.format(decoders=" > ".join(loc.decoders))
+    return None
 
 
 def _by_hand(loc: Location, reason: str, redacted: str) -> ByHand:
     return ByHand(loc.path, loc.line, loc.column, reason, redacted)
 
 
-def _unplanned(report: FixReport, result: ScanResult, files: Mapping[str, object]) -> None:
+def _unplanned(done: Plan, spots: Mapping[str, list[tuple[Location, Finding]]]) -> list[ByHand]:
     """Locations in planned files whose key is not written whole there (split across
     literals, escaped): the planner found no occurrence to rewrite."""
-    seen = {
-        (fp.target.path, o.position.line, o.position.column)
-        for fp in report.plan.files
-        for o in fp.outcomes
-    }
-    moved: dict[str, set[str]] = {}
-    for fp in report.plan.files:
-        moved.setdefault(fp.target.path, set()).update(
-            o.secret for o in fp.outcomes if o.info.fixable
-        )
-    for finding in result.findings:
-        if finding.placeholder:
-            continue  # never planned: an example is not a key to move
-        for loc in finding.locations:
-            planned = loc.source == "file" and not loc.members and not loc.decoders
-            if not planned or loc.path not in files or (loc.path, loc.line, loc.column) in seen:
-                continue
+    out = []
+    for fp in done.files:
+        path = fp.target.path
+        seen = {(o.position.line, o.position.column) for o in fp.outcomes}
+        moved = [o.secret for o in fp.outcomes if o.info.fixable]
+        for loc, finding in spots[path]:
             # Part of a longer key that moves (two rules, one match inside the other's).
-            if any(finding.secret in m for m in moved.get(loc.path, ())):
+            if (loc.line, loc.column) in seen or any(finding.secret in m for m in moved):
                 continue
-            report.by_hand.append(_by_hand(loc, NOT_WHOLE, finding.redacted))
+            out.append(_by_hand(loc, NOT_WHOLE, finding.redacted))
+    return out
 
 
 def _write(
@@ -173,7 +175,6 @@ def _write(
     if options.keep and entries:
         report.env_created = not env_path.exists()
         report.env_added = envfile.append_env(env_path, entries)
-        report.would_add = []
     if root is not None:
         env_files = [fp.target.fs_path for fp in report.plan.files if fp.kind == "env"]
         keeper = [env_path] if options.keep and (entries or env_path.exists()) else []
@@ -182,16 +183,15 @@ def _write(
                 report.ignored.append(_shown_path(path))
             if envfile.untrack(root, path):
                 report.untracked.append(_shown_path(path))
-    for fp in report.plan.files:
-        if fp.new_data is not None and fp.target.fs_path is not None:
-            _replace(fp.target.fs_path, fp.new_data)
-            report.written.append(fp.target.path)
+    rewritten = [(fp, fp.new_data) for fp in report.plan.files if fp.new_data is not None]
+    for fp, data in rewritten:
+        _replace(Path(fp.target.path), data)
     if root is None:
         return
-    for fp in report.plan.files:
-        if fp.new_data is None or fp.target.fs_path is None or fp.target.git_status != "tracked":
-            continue
-        rel = os.path.relpath(fp.target.fs_path, root).replace(os.sep, "/")
+    # Whatever git's view of the file now (tracked, or untracked since the commit), the
+    # commit a push would publish is what says whether the key is already out.
+    for fp, _data in rewritten:
+        rel = os.path.relpath(fp.target.path, root).replace(os.sep, "/")
         moved = {o.secret for o in fp.outcomes if o.info.fixable}
         for secret in envfile.in_head(root, rel, sorted(moved)):
             report.committed.setdefault(redact(secret), []).append(fp.target.path)
@@ -225,21 +225,49 @@ def render_diff(p: Plan, *, show_secrets: bool) -> str:
 
 
 def _file_diff(target: Target, new_data: bytes, show_secrets: bool) -> list[str]:
-    old = target.data.decode("utf-8", "surrogateescape").splitlines(keepends=True)
-    new = new_data.decode("utf-8", "surrogateescape").splitlines(keepends=True)
-    name = target.path[2:] if target.path.startswith("./") else target.path
-    lines = difflib.unified_diff(old, new, f"a/{name}", f"b/{name}")
-    out = []
-    for line in lines:
-        if not line.endswith("\n"):
-            line += "\n\\ No newline at end of file\n"
-        out.append(line if show_secrets else scrub_secrets(line))
-    # Names and lines come from the scanned tree: control characters are escaped (tabs
-    # kept, so the diff still applies), as everywhere keysentry shows them.
+    # Names and lines come from the scanned tree. A name is quoted as git quotes it (so a
+    # newline in it cannot start a line of the diff, and git apply still reads it); in a
+    # line, control characters are escaped as everywhere keysentry shows them, but for
+    # tabs and the CR of a CRLF ending, which the diff needs to apply.
     from keysentry.untrusted import escape
 
-    return ["\n".join("\t".join(map(escape, x.split("\t"))) for x in line.split("\n"))
-            for line in out]  # fmt: skip
+    name = target.path[2:] if target.path.startswith("./") else target.path
+    old, new = _lines(target.data), _lines(new_data)
+    lines = difflib.unified_diff(old, new, _quoted(f"a/{name}"), _quoted(f"b/{name}"))
+    out = []
+    for line in lines:
+        body, end = (
+            (line[:-2], "\r\n") if line.endswith("\r\n") else (line.removesuffix("\n"), "\n")
+        )
+        text = "\t".join(map(escape, body.split("\t"))) + end
+        if not line.endswith("\n"):
+            text += "\\ No newline at end of file\n"
+        out.append(text if show_secrets else scrub_secrets(text))
+    return out
+
+
+def _lines(data: bytes) -> list[str]:
+    """The lines as git and patch count them: each ends at a line feed, never at a form
+    feed, a lone CR or the other breaks ``str.splitlines`` knows."""
+    parts = data.decode("utf-8", "surrogateescape").split("\n")
+    return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
+_C_ESCAPES = {7: "a", 8: "b", 9: "t", 10: "n", 11: "v", 12: "f", 13: "r", 34: '"', 92: "\\"}
+
+
+def _quoted(name: str) -> str:
+    """``name`` as git writes it in a diff header (core.quotePath): in double quotes, with
+    C escapes and octal bytes, when it holds a control character, a quote, a backslash or
+    a byte past ASCII."""
+    raw = os.fsencode(name)
+    if all(32 <= b < 127 and b not in _C_ESCAPES for b in raw):
+        return name
+    body = "".join(
+        "\\" + _C_ESCAPES[b] if b in _C_ESCAPES else chr(b) if 32 <= b < 127 else f"\\{b:03o}"
+        for b in raw
+    )
+    return f'"{body}"'
 
 
 def staged_targets(paths: Sequence[str]) -> tuple[str, ...]:
@@ -261,11 +289,6 @@ def staged_targets(paths: Sequence[str]) -> tuple[str, ...]:
                    for w in wanted)
         ]  # fmt: skip
     return tuple(found)
-
-
-def _root(targets: Sequence[str]) -> Path | None:
-    first = Path(targets[0]) if targets else Path(".")
-    return gitio.work_tree_root(first.absolute())
 
 
 def _shown_path(path: Path) -> str:
