@@ -354,7 +354,7 @@ def test_merge_results_keeps_everything_each_range_said() -> None:
         issues=(Issue("unreadable", "a", "x"),),
         excluded=(Issue("excluded", "e1", "p"),),
         configs={"r": "one.toml"},
-        duration_s=0.25,
+        duration_s=0.2504,  # summed, then kept to the millisecond as any duration
         targets=("r1",),
         scope="first",
         show_secrets=True,
@@ -395,3 +395,126 @@ def test_merge_results_describes_the_keys_of_every_range_once() -> None:
     (note,) = [n for n in merged.stats.notes if n.startswith("exposure of the keys found: ")]
     assert note.startswith("exposure of the keys found: 1 published") and "1 in the current" in note
     assert merged.stats.counters["findings"] == 2
+
+
+# -- what scan_paths does on its own: scopes, progress, timing -------------------------------
+
+
+HEX_RULE = """\
+schema_version = 1
+
+[[rules]]
+id = "hex-secret"
+description = "a generic 64-hex secret"
+severity = "high"
+keywords = ["secret"]
+regex = 'secret = "(?P<secret>[0-9a-f]{64})"'
+examples = ['secret = "{hex64}"']
+negatives = ['secret = "{hex63}"']
+"""
+
+
+def test_each_target_is_scanned_with_its_own_configuration_and_rules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two repositories in one scan: the second's rules (a custom rule) and limits
+    (max_depth 1) apply to it alone, not the first target's."""
+    hex64 = make_key()[-64:]
+    keys = {"a": make_key(), "b": make_key()}
+    for name, config in (("a", ""), ("b", 'rules = ["hex.toml"]\nmax_depth = 1\n')):
+        tree = tmp_path / name
+        tree.mkdir()
+        git(tree, "init", "-q")
+        (tree / ".keysentry.toml").write_text(config)
+        (tree / "hex.toml").write_text(HEX_RULE)
+        (tree / "notes.txt").write_text(f'secret = "{hex64}"\n')
+        (tree / "input.bin").write_bytes(_nested(keys[name]))
+    monkeypatch.chdir(tmp_path)
+    code, report = run_json(tmp_path, "scan", "a", "b")
+    assert code == ExitCode.FINDINGS
+    assert sorted(fps(report)) == sorted([fingerprint_of(keys["a"]), fingerprint_of(hex64)])
+    assert paths_of(report, hex64) == ["b/notes.txt"]
+    assert [(i["kind"], i["path"]) for i in report["stats"]["issues"]] == [
+        ("depth-cap", "b/input.bin!inner.zip")
+    ]
+
+
+def test_a_request_without_scopes_takes_the_repository_root_and_baseline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A library call names no scopes: excludes match from the target's repository root
+    (not the current directory's), and the request's baseline applies."""
+    from keysentry.filters.baseline import entries_for, save_baseline
+
+    repo = tmp_path / "repo"
+    (repo / "sub").mkdir(parents=True)
+    git(repo, "init", "-q")
+    kept, skipped = make_key(), make_key()
+    (repo / "sub/secret.txt").write_text(f"K={skipped}\n")
+    (repo / "sub/kept.txt").write_text(f"K={kept}\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    config = Config(exclude=("sub/secret.txt",))
+    result = scan_paths(_request(str(repo / "sub"), config=config))
+    assert [f.secret for f in result.findings] == [kept]
+    baseline = tmp_path / "baseline.json"
+    save_baseline(baseline, entries_for(result.findings))
+    again = scan_paths(replace(_request(str(repo / "sub"), config=config), baseline=baseline))
+    assert again.findings == () and again.stats.counters["baselined"] == 1
+
+
+def test_the_progress_line_counts_each_input_and_byte_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small files (read whole), a file past the scanner's chunk (read in windows, its key
+    at the end still found), standard input, and an input that cannot be read: each counts
+    one object, and the bytes read once."""
+    from keysentry.console import progress
+    from keysentry.detect.scanner import CHUNK
+
+    bars: list[progress.TerminalProgress] = []
+
+    class Recorded(progress.TerminalProgress):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            bars.append(self)
+
+    monkeypatch.setattr(progress, "TerminalProgress", Recorded)
+    key = make_key()
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.txt").write_bytes(b"a\n" * 100)
+    (tree / "b.txt").write_bytes(b"b\n" * 3000)
+    big = b"#" * CHUNK + f"\nK={key}\n".encode()
+    (tree / "big.log").write_bytes(big)
+    request = replace(_request(str(tree)), show_progress=True)
+    result = scan_paths(request)
+    assert [f.secret for f in result.findings] == [key]
+    (bar,) = bars
+    assert (bar.objects, bar.bytes) == (3, 200 + 6000 + len(big))
+    assert result.stats.counters["bytes"] == bar.bytes
+
+    bars.clear()
+    data = b"x\n" * 500
+    scan_paths(replace(_request("-"), show_progress=True), stdin=io.BytesIO(data))
+    assert (bars[0].objects, bars[0].bytes) == (1, len(data))
+    bars.clear()
+    empty = scan_paths(replace(_request("-"), show_progress=True), stdin=io.BytesIO(b""))
+    assert (bars[0].objects, bars[0].bytes) == (1, 0) and empty.stats.issues == ()
+    bars.clear()
+    nothing = scan_paths(replace(_request("-"), show_progress=True))  # no standard input
+    assert (bars[0].objects, bars[0].bytes) == (1, 0)
+    assert [i.kind for i in nothing.stats.issues] == ["unreadable"]
+
+
+def test_the_start_is_the_end_less_the_duration(tmp_path: Path) -> None:
+    """started_at is derived from the monotonic start: an hour-long run started an hour
+    before it ended."""
+    from keysentry.pipeline import finish
+    from keysentry.sources.gathered import Gathered
+
+    result = finish(Gathered(), _request(str(tmp_path)), time.monotonic() - 3600)
+    began = datetime.fromisoformat(result.started_at)
+    assert 3600 <= result.stats.duration_s < 3660
+    assert abs((datetime.now(timezone.utc) - began).total_seconds() - 3600) < 60

