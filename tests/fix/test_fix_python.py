@@ -13,7 +13,9 @@ import pytest
 
 from conftest import git
 from fixhelpers import fix, run_with_env
+from keysentry.models import redact
 from keysentry.rewrite.plan import Target, plan
+from keysentry.rewrite.pystrings import OS_TAKEN
 
 # Each case takes a second or two; a change that loops forever fails it in minutes, not ten.
 pytestmark = pytest.mark.timeout(180)
@@ -197,6 +199,10 @@ IMPORTS = {
                                 'import os\nimport os.path as osp\nKEY = os.environ["KEY"]\n'),
     "from-os-is-not-os": ('from os import sep\nKEY = "{key}"\n',
                           'import os\nfrom os import sep\nKEY = os.environ["KEY"]\n'),
+    "from-m-import-os-as-another": ('from m import os as system\nKEY = "{key}"\n',
+                                    'import os\nfrom m import os as system\nKEY = os.environ["KEY"]\n'),
+    "a-star-import": ('from m import *\nKEY = "{key}"\n',
+                      'import os\nfrom m import *\nKEY = os.environ["KEY"]\n'),
     "os-in-a-function-only": ('def f():\n    import os\n    return "{key}"\n',
                               'import os\ndef f():\n    import os\n'
                               '    return os.environ["OPENROUTER_API_KEY"]\n'),
@@ -216,6 +222,36 @@ def test_import_os_goes_where_python_wants_it(
     (full,) = plan([Target("prog.py", data, (key,))]).files
     (quick,) = plan([Target("prog.py", data, (key,))], quick=True).files
     assert quick.outcomes == full.outcomes and quick.new_data == full.new_data
+
+
+OS_TAKEN_BY = [
+    "import sys as os\n",
+    "import os.path as os\n",
+    "import os, sys as os\n",
+    "x = 1; import sys as os\n",
+    "from m import os\n",
+    "from . import os\n",
+    "from m import (a, os)\n",
+    "from m import x as os\n",
+]
+
+
+@pytest.mark.parametrize("statement", OS_TAKEN_BY)
+def test_a_module_that_imports_something_else_as_os_is_left(
+    repo: Path, key: str, monkeypatch, capsys, statement: str
+) -> None:
+    """os.environ there would be that other thing's: the program would fail when run."""
+    text = f'{statement}KEY = "{key}"\n'
+    (repo / "prog.py").write_text(text)
+    code, _out, err = fix(repo, monkeypatch, capsys)
+    assert code == 3, err
+    assert f"prog.py:2:8: change by hand: {redact(key)}: {OS_TAKEN}\n" in err
+    assert (repo / "prog.py").read_text() == text
+    data = text.encode()
+    (full,) = plan([Target("prog.py", data, (key,))]).files
+    (quick,) = plan([Target("prog.py", data, (key,))], quick=True).files
+    assert [o.info.how for o in full.outcomes] == [OS_TAKEN]
+    assert quick.outcomes == full.outcomes and quick.new_data is None
 
 
 def test_a_file_that_does_not_parse_is_left(repo: Path, key: str, monkeypatch, capsys) -> None:

@@ -13,6 +13,10 @@ from keysentry.rewrite.sites import Site
 
 IMPORT_OS = "import os"
 NOT_A_STRING = "not inside a string literal (a comment?): delete it by hand"
+OS_TAKEN = (
+    "the module imports something else as os (import ... as os, from ... import os), "
+    "so os.environ would not be the environment: change it by hand"
+)
 NESTED = "part of a literal inside an f-string's replacement field: change it by hand"
 
 

@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 
 from keysentry.rewrite.edits import ByteEdit
 from keysentry.rewrite.names import constant_name
-from keysentry.rewrite.pystrings import IMPORT_OS, NOT_A_STRING, Literal, site, split_quotes
+from keysentry.rewrite.pystrings import (
+    IMPORT_OS,
+    NOT_A_STRING,
+    OS_TAKEN,
+    Literal,
+    site,
+    split_quotes,
+)
 from keysentry.rewrite.sites import FileContext, FileSites, Site, Unfixable, occurrences
 
 if TYPE_CHECKING:
@@ -176,31 +183,44 @@ def _literal_name(node: cst.BaseExpression | None) -> str | None:
 
 
 def _imports_os(module: cst.Module) -> bool:
+    """Whether a top-level import binds ``os`` to the os module (``import os``, ``import
+    os.path``, ``import os as os``). One that binds the name to anything else (``import sys
+    as os``, ``from m import os``) makes the file unfixable: ``os.environ`` would be that."""
     import libcst as cst
 
+    found = False
     for stmt in module.body:
         if not isinstance(stmt, cst.SimpleStatementLine):
             continue
         for small in stmt.body:
-            if isinstance(small, cst.Import):
-                for alias in small.names:
-                    root: cst.BaseExpression = alias.name
-                    while isinstance(root, cst.Attribute):
-                        root = root.value
-                    if alias.asname is None and isinstance(root, cst.Name) and root.value == "os":
-                        return True
-                    if alias.asname is not None and _asname(alias) == "os":
-                        return True
-    return False
+            if not isinstance(small, (cst.Import, cst.ImportFrom)) or isinstance(
+                small.names, cst.ImportStar
+            ):
+                continue
+            for alias in small.names:
+                if _bound(alias) != "os":
+                    continue
+                taken = alias.asname is not None and _dotted(alias.name) != "os"
+                if isinstance(small, cst.ImportFrom) or taken:
+                    raise Unfixable(OS_TAKEN)
+                found = True
+    return found
 
 
-def _asname(alias: cst.ImportAlias) -> str | None:
+def _bound(alias: cst.ImportAlias) -> str | None:
+    """The name an import binds: its ``as`` name, else its first part."""
     import libcst as cst
 
-    if alias.asname is None:
-        return None
-    target = alias.asname.name
-    return target.value if isinstance(target, cst.Name) else None
+    if alias.asname is not None:
+        target = alias.asname.name
+        return target.value if isinstance(target, cst.Name) else None
+    return _dotted(alias.name).partition(".")[0]
+
+
+def _dotted(name: cst.Attribute | cst.Name) -> str:
+    from libcst.helpers import get_full_name_for_node
+
+    return get_full_name_for_node(name) or ""
 
 
 def _import_position(data: bytes, module: cst.Module, spans: Spans) -> int:

@@ -13,7 +13,14 @@ from collections.abc import Sequence
 from keysentry.rewrite import treesitter as ts
 from keysentry.rewrite.edits import ByteEdit
 from keysentry.rewrite.names import constant_name
-from keysentry.rewrite.pystrings import IMPORT_OS, NOT_A_STRING, Literal, site, split_quotes
+from keysentry.rewrite.pystrings import (
+    IMPORT_OS,
+    NOT_A_STRING,
+    OS_TAKEN,
+    Literal,
+    site,
+    split_quotes,
+)
 from keysentry.rewrite.sites import FileContext, FileSites, Site, Unfixable, occurrences
 
 _STOP = frozenset({"expression_statement", "block", "module", "return_statement"})
@@ -134,17 +141,27 @@ def _literal_name(node: ts.Node | None) -> str | None:
 
 
 def _imports_os(root: ts.Node) -> bool:
+    """As :func:`keysentry.rewrite.python._imports_os`: Unfixable when a top-level import
+    binds ``os`` to anything but the os module."""
+    found = False
     for stmt in root.named_children:
-        if stmt.type != "import_statement":
+        if stmt.type not in ("import_statement", "import_from_statement"):
             continue
+        from_import = stmt.type == "import_from_statement"
         for name in stmt.children_by_field_name("name"):
-            if name.type == "dotted_name" and ts.text(name.named_children[0]) == b"os":
-                return True
             if name.type == "aliased_import":
-                alias = name.child_by_field_name("alias")
-                if alias is not None and ts.text(alias) == b"os":
-                    return True
-    return False
+                alias, module = name.child_by_field_name("alias"), name.child_by_field_name("name")
+                if alias is None or ts.text(alias) != b"os":
+                    continue
+                taken = from_import or module is None or ts.text(module) != b"os"
+            elif name.type == "dotted_name" and ts.text(name.named_children[0]) == b"os":
+                taken = from_import
+            else:
+                continue
+            if taken:
+                raise Unfixable(OS_TAKEN)
+            found = True
+    return found
 
 
 def _import_position(data: bytes, root: ts.Node) -> int:
