@@ -137,11 +137,13 @@ def test_the_diff_escapes_control_characters_of_the_tree(
 def test_the_diff_applies_whatever_the_names_and_line_ends(
     repo: Path, key: str, monkeypatch, capsys
 ) -> None:
-    """git apply takes the diff and makes what fix writes: a name with a newline, a quote,
-    a backslash, a tab or a byte past ASCII is quoted as git quotes it (the newline never
-    starts a line of the diff), and CRLF lines keep their CR."""
+    """git apply takes the diff and makes what fix writes: a name with a control character
+    (each C escape git uses, and octal for the rest), a quote, a backslash or a byte past
+    ASCII is quoted as git quotes it (a newline never starts a line of the diff); a space
+    alone is not; CRLF lines keep their CR."""
     names = ["new\nline.sh", 'q"uote.sh', "back\\slash.sh", "tab\there.sh", "caf\u00e9.sh",
-             "plain.sh"]  # fmt: skip
+             "plain.sh", "sp ace.sh", "bell\a.sh", "bs\b.sh", "vt\v.sh", "ff\f.sh", "cr\r.sh",
+             "soh\x01.sh", "del\x7f.sh"]  # fmt: skip
     body = f"# a\ncurl -H 'Authorization: Bearer {key}' x\n"
     commit(repo, {n: body for n in names} | {"crlf.py": f'X = 1\r\nKEY = "{key}"\r\n'})
     before = {p.name: p.read_bytes() for p in repo.iterdir() if p.is_file()}
@@ -152,6 +154,8 @@ def test_the_diff_applies_whatever_the_names_and_line_ends(
     assert sorted(headers) == sorted([
         '--- "a/new\\nline.sh"', '--- "a/q\\"uote.sh"', '--- "a/back\\\\slash.sh"',
         '--- "a/tab\\there.sh"', '--- "a/caf\\303\\251.sh"', "--- a/plain.sh", "--- a/crlf.py",
+        "--- a/sp ace.sh", '--- "a/bell\\a.sh"', '--- "a/bs\\b.sh"', '--- "a/vt\\v.sh"',
+        '--- "a/ff\\f.sh"', '--- "a/cr\\r.sh"', '--- "a/soh\\001.sh"', '--- "a/del\\177.sh"',
     ])  # fmt: skip
     assert '\n-KEY = "sk-or-v1-' in out and '\n+KEY = os.environ["KEY"]\r\n' in out
     shown = fix(repo, monkeypatch, capsys, "--diff", "--show-secrets")[1]
