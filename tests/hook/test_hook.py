@@ -57,7 +57,7 @@ NEVER = (
 def hook(cwd: Path, *args: str) -> tuple[int, str, str, set[str]]:
     """(exit code, stdout, stderr without the import lines, modules imported)."""
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "keysentry.hook", *args],
+        [sys.executable, "-I", "-X", "importtime", "-m", "keysentry.hook", *args],
         cwd=cwd,
         capture_output=True,
         text=True,

@@ -86,9 +86,9 @@ def hook(
             f"import sys; sys.path.insert(0, {SRC!r}); from keysentry.hook import main; "
             f"raise SystemExit(main({list(args)!r}))"
         )
-        command = [sys.executable, "-S", "-X", "importtime", "-c", code]
+        command = [sys.executable, "-I", "-S", "-X", "importtime", "-c", code]
     else:
-        command = [sys.executable, "-X", "importtime", "-m", "keysentry.hook", *args]
+        command = [sys.executable, "-I", "-X", "importtime", "-m", "keysentry.hook", *args]
     proc = subprocess.run(
         command, cwd=cwd, capture_output=True, text=True, env=env, check=False, timeout=300
     )
@@ -547,7 +547,7 @@ def test_the_pipeline_imports_a_decoder_only_when_its_trigger_is_found(
     plain = tmp_path / "plain.txt"
     plain.write_text("nothing here\n")
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "keysentry", "scan", str(plain), "-q"],
+        [sys.executable, "-I", "-X", "importtime", "-m", "keysentry", "scan", str(plain), "-q"],
         capture_output=True, text=True, check=False, timeout=300,
     )  # fmt: skip
     modules = {ln.rsplit("|", 1)[1].strip() for ln in proc.stderr.splitlines() if "|" in ln}
@@ -556,7 +556,7 @@ def test_the_pipeline_imports_a_decoder_only_when_its_trigger_is_found(
     encoded = tmp_path / "encoded.txt"
     encoded.write_bytes(base64.b64encode(key.encode()) + b"\n")
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "keysentry", "scan", str(encoded), "-q"],
+        [sys.executable, "-I", "-X", "importtime", "-m", "keysentry", "scan", str(encoded), "-q"],
         capture_output=True, text=True, check=False, timeout=300,
     )  # fmt: skip
     modules = {ln.rsplit("|", 1)[1].strip() for ln in proc.stderr.splitlines() if "|" in ln}
@@ -650,7 +650,7 @@ def test_a_file_larger_than_memory_is_never_read_whole(committed: Path) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "keysentry.hook", "--", "big.bin"],
+        [sys.executable, "-I", "-X", "importtime", "-m", "keysentry.hook", "--", "big.bin"],
         cwd=committed, capture_output=True, text=True, preexec_fn=cap, check=False, timeout=300,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
