@@ -490,6 +490,25 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.decoders.magic.x_is_pdf__mutmut_7": (
         "rfind: the first or the last occurrence, the question is only whether there is one"
     ),
+    # fix-flow
+    "keysentry.fix.flow.x_run_fix__mutmut_9": (
+        "fix_info=None: the command is fix, which is not in FIX_INFO_COMMANDS, so None "
+        "decides False"
+    ),
+    "keysentry.fix.flow.x_run_fix__mutmut_11": "fix_info dropped (None): as for run_fix__mutmut_9",
+    "keysentry.fix.flow.x__replace__mutmut_27": (
+        "missing_ok=None: the temporary file exists until os.replace, the last step, renames "
+        "it; only a file that is there is unlinked"
+    ),
+    "keysentry.fix.flow.x__replace__mutmut_29": "missing_ok=False: as for _replace__mutmut_27",
+    "keysentry.fix.flow.x__lines__mutmut_8": "'UTF-8': the same codec",
+    "keysentry.fix.flow.x_staged_targets__mutmut_9": (
+        "git diff in the current directory, not at its root: the same repository, and "
+        "--name-only names paths from the root wherever it runs (diff.relative is off)"
+    ),
+    "keysentry.fix.flow.x__shown_path__mutmut_2": (
+        "os.path.relpath raises ValueError only on Windows (paths on two drives)"
+    ),
     # pipeline
     "keysentry.pipeline.xǁScanRequestǁall_scopes__mutmut_10": (
         "the root of standard input from its name: the walk yields <stdin> before it reads "

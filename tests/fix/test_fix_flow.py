@@ -141,7 +141,7 @@ def test_the_diff_applies_whatever_the_names_and_line_ends(
     (each C escape git uses, and octal for the rest), a quote, a backslash or a byte past
     ASCII is quoted as git quotes it (a newline never starts a line of the diff); a space
     alone is not; CRLF lines keep their CR."""
-    names = ["new\nline.sh", 'q"uote.sh', "back\\slash.sh", "tab\there.sh", "caf\u00e9.sh",
+    names = ["new\nline.sh", 'q"uote.sh', "back\\slash.sh", "tab\there too.sh", "caf\u00e9.sh",
              "plain.sh", "sp ace.sh", "bell\a.sh", "bs\b.sh", "vt\v.sh", "ff\f.sh", "cr\r.sh",
              "soh\x01.sh", "del\x7f.sh"]  # fmt: skip
     body = f"# a\ncurl -H 'Authorization: Bearer {key}' x\n"
@@ -153,7 +153,7 @@ def test_the_diff_applies_whatever_the_names_and_line_ends(
     headers = [line for line in out.split("\n") if line.startswith("--- ")]
     assert sorted(headers) == sorted([
         '--- "a/new\\nline.sh"', '--- "a/q\\"uote.sh"', '--- "a/back\\\\slash.sh"',
-        '--- "a/tab\\there.sh"', '--- "a/caf\\303\\251.sh"', "--- a/plain.sh", "--- a/crlf.py",
+        '--- "a/tab\\there too.sh"', '--- "a/caf\\303\\251.sh"', "--- a/plain.sh", "--- a/crlf.py",
         "--- a/sp ace.sh", '--- "a/bell\\a.sh"', '--- "a/bs\\b.sh"', '--- "a/vt\\v.sh"',
         '--- "a/ff\\f.sh"', '--- "a/cr\\r.sh"', '--- "a/soh\\001.sh"', '--- "a/del\\177.sh"',
     ])  # fmt: skip
