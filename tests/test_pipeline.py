@@ -10,6 +10,7 @@ import gzip
 import io
 import json
 import sys
+import tarfile
 import time
 import zipfile
 from dataclasses import replace
@@ -468,8 +469,8 @@ def test_the_progress_line_counts_each_input_and_byte_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Small files (read whole), a file past the scanner's chunk (read in windows, its key
-    at the end still found), standard input, and an input that cannot be read: each counts
-    one object, and the bytes read once."""
+    at the end still found), a large archive read in part, standard input, and an input
+    that cannot be read: each counts one object, and its bytes once."""
     from keysentry.console import progress
     from keysentry.detect.scanner import CHUNK
 
@@ -494,6 +495,22 @@ def test_the_progress_line_counts_each_input_and_byte_once(
     (bar,) = bars
     assert (bar.objects, bar.bytes) == (3, 200 + 6000 + len(big))
     assert result.stats.counters["bytes"] == bar.bytes
+
+    # A large archive read only in part (the members past max_members are not read): the
+    # whole file still counts, once.
+    bars.clear()
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    with tarfile.open(archive / "t.tar", "w") as tar:
+        for name, size in (("a.txt", 100), ("b.bin", CHUNK + 1000)):
+            info = tarfile.TarInfo(name)
+            info.size = size
+            tar.addfile(info, io.BytesIO(b"x" * size))
+    capped = scan_paths(
+        replace(_request(str(archive), config=Config(max_members=1)), show_progress=True)
+    )
+    assert [i.kind for i in capped.stats.issues] == ["archive-cap"]
+    assert (bars[0].objects, bars[0].bytes) == (1, (archive / "t.tar").stat().st_size)
 
     bars.clear()
     data = b"x\n" * 500
