@@ -509,25 +509,6 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.fix.flow.x__shown_path__mutmut_2": (
         "os.path.relpath raises ValueError only on Windows (paths on two drives)"
     ),
-    # ci-ranges: a ref to a blob or a tree (or a tag of one), read whole
-    "keysentry.cli.ci_ranges.x__new_commits__mutmut_62": (
-        "before_push=None: only says whether the CI job's refs count as published, which "
-        "marks commits; a blob or tree read whole has no commit, and its exposure is "
-        "'unreachable' either way (checked in a CI job and out of one)"
-    ),
-    "keysentry.cli.ci_ranges.x__new_commits__mutmut_66": (
-        "before_push dropped (False): as for _new_commits__mutmut_62"
-    ),
-    "keysentry.cli.ci_ranges.x__new_commits__mutmut_67": (
-        "before_push=False: as for _new_commits__mutmut_62"
-    ),
-    "keysentry.fix.flow.x_run_fix__mutmut_54": (
-        "read(None): the planner leaves a file past MAX_BYTES by hand whatever was read past "
-        "that; reading it all only costs memory"
-    ),
-    "keysentry.fix.flow.x_run_fix__mutmut_56": (
-        "read(MAX_BYTES + 2): as for run_fix__mutmut_54, one byte more of a file past the cap"
-    ),
     # pipeline
     "keysentry.pipeline.xǁScanRequestǁall_scopes__mutmut_10": (
         "the root of standard input from its name: the walk yields <stdin> before it reads "

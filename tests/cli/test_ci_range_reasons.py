@@ -583,13 +583,19 @@ def blob_with_a_key(history: History) -> tuple[str, str]:
 @pytest.mark.parametrize("annotated", [False, True], ids=["lightweight", "annotated"])
 def test_pre_push_of_a_tag_of_a_blob(history, monkeypatch, capsys, annotated: bool) -> None:
     """No commit to range from, and no commit on the remote reaches the blob: it is read
-    whole. (It passed as "no new commits" before.)"""
+    whole (it passed as "no new commits" before), and located under its tag."""
     blob, key = blob_with_a_key(history)
     git(history.path, "tag", *(["-a", "-m", "a blob"] if annotated else []), "b", blob)
     pushed = git(history.path, "rev-parse", "refs/tags/b").strip()
+    monkeypatch.setenv("CI", "true")  # a push hook in a CI job: the tag is still not pushed
     code, report, _ = pre_push(monkeypatch, capsys, [f"refs/tags/b {pushed} refs/tags/b {ZERO}"])
     assert code == ExitCode.FINDINGS
     assert fingerprints(report) == {fingerprint_of(key)}
+    # Located under the tag that names it (it said "in no commit", unreachable, before).
+    assert (only_location(report)["path"], only_location(report)["exposure"]) == (
+        "<refs/tags/b>",
+        "tag",
+    )
     what = "a tag of a tree or a blob" if annotated else "a blob"
     assert every_chosen(report) == [
         f"push of refs/tags/b to origin refs/tags/b (a new branch): {what}, read whole"

@@ -111,11 +111,11 @@ def _attach(
                 events.setdefault(oid, []).extend(evs)
             named = {id(h): _named(h, events) for h in entries}
     refs = provenance.read_refs(repo, published=published, incoming=incoming)
-    direct: dict[str, list[provenance.RefPlace]] = {}
-    if revs is None:
-        homeless = [o for o in blobs if o not in events]
-        homeless += [h.target for h in entries if not named[id(h)]]
-        direct = provenance.under_refs(repo, refs, homeless)
+    # Under a ref that names a tree or a blob directly: in the whole history, and in a
+    # range that is such a ref (a push of a tag of a blob), read whole.
+    homeless = [o for o in blobs if o not in events]
+    homeless += [h.target for h in entries if not named[id(h)]]
+    direct = provenance.under_refs(repo, refs, homeless)
     index = provenance.index_paths(repo, [o for o in blobs if o not in events and o not in direct])
     old = _old_secrets(repo, events, objects) if revs is not None else {}
     if refs.fetched_head:
