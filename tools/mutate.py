@@ -1183,8 +1183,8 @@ EQUIVALENT: dict[str, str] = {
         "check=None: run_git raises only for a true check, as for False"
     ),
     # fix-python
-    "keysentry.rewrite.python.x__asname__mutmut_4": (
-        "isinstance(target, Name) or True: an import's `as` name is always a Name"
+    "keysentry.rewrite.python.x__imports_os__mutmut_1": (
+        "found = None: the answer is only tested for truth (has_os), and None is false"
     ),
     "keysentry.rewrite.python.x__import_position__mutmut_24": "rfind(start=None): the same as 0",
     "keysentry.rewrite.python.x__import_position__mutmut_44": (

@@ -207,20 +207,19 @@ def _imports_os(module: cst.Module) -> bool:
     return found
 
 
-def _bound(alias: cst.ImportAlias) -> str | None:
+def _bound(alias: cst.ImportAlias) -> str:
     """The name an import binds: its ``as`` name, else its first part."""
     import libcst as cst
 
-    if alias.asname is not None:
-        target = alias.asname.name
-        return target.value if isinstance(target, cst.Name) else None
+    if alias.asname is not None:  # an import's ``as`` target is a plain name
+        return cst.ensure_type(alias.asname.name, cst.Name).value
     return _dotted(alias.name).partition(".")[0]
 
 
 def _dotted(name: cst.Attribute | cst.Name) -> str:
-    from libcst.helpers import get_full_name_for_node
+    from libcst.helpers import get_full_name_for_node_or_raise
 
-    return get_full_name_for_node(name) or ""
+    return get_full_name_for_node_or_raise(name)
 
 
 def _import_position(data: bytes, module: cst.Module, spans: Spans) -> int:
