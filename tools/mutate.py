@@ -1194,6 +1194,9 @@ EQUIVALENT: dict[str, str] = {
         "line_end < 0 -> < 1: as for x__import_position__mutmut_44"
     ),
     # fix-python-quick
+    "keysentry.rewrite.python_quick.x__imports_os__mutmut_1": (
+        "found = None: the answer is only tested for truth (has_os), and None is false"
+    ),
     "keysentry.rewrite.python_quick.x_locate__mutmut_76": (
         "find + 1 -> find + 2 in the newline test: the byte added follows the first newline,"
         " so no \\r\\n can start there (and with no newline one byte holds none)"

@@ -233,6 +233,8 @@ OS_TAKEN_BY = [
     "from . import os\n",
     "from m import (a, os)\n",
     "from m import x as os\n",
+    "from m import os as os\n",
+    "import os as system, sys as os\n",
 ]
 
 
