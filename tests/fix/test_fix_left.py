@@ -199,7 +199,7 @@ def test_a_rewritten_file_replaces_the_old_through_a_hidden_file_beside_it(
     commit(repo, {"pkg/a.py": f'KEY = "{key}"\n'})
     proc, renames = hooked(repo)
     assert proc.returncode == 1, proc.stderr
-    ((src, dst),) = (r.split(" -> ") for r in renames if r.endswith(" -> pkg/a.py"))
+    ((src, _dst),) = (r.split(" -> ") for r in renames if r.endswith(" -> pkg/a.py"))
     assert Path(src).parent == repo / "pkg"
     assert Path(src).name.startswith(".keysentry-fix-")
 

@@ -132,3 +132,33 @@ def test_a_fifo_among_the_refs_is_refused_not_waited_on(tmp_path: Path, fifo: st
     proc = keysentry("scan", ".", "--format", "json")
     assert proc.returncode == 1, proc.stderr
     assert redact(key) in proc.stdout
+
+
+def test_a_fifo_gitignore_is_said_not_waited_on(tmp_path: Path) -> None:
+    """git reads the ignore rules for the ignored files and waits forever on a FIFO
+    .gitignore: the scan says so at once and goes on without git statuses; the fix then
+    refuses to ask git whether the env file is ignored (exit 3), and says why. (A FIFO
+    deeper in the tree holds git's listing up until its time limit.)"""
+    import sys
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    key = make_key()
+    (repo / "a.py").write_text(f'KEY = "{key}"\n')
+    os.mkfifo(repo / ".gitignore")
+
+    def keysentry(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-I", "-m", "keysentry", *args],
+            cwd=repo, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    proc = keysentry("scan", ".", "--format", "json", "-q")
+    assert proc.returncode == 1, proc.stderr
+    assert redact(key) in proc.stdout
+    assert ".gitignore is a FIFO, which git would wait on reading it" in proc.stdout
+    proc = keysentry("fix")
+    assert proc.returncode == 3, proc.stderr
+    assert f"cannot read {repo / '.gitignore'}: it is a FIFO\n" in proc.stderr
+    assert (repo / "a.py").read_text() == f'KEY = "{key}"\n'

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from keysentry.errors import KeysentryError
 from keysentry.git import run as gitio
+from keysentry.git.planted import is_fifo
 from keysentry.rewrite.names import constant_name
 from keysentry.rewrite.sites import FileContext, FileSites, Site, occurrences
 
@@ -84,10 +85,14 @@ def is_ignored(root: Path, path: Path) -> bool:
 
 def ensure_ignored(root: Path, path: Path) -> bool:
     """Add ``path`` to the repository's ``.gitignore`` unless git ignores it already."""
+    gitignore = root / ".gitignore"
+    if is_fifo(os.fspath(gitignore)):
+        # git check-ignore would wait on it forever. (The scan before says so and goes on
+        # without git statuses; a FIFO deeper in the tree holds up the scan's own listing.)
+        raise EnvFileError(f"cannot read {gitignore}: it is a FIFO")
     if is_ignored(root, path):
         return False
     rel = "/" + Path(os.path.relpath(path, root)).as_posix()
-    gitignore = root / ".gitignore"
     fd = _open_regular(gitignore, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644, "update")
     try:
         with os.fdopen(fd, "r+b") as fh:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from keysentry.errors import GitError, UsageError
 from keysentry.git import run as gitio
+from keysentry.git.planted import is_fifo
 from keysentry.git.roots import target_key
 from keysentry.models import GitStatus, Issue
 
@@ -270,6 +271,12 @@ class FileWalker:
         for index in self._indexes.values():
             if index is not None and index.root == real_root:
                 return index
+        if is_fifo(os.path.join(real_root, ".gitignore")):
+            # git reads it for the ignored files (ls-files --exclude-standard), and would wait
+            # on it until the timeout: say so now instead.
+            detail = ".gitignore is a FIFO, which git would wait on reading it"
+            self.issues.append(Issue("git-status", directory, detail))
+            return None
         try:
             tracked = gitio.list_paths(Path(real_root), ignored=False)
             ignored = gitio.list_paths(Path(real_root), ignored=True)
