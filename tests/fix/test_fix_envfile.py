@@ -414,3 +414,20 @@ def test_a_gitignore_that_cannot_grow_stops_the_fix(repo: Path, key: str) -> Non
     assert proc.returncode == 3, proc.stderr
     assert f"cannot update {repo / '.gitignore'}: File too large\n" in proc.stderr
     assert (repo / "a.py").read_text() == f'KEY = "{key}"\n'
+
+
+def test_a_new_gitignore_is_readable_by_all_and_executable_by_none(
+    repo: Path, key: str, monkeypatch, capsys
+) -> None:
+    """The mode asked for, 0644, seen whole under a umask of 0 (the env file is 0600)."""
+    import os
+
+    commit(repo, {"a.py": f'KEY = "{key}"\n'})
+    old = os.umask(0)
+    try:
+        code, _out, err = fix(repo, monkeypatch, capsys)
+    finally:
+        os.umask(old)
+    assert code == 1, err
+    assert (repo / ".gitignore").stat().st_mode & 0o777 == 0o644
+    assert (repo / ".env").stat().st_mode & 0o777 == 0o600
