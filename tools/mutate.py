@@ -510,6 +510,13 @@ EQUIVALENT: dict[str, str] = {
     "keysentry.fix.flow.x__shown_path__mutmut_2": (
         "os.path.relpath raises ValueError only on Windows (paths on two drives)"
     ),
+    "keysentry.fix.flow.x_run_fix__mutmut_54": (
+        "read(None): the planner leaves a file past MAX_BYTES by hand whatever was read past "
+        "that; reading it all only costs memory"
+    ),
+    "keysentry.fix.flow.x_run_fix__mutmut_56": (
+        "read(MAX_BYTES + 2): as for run_fix__mutmut_54, one byte more of a file past the cap"
+    ),
     # pipeline
     "keysentry.pipeline.xǁScanRequestǁall_scopes__mutmut_10": (
         "the root of standard input from its name: the walk yields <stdin> before it reads "
