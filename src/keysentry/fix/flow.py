@@ -20,7 +20,7 @@ from keysentry.git import run as gitio
 from keysentry.models import Finding, Location, ScanResult, redact, scrub_secrets
 from keysentry.pipeline import ScanRequest, scan_paths
 from keysentry.rewrite import envfile
-from keysentry.rewrite.annotate import DECODED, MEMBER, NAME, NOT_WHOLE
+from keysentry.rewrite.annotate import NOT_WHOLE, left_alone
 from keysentry.rewrite.plan import MAX_BYTES, Plan, Target, plan
 
 
@@ -90,9 +90,9 @@ def run_fix(request: ScanRequest, options: FixOptions) -> FixReport:
         if finding.placeholder:
             continue  # never planned: an example is not a key to move
         for loc in finding.locations:
-            why = _left_alone(loc)
-            if why is not None:
-                by_hand.append(_by_hand(loc, why, finding.redacted))
+            alone = left_alone(loc)
+            if alone is not None:
+                by_hand.append(_by_hand(loc, alone.how, finding.redacted))
             else:
                 spots.setdefault(loc.path, []).append((loc, finding))
     root = gitio.work_tree_root(Path(request.targets[0]).absolute())
@@ -129,18 +129,6 @@ def run_fix(request: ScanRequest, options: FixOptions) -> FixReport:
         return report
     _write(report, root, env_path, entries, options)
     return report
-
-
-def _left_alone(loc: Location) -> str | None:
-    """Why the fix leaves a location alone whatever its file holds; None: the planner
-    decides (the same reasons the reports give, from the fix stage)."""
-    if loc.source == "file-name":
-        return NAME.how
-    if loc.members:
-        return MEMBER
-    if loc.decoders:
-        return DECODED.format(decoders=" > ".join(loc.decoders))
-    return None
 
 
 def _by_hand(loc: Location, reason: str, redacted: str) -> ByHand:

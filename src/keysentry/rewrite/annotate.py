@@ -83,14 +83,20 @@ def _finding(
 
 
 def _info(loc: Location, at: dict[tuple[str, int, int], FixInfo]) -> Location:
-    if loc.source == "file-name":
-        return replace(loc, fix=NAME)
-    if loc.source not in FILE_SOURCES:
+    if loc.source != "file-name" and loc.source not in FILE_SOURCES:
         return replace(loc, fix=HISTORY) if loc.source != "stdin" else loc
-    if loc.members:
-        return replace(loc, fix=FixInfo(False, MEMBER, kind="archive"))
-    if loc.decoders:
-        how = DECODED.format(decoders=" > ".join(loc.decoders))
-        return replace(loc, fix=FixInfo(False, how, kind="encoded"))
-    info = at.get((loc.path, loc.line, loc.column))
+    info = left_alone(loc) or at.get((loc.path, loc.line, loc.column))
     return replace(loc, fix=info or FixInfo(False, NOT_WHOLE))
+
+
+def left_alone(loc: Location) -> FixInfo | None:
+    """Why the fix leaves a location of a file alone whatever the file holds (the key is in
+    its name, in an archive member, or encoded); None: the planner decides. The reports and
+    ``keysentry fix`` give the same reasons."""
+    if loc.source == "file-name":
+        return NAME
+    if loc.members:
+        return FixInfo(False, MEMBER, kind="archive")
+    if loc.decoders:
+        return FixInfo(False, DECODED.format(decoders=" > ".join(loc.decoders)), kind="encoded")
+    return None
