@@ -28,7 +28,7 @@ from keysentry.errors import ExitCode
 from keysentry.models import Issue, Location, ScanResult, ScanStats, fingerprint_of
 from keysentry.pipeline import ScanRequest, merge_findings, merge_results, scan_paths
 from resulthelpers import finding
-from scanhelpers import run_json
+from scanhelpers import HEX_RULE, run_json
 
 ZERO = "0" * 40
 
@@ -399,20 +399,6 @@ def test_merge_results_describes_the_keys_of_every_range_once() -> None:
 
 
 # -- what scan_paths does on its own: scopes, progress, timing -------------------------------
-
-
-HEX_RULE = """\
-schema_version = 1
-
-[[rules]]
-id = "hex-secret"
-description = "a generic 64-hex secret"
-severity = "high"
-keywords = ["secret"]
-regex = 'secret = "(?P<secret>[0-9a-f]{64})"'
-examples = ['secret = "{hex64}"']
-negatives = ['secret = "{hex63}"']
-"""
 
 
 def test_each_target_is_scanned_with_its_own_configuration_and_rules(

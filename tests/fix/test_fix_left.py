@@ -20,6 +20,7 @@ from fixhelpers import env_file, fix
 from gitrepo_helpers import commit
 from keysentry.models import redact
 from keysentry.rewrite.annotate import NAME
+from scanhelpers import HEX_RULE
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -99,20 +100,6 @@ def test_a_location_not_fixable_names_its_key_redacted(
     code, _out, err = fix(repo, monkeypatch, capsys)
     assert code == 3, err
     assert f"config.json:1:10: change by hand: {redact(key)}: " in err
-
-
-HEX_RULE = """\
-schema_version = 1
-
-[[rules]]
-id = "hex-secret"
-description = "a generic 64-hex secret"
-severity = "high"
-keywords = ["secret"]
-regex = 'secret = "(?:sk-or-v1-)?(?P<secret>[0-9a-f]{64})"'
-examples = ['secret = "{hex64}"']
-negatives = ['secret = "{hex63}"']
-"""
 
 
 def test_a_match_inside_a_key_is_left_only_when_its_key_is(

@@ -17,6 +17,7 @@ from gitrepo_helpers import commit
 from keysentry.cli import main
 from keysentry.models import redact
 from keysentry.rewrite.plan import MAX_BYTES
+from scanhelpers import HEX_RULE
 
 # Each case takes a second or two; a change that loops forever fails it in minutes, not ten.
 pytestmark = pytest.mark.timeout(180)
@@ -173,20 +174,6 @@ def test_reports_read_the_staged_version(repo: Path, monkeypatch) -> None:
     doc = json.loads(out.read_text())
     (loc,) = [loc for f in doc["findings"] for loc in f["locations"]]
     assert (loc["line"], loc["fix"]["variable"], loc["fix"]["fixable"]) == (1, "STAGED", True)
-
-
-HEX_RULE = """\
-schema_version = 1
-
-[[rules]]
-id = "hex-secret"
-description = "a generic 64-hex secret"
-severity = "high"
-keywords = ["secret"]
-regex = 'secret = "(?:sk-or-v1-)?(?P<secret>[0-9a-f]{64})"'
-examples = ['secret = "{hex64}"']
-negatives = ['secret = "{hex63}"']
-"""
 
 
 def test_a_match_inside_a_key_that_moves_moves_with_it(
